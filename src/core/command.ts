@@ -1,0 +1,215 @@
+/**
+ * The command definition type and the context a command runs in.
+ *
+ * A command is one file in `commands/` exporting `defineCommand({...})`. It has one
+ * or more subcommands (the default one is named ''). Each subcommand declares the
+ * permission it needs (and at which scope), for acting on oneself and on others;
+ * the dispatcher checks it *before* validating arguments and before `execute` runs,
+ * and `manifest.json` and `help` are generated from the same declarations.
+ *
+ * @example
+ *   export default defineCommand({
+ *     name: 'whois', summary: 'Show who someone is', hint: '@user | email | id',
+ *     subcommands: [defineSubcommand({
+ *       name: '', usage: 'whois @user', summary: 'Profile card', examples: ['whois @ann'],
+ *       positional: ['target'], args: z.object({ target: z.string() }),
+ *       access: { self: null },
+ *       async execute(ctx) { ... return reply([...]); },
+ *     })],
+ *   });
+ */
+import type { z } from 'zod';
+import type { MattermostApi } from '../mattermost/api.js';
+import type { Channel, Team, User } from '../mattermost/models.js';
+import type { Reply } from './reply.js';
+
+/** A Mattermost permission id, e.g. `manage_system`, `edit_other_users`, `view_team`. */
+export type PermissionId = string;
+
+export type Scope = 'system' | 'team' | 'channel';
+
+/** "needs `permission` at `scope`" */
+export interface Requirement {
+  permission: PermissionId;
+  scope: Scope;
+}
+
+/**
+ * Who may run a subcommand. `self` applies when there is no target or the target
+ * is the caller; `other` when the target is someone else (defaults to `self`).
+ * `null` means any active human user.
+ */
+export interface Access {
+  self: Requirement | null;
+  other?: Requirement | null;
+  /**
+   * Mirrors the server's SessionHasPermissionToUser: acting on a system admin
+   * additionally needs `manage_system`.
+   */
+  adminTargetNeedsManageSystem?: boolean;
+}
+
+/** Where the invocation came from, in transport-neutral form. */
+export interface Invocation {
+  source: 'slash' | 'dm' | 'mention';
+  /** the command text: `whois @ann` (no trigger, no bot mention) */
+  text: string;
+  userId: string;
+  /** the channel the command was typed in */
+  channelId: string;
+  /** '' for DMs and GMs */
+  teamId: string;
+  /** thread to answer in ('' = not in a thread) */
+  rootId: string;
+  /** the post that carried the command (DM and mention only) */
+  postId?: string;
+  /** file ids attached to that post (DM `avatar` upload) */
+  fileIds?: string[];
+  /** usernames → ids the server resolved for a slash command (`user_mentions`) */
+  userMentions?: Record<string, string>;
+  /** channel names → ids the server resolved for a slash command (`channel_mentions`) */
+  channelMentions?: Record<string, string>;
+  /** ms since epoch */
+  receivedAt: number;
+}
+
+/** Positional and flag arguments after the command and subcommand words. */
+export type RawArgs = Record<string, unknown> & { _: string[] };
+
+export interface Logger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  child(bindings: object): Logger;
+}
+
+/** Resolves user references typed by people: `@name`, `name`, email, id, "Full Name". */
+export interface UserDirectory {
+  /** One user; throws UserError `not_found` or `ambiguous` (with candidates). */
+  resolve(ref: string): Promise<User>;
+  /** Many users in batch calls; unknown refs are returned in `notFound`. */
+  resolveMany(refs: string[]): Promise<{ found: Array<{ ref: string; user: User }>; notFound: string[] }>;
+  /** Users by id, cached, in one batch call for the misses. */
+  byIds(ids: string[]): Promise<Map<string, User>>;
+}
+
+/** Permission checks bound to the caller (see core/permissions). */
+export interface CallerPermissions {
+  /** true when the caller holds `req` at the given scope */
+  can(req: Requirement, where?: { teamId?: string; channelId?: string }): Promise<boolean>;
+  /** throws UserError `forbidden` naming the permission and scope */
+  require(req: Requirement, where?: { teamId?: string; channelId?: string }): Promise<void>;
+}
+
+/** What the bot knows about itself (for /health). */
+export interface BotStatus {
+  user: User;
+  startedAt: number;
+  websocket: { connected: boolean; since: number | null; reconnects: number };
+  commandsServed: number;
+  lastError: { at: number; message: string } | null;
+  serverVersion: string;
+}
+
+/** A scheduled `/health watch`. */
+export interface HealthWatch {
+  id: string;
+  channelId: string;
+  teamId: string;
+  everyMs: number;
+  createdBy: string;
+  createdAt: number;
+}
+
+export interface HealthWatchService {
+  add(w: Omit<HealthWatch, 'id' | 'createdAt'>): Promise<HealthWatch>;
+  remove(channelId: string): Promise<HealthWatch | undefined>;
+  list(): HealthWatch[];
+}
+
+/** Long-lived services a few commands use; absent ones are `undefined`. */
+export interface Services {
+  watches?: HealthWatchService;
+  /** an audit line for a privileged action (core/audit) */
+  audit(entry: AuditEntry): void;
+  /** Gives the bot's current view of itself. */
+  botStatus(): BotStatus;
+}
+
+export interface AuditEntry {
+  who: { id: string; username: string };
+  command: string;
+  target?: string;
+  scope: string;
+  outcome: 'allowed' | 'refused' | 'succeeded' | 'failed';
+  ref: string;
+  detail?: string;
+}
+
+export interface CommandContext<A = unknown> {
+  /** arguments, validated by the subcommand's zod schema */
+  args: A;
+  invocation: Invocation;
+  /** the person who typed the command (fresh or cached, active, human) */
+  caller: User;
+  /** resolved when the subcommand declares `target` and one was given */
+  target?: User;
+  /** resolved when the subcommand declares `scope` (else the invocation's team/channel, if any) */
+  team?: Team;
+  channel?: Channel;
+  api: MattermostApi;
+  users: UserDirectory;
+  perms: CallerPermissions;
+  services: Services;
+  log: Logger;
+  /** reference id of this invocation (in logs and in apologies) */
+  ref: string;
+  /** aborts when the invocation's deadline passes */
+  signal: AbortSignal;
+  now(): number;
+}
+
+export interface SubcommandDefinition<S extends z.ZodType = z.ZodType> {
+  /** '' for the default subcommand (`whois @ann`), else the first word (`whois search x`) */
+  name: string;
+  summary: string;
+  /** `teams members <team> [--page N]` (no leading slash; the renderer adds it) */
+  usage: string;
+  examples: string[];
+  /** names for positional arguments, in order; a trailing `...` collects the rest into an array */
+  positional?: string[];
+  /** zod schema over `{ ...named positionals, ...flags }` */
+  args: S;
+  access: Access;
+  /** the raw argument naming the user acted on (for self-versus-other); undefined = self */
+  target?: (raw: Record<string, unknown>) => string | undefined;
+  /** team / channel the requirement is checked in, from raw args (default: where the command was typed) */
+  scope?: (raw: Record<string, unknown>) => { team?: string; channel?: string };
+  /** re-check permissions from the server, never from cache */
+  destructive?: boolean;
+  /** output must only reach the caller (never a channel) */
+  sensitive?: boolean;
+  execute(ctx: CommandContext<z.infer<S>>): Promise<Reply>;
+}
+
+export interface CommandDefinition {
+  name: string;
+  summary: string;
+  /** autocomplete hint shown by the Mattermost client */
+  hint: string;
+  /** whether the command gets its own trigger (`/whois`); built-ins like status/help do not */
+  ownTrigger: boolean;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  subcommands: Array<SubcommandDefinition<any>>;
+}
+
+/** Identity helper that keeps the subcommand's arg types. */
+export function defineSubcommand<S extends z.ZodType>(def: SubcommandDefinition<S>): SubcommandDefinition<S> {
+  return def;
+}
+
+/** Identity helper for a command file's default export. */
+export function defineCommand(def: CommandDefinition): CommandDefinition {
+  return def;
+}

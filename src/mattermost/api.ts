@@ -1,0 +1,204 @@
+/**
+ * The bot's view of the Mattermost REST API v4: one method per endpoint it uses,
+ * every result parsed with zod (see models.ts). Implemented by `createRestApi`
+ * (rest-api.ts, on @mattermost/client's Client4). Commands and the permission
+ * service depend on this interface only, so tests can hand them any implementation.
+ *
+ * Every method throws ApiError / NetworkError / ProtocolError (errors.ts).
+ * `opts.signal` aborts the request (the invocation deadline).
+ */
+import type {
+  Audit,
+  Channel,
+  ChannelMember,
+  ClusterInfo,
+  Command,
+  CommandInput,
+  EmailInviteWithError,
+  FileInfo,
+  Ping,
+  Post,
+  Preference,
+  Role,
+  SamlCertificateStatus,
+  Scheme,
+  Session,
+  Status,
+  Team,
+  TeamMember,
+  TeamMemberWithError,
+  User,
+  UserAutocomplete,
+} from './models.js';
+
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+export interface UserSearchOptions {
+  term: string;
+  team_id?: string;
+  in_channel_id?: string;
+  allow_inactive?: boolean;
+  limit?: number;
+}
+
+export interface Page {
+  page: number;
+  perPage: number;
+}
+
+export interface MattermostApi {
+  // users ---------------------------------------------------------------
+  /** GET /users/me */
+  getMe(o?: CallOptions): Promise<User>;
+  /** GET /users/{id} */
+  getUser(userId: string, o?: CallOptions): Promise<User>;
+  /** POST /users/ids (unknown ids are silently dropped by the server) */
+  getUsersByIds(ids: string[], o?: CallOptions): Promise<User[]>;
+  /** POST /users/usernames (unknown names are silently dropped by the server) */
+  getUsersByUsernames(usernames: string[], o?: CallOptions): Promise<User[]>;
+  /** GET /users/email/{email} */
+  getUserByEmail(email: string, o?: CallOptions): Promise<User>;
+  /** POST /users/search */
+  searchUsers(search: UserSearchOptions, o?: CallOptions): Promise<User[]>;
+  /** GET /users/autocomplete?name=&in_team=&in_channel=&limit= */
+  autocompleteUsers(
+    q: { name: string; teamId?: string; channelId?: string; limit?: number },
+    o?: CallOptions,
+  ): Promise<UserAutocomplete>;
+  /** PUT /users/{id}/active */
+  updateUserActive(userId: string, active: boolean, o?: CallOptions): Promise<void>;
+  /** PUT /users/{id}/roles (roles space-separated) */
+  updateUserRoles(userId: string, roles: string, o?: CallOptions): Promise<void>;
+  /** GET /users/{id}/sessions (tokens stripped) */
+  getSessions(userId: string, o?: CallOptions): Promise<Session[]>;
+  /** POST /users/{id}/sessions/revoke/all */
+  revokeAllSessions(userId: string, o?: CallOptions): Promise<void>;
+  /** GET /users/{id}/audits?page&per_page */
+  getAudits(userId: string, page: Page, o?: CallOptions): Promise<Audit[]>;
+  /** PUT /users/{id}/mfa */
+  updateMfa(userId: string, activate: boolean, code?: string, o?: CallOptions): Promise<void>;
+  /** PUT /users/{id}/auth */
+  updateAuth(
+    userId: string,
+    auth: { auth_service: string; auth_data: string },
+    o?: CallOptions,
+  ): Promise<void>;
+  /** PUT /users/{id}/password (as an admin: no current password) */
+  updatePassword(userId: string, newPassword: string, o?: CallOptions): Promise<void>;
+  /** POST /users/{id}/image (multipart, field `image`) */
+  setProfileImage(
+    userId: string,
+    image: { data: Uint8Array; filename: string; mimeType: string },
+    o?: CallOptions,
+  ): Promise<void>;
+  /** GET /users/{id}/teams */
+  getTeamsForUser(userId: string, o?: CallOptions): Promise<Team[]>;
+
+  // statuses ------------------------------------------------------------
+  /** GET /users/{id}/status */
+  getStatus(userId: string, o?: CallOptions): Promise<Status>;
+  /** POST /users/status/ids (unknown ids come back as offline rows) */
+  getStatusesByIds(userIds: string[], o?: CallOptions): Promise<Status[]>;
+  /** PUT /users/{id}/status; dndEndTime in seconds */
+  updateStatus(
+    userId: string,
+    status: 'online' | 'away' | 'dnd' | 'offline',
+    dndEndTime?: number,
+    o?: CallOptions,
+  ): Promise<Status>;
+
+  // teams ---------------------------------------------------------------
+  /** GET /teams/{id} */
+  getTeam(teamId: string, o?: CallOptions): Promise<Team>;
+  /** GET /teams/name/{name} */
+  getTeamByName(name: string, o?: CallOptions): Promise<Team>;
+  /** GET /teams/{id}/members?page&per_page */
+  getTeamMembers(teamId: string, page: Page, o?: CallOptions): Promise<TeamMember[]>;
+  /** POST /teams/{id}/members/ids */
+  getTeamMembersByIds(teamId: string, userIds: string[], o?: CallOptions): Promise<TeamMember[]>;
+  /** GET /teams/{id}/members/{user_id} */
+  getTeamMember(teamId: string, userId: string, o?: CallOptions): Promise<TeamMember>;
+  /** POST /teams/{id}/members/batch?graceful=true */
+  addTeamMembers(teamId: string, userIds: string[], o?: CallOptions): Promise<TeamMemberWithError[]>;
+  /** POST /teams/{id}/invite/email?graceful=true */
+  inviteToTeamByEmail(teamId: string, emails: string[], o?: CallOptions): Promise<EmailInviteWithError[]>;
+  /** PUT /teams/{id}/members/{user_id}/roles */
+  updateTeamMemberRoles(teamId: string, userId: string, roles: string, o?: CallOptions): Promise<void>;
+
+  // channels ------------------------------------------------------------
+  /** GET /channels/{id} */
+  getChannel(channelId: string, o?: CallOptions): Promise<Channel>;
+  /** GET /teams/{team_id}/channels/name/{name} */
+  getChannelByName(teamId: string, name: string, o?: CallOptions): Promise<Channel>;
+  /** GET /channels/{id}/members?page&per_page */
+  getChannelMembers(channelId: string, page: Page, o?: CallOptions): Promise<ChannelMember[]>;
+  /** POST /channels/{id}/members/ids */
+  getChannelMembersByIds(channelId: string, userIds: string[], o?: CallOptions): Promise<ChannelMember[]>;
+  /** GET /channels/{id}/members/{user_id} */
+  getChannelMember(channelId: string, userId: string, o?: CallOptions): Promise<ChannelMember>;
+  /** POST /channels/direct */
+  createDirectChannel(userIdA: string, userIdB: string, o?: CallOptions): Promise<Channel>;
+
+  // roles and schemes ---------------------------------------------------
+  /** POST /roles/names (unknown names are silently dropped) */
+  getRolesByNames(names: string[], o?: CallOptions): Promise<Role[]>;
+  /** GET /schemes/{id} */
+  getScheme(schemeId: string, o?: CallOptions): Promise<Scheme>;
+
+  // preferences ---------------------------------------------------------
+  /** GET /users/{id}/preferences[/{category}] */
+  getPreferences(userId: string, category?: string, o?: CallOptions): Promise<Preference[]>;
+  /** PUT /users/{id}/preferences */
+  savePreferences(userId: string, prefs: Preference[], o?: CallOptions): Promise<void>;
+  /** POST /users/{id}/preferences/delete */
+  deletePreferences(userId: string, prefs: Preference[], o?: CallOptions): Promise<void>;
+
+  // system --------------------------------------------------------------
+  /** GET /system/ping?get_server_status=true&use_rest_semantics=true */
+  ping(o?: CallOptions): Promise<Ping>;
+  /** GET /cluster/status */
+  getClusterStatus(o?: CallOptions): Promise<ClusterInfo[]>;
+  /** GET /saml/certificate/status */
+  getSamlCertificateStatus(o?: CallOptions): Promise<SamlCertificateStatus>;
+
+  // slash commands ------------------------------------------------------
+  /** GET /commands?team_id=&custom_only=true */
+  listCustomCommands(teamId: string, o?: CallOptions): Promise<Command[]>;
+  /** POST /commands */
+  createCommand(cmd: CommandInput, o?: CallOptions): Promise<Command>;
+  /** PUT /commands/{id} (body is the whole command, id included) */
+  updateCommand(cmd: Command, o?: CallOptions): Promise<Command>;
+
+  // posts and files -----------------------------------------------------
+  /** POST /posts */
+  createPost(
+    post: { channel_id: string; message: string; root_id?: string; props?: Record<string, unknown> },
+    o?: CallOptions,
+  ): Promise<Post>;
+  /** POST /posts/ephemeral */
+  createEphemeralPost(
+    userId: string,
+    post: { channel_id: string; message: string; root_id?: string },
+    o?: CallOptions,
+  ): Promise<Post>;
+  /** POST <response_url> with a CommandResponse (delayed slash-command answers) */
+  postToResponseUrl(responseUrl: string, body: Record<string, unknown>, o?: CallOptions): Promise<void>;
+  /** GET /files/{id}/info */
+  getFileInfo(fileId: string, o?: CallOptions): Promise<FileInfo>;
+  /** GET /files/{id} (bytes) */
+  getFile(fileId: string, o?: CallOptions): Promise<Uint8Array>;
+
+  /** Counters of this client's traffic, for /health and /metrics. */
+  stats(): ApiStats;
+}
+
+export interface ApiStats {
+  requests: number;
+  /** per `METHOD /route/with/{id}/placeholders` and status */
+  byEndpoint: Record<string, { count: number; byStatus: Record<string, number>; totalMs: number }>;
+  rateLimitWaits: number;
+  retries: number;
+  lastRoundTripMs: number;
+}
