@@ -135,6 +135,16 @@ export interface Services {
   audit(entry: AuditEntry): void;
   /** Gives the bot's current view of itself. */
   botStatus(): BotStatus;
+  /** Every command definition (for `help`). */
+  commands(): readonly CommandDefinition[];
+  /** Extra requirements the operator's policy adds (see MMOPS_POLICY). */
+  policy: Policy;
+}
+
+/** The operator's policy file: it can only add requirements, never remove the server's. */
+export interface Policy {
+  /** requirements added on top of the subcommand's own (`''` = default subcommand) */
+  extraRequirements(command: string, subcommand: string): Requirement[];
 }
 
 export interface AuditEntry {
@@ -186,6 +196,13 @@ export interface SubcommandDefinition<S extends z.ZodType = z.ZodType> {
   target?: (raw: Record<string, unknown>) => string | undefined;
   /** team / channel the requirement is checked in, from raw args (default: where the command was typed) */
   scope?: (raw: Record<string, unknown>) => { team?: string; channel?: string };
+  /**
+   * What the bot account itself must hold to carry this out (it calls the API with
+   * its own token, so acting on the caller is "other" from the server's view).
+   * Checked against the bot's own rights; when missing the caller is told
+   * "not available: the bot account lacks X". Default: none.
+   */
+  botNeeds?: Requirement[];
   /** re-check permissions from the server, never from cache */
   destructive?: boolean;
   /** output must only reach the caller (never a channel) */
