@@ -139,6 +139,10 @@ export interface Services {
   commands(): readonly CommandDefinition[];
   /** Extra requirements the operator's policy adds (see MMOPS_POLICY). */
   policy: Policy;
+  /** The Mattermost server's base URL (`MM_URL`), for links such as profile images. */
+  siteUrl?: string;
+  /** How slash commands reach the bot (`MMOPS_ROOT_TRIGGER`, `MMOPS_TRIGGER_PREFIX`), for hints. */
+  triggers?: { root: string; prefix: string };
 }
 
 /** The operator's policy file: it can only add requirements, never remove the server's. */
