@@ -1,0 +1,92 @@
+/**
+ * Structured logging on pino (one JSON object per line). Secrets are removed twice:
+ * known secret-bearing fields are redacted by path, and error messages/stacks are
+ * scrubbed of `token=…`, `Bearer …` and similar fragments, because an error text
+ * can carry a secret that no field name warns about.
+ *
+ * @example
+ *   const log = createLogger({ level: 'info' });
+ *   log.info({ command: 'whois' }, 'served');
+ */
+import { pino, type DestinationStream, type Level } from 'pino';
+import type { Logger } from './command.js';
+
+export type LogLevel = Level | 'silent';
+
+export interface LoggerOptions {
+  level: LogLevel;
+  /** where lines go (default: stdout) */
+  destination?: DestinationStream;
+  /** fields on every line */
+  base?: Record<string, unknown>;
+}
+
+/** Field names whose values are secrets, wherever they appear (up to three levels deep). */
+const SECRET_KEYS = [
+  'token',
+  'access_token',
+  'accessToken',
+  'botToken',
+  'password',
+  'new_password',
+  'newPassword',
+  'current_password',
+  'authorization',
+  'Authorization',
+  'cookie',
+  'Cookie',
+  'mfa_secret',
+  'secret',
+  'MM_BOT_TOKEN',
+  'MMOPS_SLASH_TOKENS',
+];
+
+/** pino redact paths: `token`, `*.token`, `*.*.token` for every secret key. */
+export const REDACT_PATHS: string[] = SECRET_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]);
+
+/** Matches secret-looking fragments inside free text (error messages, URLs). */
+const SECRET_IN_TEXT =
+  /\b(token|access_token|password|new_password|authorization|secret)(["']?\s*[=:]\s*["']?)([^\s"'&,;}]+)|\b(Bearer|Token)\s+[A-Za-z0-9._~+/=-]{8,}/gi;
+
+/** Replaces secret-looking fragments of free text with `[redacted]`. */
+export function scrubSecrets(text: string): string {
+  return text.replace(SECRET_IN_TEXT, (_m, key: string | undefined, sep: string | undefined, _v, scheme: string | undefined) =>
+    key !== undefined ? `${key}${sep ?? '='}[redacted]` : `${scheme ?? ''} [redacted]`,
+  );
+}
+
+/** Serializes an error for a log line: name, code, status, scrubbed message and stack. */
+export function serializeError(err: unknown): Record<string, unknown> {
+  if (!(err instanceof Error)) return { value: scrubSecrets(String(err)) };
+  const out: Record<string, unknown> = { type: err.name, message: scrubSecrets(err.message) };
+  if (err.stack) out.stack = scrubSecrets(err.stack);
+  for (const key of ['code', 'status', 'serverErrorId', 'requestId', 'endpoint', 'reason'] as const) {
+    const v: unknown = Reflect.get(err, key);
+    if (typeof v === 'string' || typeof v === 'number') out[key] = typeof v === 'string' ? scrubSecrets(v) : v;
+  }
+  if (err.cause !== undefined) out.cause = serializeError(err.cause);
+  return out;
+}
+
+/** A JSON-lines logger with secret redaction. */
+export function createLogger(opts: LoggerOptions): Logger {
+  const options = {
+    level: opts.level,
+    base: opts.base ?? {},
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    serializers: { err: serializeError, error: serializeError },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  };
+  return opts.destination ? pino(options, opts.destination) : pino(options);
+}
+
+const noop = (): void => {};
+
+/** A logger that drops everything (tests, library use). */
+export const silentLogger: Logger = {
+  debug: noop,
+  info: noop,
+  warn: noop,
+  error: noop,
+  child: () => silentLogger,
+};
