@@ -1,0 +1,49 @@
+/**
+ * The exact text a person types to run a command, the way they reached the bot:
+ * `/teams members acme --page 2` (slash, own trigger), `/mmops status @ann` (slash,
+ * built-in names), `teams members acme --page 2` (DM, and mention: people add the
+ * mention themselves, and a mention inside inline code would not work anyway).
+ * Used by pagination hints and `help`.
+ */
+import type { CommandContext, CommandDefinition } from '../../src/core/command.js';
+import { code, md, type Markdown } from '../../src/core/reply.js';
+
+type Ctx = Pick<CommandContext, 'invocation' | 'services'>;
+
+/** Quotes an argument that contains spaces or quotes so it survives re-parsing. */
+export function quoteArg(arg: string): string {
+  if (arg !== '' && !/[\s"']/.test(arg)) return arg;
+  return `"${arg.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+/**
+ * The words that start `command` for this invocation's source (no arguments).
+ * `definition` decides whether the command has its own slash trigger.
+ */
+export function commandPrefix(ctx: Ctx, command: string, definition?: Pick<CommandDefinition, 'ownTrigger'>): string {
+  const def = definition ?? ctx.services.commands().find((c) => c.name === command);
+  switch (ctx.invocation.source) {
+    case 'dm':
+    case 'mention':
+      return command;
+    case 'slash': {
+      const root = ctx.services.triggers?.root ?? 'mmops';
+      const prefix = ctx.services.triggers?.prefix ?? '';
+      return def?.ownTrigger ? `/${prefix}${command}` : `/${root} ${command}`;
+    }
+  }
+}
+
+/** `command` with `args` (quoted as needed), as the person would type it. */
+export function commandLine(ctx: Ctx, command: string, args: Array<string | number> = []): string {
+  const words = args.map((a) => quoteArg(String(a)));
+  return [commandPrefix(ctx, command), ...words].join(' ');
+}
+
+/** The same as inline code (safe for any argument text). */
+export const commandCode = (ctx: Ctx, command: string, args: Array<string | number> = []): Markdown =>
+  code(commandLine(ctx, command, args));
+
+/** "Next page: `/teams members acme --page 2`" */
+export const nextPageHint = (ctx: Ctx, command: string, args: Array<string | number>, page: number): Markdown =>
+  md`Next page: ${commandCode(ctx, command, [...args, '--page', page])}`;
