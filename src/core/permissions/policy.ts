@@ -103,6 +103,7 @@ function formatPath(path: ReadonlyArray<PropertyKey>): string {
 function describeIssue(issue: z.core.$ZodIssue): string {
   const where = formatPath(issue.path);
   if (issue.code === 'unrecognized_keys') return `${where}: unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  if (issue.code === 'invalid_type' && /received undefined$/.test(issue.message)) return `${where}: missing (expected ${issue.expected})`;
   if (issue.code === 'invalid_value' && issue.path.at(-1) === 'scope') {
     return `${where}: scope must be "system", "team" or "channel"`;
   }
@@ -125,7 +126,11 @@ export function parsePolicy(text: string, source: string, commands: readonly Com
   }
   const parsed = policySchema.safeParse(json);
   if (!parsed.success) {
-    const first = parsed.error.issues[0];
+    // a misspelt field explains the rest ("requires" → "require" missing), so name it first
+    const issues = [...parsed.error.issues].sort(
+      (a, b) => Number(b.code === 'unrecognized_keys') - Number(a.code === 'unrecognized_keys'),
+    );
+    const first = issues[0];
     const more = parsed.error.issues.length > 1 ? ` (and ${parsed.error.issues.length - 1} more problems)` : '';
     fail('invalid', `${first ? describeIssue(first) : 'does not match the policy format'}${more}`);
   }
