@@ -383,9 +383,12 @@ describe('retries', () => {
 
   it('reports outcomeUnknown when the connection drops under a write', async () => {
     nock(BASE).put(`/api/v4/users/${U1}/roles`).replyWithError({ code: 'ECONNRESET', message: 'socket hang up' });
-    const e = (await caught(makeApi().updateUserRoles(U1, 'system_user'))) as NetworkError;
+    const api = makeApi();
+    const e = (await caught(api.updateUserRoles(U1, 'system_user'))) as NetworkError;
     expect(e.outcomeUnknown).toBe(true);
     expect(e.timedOut).toBe(false);
+    expect(api.stats().requests).toBe(1);
+    expect(api.stats().retries).toBe(0);
   });
 
   it('repeats a write whose connection was refused (it never reached the server)', async () => {

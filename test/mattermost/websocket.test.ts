@@ -268,18 +268,33 @@ describe('stop', () => {
   });
 
   it('rejects ready() when stopped before authenticating, and leaves no timers behind', async () => {
-    const timersBefore = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
-    const { server, socket } = await setup({ pingIntervalMs: 20, pingTimeoutMs: 200 }, 'wrongtoken0000000000000000');
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const timersBefore = timers();
+    const { server, socket } = await setup({ backoff: { minMs: 400, maxMs: 400 } }, 'wrongtoken0000000000000000');
     socket.start();
     const ready = socket.ready();
-    await eventually(() => expect(server.upgrades.length).toBeGreaterThanOrEqual(2));
+    // the server has closed the first socket: the client is now waiting to reconnect
+    await eventually(() => expect(server.clientCloseCodes).toHaveLength(1));
+    await eventually(() => expect(socket.state().lastError).not.toBeNull());
+    expect(timers()).toBeGreaterThan(timersBefore);
     await socket.stop();
+    expect(timers()).toBeLessThanOrEqual(timersBefore);
     await expect(ready).rejects.toThrow('stopped');
-    await delay(100);
-    const attempts = server.upgrades.length;
-    await delay(100);
-    expect(server.upgrades.length).toBe(attempts);
-    expect(process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length).toBeLessThanOrEqual(timersBefore);
+    await delay(500);
+    expect(server.upgrades).toHaveLength(1);
+  });
+
+  it('clears its ping timers on stop', async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const timersBefore = timers();
+    const { server, socket } = await setup({ pingIntervalMs: 30, pingTimeoutMs: 1_000 });
+    server.answerPings = false;
+    socket.start();
+    await socket.ready();
+    await eventually(() => expect(server.received.some((f) => f.action === 'ping')).toBe(true));
+    // a ping is out and unanswered: the interval and the reply timeout are pending
+    await socket.stop();
+    expect(timers()).toBeLessThanOrEqual(timersBefore);
   });
 
   it('stops cleanly when never started, and ignores start() afterwards', async () => {
