@@ -1,0 +1,296 @@
+/**
+ * Server-side behaviour shared by the REST routes, the slash-command runner and the
+ * test controls: creating posts (with the `posted` event and per-recipient mentions),
+ * ephemeral posts, DM channels, and the `user_updated` triple (§3.8).
+ */
+import { newId } from './ids.js';
+import { AppError, appError, invalidBodyParam } from './http.js';
+import type { Hub } from './hub.js';
+import { channelMemberRow, type FakeStore, type Post, type StoredChannel, type StoredUser } from './store.js';
+
+/** A response_url registration (§4.4). */
+export interface CommandHook {
+  id: string;
+  commandId: string;
+  userId: string;
+  channelId: string;
+  teamId: string;
+  rootId: string;
+  createAt: number;
+  useCount: number;
+}
+
+export interface CreatePostInput {
+  message: string;
+  rootId?: string;
+  fileIds?: string[];
+  props?: Record<string, unknown>;
+  type?: string;
+  /** honoured only for admins, like the server */
+  createAt?: number;
+}
+
+export interface CreatePostOpts {
+  fromWebhook?: boolean;
+  overrideUsername?: string;
+  overrideIconUrl?: string;
+  setOnline?: boolean;
+}
+
+const MENTION_RE = /(?:^|[^\w@.-])@([a-z0-9][a-z0-9._-]*)/gi;
+
+export class SandboxCore {
+  readonly ephemeral: Array<{ userId: string; post: Post }> = [];
+  readonly hooks = new Map<string, CommandHook>();
+
+  constructor(
+    readonly store: FakeStore,
+    readonly hub: Hub,
+    readonly version: string,
+  ) {}
+
+  /** `<version>.<build>.<config hash>.<licensed>` (X-Version-Id and hello). */
+  versionId(): string {
+    const c = this.store.config;
+    return `${this.version}.${c.buildNumber}.${c.configHash}.${c.licensed}`;
+  }
+
+  /** Channel by id, `team:channel-name`, or `@username` (the DM with `asUser`, created if needed). */
+  resolveChannel(spec: string, asUser: StoredUser): StoredChannel {
+    if (spec.startsWith('@')) {
+      const other = this.store.userByUsername(spec.slice(1));
+      if (!other) throw new Error(`fake server: no user ${spec}`);
+      return this.directChannel(asUser, other.id, asUser.id).channel;
+    }
+    const byId = this.store.channels.get(spec);
+    if (byId) return byId;
+    const [teamName, channelName] = spec.split(':');
+    const team = teamName ? this.store.teamByName(teamName) : undefined;
+    const ch = team && channelName ? this.store.channelByName(team.id, channelName) : undefined;
+    if (!ch) throw new Error(`fake server: no channel "${spec}"`);
+    return ch;
+  }
+
+  /** The DM between `a` and `otherId`, creating it (and emitting `direct_added`) when new. */
+  directChannel(a: StoredUser, otherId: string, creatorId: string): { channel: StoredChannel; created: boolean } {
+    const existing = this.store.directChannel(a.id, otherId);
+    if (existing) return { channel: existing, created: false };
+    const now = Date.now();
+    const channel: StoredChannel = {
+      id: newId(),
+      team_id: '',
+      create_at: now,
+      update_at: now,
+      delete_at: 0,
+      type: 'D',
+      display_name: '',
+      name: [a.id, otherId].sort().join('__'),
+      header: '',
+      purpose: '',
+      last_post_at: now,
+      last_root_post_at: now,
+      total_msg_count: 0,
+      total_msg_count_root: 0,
+      extra_update_at: 0,
+      creator_id: creatorId,
+      scheme_id: null,
+      group_constrained: null,
+      shared: null,
+      policy_id: null,
+    };
+    this.store.channels.set(channel.id, channel);
+    for (const uid of new Set([a.id, otherId])) this.store.channelMembers.push(channelMemberRow(channel.id, uid, 'user', now));
+    this.hub.emit('direct_added', { creator_id: creatorId, teammate_id: otherId === creatorId ? a.id : otherId }, { channel_id: channel.id });
+    return { channel, created: true };
+  }
+
+  /** Ids of channel members mentioned by `message` (never the author). */
+  mentionedUserIds(author: StoredUser, channel: StoredChannel, message: string): string[] {
+    const members = this.store.channelMembers.filter((m) => m.channel_id === channel.id).map((m) => m.user_id);
+    const memberSet = new Set(members);
+    const out = new Set<string>();
+    if (channel.type === 'D') for (const id of members) if (id !== author.id) out.add(id);
+    for (const m of message.matchAll(MENTION_RE)) {
+      const name = (m[1] ?? '').toLowerCase().replace(/[._-]+$/, '');
+      if (['channel', 'all', 'here'].includes(name)) {
+        if (this.store.hasChannelPermission(author, channel.id, 'use_channel_mentions')) for (const id of members) out.add(id);
+        continue;
+      }
+      const user = this.store.userByUsername(name);
+      if (user && memberSet.has(user.id)) out.add(user.id);
+    }
+    out.delete(author.id);
+    return [...out];
+  }
+
+  /** Creates a post like POST /posts and emits `posted` to the channel members. */
+  createPost(author: StoredUser, channel: StoredChannel, input: CreatePostInput, opts: CreatePostOpts = {}): Post {
+    if (channel.delete_at > 0) throw appError(400, 'api.post.create_post.can_not_post_to_deleted.error');
+    const rootId = input.rootId ?? '';
+    if (rootId) {
+      const root = this.store.posts.find((p) => p.id === rootId);
+      if (!root || root.channel_id !== channel.id || root.delete_at > 0 || root.root_id) {
+        throw appError(400, 'api.post.create_post.root_id.app_error');
+      }
+    }
+    if (input.message.length > 16383) throw invalidBodyParam('post.message');
+    const now = Date.now();
+    const at = input.createAt && this.store.isAdmin(author) ? input.createAt : now;
+    const props: Record<string, unknown> = { ...(input.props ?? {}) };
+    delete props.add_channel_member;
+    delete props.force_notification;
+    delete props.from_bot;
+    delete props.from_webhook;
+    if (author.is_bot) props.from_bot = 'true';
+    if (opts.fromWebhook) props.from_webhook = 'true';
+    if (opts.overrideUsername) props.override_username = opts.overrideUsername;
+    if (opts.overrideIconUrl) props.override_icon_url = opts.overrideIconUrl;
+    const fileIds = (input.fileIds ?? []).filter((id) => this.store.files.has(id));
+    const post: Post = {
+      id: newId(),
+      create_at: at,
+      update_at: at,
+      edit_at: 0,
+      delete_at: 0,
+      is_pinned: false,
+      user_id: author.id,
+      channel_id: channel.id,
+      root_id: rootId,
+      original_id: '',
+      message: input.message,
+      type: input.type ?? '',
+      props,
+      hashtags: (input.message.match(/(?:^|\s)(#[A-Za-z][\w-]{2,})/g) ?? []).map((h) => h.trim()).join(' '),
+      pending_post_id: '',
+      reply_count: 0,
+      last_reply_at: 0,
+      participants: null,
+      metadata: {},
+    };
+    if (fileIds.length) {
+      post.file_ids = fileIds;
+      post.metadata = {
+        files: fileIds.map((id) => {
+          const f = this.store.files.get(id);
+          if (f) f.post_id = post.id;
+          return f ? this.store.fileInfoView(f) : undefined;
+        }),
+      };
+    }
+    this.store.posts.push(post);
+    channel.last_post_at = at;
+    channel.total_msg_count += 1;
+    if (!rootId) {
+      channel.last_root_post_at = at;
+      channel.total_msg_count_root += 1;
+    } else {
+      for (const p of this.store.posts) if (p.id === rootId) {
+        p.reply_count += 1;
+        p.last_reply_at = at;
+      }
+    }
+    const setOnline = opts.setOnline ?? true;
+    if (setOnline && !author.is_bot) {
+      const s = this.store.statusOf(author.id);
+      if (!s.manual && s.status !== 'online') this.store.statuses.set(author.id, { ...s, status: 'online', last_activity_at: now });
+    }
+    const mentions = new Set(this.mentionedUserIds(author, channel, input.message));
+    const sender = this.store.users.get(author.id);
+    const usernameOverride = opts.fromWebhook && opts.overrideUsername && this.store.config.enablePostUsernameOverride && channel.type !== 'D';
+    const data: Record<string, unknown> = {
+      channel_display_name: channel.type === 'D' ? `@${author.username}` : channel.type === 'G' ? this.gmDisplayName(channel) : channel.display_name,
+      channel_name: channel.name,
+      channel_type: channel.type,
+      post: JSON.stringify(post),
+      sender_name: usernameOverride ? opts.overrideUsername : `@${sender?.username ?? ''}`,
+      set_online: setOnline,
+      team_id: channel.team_id,
+    };
+    if (fileIds.length) {
+      data.otherFile = 'true';
+      if (fileIds.some((id) => this.store.files.get(id)?.mime_type.startsWith('image/'))) data.image = 'true';
+    }
+    this.hub.emit('posted', data, { channel_id: channel.id }, (userId, d, conn) => {
+      if (mentions.has(userId)) d.mentions = JSON.stringify([userId]);
+      if (conn.postedAck) d.should_ack = true;
+      return d;
+    });
+    return post;
+  }
+
+  private gmDisplayName(channel: StoredChannel): string {
+    return this.store.channelMembers
+      .filter((m) => m.channel_id === channel.id)
+      .map((m) => this.store.users.get(m.user_id)?.username ?? '')
+      .sort()
+      .join(', ');
+  }
+
+  /** Sends an ephemeral post to one user (`ephemeral_message`); not stored. */
+  sendEphemeral(userId: string, channelId: string, message: string, opts: { rootId?: string; props?: Record<string, unknown>; authorId?: string } = {}): Post {
+    const now = Date.now();
+    const post: Post = {
+      id: newId(),
+      create_at: now,
+      update_at: now,
+      edit_at: 0,
+      delete_at: 0,
+      is_pinned: false,
+      user_id: opts.authorId ?? userId,
+      channel_id: channelId,
+      root_id: opts.rootId ?? '',
+      original_id: '',
+      message,
+      type: 'system_ephemeral',
+      props: { ...(opts.props ?? {}) },
+      hashtags: '',
+      pending_post_id: '',
+      reply_count: 0,
+      last_reply_at: 0,
+      participants: null,
+      metadata: {},
+    };
+    this.ephemeral.push({ userId, post });
+    this.hub.emit('ephemeral_message', { post: JSON.stringify(post) }, { user_id: userId, channel_id: channelId });
+    return post;
+  }
+
+  /** The three `user_updated` copies of §3.8 (admin, sanitized, own). */
+  emitUserUpdated(user: StoredUser): void {
+    const admin = [...this.store.users.values()].find((u) => this.store.isAdmin(u));
+    const adminView = this.store.userView(user, admin && admin.id !== user.id ? admin : undefined);
+    adminView.email = user.email;
+    adminView.first_name = user.first_name;
+    adminView.last_name = user.last_name;
+    adminView.auth_service = user.auth_service;
+    this.hub.emit('user_updated', { user: adminView }, { omit_users: { [user.id]: true }, contains_sensitive_data: true });
+    this.hub.emit('user_updated', { user: this.store.userView(user, undefined) }, { omit_users: { [user.id]: true }, contains_sanitized_data: true });
+    this.hub.emit('user_updated', { user: this.store.userView(user, user) }, { user_id: user.id });
+  }
+
+  /** Adds a user to a team (and its town-square / off-topic) and emits `added_to_team`. */
+  addTeamMember(teamId: string, userId: string): void {
+    const store = this.store;
+    const existing = store.teamMembers.find((m) => m.team_id === teamId && m.user_id === userId);
+    const user = store.users.get(userId);
+    const guest = user?.roles.split(/\s+/).includes('system_guest') ?? false;
+    if (existing) {
+      if (existing.delete_at === 0) return;
+      existing.delete_at = 0;
+    } else {
+      store.teamMembers.push({ team_id: teamId, user_id: userId, explicit_roles: '', delete_at: 0, scheme_guest: guest, scheme_user: !guest, scheme_admin: false });
+    }
+    if (!guest) {
+      for (const name of ['town-square', 'off-topic']) {
+        const ch = store.channelByName(teamId, name);
+        if (ch && !store.isChannelMember(ch.id, userId)) {
+          store.channelMembers.push(channelMemberRow(ch.id, userId, 'user', Date.now()));
+          this.hub.emit('user_added', { user_id: userId, team_id: teamId }, { channel_id: ch.id, omit_users: { [userId]: true } });
+        }
+      }
+    }
+    this.hub.emit('added_to_team', { team_id: teamId, user_id: userId }, { user_id: userId });
+  }
+}
+
+export { AppError };
