@@ -47,6 +47,13 @@ export type SchemeRoles = Pick<
   | 'default_channel_admin_role'
 >;
 
+/**
+ * A scheme that exists but the bot may not read (`GET /schemes/{id}` refused). Its role
+ * names are unknown; see {@link effectiveTeamRoles} for what is done then.
+ */
+export const UNREADABLE_SCHEME = 'unreadable' as const;
+export type SchemeInput = SchemeRoles | typeof UNREADABLE_SCHEME | null | undefined;
+
 /** The member fields resolution reads (a `TeamMember` or `ChannelMember` fits). */
 export type MemberRoles = Pick<TeamMember | ChannelMember, 'roles' | 'scheme_guest' | 'scheme_user' | 'scheme_admin'>;
 
@@ -108,13 +115,35 @@ function memberRoles(
   return [...new Set(out)];
 }
 
-/** Effective team roles of a member (`null` = not a member, or a member who left). */
+/**
+ * Roles of a member whose scheme is unreadable. The server's member payloads already carry
+ * the scheme-mapped names in `roles` (explicit + implied), so when `roles` is non-empty it
+ * is taken as the server computed it; only an empty `roles` falls back to the default
+ * names for the flags (inexact under a custom scheme; the service logs a warning).
+ */
+function rolesWithUnreadableScheme(member: MemberRoles, defaults: { guest: string; user: string; admin: string }): string[] {
+  const given = splitRoles(member.roles);
+  if (given.length > 0) return [...new Set(given)];
+  const out: string[] = [];
+  if (member.scheme_guest) out.push(defaults.guest);
+  if (member.scheme_user) out.push(defaults.user);
+  if (member.scheme_admin) out.push(defaults.admin);
+  return out;
+}
+
+/**
+ * Effective team roles of a member (`null` = not a member, or a member who left).
+ * `teamScheme`: the team's scheme, `null` when it has none, or {@link UNREADABLE_SCHEME}.
+ */
 export function effectiveTeamRoles(
   member: (MemberRoles & { delete_at?: number }) | null | undefined,
-  teamScheme: SchemeRoles | null | undefined,
+  teamScheme: SchemeInput,
 ): string[] {
   if (!member || (member.delete_at ?? 0) > 0) return [];
   const d = DEFAULT_SCHEME_ROLES;
+  if (teamScheme === UNREADABLE_SCHEME) {
+    return rolesWithUnreadableScheme(member, { guest: d.teamGuest, user: d.teamUser, admin: d.teamAdmin });
+  }
   return memberRoles(
     member,
     { guest: d.teamGuest, user: d.teamUser, admin: d.teamAdmin },
@@ -126,24 +155,33 @@ export function effectiveTeamRoles(
   );
 }
 
+const hasAllChannelRoles = (s: SchemeInput): s is SchemeRoles =>
+  !!s && s !== UNREADABLE_SCHEME && !!s.default_channel_guest_role && !!s.default_channel_user_role && !!s.default_channel_admin_role;
+
 /**
  * Effective channel roles of a member (`null` = not a member). A channel without its own
- * scheme uses its team's scheme's channel roles.
+ * scheme uses its team's scheme's channel roles. Either scheme may be
+ * {@link UNREADABLE_SCHEME} (handled as in {@link effectiveTeamRoles}).
  */
 export function effectiveChannelRoles(
   member: MemberRoles | null | undefined,
-  channelScheme: SchemeRoles | null | undefined,
-  teamScheme: SchemeRoles | null | undefined,
+  channelScheme: SchemeInput,
+  teamScheme: SchemeInput,
 ): string[] {
   if (!member) return [];
   const d = DEFAULT_SCHEME_ROLES;
+  if (channelScheme === UNREADABLE_SCHEME || (!hasAllChannelRoles(channelScheme) && teamScheme === UNREADABLE_SCHEME)) {
+    return rolesWithUnreadableScheme(member, { guest: d.channelGuest, user: d.channelUser, admin: d.channelAdmin });
+  }
+  // here an unreadable team scheme is never consulted: the channel's own scheme is complete
+  const team = teamScheme === UNREADABLE_SCHEME ? null : teamScheme;
   return memberRoles(
     member,
     { guest: d.channelGuest, user: d.channelUser, admin: d.channelAdmin },
     {
-      guest: pick(channelScheme?.default_channel_guest_role, teamScheme?.default_channel_guest_role, d.channelGuest),
-      user: pick(channelScheme?.default_channel_user_role, teamScheme?.default_channel_user_role, d.channelUser),
-      admin: pick(channelScheme?.default_channel_admin_role, teamScheme?.default_channel_admin_role, d.channelAdmin),
+      guest: pick(channelScheme?.default_channel_guest_role, team?.default_channel_guest_role, d.channelGuest),
+      user: pick(channelScheme?.default_channel_user_role, team?.default_channel_user_role, d.channelUser),
+      admin: pick(channelScheme?.default_channel_admin_role, team?.default_channel_admin_role, d.channelAdmin),
     },
   );
 }

@@ -44,8 +44,10 @@ import {
   grantedBy,
   roleNamesFor,
   splitRoles,
+  UNREADABLE_SCHEME,
   usesSchemeRoles,
   type EffectiveRoles,
+  type SchemeInput,
 } from './resolve.js';
 
 export interface PermissionServiceOptions {
@@ -228,14 +230,14 @@ export function createPermissionService(opts: PermissionServiceOptions): Permiss
       try {
         return await api.getScheme(schemeId);
       } catch (e) {
-        // Reading schemes needs rights the bot may lack; the server's own member payloads
-        // usually carry the mapped role names anyway, so fall back to the default names.
+        // Reading schemes needs rights the bot may lack. The server's member payloads carry
+        // the mapped role names in `roles`, which are used instead (see resolve.ts).
         if (isApiError(e) && (e.status === 403 || e.status === 404 || e.status === 501)) {
           if (!warnedSchemes.has(schemeId)) {
             warnedSchemes.add(schemeId);
             log.warn(
               { schemeId, status: e.status },
-              'cannot read permission scheme; using default role names for its members (checks may be inexact)',
+              'cannot read permission scheme; using the role names in member payloads (default names when empty): checks may be inexact',
             );
           }
           return null;
@@ -244,9 +246,15 @@ export function createPermissionService(opts: PermissionServiceOptions): Permiss
       }
     });
 
-  async function loadTeamScheme(teamId: string, fresh: boolean): Promise<Scheme | null> {
+  /** A scheme by id: `UNREADABLE_SCHEME` when it exists but the bot may not read it. */
+  async function schemeById(schemeId: string | null | undefined, fresh: boolean): Promise<SchemeInput> {
+    if (!schemeId) return null;
+    return (await loadScheme(schemeId, fresh)) ?? UNREADABLE_SCHEME;
+  }
+
+  async function loadTeamScheme(teamId: string, fresh: boolean): Promise<SchemeInput> {
     const team = await loadTeam(teamId, fresh);
-    return team.scheme_id ? loadScheme(team.scheme_id, fresh) : null;
+    return schemeById(team.scheme_id, fresh);
   }
 
   /** Effective team roles; the team (and its scheme) is read only when the member's flags need it. */
@@ -261,10 +269,11 @@ export function createPermissionService(opts: PermissionServiceOptions): Permiss
     const member = await loadChannelMember(channel.id, userId, fresh);
     if (!member) return [];
     if (!usesSchemeRoles(member, 'channel')) return effectiveChannelRoles(member, null, null);
-    const own = channel.scheme_id ? await loadScheme(channel.scheme_id, fresh) : null;
+    const own = await schemeById(channel.scheme_id, fresh);
+    // a channel scheme missing a channel role (or none at all) defers to the team's scheme
     const complete =
-      own !== null && !!own.default_channel_guest_role && !!own.default_channel_user_role && !!own.default_channel_admin_role;
-    const teamScheme = !complete && channel.team_id ? await loadTeamScheme(channel.team_id, fresh) : null;
+      own != null && own !== UNREADABLE_SCHEME && !!own.default_channel_guest_role && !!own.default_channel_user_role && !!own.default_channel_admin_role;
+    const teamScheme = !complete && own !== UNREADABLE_SCHEME && channel.team_id ? await loadTeamScheme(channel.team_id, fresh) : null;
     return effectiveChannelRoles(member, own, teamScheme);
   }
 

@@ -8,11 +8,13 @@ import {
   roleNamesFor,
   rolesGrant,
   splitRoles,
+  UNREADABLE_SCHEME,
   usesSchemeRoles,
   type EffectiveRoles,
   type GrantSource,
   type MemberRoles,
   type RoleDefinitions,
+  type SchemeInput,
   type SchemeRoles,
 } from '../../../src/core/permissions/resolve.js';
 import type { Scope } from '../../../src/core/command.js';
@@ -63,7 +65,7 @@ describe('splitRoles / isValidRoleName', () => {
 });
 
 describe('effectiveTeamRoles', () => {
-  it.each<[string, MemberRoles & { delete_at?: number } | null, SchemeRoles | null, string[]]>([
+  it.each<[string, (MemberRoles & { delete_at?: number }) | null, SchemeInput, string[]]>([
     ['not a member', null, null, []],
     ['member who left', member({ scheme_user: true, delete_at: 5 }), null, []],
     ['scheme_user, no scheme', member({ scheme_user: true }), null, ['team_user']],
@@ -78,13 +80,15 @@ describe('effectiveTeamRoles', () => {
     ['legacy "team_admin" in roles, no scheme', member({ roles: 'team_user team_admin' }), null, ['team_user', 'team_admin']],
     ['mapped name already in roles is not duplicated', member({ scheme_user: true, roles: 'ts_team_user' }), teamScheme, ['ts_team_user']],
     ['scheme with an empty field falls back to default', member({ scheme_guest: true }), { ...teamScheme, default_team_guest_role: '' }, ['team_guest']],
+    ['unreadable scheme: server-computed roles taken as given', member({ scheme_user: true, roles: 'ts_team_user' }), UNREADABLE_SCHEME, ['ts_team_user']],
+    ['unreadable scheme, empty roles: default names', member({ scheme_user: true, scheme_admin: true }), UNREADABLE_SCHEME, ['team_user', 'team_admin']],
   ])('%s', (_name, m, scheme, out) => {
     expect(effectiveTeamRoles(m, scheme)).toEqual(out);
   });
 });
 
 describe('effectiveChannelRoles', () => {
-  it.each<[string, MemberRoles | null, SchemeRoles | null, SchemeRoles | null, string[]]>([
+  it.each<[string, MemberRoles | null, SchemeInput, SchemeInput, string[]]>([
     ['not a member', null, null, null, []],
     ['scheme_user, no schemes', member({ scheme_user: true }), null, null, ['channel_user']],
     ['scheme_admin, no schemes', member({ scheme_user: true, scheme_admin: true }), null, null, ['channel_user', 'channel_admin']],
@@ -94,6 +98,10 @@ describe('effectiveChannelRoles', () => {
     ['legacy channel_admin in roles', member({ roles: 'channel_user channel_admin' }), null, teamScheme, ['ts_channel_user', 'ts_channel_admin']],
     ['explicit role kept', member({ scheme_user: true, roles: 'special' }), null, null, ['special', 'channel_user']],
     ['channel scheme with empty field: team scheme, then default', member({ scheme_guest: true }), { ...channelScheme, default_channel_guest_role: '' }, teamScheme, ['ts_channel_guest']],
+    ['unreadable own scheme: roles as given', member({ scheme_user: true, roles: 'cs_channel_user' }), UNREADABLE_SCHEME, teamScheme, ['cs_channel_user']],
+    ['no own scheme, unreadable team scheme: roles as given', member({ scheme_user: true, roles: 'ts_channel_user' }), null, UNREADABLE_SCHEME, ['ts_channel_user']],
+    ['no own scheme, unreadable team scheme, empty roles: defaults', member({ scheme_guest: true }), null, UNREADABLE_SCHEME, ['channel_guest']],
+    ['complete own scheme: an unreadable team scheme is not needed', member({ scheme_user: true }), channelScheme, UNREADABLE_SCHEME, ['cs_channel_user']],
   ])('%s', (_name, m, own, team, out) => {
     expect(effectiveChannelRoles(m, own, team)).toEqual(out);
   });

@@ -605,6 +605,18 @@ describe('createPermissionService', () => {
       expect(stub.roleBatches[0]).toContain('team_user');
     });
 
+    it('use the mapped role names the server put in the member payload', async () => {
+      stub.failures.set('getScheme', new ApiError(403, 'api.context.permissions.app_error', 'no', 'r', 'GET /schemes/{scheme_id}'));
+      // what a real server returns: roles = scheme-implied + explicit names
+      stub.add(mkTeamMember(w.t.strict, w.u.plain, { roles: 'st_team_user' }));
+      stub.add(mkChannelMember(w.c.strictGeneral, w.u.plain, { roles: 'st_channel_user' }));
+      const perms = make();
+      expect((await perms.check(w.u.plain.id, team('invite_user'), { teamId: w.t.strict.id })).allowed).toBe(false);
+      expect((await perms.check(w.u.plain.id, team('add_user_to_team'), { teamId: w.t.strict.id })).allowed).toBe(true);
+      expect((await perms.check(w.u.plain.id, chan('create_post'), { channelId: w.c.strictGeneral.id })).allowed).toBe(false);
+      expect((await perms.check(w.u.plain.id, chan('read_channel'), { channelId: w.c.strictGeneral.id })).allowed).toBe(true);
+    });
+
     it('other scheme errors propagate', async () => {
       stub.failures.set('getScheme', new ApiError(500, 'x', 'boom', 'r', 'GET /schemes/{scheme_id}'));
       await expect(make().check(w.u.plain.id, team('invite_user'), { teamId: w.t.strict.id })).rejects.toThrow(/boom/);
