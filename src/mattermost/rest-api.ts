@@ -147,8 +147,6 @@ const silentLogger: Logger = {
   child: () => silentLogger,
 };
 
-const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** Creates the REST client. See {@link RestApiOptions}. */
 export function createRestApi(opts: RestApiOptions): MattermostApi {
   const baseUrl = opts.url.replace(/\/+$/, '');
@@ -160,7 +158,7 @@ export function createRestApi(opts: RestApiOptions): MattermostApi {
   const breakerCfg = opts.breaker ?? { failures: 5, cooldownMs: 5_000 };
   const log = (opts.logger ?? silentLogger).child({ module: 'mattermost-rest' });
   const now = opts.now ?? Date.now;
-  const sleep = opts.sleep ?? defaultSleep;
+  const injectedSleep = opts.sleep;
   const random = opts.random ?? Math.random;
 
   const client = new Client4();
@@ -194,20 +192,26 @@ export function createRestApi(opts: RestApiOptions): MattermostApi {
     }
   }
 
-  /** Sleeps, but gives up as soon as the caller's signal aborts. */
+  /** Sleeps, but gives up as soon as the caller's signal aborts (and then leaves no timer behind). */
   async function wait(ms: number, signal: AbortSignal | undefined, endpoint: string, kind: RequestKind): Promise<void> {
     if (ms <= 0) return;
-    if (!signal) return sleep(ms);
-    if (signal.aborted) throw cancelled(endpoint, kind, false);
+    if (signal?.aborted) throw cancelled(endpoint, kind, false);
+    let timer: NodeJS.Timeout | undefined;
     let onAbort: () => void = () => {};
+    const slept = injectedSleep
+      ? injectedSleep(ms)
+      : new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, ms);
+        });
     const aborted = new Promise<never>((_, reject) => {
       onAbort = () => reject(cancelled(endpoint, kind, false));
-      signal.addEventListener('abort', onAbort, { once: true });
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
     try {
-      await Promise.race([sleep(ms), aborted]);
+      await Promise.race([slept, aborted]);
     } finally {
-      signal.removeEventListener('abort', onAbort);
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
     }
   }
 

@@ -543,3 +543,21 @@ describe('concurrency, circuit breaker, stats', () => {
     ]);
   });
 });
+
+describe('waiting', () => {
+  it('abandons a rate-limit wait when the caller aborts, leaving no timer behind', async () => {
+    nock(BASE).get('/api/v4/users/me').reply(429, 'limit exceeded\n', { 'Retry-After': '30' });
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const before = timers();
+    // real clock and real sleep: the 30 s wait must be cut short by the abort
+    const api = createRestApi({ url: BASE, token: TOKEN });
+    const controller = new AbortController();
+    const call = api.getMe({ signal: controller.signal });
+    await new Promise((r) => setTimeout(r, 30));
+    controller.abort();
+    const e = (await caught(call)) as NetworkError;
+    expect(e).toBeInstanceOf(NetworkError);
+    expect(e.reason).toContain('cancelled');
+    expect(timers()).toBeLessThanOrEqual(before);
+  });
+});

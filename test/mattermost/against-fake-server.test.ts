@@ -1,0 +1,112 @@
+/**
+ * The REST and WebSocket clients against the in-repo fake Mattermost server
+ * (src/sandbox), which implements the protocol independently of these clients.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ApiError } from '../../src/mattermost/errors.js';
+import { type WsEvent, parseJsonString, postSchema } from '../../src/mattermost/models.js';
+import { createRestApi } from '../../src/mattermost/rest-api.js';
+import { type MattermostSocket, createWebSocketClient } from '../../src/mattermost/websocket.js';
+import { type FakeMattermost, startFakeMattermost } from '../../src/sandbox/fake-server.js';
+import { SANDBOX_BOT_TOKEN, userIdFor } from '../../src/sandbox/seed.js';
+
+async function eventually(check: () => void, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      check();
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+}
+
+let mm: FakeMattermost;
+let socket: MattermostSocket | null = null;
+
+beforeEach(async () => {
+  mm = await startFakeMattermost();
+});
+afterEach(async () => {
+  await socket?.stop();
+  socket = null;
+  await mm.close();
+});
+
+describe('REST against the fake server', () => {
+  it('reads the bot, users and statuses', async () => {
+    const api = createRestApi({ url: mm.url, token: SANDBOX_BOT_TOKEN });
+    const me = await api.getMe();
+    expect(me.username).toBe('mmops');
+    expect(me.is_bot).toBe(true);
+    const users = await api.getUsersByUsernames(['alice', 'bob', 'nobody-here']);
+    expect(users.map((u) => u.username).sort()).toEqual(['alice', 'bob']);
+    const statuses = await api.getStatusesByIds([userIdFor('alice')]);
+    expect(statuses[0]?.user_id).toBe(userIdFor('alice'));
+    expect((await api.ping()).status).toBe('OK');
+  });
+
+  it('waits out a 429 from the fake limiter and retries a 5xx read', async () => {
+    let clock = Date.now();
+    const api = createRestApi({
+      url: mm.url,
+      token: SANDBOX_BOT_TOKEN,
+      now: () => clock,
+      sleep: async (ms) => {
+        clock += ms;
+      },
+      random: () => 0,
+    });
+    mm.faults.failNext('GET', /\/api\/v4\/users\/me$/, 429);
+    mm.faults.failNext('GET', /\/api\/v4\/users\/me$/, 503);
+    expect((await api.getMe()).username).toBe('mmops');
+    expect(api.stats()).toMatchObject({ rateLimitWaits: 1, retries: 1 });
+  });
+
+  it('explains a revoked token', async () => {
+    const api = createRestApi({ url: mm.url, token: SANDBOX_BOT_TOKEN });
+    mm.revokeToken(SANDBOX_BOT_TOKEN);
+    const err = await api.getMe().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect((err as ApiError).status).toBe(401);
+    expect((err as ApiError).message).toContain('MM_BOT_TOKEN');
+  });
+});
+
+describe('WebSocket against the fake server', () => {
+  it('receives hello and a DM, and resumes without losing or repeating events after a drop', async () => {
+    const events: WsEvent[] = [];
+    socket = createWebSocketClient({ url: mm.url, token: SANDBOX_BOT_TOKEN, backoff: { minMs: 10, maxMs: 50 } });
+    socket.onEvent((ev) => events.push(ev));
+    socket.start();
+    await socket.ready();
+    expect(events[0]?.event).toBe('hello');
+
+    await mm.postAs('alice', '@mmops', 'status @bob');
+    await eventually(() => expect(events.some((e) => e.event === 'posted')).toBe(true));
+
+    mm.dropSockets();
+    await mm.postAs('alice', '@mmops', 'whois @ann'); // sent while the bot is disconnected
+    await eventually(() => expect(events.filter((e) => e.event === 'posted')).toHaveLength(2));
+    await eventually(() => expect(socket?.state()).toMatchObject({ connected: true, reconnects: 1 }));
+
+    const messages = events
+      .filter((e) => e.event === 'posted')
+      .map((e) => parseJsonString(postSchema, e.data['post'])?.message);
+    expect(messages).toEqual(['status @bob', 'whois @ann']);
+    const seqs = events.map((e) => e.seq);
+    expect(new Set(seqs).size).toBe(seqs.length);
+    expect(events.filter((e) => e.event === 'hello')).toHaveLength(1);
+  });
+
+  it('flags authRejected when the token is revoked', async () => {
+    socket = createWebSocketClient({ url: mm.url, token: SANDBOX_BOT_TOKEN, backoff: { minMs: 10, maxMs: 50 } });
+    socket.start();
+    await socket.ready();
+    mm.revokeToken(SANDBOX_BOT_TOKEN);
+    await eventually(() => expect(socket?.state().authRejected).toBe(true));
+    expect(socket.state().connected).toBe(false);
+  });
+});
