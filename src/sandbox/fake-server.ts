@@ -105,6 +105,8 @@ export interface FakeMattermost {
   /** the token stops working on REST (401) and WS (silent close, open sockets closed) */
   revokeToken(token: string): void;
   faults: Faults;
+  /** make a response_url (full URL or hook id) look `ms` older, to test the 30-minute expiry */
+  ageResponseUrl(urlOrId: string, ms: number): void;
   /** ids of the open, authenticated WebSocket connections (optionally of one user) */
   wsConnections(username?: string): string[];
   /** wait until `n` authenticated sockets are open (optionally for one user) */
@@ -469,6 +471,11 @@ export async function startFakeMattermost(opts: StartOptions = {}): Promise<Fake
       hub.closeToken(token);
     },
     faults,
+    ageResponseUrl(urlOrId, ms) {
+      const hook = core.hooks.get(urlOrId.split('/').pop() ?? '');
+      if (!hook) throw new Error(`fake server: no response_url ${urlOrId}`);
+      hook.createAt -= ms;
+    },
     wsConnections(username) {
       return hub.activeConnectionIds(username ? userOrThrow(username).id : undefined);
     },

@@ -1,0 +1,189 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startFakeMattermost, type FakeMattermost } from '../../src/sandbox/fake-server.js';
+import { SANDBOX_BOT_TOKEN, channelIdFor, teamIdFor, tokenFor, userIdFor } from '../../src/sandbox/seed.js';
+import { WsProbe, apiAs } from './helpers.js';
+
+/** A tiny integration: records requests and answers with whatever `reply` says. */
+interface Seen {
+  method: string;
+  headers: IncomingMessage['headers'];
+  form: URLSearchParams;
+}
+let integration: Server;
+let integrationUrl = '';
+const seen: Seen[] = [];
+let reply: (res: ServerResponse) => void = (res) => res.end();
+
+let mm: FakeMattermost;
+let commandToken = '';
+
+beforeAll(async () => {
+  integration = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      seen.push({ method: req.method ?? '', headers: req.headers, form: new URLSearchParams(Buffer.concat(chunks).toString()) });
+      reply(res);
+    });
+  });
+  await new Promise<void>((r) => integration.listen(0, '127.0.0.1', r));
+  integrationUrl = `http://127.0.0.1:${(integration.address() as AddressInfo).port}/mmops`;
+  mm = await startFakeMattermost();
+  const created = await apiAs(mm, SANDBOX_BOT_TOKEN)('POST', '/commands', {
+    team_id: teamIdFor('acme'),
+    trigger: 'mmops',
+    method: 'P',
+    url: integrationUrl,
+    auto_complete: true,
+    auto_complete_desc: 'ops bot',
+    auto_complete_hint: '[command]',
+    display_name: 'mmops',
+    description: 'ops bot',
+  });
+  commandToken = created.json.token;
+});
+afterAll(async () => {
+  await mm.close();
+  await new Promise<void>((r) => integration.close(() => r()));
+});
+beforeEach(() => {
+  seen.length = 0;
+});
+
+const json = (body: unknown) => (res: ServerResponse) => {
+  res.writeHead(200, { 'Content-Type': 'application/json' });
+  res.end(JSON.stringify(body));
+};
+
+describe('executeSlash', () => {
+  it('posts the form body with the command token and mentions to the integration', async () => {
+    reply = json({ response_type: 'ephemeral', text: 'Ann Lee is @ann' });
+    const r = await mm.executeSlash('alice', 'acme:town-square', '/MMOPS whois  @ann ~off-topic @nobody');
+    expect(r.error).toBeUndefined();
+    expect(seen).toHaveLength(1);
+    const req = seen[0];
+    expect(req?.method).toBe('POST');
+    expect(req?.headers.authorization).toBe(`Token ${commandToken}`);
+    expect(req?.headers['content-type']).toBe('application/x-www-form-urlencoded');
+    expect(req?.headers.accept).toBe('application/json');
+    const f = req?.form;
+    expect(Object.fromEntries([...(f ?? new URLSearchParams())].filter(([k]) => !k.includes('mentions')))).toMatchObject({
+      token: commandToken,
+      team_id: teamIdFor('acme'),
+      team_domain: 'acme',
+      channel_id: channelIdFor('acme', 'town-square'),
+      channel_name: 'town-square',
+      user_id: userIdFor('alice'),
+      user_name: 'alice',
+      command: '/mmops',
+      text: 'whois  @ann ~off-topic @nobody',
+      root_id: '',
+    });
+    expect(f?.get('response_url')).toMatch(new RegExp(`^${mm.url}/hooks/commands/[a-z0-9]{26}$`));
+    expect(f?.get('trigger_id')).toBeTruthy();
+    expect(f?.getAll('user_mentions')).toEqual(['ann']);
+    expect(f?.getAll('user_mentions_ids')).toEqual([userIdFor('ann')]);
+    expect(f?.getAll('channel_mentions')).toEqual(['off-topic']);
+    expect(f?.getAll('channel_mentions_ids')).toEqual([channelIdFor('acme', 'off-topic')]);
+    expect(r.status).toBe(200);
+    expect(r.ephemeral).toHaveLength(1);
+    expect(r.ephemeral[0]).toMatchObject({ user_id: userIdFor('alice'), message: 'Ann Lee is @ann', type: 'system_ephemeral' });
+    expect(mm.ephemeral.at(-1)?.userId).toBe(userIdFor('alice'));
+  });
+
+  it('turns a non-JSON reply into ephemeral text and in_channel + extra_responses into posts by the invoker', async () => {
+    reply = (res) => {
+      res.writeHead(200, { 'Content-Type': 'text/plain' });
+      res.end('{"text":"not parsed"}');
+    };
+    const text = await mm.executeSlash('dave', 'acme:off-topic', '/mmops help');
+    expect(text.response).toEqual({ text: '{"text":"not parsed"}' });
+    expect(text.ephemeral[0]?.message).toBe('{"text":"not parsed"}');
+    expect(text.posts).toEqual([]);
+
+    const ann = new WsProbe(mm, { token: tokenFor('ann') });
+    await ann.event('hello');
+    reply = json({ response_type: 'in_channel', text: 'main', extra_responses: [{ response_type: 'in_channel', text: 'second' }, { text: 'just for you' }] });
+    const r = await mm.executeSlash('dave', 'acme:off-topic', '/mmops teams');
+    expect(r.posts.map((p) => p.message)).toEqual(['main', 'second']);
+    expect(r.posts.every((p) => p.user_id === userIdFor('dave') && p.props.from_webhook === 'true')).toBe(true);
+    expect(r.ephemeral.map((p) => p.message)).toEqual(['just for you']);
+    const posted = await ann.event('posted');
+    expect(JSON.parse(posted.data.post)).toMatchObject({ message: 'main', props: { from_webhook: 'true' } });
+    expect(mm.posts.some((p) => p.message === 'second')).toBe(true);
+    ann.close();
+  });
+
+  it('reports a non-200 reply and bad JSON as execute errors', async () => {
+    reply = (res) => {
+      res.writeHead(500, { 'Content-Type': 'text/plain' });
+      res.end('boom');
+    };
+    const failed = await mm.executeSlash('dave', 'acme:off-topic', '/mmops health');
+    expect(failed.status).toBe(500);
+    expect(failed.error).toMatchObject({ id: 'api.command.execute_command.failed_resp.app_error', status_code: 500 });
+    expect(failed.posts).toEqual([]);
+    reply = (res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8' });
+      res.end('{not json');
+    };
+    expect((await mm.executeSlash('dave', 'acme:off-topic', '/mmops health')).error?.id).toBe('api.command.execute_command.failed.app_error');
+  });
+
+  it('reports unknown triggers and missing permissions', async () => {
+    expect((await mm.executeSlash('dave', 'acme:off-topic', '/nosuch x')).error?.id).toBe('api.command.execute_command.not_found.app_error');
+    expect((await mm.executeSlash('dave', 'ops:incidents', '/mmops x')).error?.status_code).toBe(403);
+    expect(seen).toHaveLength(0);
+  });
+
+  it('runs from a DM using the team that has the trigger', async () => {
+    reply = json({ text: 'pong' });
+    const r = await mm.executeSlash('ann', '@mmops', '/mmops ping');
+    expect(r.error).toBeUndefined();
+    expect(seen[0]?.form.get('team_id')).toBe(teamIdFor('acme'));
+    expect(seen[0]?.form.get('channel_name')).toBe([userIdFor('ann'), userIdFor('mmops')].sort().join('__'));
+  });
+
+  it('runs through POST /commands/execute too', async () => {
+    reply = json({ response_type: 'in_channel', text: 'via REST' });
+    const r = await apiAs(mm, tokenFor('ann'))('POST', '/commands/execute', { channel_id: channelIdFor('acme', 'town-square'), command: '/mmops status', trigger_id: 'client-trigger' });
+    expect(r.status).toBe(200);
+    expect(r.json).toMatchObject({ response_type: 'in_channel', text: 'via REST', trigger_id: 'client-trigger' });
+    expect((await apiAs(mm, tokenFor('ann'))('POST', '/commands/execute', { channel_id: channelIdFor('acme', 'town-square'), command: 'mmops' })).json.id).toBe('api.command.execute_command.start.app_error');
+  });
+});
+
+describe('response_url', () => {
+  it('accepts five uses, answers ok as text/plain, then refuses', async () => {
+    reply = json({ text: '' });
+    const r = await mm.executeSlash('bob', 'acme:town-square', '/mmops members');
+    expect(r.ephemeral).toEqual([]);
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const res = await fetch(r.responseUrl, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ response_type: 'in_channel', text: `later ${i}` }) });
+      statuses.push(res.status);
+      if (i === 0) {
+        expect(res.headers.get('content-type')).toBe('text/plain');
+        expect(await res.text()).toBe('ok');
+      } else await res.arrayBuffer();
+    }
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 400]);
+    const later = mm.posts.filter((p) => p.message.startsWith('later '));
+    expect(later).toHaveLength(5);
+    expect(later.every((p) => p.user_id === userIdFor('bob') && p.props.from_webhook === 'true')).toBe(true);
+    const unknown = await fetch(`${mm.url}/hooks/commands/${'u'.repeat(26)}`, { method: 'POST', body: 'x' });
+    expect(unknown.status).toBe(400);
+  });
+
+  it('expires after 30 minutes', async () => {
+    reply = json({ text: 'x' });
+    const r = await mm.executeSlash('bob', 'acme:town-square', '/mmops members');
+    const res1 = await fetch(r.responseUrl, { method: 'POST', body: 'plain text reply' });
+    expect(res1.status).toBe(200);
+    expect(mm.ephemeral.at(-1)?.post.message).toBe('plain text reply');
+    mm.ageResponseUrl(r.responseUrl, 31 * 60_000);
+    expect((await fetch(r.responseUrl, { method: 'POST', body: 'too late' })).status).toBe(400);
+  });
+});
