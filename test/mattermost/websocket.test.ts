@@ -175,10 +175,10 @@ describe('resume', () => {
 
 describe('robustness', () => {
   it('detects a half-open socket by unanswered pings and reconnects', async () => {
-    const { server, socket } = await setup({ pingIntervalMs: 40, pingTimeoutMs: 80 });
+    const { server, socket } = await setup({ pingIntervalMs: 40, pingTimeoutMs: 250 });
     socket.start();
     await socket.ready();
-    await delay(150);
+    await delay(200);
     expect(server.received.filter((f) => f.action === 'ping').length).toBeGreaterThan(0);
     expect(server.upgrades).toHaveLength(1); // answered pings keep the connection
 
@@ -224,9 +224,12 @@ describe('robustness', () => {
 
   it('flags authRejected after repeated silent closes on a bad token, logging it once', async () => {
     const { server, socket, events } = await setup({}, 'revokedtoken00000000000000');
+    let attemptsWhenFlagged: number | null = null;
+    socket.onState((s) => {
+      if (s.authRejected && attemptsWhenFlagged === null) attemptsWhenFlagged = server.upgrades.length;
+    });
     socket.start();
     await eventually(() => expect(socket.state().authRejected).toBe(true));
-    const attemptsWhenFlagged = server.upgrades.length;
     expect(attemptsWhenFlagged).toBe(3);
     await eventually(() => expect(server.upgrades.length).toBeGreaterThanOrEqual(5));
     const errors = logs.filter((l) => l.level === 'error');
