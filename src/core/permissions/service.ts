@@ -153,8 +153,13 @@ export function createPermissionService(opts: PermissionServiceOptions): Permiss
     now,
   });
   const inflight = new Map<string, Promise<CachedValue>>();
-  /** bumped by every invalidation: a load that straddles one must not store its result */
-  let generation = 0;
+  /** reads under way; an invalidation marks the matching ones stale so they do not store */
+  const loading = new Set<{ key: string; stale: boolean }>();
+  const startLoad = (key: string): { key: string; stale: boolean } => {
+    const ticket = { key, stale: false };
+    loading.add(ticket);
+    return ticket;
+  };
   const warnedSchemes = new Set<string>();
 
   async function load<T>(kind: Kind<T>, id: string, fresh: boolean, fetch: () => Promise<T>): Promise<T> {
@@ -169,10 +174,10 @@ export function createPermissionService(opts: PermissionServiceOptions): Permiss
         if (shared !== undefined) return shared;
       }
     }
-    const gen = generation;
+    const ticket = startLoad(key);
     const p = fetch().then((value) => {
       const boxed = kind.wrap(value);
-      if (gen === generation) cache.set(key, boxed);
+      if (!ticket.stale) cache.set(key, boxed);
       return boxed;
     });
     if (!fresh) inflight.set(key, p);
@@ -181,6 +186,7 @@ export function createPermissionService(opts: PermissionServiceOptions): Permiss
       if (v === undefined) throw new Error(`permission cache: wrong kind under ${key}`);
       return v;
     } finally {
+      loading.delete(ticket);
       if (inflight.get(key) === p) inflight.delete(key);
     }
   }
@@ -328,14 +334,12 @@ export function createPermissionService(opts: PermissionServiceOptions): Permiss
     const waitAll = Promise.all(waits);
     waitAll.catch(() => {}); // rethrown by the await below; avoids an unhandled rejection if the batch fails first
     if (missing.length > 0) {
-      const gen = generation;
+      const tickets = missing.map((name) => startLoad(`${ROLE.prefix}:${name}`));
       const batch = api.getRolesByNames(missing).then((roles) => {
         const byName = new Map(roles.map((r) => [r.name, r]));
-        const stored = gen === generation;
         // unknown names are silently dropped by the server: remember them as "grants nothing"
-        for (const name of missing) {
-          const boxed = ROLE.wrap(byName.get(name) ?? null);
-          if (stored) cache.set(`${ROLE.prefix}:${name}`, boxed);
+        for (const t of tickets) {
+          if (!t.stale) cache.set(t.key, ROLE.wrap(byName.get(t.key.slice(ROLE.prefix.length + 1)) ?? null));
         }
         return byName;
       });
@@ -349,6 +353,7 @@ export function createPermissionService(opts: PermissionServiceOptions): Permiss
         const byName = await batch;
         for (const name of missing) out.set(name, byName.get(name) ?? null);
       } finally {
+        for (const t of tickets) loading.delete(t);
         for (const { name, p } of perName) {
           const key = `${ROLE.prefix}:${name}`;
           if (inflight.get(key) === p) inflight.delete(key);
@@ -385,7 +390,7 @@ export function createPermissionService(opts: PermissionServiceOptions): Permiss
   }
 
   function invalidate(pred: (key: string) => boolean): void {
-    generation++;
+    for (const t of loading) if (pred(t.key)) t.stale = true;
     cache.deleteWhere((key) => pred(key));
     for (const key of [...inflight.keys()]) if (pred(key)) inflight.delete(key);
   }
@@ -398,7 +403,7 @@ export function createPermissionService(opts: PermissionServiceOptions): Permiss
     );
 
   function clear(): void {
-    generation++;
+    for (const t of loading) t.stale = true;
     cache.clear();
     inflight.clear();
   }

@@ -367,6 +367,32 @@ describe('createPermissionService', () => {
       await perms.getUser(w.u.plain.id);
       expect(stub.calls.getUser).toBe(1);
     });
+    it('an unrelated invalidation during a read does not stop it from being cached', async () => {
+      const perms = make();
+      const release = stub.hold('getUser');
+      const pending = perms.getUser(w.u.plain.id);
+      await Promise.resolve();
+      perms.handleEvent(ev('user_updated', { user: { id: w.u.lead.id } }));
+      release();
+      await pending;
+      stub.resetCalls();
+      await perms.getUser(w.u.plain.id);
+      expect(stub.totalCalls()).toBe(0);
+    });
+
+    it('a role definition read straddling role_updated for that role is not stored', async () => {
+      const perms = make();
+      await perms.getUser(w.u.helper.id);
+      const release = stub.hold('getRolesByNames');
+      const pending = perms.check(w.u.helper.id, sys('edit_other_users'));
+      await new Promise((r) => setTimeout(r, 0));
+      perms.handleEvent(ev('role_updated', { role: JSON.stringify(mkRole('helpdesk', [])) }));
+      release();
+      await pending;
+      stub.resetCalls();
+      await perms.check(w.u.helper.id, sys('edit_other_users'));
+      expect(stub.roleBatches).toEqual([['helpdesk']]); // system_user stayed cached
+    });
   });
 
   describe('invalidation by WebSocket events', () => {
