@@ -147,6 +147,7 @@ export class Hub {
   }
 
   private attach(ws: WebSocket, user: StoredUser, token: string, postedAck: boolean, resume: { id: string; seq: number } | undefined): void {
+    this.reap();
     let conn: Conn | undefined;
     let replay: string[] = [];
     if (resume) {
@@ -209,7 +210,16 @@ export class Hub {
 
   private detach(c: Conn, ws: WebSocket): void {
     if (c.pingTimer) clearInterval(c.pingTimer);
-    if (c.ws === ws) c.ws = undefined;
+    if (c.ws === ws) {
+      c.ws = undefined;
+      c.lastSeenAt = Date.now();
+    }
+  }
+
+  /** Forgets disconnected connection records older than 5 minutes (as the server's reaper). */
+  private reap(): void {
+    const cutoff = Date.now() - 5 * 60_000;
+    for (const [id, c] of this.conns) if (!c.ws && c.lastSeenAt < cutoff) this.conns.delete(id);
   }
 
   private parseRequest(raw: RawData): z.infer<typeof requestSchema> | undefined {
