@@ -1,0 +1,551 @@
+/**
+ * The dispatcher: one Invocation in, one Reply out, whatever the transport.
+ *
+ * Order matters (style habits 4, 5 and 7):
+ *  1. words        tokenize (bad quoting → a clear message)
+ *  2. command      unknown → "did you mean …" naming close matches and `help`
+ *  3. subcommand   first word naming one, else the default; none → the usage list
+ *  4. caller       active human (or allowed bot)
+ *  5. scope        `sub.scope(raw)` team/channel, else where the command was typed
+ *  6. target       `sub.target(raw)` resolved; a miss is hidden from callers who
+ *                  could not act on others anyway (they get the permission message)
+ *  7. permissions  self/other requirement (+ manage_system on admin targets) + policy;
+ *                  refusal = one line naming what is missing, audited, nothing runs
+ *  8. bot rights   `sub.botNeeds` against the bot account → "not available"
+ *  9. arguments    zod (only now, so a refused caller learns nothing from validation)
+ * 10. execute      under a deadline AbortSignal; privileged actions audited
+ *
+ * Expected failures (UserError, API 403/404, network) become plain sentences;
+ * anything else is logged with a reference id and answered with that id.
+ *
+ * @example
+ *   const dispatcher = createDispatcher({ registry, api, permissions, services, logger, botUserId: me.id });
+ *   const { reply } = await dispatcher.dispatch(invocation);
+ */
+import { randomInt } from 'node:crypto';
+import type { MattermostApi } from '../mattermost/api.js';
+import { isApiError, isNetworkError, ProtocolError } from '../mattermost/errors.js';
+import type { Channel, Team, User } from '../mattermost/models.js';
+import type {
+  AuditEntry,
+  CommandContext,
+  CommandDefinition,
+  Invocation,
+  Logger,
+  RawArgs,
+  Requirement,
+  Services,
+  SubcommandDefinition,
+  UserDirectory,
+} from './command.js';
+import { isUserError, UserError } from './errors.js';
+import { serializeError } from './logger.js';
+import { parseArgs, tokenize, validateArgs } from './parse.js';
+import type { Decision, PermissionService, Where } from './permission-service.js';
+import { createCallerPermissions } from './permissions/caller.js';
+import type { Registry } from './registry.js';
+import { code, list, md, paragraph, raw, reply, title, type Block, type Markdown, type Reply, type ReplyTone, type Text } from './reply.js';
+import { createScopeResolver, type ScopeResolver } from './scope.js';
+import { DEFAULT_TRIGGERS, usageText, type Triggers } from './usage.js';
+import { createUserCache, createUserDirectory, type UserCache } from './users.js';
+
+export interface DispatcherDeps {
+  registry: Registry;
+  api: MattermostApi;
+  permissions: PermissionService;
+  /** a fixed directory (tests); default: one per invocation over a shared cache */
+  users?: UserDirectory;
+  services: Services;
+  logger: Logger;
+  botUserId: string;
+  /** the root slash trigger, stripped when typed (default 'mmops') */
+  rootTrigger?: string;
+  /** time allowed per invocation (default 25 000 ms) */
+  deadlineMs?: number;
+  now?: () => number;
+  newRef?: () => string;
+  /** let other bot accounts run commands (MMOPS_ALLOW_BOTS; default false) */
+  allowBots?: boolean;
+  /** share a user cache (its `forget` can follow `user_updated` events) */
+  userCache?: UserCache;
+  /** share a team/channel resolver */
+  scopes?: ScopeResolver;
+}
+
+export type DispatchOutcome = 'ok' | 'user_error' | 'refused' | 'unavailable' | 'crash' | 'unknown_command' | 'timeout';
+
+export interface DispatchResult {
+  reply: Reply;
+  ref: string;
+  command?: string;
+  subcommand?: string;
+  outcome: DispatchOutcome;
+  durationMs: number;
+}
+
+export interface DispatcherStats {
+  /** invocations answered, all outcomes */
+  served: number;
+  byOutcome: Record<string, number>;
+  /** command name (`?` for unknown) → outcome → count */
+  byCommand: Record<string, Record<string, number>>;
+}
+
+export interface Dispatcher {
+  dispatch(inv: Invocation, opts?: { signal?: AbortSignal }): Promise<DispatchResult>;
+  /** counters for /metrics and /health */
+  stats(): DispatcherStats;
+}
+
+const REF_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
+
+/** A short reference id people can quote (no 0/O/1/I confusion). */
+export function newReference(): string {
+  let out = '';
+  for (let i = 0; i < 6; i++) out += REF_ALPHABET[randomInt(REF_ALPHABET.length)];
+  return out;
+}
+
+/** Thrown (as an abort reason) when an invocation's deadline passes. */
+export class DeadlineError extends Error {
+  override readonly name = 'DeadlineError';
+  readonly code = 'deadline';
+}
+
+/** A finished dispatch before timing is added; thrown inside the pipeline to stop early. */
+class Stop {
+  constructor(
+    readonly reply: Reply,
+    readonly outcome: DispatchOutcome,
+  ) {}
+}
+
+const toneFor: Record<string, ReplyTone> = {
+  not_found: 'warning',
+  invalid_input: 'warning',
+  ambiguous: 'warning',
+  conflict: 'warning',
+  needs_confirmation: 'warning',
+  rate_limited: 'warning',
+  unavailable: 'warning',
+  forbidden: 'refused',
+  server_error: 'error',
+};
+
+const scopeWords = (req: Requirement, team?: Team, channel?: Channel): Markdown => {
+  if (req.scope === 'system') return raw('system-wide');
+  if (req.scope === 'team') {
+    return team ? md`in team **${team.display_name || team.name}**` : raw('in a team (run it from one of its channels)');
+  }
+  return channel && channel.type !== 'D' && channel.type !== 'G'
+    ? md`in channel **${channel.display_name || channel.name}**`
+    : raw('in this channel');
+};
+
+/** "You need `edit_other_users` (system-wide) to do that." */
+export function refusalText(req: Requirement, team?: Team, channel?: Channel): Markdown {
+  return md`You need ${code(req.permission)} (${scopeWords(req, team, channel)}) to do that.`;
+}
+
+const hasRole = (u: User, role: string): boolean => u.roles.split(/\s+/).includes(role);
+
+/** Creates the dispatcher. */
+export function createDispatcher(deps: DispatcherDeps): Dispatcher {
+  const now = deps.now ?? Date.now;
+  const newRef = deps.newRef ?? newReference;
+  const deadlineMs = deps.deadlineMs ?? 25_000;
+  const rootTrigger = deps.rootTrigger ?? deps.services.triggers?.root ?? 'mmops';
+  const triggers: Triggers = { ...DEFAULT_TRIGGERS, ...deps.services.triggers, root: rootTrigger };
+  const userCache = deps.userCache ?? createUserCache({ now });
+  const scopes = deps.scopes ?? createScopeResolver(deps.api, { now });
+  const counters: DispatcherStats = { served: 0, byOutcome: {}, byCommand: {} };
+
+  function count(command: string | undefined, outcome: DispatchOutcome): void {
+    counters.served++;
+    counters.byOutcome[outcome] = (counters.byOutcome[outcome] ?? 0) + 1;
+    const key = command ?? '?';
+    const row = (counters.byCommand[key] ??= {});
+    row[outcome] = (row[outcome] ?? 0) + 1;
+  }
+
+  async function dispatch(inv: Invocation, opts: { signal?: AbortSignal } = {}): Promise<DispatchResult> {
+    const started = now();
+    const ref = newRef();
+    const log = deps.logger.child({ ref, source: inv.source, userId: inv.userId });
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new DeadlineError(`deadline of ${deadlineMs} ms passed`)), deadlineMs);
+    const onOuterAbort = (): void => controller.abort(opts.signal?.reason ?? new Error('aborted'));
+    if (opts.signal?.aborted) onOuterAbort();
+    else opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
+    const signal = controller.signal;
+
+    // What the pipeline learned so far (for logs, audit and the error answer).
+    const state: {
+      command?: CommandDefinition;
+      sub?: SubcommandDefinition;
+      caller?: User;
+      targetLabel?: string;
+      scopeLabel: string;
+      privileged: boolean;
+    } = { scopeLabel: 'system', privileged: false };
+
+    const audit = (outcome: AuditEntry['outcome'], detail?: string): void => {
+      if (!state.privileged || !state.command || !state.caller) return;
+      try {
+        deps.services.audit({
+          who: { id: state.caller.id, username: state.caller.username },
+          command: label(state.command, state.sub),
+          ...(state.targetLabel ? { target: state.targetLabel } : {}),
+          scope: state.scopeLabel,
+          outcome,
+          ref,
+          ...(detail ? { detail } : {}),
+        });
+      } catch (err) {
+        log.warn({ err: serializeError(err) }, 'audit failed');
+      }
+    };
+
+    let result: { reply: Reply; outcome: DispatchOutcome };
+    try {
+      const aborted = new Promise<never>((_, reject) => {
+        const fail = (): void => reject(signal.reason instanceof Error ? signal.reason : new DeadlineError('aborted'));
+        if (signal.aborted) fail();
+        else signal.addEventListener('abort', fail, { once: true });
+      });
+      aborted.catch(() => {}); // only observed through the race below
+      const work = pipeline(inv, ref, log, signal, state, audit);
+      work.catch(() => {}); // a late failure after the deadline is already answered
+      const reply = await Promise.race([work, aborted]);
+      result = { reply, outcome: 'ok' };
+      if (state.privileged) audit('succeeded');
+    } catch (err) {
+      if (err instanceof Stop) result = { reply: err.reply, outcome: err.outcome };
+      else {
+        result = explain(err, ref, log, signal, opts.signal, state.command, state.sub);
+        if (result.outcome !== 'refused' || !isUserError(err)) audit('failed', errorDetail(err));
+        else audit('refused', err.message);
+      }
+    } finally {
+      clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onOuterAbort);
+    }
+
+    const durationMs = Math.max(0, now() - started);
+    count(state.command?.name, result.outcome);
+    log.info(
+      {
+        command: state.command?.name,
+        subcommand: state.sub?.name,
+        outcome: result.outcome,
+        durationMs,
+      },
+      'command answered',
+    );
+    return {
+      reply: result.reply,
+      ref,
+      ...(state.command ? { command: state.command.name } : {}),
+      ...(state.sub ? { subcommand: state.sub.name } : {}),
+      outcome: result.outcome,
+      durationMs,
+    };
+  }
+
+  async function pipeline(
+    inv: Invocation,
+    ref: string,
+    log: Logger,
+    signal: AbortSignal,
+    state: {
+      command?: CommandDefinition;
+      sub?: SubcommandDefinition;
+      caller?: User;
+      targetLabel?: string;
+      scopeLabel: string;
+      privileged: boolean;
+    },
+    audit: (outcome: AuditEntry['outcome'], detail?: string) => void,
+  ): Promise<Reply> {
+    const call = { signal };
+
+    // 1. words
+    let words: string[];
+    try {
+      words = tokenize(inv.text, { rootTrigger });
+    } catch (e) {
+      if (isUserError(e)) throw new Stop(userErrorReplyPlain(e), 'user_error');
+      throw e;
+    }
+    if (words.length === 0) {
+      throw new Stop(reply([paragraph(md`Tell me what to do, e.g. ${code(usageText({ name: 'help', ownTrigger: false }, 'help', inv.source, triggers))}.`)], { tone: 'info' }), 'unknown_command');
+    }
+
+    // 2. command
+    const name = (words[0] ?? '').toLowerCase();
+    const command = deps.registry.get(name);
+    if (!command) throw new Stop(unknownCommandReply(name, inv), 'unknown_command');
+    state.command = command;
+
+    // 3. subcommand
+    let rest = words.slice(1);
+    const named = rest[0] !== undefined ? command.subcommands.find((s) => s.name !== '' && s.name === rest[0]?.toLowerCase()) : undefined;
+    const sub = named ?? command.subcommands.find((s) => s.name === '');
+    if (named) rest = rest.slice(1);
+    if (!sub) throw new Stop(usageReply(command, command.subcommands, inv, 'info'), 'user_error');
+    state.sub = sub;
+    if (rest.includes('--help') || (rest.length === 1 && rest[0] === '-h')) {
+      throw new Stop(usageReply(command, named ? [sub] : command.subcommands, inv, 'info'), 'ok');
+    }
+
+    // 4. caller
+    let caller: User;
+    try {
+      caller = await deps.permissions.getUser(inv.userId);
+    } catch (e) {
+      if (isApiError(e) && e.status === 404) throw new Stop(refusedReply(raw("I couldn't find your account.")), 'refused');
+      throw e;
+    }
+    if (caller.delete_at > 0) throw new Stop(refusedReply(raw('Your account is deactivated.')), 'refused');
+    if (caller.is_bot && !deps.allowBots) throw new Stop(refusedReply(raw("Bots can't run commands here.")), 'refused');
+
+    const rawArgs: RawArgs = parseArgs(rest, { positional: sub.positional ?? [], schema: sub.args });
+
+    // 5. scope
+    const scopeRef = sub.scope?.(rawArgs) ?? {};
+    let team: Team | undefined;
+    let channel: Channel | undefined;
+    if (scopeRef.team) team = await scopes.team(scopeRef.team, call);
+    if (scopeRef.channel) {
+      // `~name` is looked up in the named team, else in the team the command was typed in
+      const inTeam = team ?? (inv.teamId ? await scopes.teamById(inv.teamId, call) : undefined);
+      channel = await scopes.channel(
+        scopeRef.channel,
+        { ...(inTeam ? { team: inTeam } : {}), ...(inv.channelMentions ? { mentions: inv.channelMentions } : {}) },
+        call,
+      );
+      if (!team && channel.team_id) team = await scopes.teamById(channel.team_id, call);
+    }
+    if (!team && !scopeRef.team && !scopeRef.channel && inv.teamId) team = await scopes.teamById(inv.teamId, call);
+    if (!channel && !scopeRef.channel && inv.channelId) channel = await scopes.channelById(inv.channelId, call);
+    const where: Where = {
+      ...(team ? { teamId: team.id } : !scopeRef.team && !scopeRef.channel && inv.teamId ? { teamId: inv.teamId } : {}),
+      ...(channel ? { channelId: channel.id } : !scopeRef.channel && !scopeRef.team && inv.channelId ? { channelId: inv.channelId } : {}),
+    };
+
+    const users = deps.users ?? createUserDirectory(deps.api, { cache: userCache, signal });
+    const access = sub.access;
+    const otherReq = access.other === undefined ? access.self : access.other;
+    const extras = deps.services.policy.extraRequirements(command.name, sub.name);
+    const fresh = sub.destructive === true;
+
+    const check = async (req: Requirement): Promise<Decision> => deps.permissions.check(caller.id, req, where, { fresh });
+    const refuse = (req: Requirement, decision?: Decision): never => {
+      const text =
+        decision && !decision.allowed && decision.reason !== 'missing_permission'
+          ? raw(decision.reason === 'inactive' ? 'Your account is deactivated.' : decision.reason === 'bot' ? "Bots can't run commands here." : "I couldn't find your account.")
+          : refusalText(req, team, channel);
+      state.scopeLabel = scopeLabel(req, team, channel);
+      audit('refused', `missing ${req.permission} (${req.scope})`);
+      throw new Stop(refusedReply(text), 'refused');
+    };
+    state.caller = caller;
+    state.scopeLabel = team ? `team:${team.name}` : 'system';
+
+    // 6. target
+    const targetRef = sub.target?.(rawArgs);
+    let target: User | undefined;
+    if (targetRef !== undefined && targetRef.trim() !== '') {
+      state.targetLabel = targetRef.slice(0, 100);
+      try {
+        target = await users.resolve(targetRef);
+      } catch (e) {
+        if (isUserError(e) && (e.code === 'not_found' || e.code === 'ambiguous') && otherReq) {
+          // Do not reveal who exists to someone who could not act on others anyway.
+          state.privileged = true;
+          const d = await check(otherReq);
+          if (!d.allowed) refuse(otherReq, d);
+        }
+        throw e;
+      }
+      state.targetLabel = `@${target.username}`;
+    }
+    const isOther = target !== undefined && target.id !== caller.id;
+
+    // 7. caller's permissions
+    const reqs: Requirement[] = [];
+    const base = isOther ? otherReq : access.self;
+    if (base) reqs.push(base);
+    if (isOther && target && access.adminTargetNeedsManageSystem && hasRole(target, 'system_admin')) {
+      reqs.push({ permission: 'manage_system', scope: 'system' });
+    }
+    reqs.push(...extras);
+    state.privileged = reqs.length > 0;
+    if (reqs[0]) state.scopeLabel = scopeLabel(reqs[0], team, channel);
+    for (const req of reqs) {
+      const d = await check(req);
+      if (!d.allowed) refuse(req, d);
+    }
+
+    // 8. the bot's own rights
+    for (const need of sub.botNeeds ?? []) {
+      const d = await deps.permissions.check(deps.botUserId, need, where);
+      if (!d.allowed) {
+        audit('failed', `bot lacks ${need.permission} (${need.scope})`);
+        throw new Stop(
+          reply([paragraph(md`Not available: the bot account lacks ${code(need.permission)} (${scopeWords(need, team, channel)}). An admin can grant it.`)], { tone: 'warning' }),
+          'unavailable',
+        );
+      }
+    }
+
+    // 9. arguments
+    const args: unknown = validateArgs(rawArgs, sub.args, usageText(command, sub.usage, inv.source, triggers));
+
+    // 10. execute
+    const ctx: CommandContext = {
+      args,
+      invocation: inv,
+      caller,
+      ...(target ? { target } : {}),
+      ...(team ? { team } : {}),
+      ...(channel ? { channel } : {}),
+      api: deps.api,
+      users,
+      perms: createCallerPermissions({ perms: deps.permissions, userId: caller.id, where, fresh }),
+      services: deps.services,
+      log: log.child({ command: command.name, subcommand: sub.name }),
+      ref,
+      signal,
+      now,
+    };
+    const out = await sub.execute(ctx);
+    return sub.sensitive || out.sensitive ? { ...out, sensitive: true, visibility: 'caller' } : out;
+  }
+
+  function usageReply(command: CommandDefinition, subs: SubcommandDefinition[], inv: Invocation, tone: ReplyTone): Reply {
+    const items: Text[] = subs.map((s) => md`${code(usageText(command, s.usage, inv.source, triggers))} ${s.summary ? md`— ${s.summary}` : ''}`);
+    return reply([title(md`${command.name}: ${command.summary}`), list(items), helpHint(command.name, inv)], { tone });
+  }
+
+  function helpHint(topic: string | undefined, inv: Invocation): Block {
+    const line = usageText({ name: 'help', ownTrigger: false }, topic ? `help ${topic}` : 'help', inv.source, triggers);
+    return { kind: 'hint', text: md`More: ${code(line)}` };
+  }
+
+  function unknownCommandReply(name: string, inv: Invocation): Reply {
+    const shown = name.length > 40 ? `${name.slice(0, 40)}…` : name;
+    const close = deps.registry.closest(name);
+    const suggestion = close.length > 0 ? md` Did you mean ${joinCodes(close)}?` : raw('');
+    const help = code(usageText({ name: 'help', ownTrigger: false }, 'help', inv.source, triggers));
+    return reply([paragraph(md`I don't know ${code(shown)}.${suggestion} Type ${help} to see every command.`)], { tone: 'warning' });
+  }
+
+  /** Turns a thrown error into an answer; crashes are logged with the ref. */
+  function explain(
+    err: unknown,
+    ref: string,
+    log: Logger,
+    signal: AbortSignal,
+    outer: AbortSignal | undefined,
+    command: CommandDefinition | undefined,
+    sub: SubcommandDefinition | undefined,
+  ): { reply: Reply; outcome: DispatchOutcome } {
+    const ctxFields = { command: command?.name, subcommand: sub?.name };
+    if (signal.aborted && !isUserError(err)) {
+      if (outer?.aborted) {
+        log.warn({ ...ctxFields, err: serializeError(err) }, 'invocation aborted');
+        return { reply: reply([paragraph(md`Stopped before finishing: the bot is shutting down (ref ${ref}).`)], { tone: 'error' }), outcome: 'unavailable' };
+      }
+      log.error({ ...ctxFields, err: serializeError(err), deadlineMs }, 'invocation deadline passed');
+      const maybe = sub?.name !== undefined && command ? md` If it was changing something, check before trying again.` : raw('');
+      return {
+        reply: reply([paragraph(md`That took too long (over ${Math.round(deadlineMs / 1000)} s) and was stopped.${maybe} (ref ${ref})`)], { tone: 'error' }),
+        outcome: 'timeout',
+      };
+    }
+    if (isUserError(err)) {
+      const outcome: DispatchOutcome = err.code === 'forbidden' ? 'refused' : err.code === 'unavailable' ? 'unavailable' : 'user_error';
+      log.info({ ...ctxFields, code: err.code }, 'user error');
+      return { reply: userErrorReplyPlain(err), outcome };
+    }
+    if (isApiError(err)) {
+      const base = { ...ctxFields, err: serializeError(err) };
+      if (err.status === 403) {
+        log.warn(base, 'server refused');
+        return { reply: say(raw("Mattermost refused that: the bot account isn't allowed to do it."), 'refused'), outcome: 'unavailable' };
+      }
+      if (err.status === 404) {
+        log.info(base, 'server: not found');
+        return { reply: say(raw("Mattermost couldn't find that (it may have been deleted, or the bot can't see it)."), 'warning'), outcome: 'user_error' };
+      }
+      if (err.status === 429) {
+        log.warn(base, 'rate limited');
+        const wait = err.retryAfterSeconds ? md` Try again in ${Math.ceil(err.retryAfterSeconds)} s.` : raw(' Try again shortly.');
+        return { reply: say(md`Mattermost is rate-limiting the bot.${wait}`, 'warning'), outcome: 'unavailable' };
+      }
+      if (err.status === 501) {
+        log.info(base, 'feature disabled');
+        return { reply: say(raw('That feature is turned off on this Mattermost server.'), 'warning'), outcome: 'unavailable' };
+      }
+      if (err.status === 400 && err.serverMessage) {
+        log.info(base, 'server rejected input');
+        return { reply: say(md`Mattermost rejected that: ${err.serverMessage}`, 'warning'), outcome: 'user_error' };
+      }
+      if (err.status === 401) log.error({ ...base, hint: 'check MM_BOT_TOKEN' }, 'bot token rejected');
+      else log.error(base, 'server error');
+      return { reply: sorry(ref), outcome: 'crash' };
+    }
+    if (isNetworkError(err)) {
+      log.warn({ ...ctxFields, err: serializeError(err) }, 'network error');
+      const unknown = err.outcomeUnknown ? raw(' The change may or may not have been applied; check before retrying.') : raw('');
+      return { reply: say(md`I couldn't reach Mattermost.${unknown} (ref ${ref})`, 'error'), outcome: 'unavailable' };
+    }
+    if (err instanceof ProtocolError) log.error({ ...ctxFields, err: serializeError(err) }, 'unexpected server response');
+    else log.error({ ...ctxFields, err: serializeError(err) }, 'command crashed');
+    return { reply: sorry(ref), outcome: 'crash' };
+  }
+
+  function userErrorReplyPlain(e: UserError): Reply {
+    const blocks: Block[] = [paragraph(e.message)];
+    if (e.details.items?.length) blocks.push(list(e.details.items.slice(0, 20)));
+    if (e.details.usage) blocks.push({ kind: 'hint', text: md`Usage: ${code(e.details.usage)}` });
+    return reply(blocks, { tone: toneFor[e.code] ?? 'warning' });
+  }
+
+  return {
+    dispatch,
+    stats: () => ({
+      served: counters.served,
+      byOutcome: { ...counters.byOutcome },
+      byCommand: Object.fromEntries(Object.entries(counters.byCommand).map(([k, v]) => [k, { ...v }])),
+    }),
+  };
+}
+
+// ---------------------------------------------------------------------------
+
+const label = (cmd: CommandDefinition, sub?: SubcommandDefinition): string => (sub?.name ? `${cmd.name} ${sub.name}` : cmd.name);
+
+const scopeLabel = (req: Requirement, team?: Team, channel?: Channel): string =>
+  req.scope === 'system' ? 'system' : req.scope === 'team' ? `team:${team?.name ?? '?'}` : `channel:${channel?.name ?? '?'}`;
+
+const say = (text: Text, tone: ReplyTone): Reply => reply([paragraph(text)], { tone });
+
+const refusedReply = (text: Text): Reply => say(text, 'refused');
+
+const sorry = (ref: string): Reply => say(md`Sorry, something went wrong (ref ${ref}).`, 'error');
+
+const joinCodes = (names: string[]): Markdown => {
+  const parts = names.map((n) => code(n).value);
+  const text = parts.length <= 1 ? (parts[0] ?? '') : `${parts.slice(0, -1).join(', ')} or ${parts[parts.length - 1] ?? ''}`;
+  return raw(text);
+};
+
+function errorDetail(err: unknown): string {
+  if (isUserError(err)) return err.code;
+  if (isApiError(err)) return `api ${err.status}${err.serverErrorId ? ` ${err.serverErrorId}` : ''}`;
+  if (isNetworkError(err)) return 'network';
+  if (err instanceof DeadlineError) return 'deadline';
+  return 'crash';
+}
