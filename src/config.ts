@@ -1,0 +1,295 @@
+/**
+ * Configuration from the environment, validated with zod at start-up.
+ *
+ * Every variable is described once, in {@link CONFIG_VARIABLES}; `--help` prints that
+ * table and each problem becomes one line naming the variable, what is wrong and an
+ * example. The token's value is never echoed, not even in an error.
+ *
+ * @example
+ *   const result = loadConfig(process.env);
+ *   if (!result.ok) { for (const line of result.problems) console.error(line); process.exit(2); }
+ */
+import { z } from 'zod';
+
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+
+export interface ListenAddress {
+  host: string;
+  /** 0 = any free port (tests) */
+  port: number;
+}
+
+export interface Config {
+  /** Mattermost base URL, without a trailing slash or `/api/v4` */
+  mmUrl: string;
+  /** the bot account's access token (never log it) */
+  botToken: string;
+  listen: ListenAddress;
+  /** where the Mattermost server reaches the bot; null = `http://` + the bound address */
+  publicUrl: string | null;
+  /** team names to register slash commands in; null = every team the bot is on */
+  teams: string[] | null;
+  triggerPrefix: string;
+  rootTrigger: string;
+  logLevel: LogLevel;
+  /** where audit summaries are posted (`team:channel`), or null */
+  auditChannel: { team: string; channel: string } | null;
+  /** optional policy file that tightens command requirements */
+  policyPath: string | null;
+  stateDir: string;
+  /** let other bots run commands (default: refused) */
+  allowBots: boolean;
+}
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[]; noServer: boolean };
+
+/** Triggers the server keeps for itself (protocol §4.3a): a custom command cannot take them. */
+export const BUILT_IN_TRIGGERS: ReadonlySet<string> = new Set([
+  'away', 'header', 'purpose', 'rename', 'code', 'status', 'dnd', 'echo', 'expand', 'collapse',
+  'exportlink', 'groupmsg', 'help', 'invite', 'invite_people', 'join', 'leave', 'test', 'logout',
+  'marketplace', 'me', 'mobile-logs', 'msg', 'mute', 'offline', 'online', 'open',
+  'secure-connection', 'remove', 'kick', 'search', 'settings', 'shortcuts', 'share-channel', 'shrug',
+]);
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+const DEFAULT_LISTEN = '127.0.0.1:3978';
+
+interface VariableSpec {
+  name: string;
+  meaning: string;
+  /** shown in `--help` */
+  defaultText: string;
+  example: string;
+  secret?: boolean;
+}
+
+/** The table `--help` prints, in the order of the README. */
+export const CONFIG_VARIABLES: readonly VariableSpec[] = [
+  { name: 'MM_URL', meaning: 'Mattermost server base URL', defaultText: 'required', example: 'https://chat.example.com' },
+  { name: 'MM_BOT_TOKEN', meaning: "the bot account's access token", defaultText: 'required', example: '9xuqwrwgstrb3mzrxb83nb357a', secret: true },
+  { name: 'MMOPS_LISTEN', meaning: "host:port of the bot's HTTP endpoint (slash commands, health)", defaultText: DEFAULT_LISTEN, example: '0.0.0.0:3978' },
+  { name: 'MMOPS_PUBLIC_URL', meaning: 'base URL at which the Mattermost server reaches the bot', defaultText: 'http:// + MMOPS_LISTEN', example: 'https://mmops.example.com' },
+  { name: 'MMOPS_TEAMS', meaning: 'comma list of team names to register slash commands in', defaultText: 'every team the bot is on', example: 'acme,ops' },
+  { name: 'MMOPS_TRIGGER_PREFIX', meaning: 'prefix for the per-command triggers (ops- → /ops-whois)', defaultText: 'none', example: 'ops-' },
+  { name: 'MMOPS_ROOT_TRIGGER', meaning: 'the root trigger that reaches every command', defaultText: 'mmops', example: 'ops' },
+  { name: 'LOG_LEVEL', meaning: 'log level (trace, debug, info, warn, error, fatal, silent)', defaultText: 'info', example: 'debug' },
+  { name: 'MMOPS_AUDIT_CHANNEL', meaning: 'team:channel where privileged actions are summarised', defaultText: 'none (log only)', example: 'ops:audit' },
+  { name: 'MMOPS_POLICY', meaning: 'JSON policy file that tightens command permissions', defaultText: 'none', example: './mmops-policy.json' },
+  { name: 'MMOPS_STATE_DIR', meaning: 'directory for the bot state (health watches)', defaultText: './.mmops', example: '/var/lib/mmops' },
+  { name: 'MMOPS_ALLOW_BOTS', meaning: 'let other bot accounts run commands (true/false)', defaultText: 'false', example: 'true' },
+];
+
+const specOf = (name: string): VariableSpec => {
+  const spec = CONFIG_VARIABLES.find((v) => v.name === name);
+  if (!spec) throw new Error(`unknown config variable ${name}`);
+  return spec;
+};
+
+/** "VAR: what is wrong (e.g. VAR=example)" */
+function problem(name: string, what: string): string {
+  return `${name}: ${what} (e.g. ${name}=${specOf(name).example})`;
+}
+
+/** Empty or whitespace-only values count as unset (a common `.env` slip). */
+const optional = (v: string | undefined): string | undefined => (v === undefined || v.trim() === '' ? undefined : v.trim());
+
+// ---------------------------------------------------------------------------
+// Per-variable schemas. The message of the first issue is the "what is wrong" part.
+
+const httpUrl = (what: string) =>
+  z.string().transform((value, ctx) => {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `${JSON.stringify(value)} is not a URL; give ${what} with http:// or https://` });
+      return z.NEVER;
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      ctx.addIssue({ code: 'custom', message: `${JSON.stringify(value)} must start with http:// or https://` });
+      return z.NEVER;
+    }
+    if (url.search || url.hash || url.username || url.password) {
+      ctx.addIssue({ code: 'custom', message: `${JSON.stringify(url.origin + url.pathname)}… must not carry credentials, a query or a fragment` });
+      return z.NEVER;
+    }
+    return url;
+  });
+
+const mmUrlSchema = httpUrl("the server's address").transform((url) =>
+  // People often paste the API base; the client adds /api/v4 itself.
+  `${url.origin}${url.pathname.replace(/\/+$/, '').replace(/\/api\/v4$/, '')}`,
+);
+
+const publicUrlSchema = httpUrl('the address the server can reach').transform(
+  (url) => `${url.origin}${url.pathname.replace(/\/+$/, '')}`,
+);
+
+// Bot and personal access tokens are 26-character ids; allow a little more so that
+// other token formats (and the sandbox's) still pass, but catch paste accidents.
+const tokenSchema = z
+  .string()
+  .refine((t) => !/^(bearer|token)\s/i.test(t), 'give the token alone, without "Bearer"')
+  .refine((t) => !/[\s"'`]/.test(t), 'contains spaces or quotes; paste only the token itself')
+  .refine((t) => /^[A-Za-z0-9_-]+$/.test(t), 'has characters an access token never contains (letters, digits, - and _ only)')
+  .refine((t) => t.length >= 16 && t.length <= 128, 'is not the length of an access token (26 characters); copy the token, not the token id');
+
+const listenSchema = z.string().transform((value, ctx): ListenAddress => {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(value);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || !(port >= 0 && port <= 65535)) {
+    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(value)} is not host:port (port 0-65535)` });
+    return z.NEVER;
+  }
+  return { host: m[1] ?? m[2] ?? '', port };
+});
+
+const TEAM_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+const teamsSchema = z.string().transform((value, ctx) => {
+  const names = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const bad = names.filter((n) => !TEAM_NAME.test(n));
+  if (bad.length > 0) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `${bad.map((b) => JSON.stringify(b)).join(', ')} ${bad.length === 1 ? 'is not a team name' : 'are not team names'} (the lowercase URL name of the team, not its display name)`,
+    });
+    return z.NEVER;
+  }
+  if (names.length === 0) {
+    ctx.addIssue({ code: 'custom', message: 'lists no team; leave it unset to use every team the bot is on' });
+    return z.NEVER;
+  }
+  return [...new Set(names)];
+});
+
+const TRIGGER_CHARS = /^[a-z0-9_.-]+$/;
+const prefixSchema = z
+  .string()
+  .refine((p) => !p.startsWith('/'), 'must not start with "/" (the slash is added by Mattermost)')
+  .refine((p) => TRIGGER_CHARS.test(p), 'may only hold lowercase letters, digits, "-", "_" and "."')
+  .refine((p) => p.length <= 64, 'is longer than 64 characters');
+
+const rootTriggerSchema = z
+  .string()
+  .refine((p) => !p.startsWith('/'), 'must not start with "/" (the slash is added by Mattermost)')
+  .refine((p) => TRIGGER_CHARS.test(p), 'may only hold lowercase letters, digits, "-", "_" and "."')
+  .refine((p) => p.length <= 128, 'is longer than 128 characters')
+  .refine((p) => !BUILT_IN_TRIGGERS.has(p), 'is a built-in Mattermost command; a custom command cannot take it');
+
+const logLevelSchema = z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` });
+
+const auditChannelSchema = z.string().transform((value, ctx) => {
+  const m = /^([a-z0-9][a-z0-9_-]*):([a-z0-9][a-z0-9_.-]*)$/.exec(value);
+  if (!m || !m[1] || !m[2]) {
+    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(value)} is not team:channel (the URL names, lowercase)` });
+    return z.NEVER;
+  }
+  return { team: m[1], channel: m[2] };
+});
+
+const boolSchema = z.string().transform((value, ctx) => {
+  const v = value.toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(v)) return true;
+  if (['false', '0', 'no', 'off'].includes(v)) return false;
+  ctx.addIssue({ code: 'custom', message: `${JSON.stringify(value)} is not true or false` });
+  return z.NEVER;
+});
+
+const pathSchema = z.string().refine((p) => !p.includes('\0'), 'is not a file path');
+
+/**
+ * Reads and validates the configuration. Never throws; problems come back as lines
+ * ready to print. `noServer` is set when MM_URL is missing altogether (so the caller
+ * can point to `npm run demo`).
+ */
+export function loadConfig(env: Record<string, string | undefined>): ConfigResult {
+  const problems: string[] = [];
+
+  function read<T, F>(name: string, schema: z.ZodType<T, string>, fallback: F, required?: string): T | F {
+    const value = optional(env[name]);
+    if (value === undefined) {
+      if (required) problems.push(problem(name, required));
+      return fallback;
+    }
+    const parsed = schema.safeParse(value);
+    if (parsed.success) return parsed.data;
+    const message = parsed.error.issues[0]?.message ?? 'is invalid';
+    problems.push(problem(name, message));
+    return fallback;
+  }
+
+  const noServer = optional(env.MM_URL) === undefined;
+  const mmUrl = read('MM_URL', mmUrlSchema, undefined, 'is not set; give the address of your Mattermost server');
+  const botToken = read(
+    'MM_BOT_TOKEN',
+    tokenSchema,
+    undefined,
+    "is not set; create a bot account in Mattermost (System Console → Integrations → Bot Accounts) and give its access token",
+  );
+  const listen = read('MMOPS_LISTEN', listenSchema, { host: '127.0.0.1', port: 3978 });
+  const publicUrl = read('MMOPS_PUBLIC_URL', publicUrlSchema, null);
+  const teams = read('MMOPS_TEAMS', teamsSchema, null);
+  const triggerPrefix = read('MMOPS_TRIGGER_PREFIX', prefixSchema, '');
+  const rootTrigger = read('MMOPS_ROOT_TRIGGER', rootTriggerSchema, 'mmops');
+  const logLevel = read<LogLevel, LogLevel>('LOG_LEVEL', logLevelSchema, 'info');
+  const auditChannel = read('MMOPS_AUDIT_CHANNEL', auditChannelSchema, null);
+  const policyPath = read('MMOPS_POLICY', pathSchema, null);
+  const stateDir = read('MMOPS_STATE_DIR', pathSchema, './.mmops');
+  const allowBots = read('MMOPS_ALLOW_BOTS', boolSchema, false);
+
+  if (problems.length > 0 || mmUrl === undefined || botToken === undefined) {
+    return { ok: false, problems, noServer };
+  }
+  return {
+    ok: true,
+    config: {
+      mmUrl,
+      botToken,
+      listen,
+      publicUrl,
+      teams,
+      triggerPrefix,
+      rootTrigger,
+      logLevel,
+      auditChannel,
+      policyPath,
+      stateDir,
+      allowBots,
+    },
+  };
+}
+
+/** What `npm start` says when there is no server to talk to. */
+export const NO_SERVER_HINT = [
+  'mmops needs a Mattermost server to talk to: set MM_URL to its address and MM_BOT_TOKEN to the bot account\'s access token.',
+  'No server at hand? `npm run demo` starts the bot against a built-in sandbox server, no setup needed.',
+  'Run with --help to see every setting.',
+];
+
+/** The `--help` text: usage and the variable table. */
+export function configHelp(): string {
+  const rows = CONFIG_VARIABLES.map((v) => [v.name, v.meaning, v.defaultText]);
+  const header = ['variable', 'meaning', 'default'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  return [
+    'mmops: a Mattermost operations bot',
+    '',
+    'Usage: npm start            (or: node dist/src/main.js)',
+    '       npm run demo         (try it against a built-in sandbox server)',
+    '',
+    'Configuration comes from the environment:',
+    '',
+    line(header),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...rows.map(line),
+    '',
+  ].join('\n');
+}
+
+/** The public URL the server uses for this config, given the address actually bound. */
+export function resolvePublicUrl(config: Config, bound: ListenAddress): string {
+  if (config.publicUrl) return config.publicUrl;
+  const host = bound.host.includes(':') ? `[${bound.host}]` : bound.host;
+  return `http://${host}:${bound.port}`;
+}

@@ -1,0 +1,284 @@
+/**
+ * Registers the bot's slash commands as custom commands of each team, idempotently
+ * (protocol §4.3): the team's custom commands are listed first, ours (created by the
+ * bot account and pointing at our slash path) are reused and updated when they
+ * changed, never duplicated; commands we did not create are never touched.
+ *
+ * One root trigger (`/mmops`) reaches every command; each command that wants one also
+ * gets its own trigger (`/whois`, with MMOPS_TRIGGER_PREFIX). A refused or taken
+ * trigger is a single warning saying how to reach the command instead. The tokens of
+ * the registered commands are kept so the slash endpoint can verify requests.
+ *
+ * @example
+ *   const slash = createSlashRegistration({ api, logger, botUserId: me.id, commands: allCommands,
+ *     rootTrigger: 'mmops', triggerPrefix: '', slashUrl: 'https://bot.example.com/slash' });
+ *   await slash.registerTeam(team);
+ *   slash.verify(form.token); // → { teamId, trigger: 'whois', command: 'whois' } | undefined
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { CommandDefinition, Logger } from '../core/command.js';
+import type { MattermostApi } from '../mattermost/api.js';
+import { isApiError, isNetworkError } from '../mattermost/errors.js';
+import type { Command, CommandInput, Team } from '../mattermost/models.js';
+import { BUILT_IN_TRIGGERS } from '../config.js';
+
+/** The HTTP path (under MMOPS_PUBLIC_URL) that Mattermost POSTs slash commands to. */
+export const SLASH_PATH = '/slash';
+
+/** What a registered trigger leads to. */
+export interface SlashBinding {
+  teamId: string;
+  /** without the leading slash */
+  trigger: string;
+  /** the command this trigger runs; null for the root trigger (first word names it) */
+  command: string | null;
+  commandId: string;
+}
+
+/** What happened in one team. */
+export interface TeamRegistration {
+  teamId: string;
+  teamName: string;
+  /** triggers that work in this team, with their slash */
+  registered: string[];
+  /** one line per trigger that could not be registered */
+  warnings: string[];
+  /** set when nothing could be registered (no permission, commands disabled, …) */
+  error?: string;
+}
+
+export interface SlashRegistrationOptions {
+  api: MattermostApi;
+  logger: Logger;
+  botUserId: string;
+  commands: readonly CommandDefinition[];
+  rootTrigger: string;
+  triggerPrefix: string;
+  /** full URL of the slash endpoint: MMOPS_PUBLIC_URL + SLASH_PATH */
+  slashUrl: string;
+}
+
+export interface SlashRegistration {
+  /** Registers (or refreshes) every trigger in one team; never throws. */
+  registerTeam(team: Team): Promise<TeamRegistration>;
+  /** The binding whose token equals `token` (constant-time), else undefined. */
+  verify(token: string): SlashBinding | undefined;
+  /** Every working binding, all teams. */
+  bindings(): SlashBinding[];
+  /** The last result per team. */
+  reports(): TeamRegistration[];
+}
+
+interface WantedCommand {
+  trigger: string;
+  command: string | null;
+  input: Omit<CommandInput, 'team_id'>;
+}
+
+// Limits of the Command model (protocol §4.3).
+const clip = (s: string, max: number): string => (s.length <= max ? s : `${s.slice(0, max - 1)}…`);
+
+const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
+
+function pathOf(url: string): string {
+  try {
+    return new URL(url).pathname.replace(/\/+$/, '');
+  } catch {
+    return '';
+  }
+}
+
+/** Creates the registration service (see the module comment). */
+export function createSlashRegistration(opts: SlashRegistrationOptions): SlashRegistration {
+  const { api, botUserId, rootTrigger, triggerPrefix, slashUrl } = opts;
+  const log = opts.logger.child({ component: 'slash-registration' });
+  const ourPath = pathOf(slashUrl);
+  /** teamId → bindings with their token digests */
+  const byTeam = new Map<string, Array<{ binding: SlashBinding; digest: Buffer }>>();
+  const reportByTeam = new Map<string, TeamRegistration>();
+  /** warnings already logged (team + trigger), so a re-run does not repeat them */
+  const warned = new Set<string>();
+
+  const wanted: WantedCommand[] = [
+    {
+      trigger: rootTrigger,
+      command: null,
+      input: {
+        trigger: rootTrigger,
+        method: 'P',
+        url: slashUrl,
+        auto_complete: true,
+        auto_complete_desc: 'Mattermost operations: run any mmops command (try "help")',
+        auto_complete_hint: '[command] [arguments]',
+        display_name: 'mmops',
+        description: 'Run any mmops command, e.g. /' + rootTrigger + ' help',
+      },
+    },
+    ...opts.commands
+      .filter((c) => c.ownTrigger)
+      .map((c) => ({
+        trigger: `${triggerPrefix}${c.name}`,
+        command: c.name,
+        input: {
+          trigger: `${triggerPrefix}${c.name}`,
+          method: 'P' as const,
+          url: slashUrl,
+          auto_complete: true,
+          auto_complete_desc: clip(c.summary, 128),
+          auto_complete_hint: clip(c.hint, 128),
+          display_name: clip(`mmops ${c.name}`, 64),
+          description: clip(c.summary, 128),
+        },
+      }))
+      // the root trigger wins if a command would shadow it
+      .filter((w) => w.trigger !== rootTrigger),
+  ];
+
+  const isOurs = (c: Command): boolean => c.creator_id === botUserId && c.delete_at === 0 && pathOf(c.url) === ourPath;
+
+  const differs = (c: Command, w: WantedCommand): boolean =>
+    c.url !== w.input.url ||
+    c.method !== w.input.method ||
+    c.auto_complete !== w.input.auto_complete ||
+    c.auto_complete_desc !== w.input.auto_complete_desc ||
+    c.auto_complete_hint !== w.input.auto_complete_hint ||
+    c.display_name !== w.input.display_name ||
+    c.description !== w.input.description;
+
+  /** How to reach a command whose own trigger is unavailable. */
+  const instead = (w: WantedCommand): string =>
+    w.command === null
+      ? `set MMOPS_ROOT_TRIGGER to another name; DMs and mentions still work`
+      : `use /${rootTrigger} ${w.command} instead`;
+
+  function warnOnce(team: Team, w: WantedCommand, why: string, report: TeamRegistration): void {
+    const line = `/${w.trigger} ${why} in team ${team.name}: ${instead(w)}`;
+    report.warnings.push(line);
+    const key = `${team.id}:${w.trigger}:${why}`;
+    if (warned.has(key)) return;
+    warned.add(key);
+    log.warn({ team: team.name, trigger: w.trigger, command: w.command }, line);
+  }
+
+  /** A refusal the person running the bot can act on, or undefined for other errors. */
+  function permissionProblem(err: unknown, team: Team): string | undefined {
+    if (!isApiError(err)) return undefined;
+    if (err.status === 501) {
+      return 'custom slash commands are disabled on the server (System Console → Integrations → Enable Custom Slash Commands); DMs and mentions still work';
+    }
+    if (err.status === 403 || err.status === 401) {
+      return `the bot account lacks the manage_own_slash_commands permission in team ${team.name}, so no slash command is registered there; DMs and mentions still work`;
+    }
+    return undefined;
+  }
+
+  const describe = (err: unknown): string =>
+    isApiError(err) || isNetworkError(err) ? err.message : err instanceof Error ? err.message : String(err);
+
+  async function registerTeam(team: Team): Promise<TeamRegistration> {
+    const report: TeamRegistration = { teamId: team.id, teamName: team.name, registered: [], warnings: [] };
+    const found: Array<{ binding: SlashBinding; digest: Buffer }> = [];
+    const keep = (cmd: Command, w: WantedCommand): void => {
+      report.registered.push(`/${w.trigger}`);
+      if (cmd.token === '') {
+        log.warn({ team: team.name, trigger: w.trigger }, `the server did not give the token of /${w.trigger}; requests for it will be refused`);
+        return;
+      }
+      found.push({
+        binding: { teamId: team.id, trigger: w.trigger, command: w.command, commandId: cmd.id },
+        digest: digest(cmd.token),
+      });
+    };
+
+    let existing: Command[];
+    try {
+      existing = await api.listCustomCommands(team.id);
+    } catch (err) {
+      report.error = permissionProblem(err, team) ?? `could not list the slash commands of team ${team.name}: ${describe(err)}`;
+      log.warn({ team: team.name }, report.error);
+      return finish(team, report, found);
+    }
+
+    for (const w of wanted) {
+      const sameTrigger = existing.filter((c) => c.trigger === w.trigger && c.delete_at === 0);
+      const ours = sameTrigger.filter(isOurs);
+      const mine = ours[0];
+      if (mine) {
+        if (ours.length > 1) {
+          log.warn(
+            { team: team.name, trigger: w.trigger, ids: ours.map((c) => c.id) },
+            `team ${team.name} holds ${ours.length} copies of /${w.trigger} made by the bot; using the first (delete the others in Integrations → Slash Commands)`,
+          );
+        }
+        if (!differs(mine, w)) {
+          keep(mine, w);
+          continue;
+        }
+        try {
+          const updated = await api.updateCommand({ ...mine, ...w.input, team_id: team.id });
+          log.info({ team: team.name, trigger: w.trigger }, `updated /${w.trigger} in team ${team.name}`);
+          // an update answer may come back sanitized; the token does not change on update
+          keep(updated.token ? updated : mine, w);
+        } catch (err) {
+          // The old registration still works (same token), only its details are stale.
+          log.warn({ team: team.name, trigger: w.trigger, err: describe(err) }, `could not update /${w.trigger} in team ${team.name}; keeping the existing one`);
+          keep(mine, w);
+        }
+        continue;
+      }
+      if (sameTrigger.length > 0) {
+        warnOnce(team, w, 'is already used by another integration', report);
+        continue;
+      }
+      if (BUILT_IN_TRIGGERS.has(w.trigger)) {
+        warnOnce(team, w, 'is a built-in Mattermost command', report);
+        continue;
+      }
+      try {
+        const created = await api.createCommand({ ...w.input, team_id: team.id });
+        log.info({ team: team.name, trigger: w.trigger }, `registered /${w.trigger} in team ${team.name}`);
+        keep(created, w);
+      } catch (err) {
+        if (isApiError(err) && err.status === 400 && err.serverErrorId === 'api.command.duplicate_trigger.app_error') {
+          warnOnce(team, w, 'is refused by the server (built-in or taken by another integration)', report);
+          continue;
+        }
+        const perm = permissionProblem(err, team);
+        if (perm) {
+          // Every further create would fail the same way.
+          report.error = perm;
+          log.warn({ team: team.name }, perm);
+          break;
+        }
+        warnOnce(team, w, `could not be registered (${describe(err)})`, report);
+      }
+    }
+    return finish(team, report, found);
+  }
+
+  function finish(team: Team, report: TeamRegistration, found: Array<{ binding: SlashBinding; digest: Buffer }>): TeamRegistration {
+    byTeam.set(team.id, found);
+    reportByTeam.set(team.id, report);
+    return report;
+  }
+
+  function verify(token: string): SlashBinding | undefined {
+    if (token === '') return undefined;
+    const candidate = digest(token);
+    let match: SlashBinding | undefined;
+    // Compare against every token (no early exit) so timing says nothing about which matched.
+    for (const entries of byTeam.values()) {
+      for (const e of entries) {
+        if (timingSafeEqual(candidate, e.digest) && match === undefined) match = e.binding;
+      }
+    }
+    return match;
+  }
+
+  return {
+    registerTeam,
+    verify,
+    bindings: () => [...byTeam.values()].flat().map((e) => e.binding),
+    reports: () => [...reportByTeam.values()],
+  };
+}
