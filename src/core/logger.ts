@@ -46,7 +46,7 @@ export const REDACT_PATHS: string[] = SECRET_KEYS.flatMap((k) => [k, `*.${k}`, `
 
 /** Matches secret-looking fragments inside free text (error messages, URLs). */
 const SECRET_IN_TEXT =
-  /\b(token|access_token|password|new_password|authorization|secret)(["']?\s*[=:]\s*["']?)([^\s"'&,;}]+)|\b(Bearer|Token)\s+[A-Za-z0-9._~+/=-]{8,}/gi;
+  /\b(token|access_token|password|new_password|authorization|secret)(["']?\s*[=:]\s*["']?)((?:(?:Bearer|Token|Basic)\s+)?[^\s"'&,;}]+)|\b(Bearer|Token)\s+[A-Za-z0-9._~+/=-]{8,}/gi;
 
 /** Replaces secret-looking fragments of free text with `[redacted]`. */
 export function scrubSecrets(text: string): string {
