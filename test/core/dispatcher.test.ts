@@ -1,0 +1,585 @@
+import { describe, expect, it, vi } from 'vitest';
+import { z } from 'zod';
+import {
+  defineCommand,
+  defineSubcommand,
+  type AuditEntry,
+  type CommandContext,
+  type CommandDefinition,
+  type Invocation,
+  type Requirement,
+  type Services,
+} from '../../src/core/command.js';
+import { createDispatcher, type DispatcherDeps } from '../../src/core/dispatcher.js';
+import { UserError } from '../../src/core/errors.js';
+import type { CheckOptions, Decision, PermissionService, Where } from '../../src/core/permission-service.js';
+import { createRegistry } from '../../src/core/registry.js';
+import { fields, reply, say } from '../../src/core/reply.js';
+import { renderReply } from '../../src/render/markdown.js';
+import type { MattermostApi } from '../../src/mattermost/api.js';
+import { ApiError } from '../../src/mattermost/errors.js';
+import type { User } from '../../src/mattermost/models.js';
+import { makeTeam, makeUser, stubApi, testId } from '../helpers/context.js';
+import { createMemoryLogger } from '../helpers/logger.js';
+
+// ---------------------------------------------------------------------------
+// People, permissions and an API stub
+
+const alice = makeUser({ username: 'alice', roles: 'system_user system_admin', first_name: 'Alice' });
+const bob = makeUser({ username: 'bob', first_name: 'Bob' });
+const heidi = makeUser({ username: 'heidi', roles: 'system_user helpdesk' });
+const frank = makeUser({ username: 'frank', delete_at: 1 });
+const robot = makeUser({ username: 'robot', is_bot: true });
+const botUser = makeUser({ username: 'mmops', is_bot: true });
+const ann = makeUser({ username: 'ann', first_name: 'Ann', last_name: 'Lee' });
+const anna = makeUser({ username: 'anna', first_name: 'Anna', last_name: 'Lee' });
+const everyone = [alice, bob, heidi, frank, robot, botUser, ann, anna];
+const acme = makeTeam({ name: 'acme', display_name: 'Acme Corp' });
+
+/** `permission` = held everywhere; `permission@team:<id>` = only in that team. */
+const grants: Record<string, string[]> = {
+  [alice.id]: ['manage_system', 'edit_other_users', 'manage_team'],
+  [heidi.id]: ['edit_other_users'],
+  [bob.id]: [`manage_team@team:${acme.id}`],
+  [botUser.id]: ['edit_other_users'],
+};
+
+interface CheckCall {
+  userId: string;
+  req: Requirement;
+  where: Where | undefined;
+  opts: CheckOptions | undefined;
+}
+
+function stubPermissions(): PermissionService & { checks: CheckCall[] } {
+  const checks: CheckCall[] = [];
+  return {
+    checks,
+    async check(userId, req, where, opts): Promise<Decision> {
+      checks.push({ userId, req, where, opts });
+      const held = grants[userId] ?? [];
+      const ok = held.includes(req.permission) || (where?.teamId !== undefined && held.includes(`${req.permission}@team:${where.teamId}`));
+      return ok ? { allowed: true } : { allowed: false, reason: 'missing_permission', requirement: req };
+    },
+    async getUser(userId) {
+      const u = everyone.find((x) => x.id === userId);
+      if (!u) throw new ApiError(404, 'app.user.missing_account.const', 'not found', 'r', 'GET /users/{user_id}');
+      return u;
+    },
+    handleEvent() {},
+    clear() {},
+    stats: () => ({ hits: 0, misses: 0, size: 0 }),
+  };
+}
+
+function apiStub(): MattermostApi & { calls: Array<{ method: string; args: unknown[] }> } {
+  return stubApi({
+    getUsersByUsernames: async (names) => everyone.filter((u) => names.includes(u.username)),
+    getUsersByIds: async (ids) => everyone.filter((u) => ids.includes(u.id)),
+    searchUsers: async ({ term }) => everyone.filter((u) => `${u.first_name} ${u.last_name}`.toLowerCase().includes(term.toLowerCase())),
+    getTeam: async (id) => {
+      if (id === acme.id) return acme;
+      throw new ApiError(404, 'app.team.get.find.app_error', 'no', 'r', 'GET /teams/{team_id}');
+    },
+    getTeamByName: async (name) => {
+      if (name === acme.name) return acme;
+      throw new ApiError(404, 'app.team.get_by_name.missing.app_error', 'no', 'r', 'GET /teams/name/{name}');
+    },
+    getChannel: async (id) => {
+      throw new ApiError(404, 'app.channel.get.existing.app_error', 'no', 'r', `GET /channels/${id.length}`);
+    },
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Test commands
+
+const ran = vi.fn<(ctx: CommandContext) => void>();
+let lastSignal: AbortSignal | undefined;
+
+const OTHER: Requirement = { permission: 'edit_other_users', scope: 'system' };
+
+const testCommands: CommandDefinition[] = [
+  defineCommand({
+    name: 'echo',
+    summary: 'Repeat words',
+    hint: 'words',
+    ownTrigger: true,
+    subcommands: [
+      defineSubcommand({
+        name: '',
+        summary: 'Repeat',
+        usage: 'echo words...',
+        examples: ['echo hi'],
+        positional: ['words...'],
+        args: z.object({ words: z.array(z.string()) }),
+        access: { self: null },
+        async execute(ctx) {
+          ran(ctx);
+          return say(ctx.args.words.join(' '));
+        },
+      }),
+    ],
+  }),
+  defineCommand({
+    name: 'user',
+    summary: 'Manage people',
+    hint: 'deactivate @user',
+    ownTrigger: true,
+    subcommands: [
+      defineSubcommand({
+        name: 'deactivate',
+        summary: 'Deactivate someone',
+        usage: 'user deactivate @user [--force]',
+        examples: ['user deactivate @bob'],
+        positional: ['target'],
+        args: z.object({ target: z.string(), force: z.boolean().default(false) }),
+        access: { self: null, other: OTHER, adminTargetNeedsManageSystem: true },
+        target: (raw) => (typeof raw.target === 'string' ? raw.target : undefined),
+        destructive: true,
+        async execute(ctx) {
+          ran(ctx);
+          return say(`done ${ctx.target?.username ?? ''} force=${String(ctx.args.force)}`);
+        },
+      }),
+      defineSubcommand({
+        name: 'count',
+        summary: 'Needs a number',
+        usage: 'user count --n N',
+        examples: ['user count --n 2'],
+        args: z.object({ n: z.number().int().min(1) }),
+        access: { self: { permission: 'manage_system', scope: 'system' } },
+        async execute(ctx) {
+          ran(ctx);
+          return say(`n=${ctx.args.n}`);
+        },
+      }),
+      defineSubcommand({
+        name: 'sessions',
+        summary: 'Sensitive',
+        usage: 'user sessions',
+        examples: ['user sessions'],
+        args: z.object({}),
+        access: { self: null },
+        sensitive: true,
+        execute: async () => reply([fields([['Token', 'hidden']])], { visibility: 'channel' }),
+      }),
+      defineSubcommand({
+        name: 'purge',
+        summary: 'Needs bot rights',
+        usage: 'user purge',
+        examples: ['user purge'],
+        args: z.object({}),
+        access: { self: null },
+        botNeeds: [{ permission: 'manage_system', scope: 'system' }],
+        async execute(ctx) {
+          ran(ctx);
+          return say('purged');
+        },
+      }),
+    ],
+  }),
+  defineCommand({
+    name: 'team',
+    summary: 'Team things',
+    hint: 'rename <team>',
+    ownTrigger: true,
+    subcommands: [
+      defineSubcommand({
+        name: 'rename',
+        summary: 'Needs manage_team in the named team',
+        usage: 'team rename <team>',
+        examples: ['team rename acme'],
+        positional: ['team'],
+        args: z.object({ team: z.string() }),
+        access: { self: { permission: 'manage_team', scope: 'team' } },
+        scope: (raw) => (typeof raw.team === 'string' ? { team: raw.team } : {}),
+        async execute(ctx) {
+          ran(ctx);
+          return say(`renamed ${ctx.team?.name ?? '?'}`);
+        },
+      }),
+    ],
+  }),
+  defineCommand({
+    name: 'trouble',
+    summary: 'Fails in various ways',
+    hint: '',
+    ownTrigger: false,
+    subcommands: [
+      defineSubcommand({
+        name: 'crash',
+        summary: 'throws',
+        usage: 'trouble crash',
+        examples: ['trouble crash'],
+        args: z.object({}),
+        access: { self: null },
+        execute: async () => {
+          throw new TypeError('kaboom with token=s3cr3t-t0ken');
+        },
+      }),
+      defineSubcommand({
+        name: 'slow',
+        summary: 'never finishes',
+        usage: 'trouble slow',
+        examples: ['trouble slow'],
+        args: z.object({}),
+        access: { self: null },
+        execute: (ctx) => {
+          lastSignal = ctx.signal;
+          return new Promise(() => {}); // ignores the signal: the dispatcher must still answer
+        },
+      }),
+      defineSubcommand({
+        name: 'api403',
+        summary: 'server says no',
+        usage: 'trouble api403',
+        examples: ['trouble api403'],
+        args: z.object({}),
+        access: { self: null },
+        execute: async () => {
+          throw new ApiError(403, 'api.context.permissions.app_error', 'You do not have the appropriate permissions.', 'r', 'PUT /users/{user_id}/active');
+        },
+      }),
+      defineSubcommand({
+        name: 'ambiguous',
+        summary: 'user error with candidates',
+        usage: 'trouble ambiguous',
+        examples: ['trouble ambiguous'],
+        args: z.object({}),
+        access: { self: null },
+        execute: async (ctx) => {
+          await ctx.users.resolve('Lee');
+          return say('unreachable');
+        },
+      }),
+    ],
+  }),
+];
+
+// ---------------------------------------------------------------------------
+
+function setup(over: Partial<DispatcherDeps> = {}, policy: Record<string, Requirement[]> = {}) {
+  ran.mockReset();
+  const log = createMemoryLogger();
+  const audits: AuditEntry[] = [];
+  const permissions = stubPermissions();
+  const api = apiStub();
+  const services: Services = {
+    audit: (e) => audits.push(e),
+    botStatus: () => {
+      throw new Error('not used');
+    },
+    commands: () => testCommands,
+    policy: { extraRequirements: (c, s) => policy[`${c} ${s}`.trim()] ?? [] },
+  };
+  let refs = 0;
+  const dispatcher = createDispatcher({
+    registry: createRegistry(testCommands),
+    api,
+    permissions,
+    services,
+    logger: log,
+    botUserId: botUser.id,
+    newRef: () => `REF${String(++refs).padStart(3, '0')}`,
+    ...over,
+  });
+  const run = async (who: User, text: string, inv: Partial<Invocation> = {}) => {
+    const result = await dispatcher.dispatch({
+      source: 'dm',
+      text,
+      userId: who.id,
+      channelId: testId('channel:dm'),
+      teamId: '',
+      rootId: '',
+      receivedAt: 0,
+      ...inv,
+    });
+    return { result, text: renderReply(result.reply) };
+  };
+  return { run, log, audits, permissions, api, dispatcher };
+}
+
+describe('dispatcher: finding the command', () => {
+  it('runs a command and passes parsed args', async () => {
+    const { run } = setup();
+    const { result, text } = await run(bob, 'echo hello "big world"');
+    expect(result).toMatchObject({ outcome: 'ok', command: 'echo', subcommand: '' });
+    expect(text).toBe('hello big world');
+  });
+
+  it('strips the root trigger', async () => {
+    const { run } = setup();
+    expect((await run(bob, '/mmops echo hi')).text).toBe('hi');
+  });
+
+  it('answers an unknown command with close matches and help', async () => {
+    const { run } = setup();
+    const { result, text } = await run(bob, 'ecko hi');
+    expect(result.outcome).toBe('unknown_command');
+    expect(text).toContain("I don't know `ecko`. Did you mean `echo`?");
+    expect(text).toContain('`help`');
+    expect(ran).not.toHaveBeenCalled();
+  });
+
+  it('lists the subcommands when none is named and there is no default', async () => {
+    const { run } = setup();
+    const { result, text } = await run(bob, 'user');
+    expect(result.outcome).toBe('user_error');
+    expect(text).toContain('`user deactivate @\u200buser [--force]`'); // code() disarms the @ (the tokenizer strips it again)
+    expect(text).toContain('`user count --n N`');
+  });
+
+  it('shows slash-style usage for slash invocations', async () => {
+    const { run } = setup();
+    const { text } = await run(bob, 'trouble', { source: 'slash' });
+    expect(text).toContain('`/mmops trouble crash`');
+    const own = await run(bob, 'user', { source: 'slash' });
+    expect(own.text).toContain('`/user deactivate @\u200buser [--force]`');
+  });
+
+  it('answers --help with the usage, without running anything', async () => {
+    const { run } = setup();
+    const { result, text } = await run(bob, 'user deactivate --help');
+    expect(result.outcome).toBe('ok');
+    expect(text).toContain('user deactivate @\u200buser');
+    expect(text).not.toContain('user count');
+    expect(ran).not.toHaveBeenCalled();
+  });
+
+  it('reports an unbalanced quote plainly', async () => {
+    const { run } = setup();
+    const { result, text } = await run(bob, 'echo "oops');
+    expect(result.outcome).toBe('user_error');
+    expect(text).toMatch(/quote is never closed/);
+  });
+});
+
+describe('dispatcher: caller and permissions', () => {
+  it('refuses deactivated callers and bots', async () => {
+    const { run } = setup();
+    expect((await run(frank, 'echo hi')).result.outcome).toBe('refused');
+    const b = await run(robot, 'echo hi');
+    expect(b.result.outcome).toBe('refused');
+    expect(b.text).toContain("Bots can't run commands");
+    expect(ran).not.toHaveBeenCalled();
+    const allowed = setup({ allowBots: true });
+    expect((await allowed.run(robot, 'echo hi')).result.outcome).toBe('ok');
+  });
+
+  it('refuses before validating arguments, naming the permission and scope', async () => {
+    const { run } = setup();
+    const refused = await run(bob, 'user count --n notanumber');
+    expect(refused.result.outcome).toBe('refused');
+    expect(refused.result.reply.tone).toBe('refused');
+    expect(refused.text).toBe(':no_entry: You need `manage_system` (system-wide) to do that.');
+    expect(refused.text).not.toMatch(/"n"|number/);
+    // the same input from someone allowed reaches validation
+    const invalid = await run(alice, 'user count --n notanumber');
+    expect(invalid.result.outcome).toBe('user_error');
+    expect(invalid.text).toMatch(/"n"/);
+    expect(invalid.text).toContain('Usage: `user count --n N`');
+    expect(ran).not.toHaveBeenCalled();
+  });
+
+  it('runs nothing when refused, and audits the refusal', async () => {
+    const { run, audits } = setup();
+    const { result } = await run(bob, 'user deactivate @ann');
+    expect(result.outcome).toBe('refused');
+    expect(ran).not.toHaveBeenCalled();
+    expect(audits).toEqual([
+      expect.objectContaining({ who: { id: bob.id, username: 'bob' }, command: 'user deactivate', target: '@ann', outcome: 'refused', scope: 'system', ref: result.ref }),
+    ]);
+  });
+
+  it('hides whether a target exists from callers who could not act on others', async () => {
+    const { run } = setup();
+    const ghost = await run(bob, 'user deactivate @ghost');
+    const real = await run(bob, 'user deactivate @ann');
+    expect(ghost.result.outcome).toBe('refused');
+    expect(ghost.text).toBe(real.text);
+    // someone allowed learns it plainly
+    const admin = await run(alice, 'user deactivate @ghost');
+    expect(admin.result.outcome).toBe('user_error');
+    expect(admin.text).toContain('No one matches');
+  });
+
+  it('lets a caller act on themself with the self requirement', async () => {
+    const { run } = setup();
+    const { result, text } = await run(bob, 'user deactivate @bob --force');
+    expect(result.outcome).toBe('ok');
+    expect(text).toBe('done bob force=true');
+  });
+
+  it('needs manage_system to act on a system admin', async () => {
+    const { run, permissions } = setup();
+    const { result, text } = await run(heidi, 'user deactivate @alice');
+    expect(result.outcome).toBe('refused');
+    expect(text).toContain('`manage_system`');
+    expect(permissions.checks.map((c) => c.req.permission)).toEqual(['edit_other_users', 'manage_system']);
+    expect((await run(heidi, 'user deactivate @bob')).result.outcome).toBe('ok');
+  });
+
+  it('checks destructive subcommands fresh from the server', async () => {
+    const { run, permissions } = setup();
+    await run(alice, 'user deactivate @bob');
+    expect(permissions.checks.every((c) => c.opts?.fresh === true)).toBe(true);
+    await run(alice, 'user count --n 1');
+    expect(permissions.checks.at(-1)?.opts?.fresh).toBe(false);
+  });
+
+  it('adds the operator policy requirements', async () => {
+    const { run } = setup({}, { echo: [{ permission: 'manage_system', scope: 'system' }] });
+    expect((await run(bob, 'echo hi')).result.outcome).toBe('refused');
+    expect((await run(alice, 'echo hi')).result.outcome).toBe('ok');
+  });
+
+  it('checks team requirements in the team the subcommand names', async () => {
+    const { run, permissions } = setup();
+    const ok = await run(bob, 'team rename acme');
+    expect(ok.text).toBe('renamed acme');
+    expect(permissions.checks[0]?.where).toEqual({ teamId: acme.id });
+    const missing = await run(bob, 'team rename nowhere');
+    expect(missing.result.outcome).toBe('user_error');
+    expect(missing.text).toContain('No team named "nowhere"');
+  });
+
+  it('names the team in a team-scoped refusal', async () => {
+    const { run } = setup();
+    const { text } = await run(heidi, 'team rename acme');
+    expect(text).toBe(':no_entry: You need `manage_team` (in team **Acme Corp**) to do that.');
+  });
+
+  it('says when the bot itself lacks a right', async () => {
+    const { run } = setup();
+    const { result, text } = await run(alice, 'user purge');
+    expect(result.outcome).toBe('unavailable');
+    expect(text).toContain('Not available: the bot account lacks `manage_system`');
+    expect(ran).not.toHaveBeenCalled();
+  });
+});
+
+describe('dispatcher: execution and failures', () => {
+  it('turns a crash into an apology with a ref, logging the error without secrets', async () => {
+    const { run, log } = setup();
+    const { result, text } = await run(bob, 'trouble crash');
+    expect(result.outcome).toBe('crash');
+    expect(text).toBe(`:warning: Sorry, something went wrong (ref ${result.ref}).`);
+    const entry = log.find('command crashed');
+    expect(entry?.level).toBe('error');
+    expect(entry?.fields).toMatchObject({ ref: result.ref, command: 'trouble', subcommand: 'crash' });
+    expect(log.dump()).toContain('kaboom');
+    expect(log.dump()).not.toContain('s3cr3t-t0ken');
+  });
+
+  it('stops at the deadline even when the command ignores its signal', async () => {
+    const { run, log } = setup({ deadlineMs: 30 });
+    const { result, text } = await run(bob, 'trouble slow');
+    expect(result.outcome).toBe('timeout');
+    expect(text).toContain('took too long');
+    expect(text).toContain(result.ref);
+    expect(lastSignal?.aborted).toBe(true);
+    expect(log.find('invocation deadline passed')).toBeDefined();
+  });
+
+  it('stops when the caller aborts (shutdown)', async () => {
+    const { dispatcher } = setup();
+    const ac = new AbortController();
+    const p = dispatcher.dispatch(
+      { source: 'dm', text: 'trouble slow', userId: bob.id, channelId: 'c', teamId: '', rootId: '', receivedAt: 0 },
+      { signal: ac.signal },
+    );
+    setTimeout(() => ac.abort(), 5);
+    const result = await p;
+    expect(result.outcome).toBe('unavailable');
+    expect(renderReply(result.reply)).toContain('shutting down');
+  });
+
+  it('explains a 403 from the server in a plain sentence', async () => {
+    const { run } = setup();
+    const { result, text } = await run(bob, 'trouble api403');
+    expect(result.outcome).toBe('unavailable');
+    expect(text).toContain("Mattermost refused that: the bot account isn't allowed to do it.");
+  });
+
+  it('lists candidates for an ambiguous name', async () => {
+    const { run } = setup();
+    const { result, text } = await run(bob, 'trouble ambiguous');
+    expect(result.outcome).toBe('user_error');
+    expect(text).toContain('matches 2 people');
+    expect(text).toContain(`- @\u200bann`);
+    expect(text).toContain(`- @\u200banna`);
+  });
+
+  it('keeps sensitive output for the caller only', async () => {
+    const { run } = setup();
+    const { result } = await run(bob, 'user sessions');
+    expect(result.reply).toMatchObject({ sensitive: true, visibility: 'caller' });
+  });
+
+  it('audits privileged actions that ran, with the outcome', async () => {
+    const { run, audits } = setup();
+    await run(alice, 'user deactivate @bob');
+    await run(bob, 'echo not privileged');
+    expect(audits).toEqual([expect.objectContaining({ command: 'user deactivate', target: '@bob', outcome: 'succeeded' })]);
+  });
+
+  it('hands the command the caller, target, api and a per-invocation ref', async () => {
+    const { run } = setup();
+    const { result } = await run(alice, 'user deactivate @bob');
+    const ctx = ran.mock.calls[0]?.[0];
+    expect(ctx?.caller.id).toBe(alice.id);
+    expect(ctx?.target?.id).toBe(bob.id);
+    expect(ctx?.ref).toBe(result.ref);
+    expect(await ctx?.perms.can({ permission: 'manage_system', scope: 'system' })).toBe(true);
+  });
+
+  it('counts what it served by command and outcome', async () => {
+    const { run, dispatcher } = setup();
+    await run(bob, 'echo a');
+    await run(bob, 'echo b');
+    await run(bob, 'nope');
+    await run(bob, 'user count --n 1');
+    expect(dispatcher.stats()).toEqual({
+      served: 4,
+      byOutcome: { ok: 2, unknown_command: 1, refused: 1 },
+      byCommand: { echo: { ok: 2 }, '?': { unknown_command: 1 }, user: { refused: 1 } },
+    });
+  });
+
+  it('logs one line per invocation without the command text', async () => {
+    const { run, log } = setup();
+    await run(bob, 'echo my-password-is-hunter2');
+    const lines = log.entries.filter((e) => e.msg === 'command answered');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]?.fields).toMatchObject({ command: 'echo', outcome: 'ok', userId: bob.id });
+    expect(log.dump()).not.toContain('hunter2');
+  });
+
+  it('never lets a UserError thrown by a command become a crash', async () => {
+    const cmd = defineCommand({
+      name: 'nf',
+      summary: 'not found',
+      hint: '',
+      ownTrigger: false,
+      subcommands: [
+        defineSubcommand({
+          name: '',
+          summary: 's',
+          usage: 'nf',
+          examples: ['nf'],
+          args: z.object({}),
+          access: { self: null },
+          execute: async () => {
+            throw new UserError('not_found', 'No such thing as @channel.');
+          },
+        }),
+      ],
+    });
+    const { run } = setup({ registry: createRegistry([cmd]) });
+    const { result, text } = await run(bob, 'nf');
+    expect(result.outcome).toBe('user_error');
+    expect(result.reply.tone).toBe('warning');
+    expect(text).toContain('@\u200bchannel');
+  });
+});
