@@ -1,0 +1,583 @@
+/**
+ * The composition root: config → API → permissions → dispatcher → transports.
+ * `npm start` (main.ts), `npm run demo` and the end-to-end tests all start the bot
+ * through {@link createBot}, so they run the same code path.
+ *
+ * Start-up (issue 2): listen on MMOPS_LISTEN (health answers from the start) →
+ * `GET /users/me` (401 → "the server rejected MM_BOT_TOKEN"; unreachable → retried with
+ * backoff) → the bot's teams and its own rights → WebSocket → slash-command registration
+ * per team → one "ready" log line. Shutdown: stop taking work, finish what is in
+ * flight (bounded), close the WebSocket with 1000, close the HTTP server.
+ *
+ * @example
+ *   const bot = createBot(config, { logger });
+ *   await bot.start();
+ *   ...
+ *   await bot.stop();
+ */
+import { z } from 'zod';
+import { allCommands } from '../commands/index.js';
+import { resolvePublicUrl, type Config, type ListenAddress } from './config.js';
+import type { CommandDefinition, HealthWatchService, Invocation, Logger, Services } from './core/command.js';
+import { createAuditTrail } from './core/audit.js';
+import { createDispatcher, type Dispatcher, type DispatchResult } from './core/dispatcher.js';
+import { createLogger, serializeError } from './core/logger.js';
+import type { PermissionService } from './core/permission-service.js';
+import { resolveBotRights, type BotRights } from './core/permissions/bot-rights.js';
+import { isPolicyError, loadPolicy, type LoadedPolicy } from './core/permissions/policy.js';
+import { createPermissionService } from './core/permissions/service.js';
+import { createRegistry, type Registry } from './core/registry.js';
+import { createUserCache } from './core/users.js';
+import { renderPosts } from './render/markdown.js';
+import type { MattermostApi } from './mattermost/api.js';
+import { isApiError, isNetworkError } from './mattermost/errors.js';
+import type { Team, User, WsEvent } from './mattermost/models.js';
+import { createRestApi } from './mattermost/rest-api.js';
+import { createWebSocketClient, type MattermostSocket, type WebSocketClientOptions } from './mattermost/websocket.js';
+import { createBotStatus, shortServerVersion } from './services/bot-status.js';
+import { createMetrics, type Metrics } from './services/metrics.js';
+import { createSlashRegistration, SLASH_PATH, type SlashRegistration, type TeamRegistration } from './services/slash-registration.js';
+import { createHttpServer, type HttpServer } from './transports/http-server.js';
+import { createInFlight } from './transports/in-flight.js';
+import { createOpsRoutes, createReadinessCheck } from './transports/ops-endpoints.js';
+import { createSlashEndpoint } from './transports/slash-endpoint.js';
+import { createWsIntake, type WsIntake } from './transports/ws-intake.js';
+
+/** Why start-up stopped; `exitCode` is what main.ts exits with. */
+export type StartupErrorCode = 'token_rejected' | 'config' | 'stopped' | 'failed';
+
+export class StartupError extends Error {
+  override readonly name = 'StartupError';
+  constructor(
+    readonly code: StartupErrorCode,
+    /** one line for the person running the bot (no secrets) */
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+  }
+}
+
+export const isStartupError = (e: unknown): e is StartupError => e instanceof StartupError;
+
+/** Replaceable parts, for tests and the sandbox; everything defaults to the real thing. */
+export interface BotDeps {
+  logger?: Logger;
+  api?: MattermostApi;
+  /** builds the WebSocket client (default: createWebSocketClient on MM_URL) */
+  socket?: (opts: WebSocketClientOptions) => MattermostSocket;
+  /** extra options for the default WebSocket client (e.g. a short backoff in tests) */
+  websocket?: Partial<Omit<WebSocketClientOptions, 'url' | 'token' | 'logger'>>;
+  commands?: readonly CommandDefinition[];
+  /** the `/health watch` service (Services.watches), built once the bot knows itself */
+  watches?: (ctx: { api: MattermostApi; logger: Logger; botUserId: string; config: Config }) => HealthWatchService & { stop?(): void | Promise<void> };
+  now?: () => number;
+  /** answer "working" on a slash command after this long (default 2 000 ms) */
+  slowReplyMs?: number;
+  /** `GET /users/me` retry delays while the server is unreachable (default 1 s … 30 s) */
+  startupBackoff?: { minMs: number; maxMs: number };
+  /** how long start-up waits for the WebSocket before carrying on (default 15 s) */
+  wsReadyTimeoutMs?: number;
+  /** how long shutdown waits for work in flight (default 10 s) */
+  shutdownGraceMs?: number;
+  /** per-invocation deadline (default: the dispatcher's 25 s) */
+  deadlineMs?: number;
+}
+
+export interface Bot {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** base URL of the bot's HTTP endpoint (loopback form), once started */
+  readonly url: string;
+  /** the URL slash commands are registered with */
+  readonly slashUrl: string;
+  /** the bot account, once start-up identified it */
+  readonly user: User | undefined;
+  /** per-team slash registration results */
+  registrations(): TeamRegistration[];
+  /** the bot's own rights, once resolved */
+  rights(): BotRights | undefined;
+  /** the WebSocket client, once created */
+  socket(): MattermostSocket | undefined;
+  metrics: Metrics;
+  /** runs one invocation through the dispatcher (the console and tests use it) */
+  dispatch(inv: Invocation): Promise<DispatchResult>;
+}
+
+const addedToTeamSchema = z.object({ team_id: z.string().min(1), user_id: z.string().min(1) });
+const userUpdatedSchema = z.object({ user: z.object({ id: z.string().min(1) }) });
+const helloSchema = z.object({ server_version: z.string().default('') });
+
+const EPHEMERAL_RIGHT = { permission: 'create_post_ephemeral', scope: 'system' } as const;
+
+/** Creates the bot; nothing happens until start(). */
+export function createBot(config: Config, deps: BotDeps = {}): Bot {
+  const log = deps.logger ?? createLogger({ level: config.logLevel });
+  const now = deps.now ?? Date.now;
+  const commands = deps.commands ?? allCommands;
+  const metrics = createMetrics();
+  const work = createInFlight();
+  const stopping = new AbortController();
+  const api: MattermostApi =
+    deps.api ??
+    createRestApi({ url: config.mmUrl, token: config.botToken, logger: log, onRequest: (info) => metrics.apiRequest(info) });
+
+  let phase: 'idle' | 'starting' | 'running' | 'stopping' | 'stopped' = 'idle';
+  let http: HttpServer | undefined;
+  let bound: ListenAddress | undefined;
+  let slashUrl = '';
+  let me: User | undefined;
+  let socket: MattermostSocket | undefined;
+  let permissions: PermissionService | undefined;
+  let registration: SlashRegistration | undefined;
+  let dispatcher: Dispatcher | undefined;
+  let intake: WsIntake | undefined;
+  let rights: BotRights | undefined;
+  let canEphemeral = false;
+  let hellos = 0;
+  let serverVersion = '';
+  let watches: (HealthWatchService & { stop?(): void | Promise<void> }) | undefined;
+  const teamFilter: ReadonlySet<string> | null = config.teams ? new Set(config.teams) : null;
+  const userCache = createUserCache({ now });
+  const status = createBotStatus({
+    now,
+    socket: () => {
+      const s = socket?.state();
+      return { connected: s?.connected ?? false, since: s?.since ?? null, reconnects: s?.reconnects ?? 0 };
+    },
+  });
+
+  const readiness = createReadinessCheck({
+    phase: () => (phase === 'running' ? 'running' : phase === 'stopping' || phase === 'stopped' ? 'stopping' : 'starting'),
+    socket: () => socket?.state(),
+    probe: (signal) => api.ping({ signal }),
+    now,
+  });
+
+  async function run(inv: Invocation): Promise<DispatchResult> {
+    if (!dispatcher) throw new Error('dispatch before start-up finished');
+    const result = await dispatcher.dispatch(inv);
+    metrics.commandServed(result.command ?? 'unknown', result.outcome, result.durationMs);
+    status.commandServed();
+    if (result.outcome === 'crash') status.error(`unexpected error (ref ${result.ref})`);
+    return result;
+  }
+
+  const render = (reply: Parameters<typeof renderPosts>[0]): string[] => renderPosts(reply);
+
+  // ---------------------------------------------------------------------------
+  // start-up steps
+
+  function loadPolicyOrExit(): LoadedPolicy {
+    try {
+      return loadPolicy(config.policyPath ?? undefined, commands);
+    } catch (err) {
+      if (isPolicyError(err)) throw new StartupError('config', `MMOPS_POLICY: ${err.message}`, 2);
+      throw err;
+    }
+  }
+
+  async function listen(): Promise<void> {
+    const handleSlash = createSlashEndpoint({
+      verify: (token) => registration?.verify(token),
+      run,
+      render,
+      respondLater: (url, body) => api.postToResponseUrl(url, { ...body }),
+      work,
+      logger: log,
+      onStatus: (s) => metrics.slashRequest(s),
+      ...(deps.slowReplyMs !== undefined ? { slowAfterMs: deps.slowReplyMs } : {}),
+      now,
+    });
+    http = createHttpServer({
+      listen: config.listen,
+      logger: log,
+      routes: [
+        { method: 'POST', path: SLASH_PATH, handle: handleSlash },
+        ...createOpsRoutes({ readiness, metrics: () => metrics.render() }),
+      ],
+    });
+    try {
+      bound = await http.start();
+    } catch (err) {
+      const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
+      const where = `${config.listen.host}:${config.listen.port}`;
+      const why =
+        code === 'EADDRINUSE'
+          ? `${where} is already in use; choose another port`
+          : code === 'EACCES'
+            ? `not allowed to listen on ${where} (ports below 1024 need privileges)`
+            : code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND'
+              ? `${config.listen.host} is not an address of this machine`
+              : `cannot listen on ${where} (${err instanceof Error ? err.message : String(err)})`;
+      throw new StartupError('config', `MMOPS_LISTEN: ${why} (e.g. MMOPS_LISTEN=127.0.0.1:3979)`, 2);
+    }
+    slashUrl = `${resolvePublicUrl(config, bound)}${SLASH_PATH}`;
+  }
+
+  /** Sleeps `ms`, or throws StartupError('stopped') as soon as stop() is called. */
+  function pause(ms: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (stopping.signal.aborted) return reject(new StartupError('stopped', 'stopped during start-up', 0));
+      const timer = setTimeout(() => {
+        stopping.signal.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      const onAbort = (): void => {
+        clearTimeout(timer);
+        reject(new StartupError('stopped', 'stopped during start-up', 0));
+      };
+      stopping.signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  async function identify(): Promise<User> {
+    const { minMs, maxMs } = deps.startupBackoff ?? { minMs: 1_000, maxMs: 30_000 };
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await api.getMe({ signal: stopping.signal });
+      } catch (err) {
+        if (stopping.signal.aborted) throw new StartupError('stopped', 'stopped during start-up', 0);
+        if (isApiError(err) && err.status === 401) {
+          throw new StartupError(
+            'token_rejected',
+            `the server rejected MM_BOT_TOKEN (401 from ${config.mmUrl}): check that the token is current and that its bot account is enabled`,
+            1,
+          );
+        }
+        const transient = isNetworkError(err) || (isApiError(err) && (err.status >= 500 || err.status === 429));
+        if (!transient) {
+          const what = isApiError(err) ? `${err.status} ${err.serverErrorId || err.serverMessage}` : err instanceof Error ? err.message : String(err);
+          throw new StartupError('failed', `GET /api/v4/users/me on ${config.mmUrl} failed: ${what}`, 1);
+        }
+        const delay = Math.min(maxMs, minMs * 2 ** Math.min(attempt, 16));
+        const jittered = Math.round(delay / 2 + Math.random() * (delay / 2));
+        log.warn(
+          { err: serializeError(err), attempt: attempt + 1, retryInMs: jittered },
+          `Mattermost at ${config.mmUrl} is unreachable; retrying in ${Math.round(jittered / 1000)} s`,
+        );
+        await pause(jittered);
+      }
+    }
+  }
+
+  /** The teams slash commands go into: every team of the bot, or those named in MMOPS_TEAMS. */
+  async function chooseTeams(botId: string): Promise<Team[]> {
+    let mine: Team[];
+    try {
+      mine = await api.getTeamsForUser(botId);
+    } catch (err) {
+      log.warn({ err: serializeError(err) }, 'could not list the teams of the bot; no slash command is registered');
+      return [];
+    }
+    const active = mine.filter((t) => t.delete_at === 0);
+    if (!teamFilter) return active;
+    const names = new Set(active.map((t) => t.name));
+    for (const wanted of teamFilter) {
+      if (!names.has(wanted)) {
+        log.warn({ team: wanted }, `MMOPS_TEAMS names "${wanted}", but the bot is not a member of such a team: add the bot to it, or fix the name`);
+      }
+    }
+    return active.filter((t) => teamFilter?.has(t.name));
+  }
+
+  function auditPoster(): ((line: string) => Promise<void>) | undefined {
+    const target = config.auditChannel;
+    if (!target) return undefined;
+    let channelId: Promise<string> | undefined;
+    const resolve = async (): Promise<string> => {
+      const team = await api.getTeamByName(target.team);
+      const channel = await api.getChannelByName(team.id, target.channel);
+      return channel.id;
+    };
+    return async (line) => {
+      channelId ??= resolve().catch((err: unknown) => {
+        channelId = undefined; // try again next time (the bot may be added later)
+        throw err;
+      });
+      await api.createPost({ channel_id: await channelId, message: line });
+    };
+  }
+
+  async function checkAuditChannel(): Promise<void> {
+    const target = config.auditChannel;
+    if (!target) return;
+    try {
+      const team = await api.getTeamByName(target.team);
+      await api.getChannelByName(team.id, target.channel);
+      log.info({ auditChannel: `${target.team}:${target.channel}` }, 'audit summaries go to the audit channel');
+    } catch (err) {
+      log.warn(
+        { err: serializeError(err), auditChannel: `${target.team}:${target.channel}` },
+        `MMOPS_AUDIT_CHANNEL: the bot cannot see channel "${target.channel}" in team "${target.team}"; audit lines are logged only until it can (add the bot to the channel)`,
+      );
+    }
+  }
+
+  function onEvent(ev: WsEvent): void {
+    try {
+      permissions?.handleEvent(ev);
+    } catch (err) {
+      log.warn({ err: serializeError(err), event: ev.event }, 'permission cache could not apply an event');
+    }
+    switch (ev.event) {
+      case 'hello': {
+        hellos += 1;
+        const v = helloSchema.safeParse(ev.data);
+        if (v.success && v.data.server_version) {
+          serverVersion = shortServerVersion(v.data.server_version);
+          status.setServerVersion(serverVersion);
+        }
+        if (hellos > 1) {
+          // a new hello means events were missed: nothing cached can be trusted
+          permissions?.clear();
+          userCache.clear();
+          log.info({ reconnects: socket?.state().reconnects }, 'WebSocket gap: caches cleared');
+        }
+        return;
+      }
+      case 'user_updated': {
+        const u = userUpdatedSchema.safeParse(ev.data);
+        if (u.success) userCache.forget(u.data.user.id);
+        return;
+      }
+      case 'added_to_team': {
+        const d = addedToTeamSchema.safeParse(ev.data);
+        if (d.success && me && d.data.user_id === me.id) void registerNewTeam(d.data.team_id);
+        return;
+      }
+      case 'posted':
+        if (intake) void intake.handleEvent(ev);
+        return;
+      default:
+        return;
+    }
+  }
+
+  async function registerNewTeam(teamId: string): Promise<void> {
+    if (!registration || phase !== 'running') return;
+    try {
+      const team = await api.getTeam(teamId);
+      if (teamFilter && !teamFilter.has(team.name)) {
+        log.info({ team: team.name }, 'the bot was added to a team not listed in MMOPS_TEAMS; no slash command registered there');
+        return;
+      }
+      const report = await work.track(registration.registerTeam(team));
+      log.info({ team: team.name, registered: report.registered }, `the bot was added to team ${team.name}: slash commands registered`);
+    } catch (err) {
+      log.warn({ err: serializeError(err), teamId }, 'could not register slash commands in a new team');
+    }
+  }
+
+  async function connectSocket(user: User): Promise<void> {
+    const make = deps.socket ?? createWebSocketClient;
+    socket = make({ url: config.mmUrl, token: config.botToken, logger: log, now, ...deps.websocket });
+    socket.onEvent(onEvent);
+    socket.onState((s) => {
+      if (!s.connected && phase === 'running') log.warn({ lastError: s.lastError }, 'WebSocket disconnected; reconnecting');
+    });
+    metrics.setSources({
+      socket: () => socket?.state() ?? { connected: false, reconnects: 0 },
+    });
+    socket.start();
+    const timeoutMs = deps.wsReadyTimeoutMs ?? 15_000;
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([
+      socket.ready().then(
+        () => 'ready' as const,
+        () => 'stopped' as const,
+      ),
+      new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (outcome === 'stopped' || stopping.signal.aborted) throw new StartupError('stopped', 'stopped during start-up', 0);
+    if (outcome === 'timeout') {
+      const s = socket.state();
+      log.warn(
+        { lastError: s.lastError, authRejected: s.authRejected, bot: user.username },
+        `the WebSocket is not connected after ${Math.round(timeoutMs / 1000)} s; carrying on (slash commands work, DMs and mentions start once it connects)`,
+      );
+    }
+  }
+
+  async function start(): Promise<void> {
+    if (phase !== 'idle') throw new Error(`start() called while ${phase}`);
+    phase = 'starting';
+    try {
+      const registry: Registry = createRegistry(commands, log);
+      const policy = loadPolicyOrExit();
+      if (policy.source) log.info({ policy: policy.source, rules: policy.rules.map((r) => r.key) }, 'policy loaded');
+      await listen();
+      log.info({ url: urlOf(), slashUrl }, 'HTTP endpoint listening');
+
+      const user = await identify();
+      me = user;
+      status.setUser(user);
+      if (!user.is_bot) {
+        log.warn({ username: user.username }, 'MM_BOT_TOKEN belongs to a regular user, not a bot account; it works, but a bot account is recommended');
+      }
+
+      permissions = createPermissionService({ api, allowBots: config.allowBots, selfUserId: user.id, logger: log, now });
+      const perms = permissions;
+      metrics.setSources({ api: () => api.stats(), cache: () => perms.stats(), startedAt: now() });
+      watches = deps.watches?.({ api, logger: log, botUserId: user.id, config });
+      const post = auditPoster();
+      const services: Services = {
+        ...(watches ? { watches } : {}),
+        audit: createAuditTrail(log, post ? { post } : {}),
+        botStatus: () => status.snapshot(),
+        commands: () => registry.all(),
+        policy,
+        siteUrl: config.mmUrl,
+        triggers: { root: config.rootTrigger, prefix: config.triggerPrefix },
+      };
+      dispatcher = createDispatcher({
+        registry,
+        api,
+        permissions: perms,
+        services,
+        logger: log,
+        botUserId: user.id,
+        rootTrigger: config.rootTrigger,
+        allowBots: config.allowBots,
+        userCache,
+        now,
+        ...(deps.deadlineMs !== undefined ? { deadlineMs: deps.deadlineMs } : {}),
+      });
+      registration = createSlashRegistration({
+        api,
+        logger: log,
+        botUserId: user.id,
+        commands: registry.all(),
+        rootTrigger: config.rootTrigger,
+        triggerPrefix: config.triggerPrefix,
+        slashUrl,
+      });
+      intake = createWsIntake({
+        botUserId: user.id,
+        botUsername: user.username,
+        run,
+        render,
+        api,
+        canEphemeral: () => canEphemeral,
+        work,
+        logger: log,
+        onCommand: (source) => metrics.wsCommand(source),
+        now,
+      });
+
+      const teams = await chooseTeams(user.id);
+      rights = await resolveBotRights(perms, user.id, registry.all(), teams.map((t) => t.id)).catch((err: unknown) => {
+        log.warn({ err: serializeError(err) }, 'could not resolve the bot account\'s own rights');
+        return undefined;
+      });
+      if (rights) {
+        log.info(
+          {
+            available: rights.available,
+            unavailable: rights.unavailable.map((u) => ({ command: u.command, lacks: `${u.lacks.permission} (${u.lacks.scope})`, ...(u.teamIds ? { teamIds: u.teamIds } : {}) })),
+          },
+          rights.unavailable.length === 0
+            ? 'the bot account can carry out every command'
+            : `the bot account cannot carry out: ${rights.unavailable.map((u) => `${u.command} (lacks ${u.lacks.permission})`).join(', ')}`,
+        );
+      }
+      canEphemeral = await perms
+        .check(user.id, EPHEMERAL_RIGHT)
+        .then((d) => d.allowed)
+        .catch(() => false);
+      if (!canEphemeral) {
+        log.info({}, 'the bot lacks create_post_ephemeral: private answers to mentions go by direct message');
+      }
+      await checkAuditChannel();
+
+      await connectSocket(user);
+
+      for (const team of teams) await registration.registerTeam(team);
+
+      phase = 'running';
+      const registered = Object.fromEntries(registration.reports().map((r) => [r.teamName, r.error ? [] : r.registered]));
+      log.info(
+        {
+          serverVersion: serverVersion || 'unknown',
+          bot: user.username,
+          teams: teams.map((t) => t.name),
+          registered,
+          url: urlOf(),
+          slashUrl,
+        },
+        `ready: @${user.username} on Mattermost ${serverVersion || '(version unknown)'}, ` +
+          (teams.length > 0
+            ? teams.map((t) => `${t.name}: ${(registered[t.name] ?? []).join(' ') || 'no slash commands'}`).join('; ')
+            : 'in no team (DMs only)'),
+      );
+    } catch (err) {
+      // leave nothing running behind a failed start
+      await shutdown(0);
+      if (isStartupError(err)) throw err;
+      log.error({ err: serializeError(err) }, 'start-up failed');
+      throw new StartupError('failed', `start-up failed: ${err instanceof Error ? err.message : String(err)}`, 1);
+    }
+  }
+
+  let shutdownPromise: Promise<void> | undefined;
+  /** Idempotent: stop() and a failed start() may both ask for it. */
+  function shutdown(graceMs: number): Promise<void> {
+    shutdownPromise ??= doShutdown(graceMs);
+    return shutdownPromise;
+  }
+
+  async function doShutdown(graceMs: number): Promise<void> {
+    phase = 'stopping';
+    stopping.abort();
+    work.close();
+    const drained = await work.drain(graceMs);
+    if (!drained) log.warn({ inFlight: work.size }, 'shutdown: work still in flight after the grace period; closing anyway');
+    await Promise.resolve(watches?.stop?.()).catch((err: unknown) => log.warn({ err: serializeError(err) }, 'health watches did not stop cleanly'));
+    await socket?.stop().catch((err: unknown) => log.warn({ err: serializeError(err) }, 'WebSocket did not close cleanly'));
+    await http?.stop();
+    phase = 'stopped';
+  }
+
+  async function stop(): Promise<void> {
+    if (phase === 'stopped' || phase === 'idle') {
+      phase = 'stopped';
+      return;
+    }
+    if (phase === 'stopping') {
+      // start() failing (or a second signal) is already shutting down: just wait
+      await shutdownPromise;
+      return;
+    }
+    log.info({ inFlight: work.size }, 'shutting down');
+    await shutdown(deps.shutdownGraceMs ?? 10_000);
+    log.info({}, 'stopped');
+  }
+
+  function urlOf(): string {
+    if (!bound) return '';
+    const host = bound.host === '0.0.0.0' ? '127.0.0.1' : bound.host === '::' ? '::1' : bound.host;
+    return `http://${host.includes(':') ? `[${host}]` : host}:${bound.port}`;
+  }
+
+  return {
+    start,
+    stop,
+    get url() {
+      return urlOf();
+    },
+    get slashUrl() {
+      return slashUrl;
+    },
+    get user() {
+      return me;
+    },
+    registrations: () => registration?.reports() ?? [],
+    rights: () => rights,
+    socket: () => socket,
+    metrics,
+    dispatch: run,
+  };
+}

@@ -1,0 +1,271 @@
+/**
+ * The slash-command transport (protocol §4.1, §4.2, §4.4): Mattermost POSTs a
+ * form-encoded body; this handler verifies the command token (constant time, via
+ * `verify`), turns the form into one {@link Invocation}, runs it, and answers with a
+ * CommandResponse. It decides nothing about commands: which command a trigger means
+ * comes from the registration binding, the reply and its Markdown from the dispatcher
+ * and the renderer.
+ *
+ * - wrong or missing token → 401, nothing runs; body too large → 413; not a form or
+ *   not a valid one → 400; the same `trigger_id` twice → 409 for the second, nothing runs;
+ * - replies are ephemeral unless meant for the channel and not sensitive; a long reply
+ *   is split into `extra_responses`, never cut;
+ * - a command still running after `slowAfterMs` (~2 s) gets an immediate ephemeral
+ *   "working" answer and its result is delivered later through `response_url`.
+ *
+ * @example
+ *   const handle = createSlashEndpoint({ verify: slash.verify, run, render: renderPosts,
+ *     respondLater: (url, body) => api.postToResponseUrl(url, body), work, logger });
+ *   routes.push({ method: 'POST', path: SLASH_PATH, handle });
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
+import type { Invocation, Logger } from '../core/command.js';
+import { createLruTtlCache } from '../core/permissions/cache.js';
+import type { Reply } from '../core/reply.js';
+import { BodyTooLargeError, readBody, sendJson } from './http-server.js';
+import type { InFlight } from './in-flight.js';
+
+/** The Mattermost CommandResponse subset the bot sends (§4.2). */
+export interface CommandResponse {
+  response_type: 'ephemeral' | 'in_channel';
+  text: string;
+  skip_slack_parsing?: boolean;
+  extra_responses?: Array<Omit<CommandResponse, 'extra_responses'>>;
+}
+
+export interface SlashRun {
+  reply: Reply;
+  /** reference id of the invocation (logs) */
+  ref: string;
+}
+
+export interface SlashEndpointOptions {
+  /** the registered trigger a token belongs to; `command: null` = the root trigger */
+  verify(token: string): { command: string | null; trigger: string; teamId: string } | undefined;
+  /** runs the invocation (the dispatcher); must not throw for expected failures */
+  run(inv: Invocation): Promise<SlashRun>;
+  /** reply → post texts, each within one post's limit */
+  render(reply: Reply): string[];
+  /** POSTs a CommandResponse to a `response_url` */
+  respondLater(responseUrl: string, body: CommandResponse): Promise<void>;
+  work: InFlight;
+  logger: Logger;
+  /** called with every HTTP status answered (metrics) */
+  onStatus?: (status: number) => void;
+  /** answer "working" after this long (default 2 000 ms) */
+  slowAfterMs?: number;
+  /** largest accepted body (default 256 KiB: a 16k-character message fully escaped fits) */
+  maxBodyBytes?: number;
+  /** how long a trigger_id is remembered against replays (default 30 min, the response_url lifetime) */
+  replayTtlMs?: number;
+  replayMaxEntries?: number;
+  now?: () => number;
+  /** the immediate answer for slow commands */
+  workingText?: string;
+}
+
+const FORM_TYPE = 'application/x-www-form-urlencoded';
+const id = z.string().regex(/^[a-z0-9]{26}$/, 'not a Mattermost id');
+
+/** The form fields of §4.1 the bot uses. Unknown fields are ignored. */
+export const slashFormSchema = z.object({
+  token: z.string().default(''),
+  team_id: id,
+  team_domain: z.string().default(''),
+  channel_id: id,
+  channel_name: z.string().default(''),
+  user_id: id,
+  user_name: z.string().default(''),
+  command: z.string().regex(/^\/\S+$/, 'command must be "/" followed by the trigger'),
+  text: z.string().max(65_536).default(''),
+  trigger_id: z.string().max(1024).default(''),
+  response_url: z.string().max(2048).default(''),
+  root_id: z.union([id, z.literal('')]).default(''),
+  user_mentions: z.array(z.string()).default([]),
+  user_mentions_ids: z.array(z.string()).default([]),
+  channel_mentions: z.array(z.string()).default([]),
+  channel_mentions_ids: z.array(z.string()).default([]),
+});
+export type SlashForm = z.infer<typeof slashFormSchema>;
+
+const REPEATED = new Set(['user_mentions', 'user_mentions_ids', 'channel_mentions', 'channel_mentions_ids']);
+
+/** URLSearchParams → plain object (repeated mention fields as arrays, others: last value). */
+function formObject(params: URLSearchParams): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const key of new Set(params.keys())) out[key] = REPEATED.has(key) ? params.getAll(key) : (params.getAll(key).at(-1) ?? '');
+  return out;
+}
+
+/** name → id from order-aligned repeated pairs (mismatched lengths: the common prefix). */
+function pairs(names: string[], ids: string[]): Record<string, string> | undefined {
+  const out: Record<string, string> = {};
+  names.slice(0, ids.length).forEach((n, i) => {
+    const v = ids[i];
+    if (v) out[n.replace(/^[@~]/, '').toLowerCase()] = v;
+  });
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+/** The token in `Authorization: Token <t>` (what the server sends), or undefined. */
+function headerToken(req: IncomingMessage): string | undefined {
+  const m = /^token\s+(\S+)$/i.exec((req.headers.authorization ?? '').trim());
+  return m?.[1];
+}
+
+/** Reply + rendered posts → CommandResponse. Exported for tests and the console. */
+export function toCommandResponse(reply: Reply, posts: string[]): CommandResponse {
+  const response_type = reply.visibility === 'channel' && !reply.sensitive ? 'in_channel' : 'ephemeral';
+  const [first = '', ...rest] = posts;
+  return {
+    response_type,
+    text: first,
+    // our Markdown is already escaped; Slack-style link parsing would rewrite it
+    skip_slack_parsing: true,
+    ...(rest.length > 0 ? { extra_responses: rest.map((text) => ({ response_type, text, skip_slack_parsing: true })) } : {}),
+  };
+}
+
+/** Creates the request handler (see the module comment). */
+export function createSlashEndpoint(opts: SlashEndpointOptions): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  const log = opts.logger.child({ component: 'slash-endpoint' });
+  const now = opts.now ?? Date.now;
+  const slowAfterMs = opts.slowAfterMs ?? 2_000;
+  const maxBodyBytes = opts.maxBodyBytes ?? 256 * 1024;
+  const seenTriggers = createLruTtlCache<true>({
+    ttlMs: opts.replayTtlMs ?? 30 * 60_000,
+    maxEntries: opts.replayMaxEntries ?? 10_000,
+    now,
+  });
+  const workingText = opts.workingText ?? 'Working on it… the answer will follow here.';
+
+  function answer(res: ServerResponse, status: number, body: unknown): void {
+    opts.onStatus?.(status);
+    if (status === 413 || status === 400) res.setHeader('Connection', 'close');
+    sendJson(res, status, body);
+  }
+
+  return async function handleSlash(req, res) {
+    if (!opts.work.accepting) {
+      answer(res, 503, { error: 'shutting down' });
+      req.resume();
+      return;
+    }
+    const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+    if (type !== FORM_TYPE) {
+      log.warn({ contentType: type ?? '' }, 'slash request refused: not a form body');
+      answer(res, 400, { error: `expected ${FORM_TYPE}` });
+      req.resume();
+      return;
+    }
+
+    let body: Buffer;
+    try {
+      body = await readBody(req, maxBodyBytes);
+    } catch (err) {
+      if (err instanceof BodyTooLargeError) {
+        log.warn({ limit: maxBodyBytes }, 'slash request refused: body too large');
+        answer(res, 413, { error: 'request body too large' });
+        return;
+      }
+      log.warn({ err }, 'slash request body could not be read');
+      if (!res.headersSent) answer(res, 400, { error: 'unreadable body' });
+      return;
+    }
+
+    let params: URLSearchParams;
+    try {
+      params = new URLSearchParams(body.toString('utf8'));
+    } catch {
+      answer(res, 400, { error: 'malformed form body' });
+      return;
+    }
+    const fields = formObject(params);
+
+    // Authenticate before validating anything else: an unauthenticated caller learns nothing.
+    const formToken = typeof fields.token === 'string' ? fields.token : '';
+    const hdrToken = headerToken(req);
+    const binding = formToken || hdrToken ? opts.verify(hdrToken ?? formToken) : undefined;
+    // when both are present they must name the same command
+    const bothAgree = !(formToken && hdrToken) || formToken === hdrToken;
+    if (!binding || !bothAgree) {
+      log.warn({ hasToken: Boolean(formToken || hdrToken) }, 'slash request refused: unknown command token');
+      answer(res, 401, { error: 'invalid or missing command token' });
+      return;
+    }
+
+    const parsed = slashFormSchema.safeParse(fields);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const where = issue?.path.join('.') ?? '';
+      log.warn({ field: where, problem: issue?.message }, 'slash request refused: malformed form');
+      answer(res, 400, { error: `malformed request: ${where} ${issue?.message ?? ''}`.trim() });
+      return;
+    }
+    const form = parsed.data;
+
+    if (form.trigger_id) {
+      if (seenTriggers.get(form.trigger_id)) {
+        log.warn({ trigger: binding.trigger }, 'slash request ignored: trigger_id already handled (replay)');
+        answer(res, 409, { error: 'already handled' });
+        return;
+      }
+      seenTriggers.set(form.trigger_id, true);
+    }
+
+    const userMentions = pairs(form.user_mentions, form.user_mentions_ids);
+    const channelMentions = pairs(form.channel_mentions, form.channel_mentions_ids);
+    const inv: Invocation = {
+      source: 'slash',
+      // `/whois @ann` arrives as text `@ann`; the binding says which command the trigger is
+      text: binding.command ? `${binding.command} ${form.text}`.trim() : form.text,
+      userId: form.user_id,
+      channelId: form.channel_id,
+      teamId: form.team_id,
+      rootId: form.root_id,
+      ...(userMentions ? { userMentions } : {}),
+      ...(channelMentions ? { channelMentions } : {}),
+      receivedAt: now(),
+    };
+
+    const running = opts.work.track(opts.run(inv));
+    let timer: NodeJS.Timeout | undefined;
+    const slow = new Promise<'slow'>((resolve) => {
+      timer = setTimeout(() => resolve('slow'), slowAfterMs);
+    });
+    let first: SlashRun | 'slow';
+    try {
+      first = await Promise.race([running, slow]);
+    } catch (err) {
+      clearTimeout(timer);
+      log.error({ err, trigger: binding.trigger }, 'slash command failed outside the dispatcher');
+      answer(res, 200, { response_type: 'ephemeral', text: 'Sorry, something went wrong while running that command.' });
+      return;
+    }
+    clearTimeout(timer);
+
+    if (first !== 'slow') {
+      answer(res, 200, toCommandResponse(first.reply, opts.render(first.reply)));
+      return;
+    }
+
+    answer(res, 200, { response_type: 'ephemeral', text: workingText });
+    if (!form.response_url) {
+      log.warn({ trigger: binding.trigger }, 'slow slash command has no response_url: its answer cannot be delivered');
+      return;
+    }
+    const responseUrl = form.response_url;
+    // Delivery is tracked too, so shutdown waits for it.
+    void opts.work.track(
+      running
+        .then(async (result) => {
+          await opts.respondLater(responseUrl, toCommandResponse(result.reply, opts.render(result.reply)));
+          log.debug({ ref: result.ref }, 'delayed slash answer delivered');
+        })
+        .catch((err: unknown) => {
+          log.error({ err, trigger: binding.trigger }, 'delayed slash answer could not be delivered');
+        }),
+    );
+  };
+}

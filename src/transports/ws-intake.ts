@@ -1,0 +1,198 @@
+/**
+ * The WebSocket transport: turns `posted` events (protocol §3.8) into invocations and
+ * delivers the replies as posts.
+ *
+ * - a post in a direct channel with the bot is a command (`whois @ann`, `/whois @ann`);
+ * - a post elsewhere that mentions the bot (`mentions` holds the bot's id, or the text
+ *   says `@botname`) carries a command after the mention; the answer goes in the
+ *   post's thread;
+ * - the bot's own posts, other bots', webhooks' (slash-command replies are authored by
+ *   the human, flagged `from_webhook`), system messages and edits are ignored;
+ * - each post is handled at most once, also when a resumed socket replays it.
+ *
+ * Where a reply goes: a DM answer goes to the DM. In a channel, a reply for the channel
+ * is a thread post; a reply for the caller only (or a sensitive one, which never goes
+ * in a channel) is an ephemeral post where the bot may create them, else a DM to the
+ * caller with a one-line pointer in the thread.
+ *
+ * @example
+ *   const intake = createWsIntake({ botUserId: me.id, botUsername: me.username, run, render, api, logger, work,
+ *     canEphemeral: () => rights.ephemeral });
+ *   socket.onEvent((ev) => void intake.handleEvent(ev));
+ */
+import { z } from 'zod';
+import type { Invocation, Logger } from '../core/command.js';
+import { createLruTtlCache } from '../core/permissions/cache.js';
+import type { Reply } from '../core/reply.js';
+import type { MattermostApi } from '../mattermost/api.js';
+import { parseJsonString, postedDataSchema, postSchema, type Post, type WsEvent } from '../mattermost/models.js';
+import type { InFlight } from './in-flight.js';
+
+export interface WsRun {
+  reply: Reply;
+  ref: string;
+}
+
+export interface WsIntakeOptions {
+  botUserId: string;
+  botUsername: string;
+  run(inv: Invocation): Promise<WsRun>;
+  render(reply: Reply): string[];
+  api: Pick<MattermostApi, 'createPost' | 'createEphemeralPost' | 'createDirectChannel'>;
+  /** whether the bot may create ephemeral posts (`create_post_ephemeral`) */
+  canEphemeral(): boolean;
+  work: InFlight;
+  logger: Logger;
+  /** how many post ids are remembered against duplicates (default 5 000) */
+  seenPosts?: number;
+  /** called once per post turned into a command (metrics) */
+  onCommand?: (source: Invocation['source']) => void;
+  now?: () => number;
+  /** the pointer left in the thread when a private answer went to the DM */
+  dmPointerText?: string;
+}
+
+export interface WsIntake {
+  /** Handles one WebSocket event; resolves when its reply was delivered (or it was ignored). */
+  handleEvent(ev: WsEvent): Promise<void>;
+}
+
+export type IgnoreReason = 'own' | 'bot' | 'webhook' | 'system' | 'edited' | 'duplicate' | 'not_addressed' | 'empty' | 'malformed';
+
+const mentionsSchema = z.array(z.string());
+
+const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * The command text of a post addressed to the bot, or undefined when the post is not
+ * for the bot. `direct` = a DM with the bot (no mention needed).
+ */
+export function commandText(message: string, botUsername: string, opts: { direct: boolean; mentioned: boolean }): string | undefined {
+  // `@name` ends at a character that cannot continue a username (a trailing "." is punctuation)
+  const mention = new RegExp(`(^|[^\\w@.-])@${escapeRegExp(botUsername)}(?![\\w-]|\\.[\\w-])`, 'i');
+  const clean = (s: string): string => s.replace(/^[\s:,]+/, '').replace(/^\//, '').trim();
+  const m = mention.exec(message);
+  if (m) {
+    const start = m.index + (m[1]?.length ?? 0);
+    const after = clean(message.slice(start + 1 + botUsername.length));
+    if (after) return after;
+    // "whois @ann @mmops": the command is before the mention
+    return clean(message.slice(0, start)) || (opts.direct ? '' : undefined);
+  }
+  if (opts.direct || opts.mentioned) return clean(message);
+  return undefined;
+}
+
+/** Creates the intake (see the module comment). */
+export function createWsIntake(opts: WsIntakeOptions): WsIntake {
+  const log = opts.logger.child({ component: 'ws-intake' });
+  const now = opts.now ?? Date.now;
+  // A day is far longer than any resume window; the size bound is what really limits it.
+  const seen = createLruTtlCache<true>({ ttlMs: 24 * 3_600_000, maxEntries: opts.seenPosts ?? 5_000, now });
+  const pointer = opts.dmPointerText ?? 'I sent you the answer in a direct message.';
+  let dmChannelByUser = new Map<string, string>();
+
+  async function dmChannelWith(userId: string): Promise<string> {
+    const cached = dmChannelByUser.get(userId);
+    if (cached) return cached;
+    const ch = await opts.api.createDirectChannel(opts.botUserId, userId);
+    if (dmChannelByUser.size > 1_000) dmChannelByUser = new Map();
+    dmChannelByUser.set(userId, ch.id);
+    return ch.id;
+  }
+
+  async function postAll(channelId: string, rootId: string, posts: string[]): Promise<void> {
+    for (const message of posts) await opts.api.createPost({ channel_id: channelId, message, ...(rootId ? { root_id: rootId } : {}) });
+  }
+
+  async function deliver(post: Post, direct: boolean, rootId: string, reply: Reply, ref: string): Promise<void> {
+    const posts = opts.render(reply);
+    if (posts.length === 0) return;
+    if (direct) {
+      await postAll(post.channel_id, rootId, posts);
+      return;
+    }
+    if (reply.visibility === 'channel' && !reply.sensitive) {
+      await postAll(post.channel_id, rootId, posts);
+      return;
+    }
+    if (opts.canEphemeral()) {
+      try {
+        for (const message of posts) {
+          await opts.api.createEphemeralPost(post.user_id, { channel_id: post.channel_id, message, root_id: rootId });
+        }
+        return;
+      } catch (err) {
+        // e.g. the right was taken away since start-up: the DM still reaches the caller
+        log.warn({ err, ref }, 'ephemeral answer failed; sending it by direct message');
+      }
+    }
+    const dm = await dmChannelWith(post.user_id);
+    await postAll(dm, '', posts);
+    await opts.api.createPost({ channel_id: post.channel_id, message: pointer, root_id: rootId });
+  }
+
+  async function handlePosted(ev: WsEvent): Promise<void> {
+    const data = postedDataSchema.safeParse(ev.data);
+    const post = data.success ? parseJsonString(postSchema, data.data.post) : undefined;
+    if (!data.success || !post) {
+      log.warn({ seq: ev.seq }, 'posted event with a malformed payload skipped');
+      return;
+    }
+    const ignore = (reason: IgnoreReason): void => log.debug({ postId: post.id, reason }, 'post ignored');
+
+    if (post.user_id === opts.botUserId) return ignore('own');
+    if (post.props.from_bot === 'true') return ignore('bot');
+    if (post.props.from_webhook === 'true' || post.props.from_oauth_app === 'true') return ignore('webhook');
+    // any non-empty type is a system message (system_*) or a plugin's custom post
+    if (post.type !== '') return ignore('system');
+    if (post.edit_at > 0 || post.delete_at > 0) return ignore('edited');
+
+    const direct = data.data.channel_type === 'D';
+    const mentionIds = data.data.mentions !== undefined ? parseJsonString(mentionsSchema, data.data.mentions) : undefined;
+    const mentioned = mentionIds?.includes(opts.botUserId) ?? false;
+    const text = commandText(post.message, opts.botUsername, { direct, mentioned });
+    if (text === undefined) return ignore('not_addressed');
+
+    if (seen.get(post.id)) return ignore('duplicate');
+    seen.set(post.id, true);
+    if (text === '') return ignore('empty');
+
+    const source: Invocation['source'] = direct ? 'dm' : 'mention';
+    // In a channel, answer in the post's thread; in a DM, only if the post was in one.
+    const rootId = direct ? post.root_id : post.root_id || post.id;
+    const inv: Invocation = {
+      source,
+      text,
+      userId: post.user_id,
+      channelId: post.channel_id,
+      teamId: data.data.team_id,
+      rootId,
+      postId: post.id,
+      ...(post.file_ids.length > 0 ? { fileIds: post.file_ids } : {}),
+      receivedAt: now(),
+    };
+    opts.onCommand?.(source);
+    const { reply, ref } = await opts.run(inv);
+    try {
+      await deliver(post, direct, rootId, reply, ref);
+    } catch (err) {
+      log.error({ err, ref, postId: post.id }, 'answer could not be posted');
+    }
+  }
+
+  return {
+    async handleEvent(ev) {
+      if (ev.event !== 'posted') return;
+      if (!opts.work.accepting) {
+        log.info({ seq: ev.seq }, 'posted event arrived during shutdown; not handled');
+        return;
+      }
+      try {
+        await opts.work.track(handlePosted(ev));
+      } catch (err) {
+        log.error({ err, seq: ev.seq }, 'posted event could not be handled');
+      }
+    },
+  };
+}
