@@ -8,7 +8,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { configHelp, loadConfig, NO_SERVER_HINT } from './config.js';
-import { createBot, isStartupError, type BotDeps } from './bot.js';
+import type { BotDeps } from './bot.js';
 import { createLogger, serializeError } from './core/logger.js';
 
 export interface MainIo {
@@ -64,6 +64,8 @@ export async function main(
     return 2;
   }
   const config = loaded.config;
+  // Loaded only now: a configuration problem is reported without loading the whole bot.
+  const { createBot, isStartupError } = await import('./bot.js');
   const logger = deps.logger ?? createLogger({ level: config.logLevel, base: { app: 'mmops' } });
   const bot = createBot(config, { ...deps, logger });
 

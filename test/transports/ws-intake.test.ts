@@ -1,0 +1,251 @@
+import { describe, expect, it } from 'vitest';
+import type { Invocation } from '../../src/core/command.js';
+import { paragraph, reply, type Reply } from '../../src/core/reply.js';
+import type { MattermostApi } from '../../src/mattermost/api.js';
+import { wsEventSchema, type Post, type WsEvent } from '../../src/mattermost/models.js';
+import { renderPosts } from '../../src/render/markdown.js';
+import { createInFlight } from '../../src/transports/in-flight.js';
+import { commandText, createWsIntake } from '../../src/transports/ws-intake.js';
+import { stubApi } from '../helpers/context.js';
+import { createMemoryLogger } from '../helpers/logger.js';
+
+const BOT = 'botbotbotbotbotbotbotbot01';
+const ALICE = 'alicealicealicealicealic01';
+const OTHER_BOT = 'otherbototherbototherbot01';
+const DM = 'dmdmdmdmdmdmdmdmdmdmdmdm01';
+const TOWN = 'towntowntowntowntowntown01';
+const TEAM = 'teamteamteamteamteamteam01';
+const ALICE_DM_WITH_BOT = 'alicedmalicedmalicedmali01';
+
+let seq = 0;
+let postN = 0;
+
+/** A `posted` frame shaped like protocol §3.8 (post and mentions are JSON strings). */
+function posted(
+  p: Partial<Post> & { message: string },
+  opts: { channelType?: string; mentions?: string[]; teamId?: string; channelName?: string } = {},
+): WsEvent {
+  const post = {
+    id: `post${String(++postN).padStart(22, '0')}`,
+    create_at: 1730000000000,
+    update_at: 1730000000000,
+    edit_at: 0,
+    delete_at: 0,
+    is_pinned: false,
+    user_id: ALICE,
+    channel_id: opts.channelType === 'D' ? DM : TOWN,
+    root_id: '',
+    original_id: '',
+    type: '',
+    props: {},
+    hashtags: '',
+    pending_post_id: '',
+    reply_count: 0,
+    last_reply_at: 0,
+    participants: null,
+    metadata: {},
+    ...p,
+  };
+  const frame = {
+    event: 'posted',
+    seq: seq++,
+    broadcast: { omit_users: null, user_id: '', channel_id: post.channel_id, team_id: '', connection_id: '', omit_connection_id: '' },
+    data: {
+      channel_display_name: opts.channelType === 'D' ? '@alice' : 'Town Square',
+      channel_name: opts.channelName ?? (opts.channelType === 'D' ? `${ALICE}__${BOT}` : 'town-square'),
+      channel_type: opts.channelType ?? 'O',
+      post: JSON.stringify(post),
+      sender_name: '@alice',
+      set_online: true,
+      team_id: opts.teamId ?? (opts.channelType === 'D' ? '' : TEAM),
+      ...(opts.mentions ? { mentions: JSON.stringify(opts.mentions) } : {}),
+    },
+  };
+  return wsEventSchema.parse(frame);
+}
+
+interface Posted {
+  kind: 'post' | 'ephemeral';
+  channel_id: string;
+  message: string;
+  root_id?: string;
+  userId?: string;
+}
+
+function setup(opts: { reply?: (inv: Invocation) => Reply; canEphemeral?: boolean; ephemeralFails?: boolean } = {}) {
+  const ran: Invocation[] = [];
+  const out: Posted[] = [];
+  const api = stubApi({
+    createPost: async (p) => {
+      out.push({ kind: 'post', ...p });
+      return { id: 'x', create_at: 0, update_at: 0, edit_at: 0, delete_at: 0, user_id: BOT, channel_id: p.channel_id, root_id: p.root_id ?? '', message: p.message, type: '', props: {}, file_ids: [] };
+    },
+    createEphemeralPost: async (userId, p) => {
+      if (opts.ephemeralFails) throw new Error('403');
+      out.push({ kind: 'ephemeral', userId, ...p });
+      return { id: 'e', create_at: 0, update_at: 0, edit_at: 0, delete_at: 0, user_id: BOT, channel_id: p.channel_id, root_id: p.root_id ?? '', message: p.message, type: 'system_ephemeral', props: {}, file_ids: [] };
+    },
+    createDirectChannel: async (a, b) => ({
+      id: ALICE_DM_WITH_BOT,
+      team_id: '',
+      create_at: 0,
+      update_at: 0,
+      delete_at: 0,
+      type: 'D',
+      display_name: '',
+      name: `${a}__${b}`,
+      header: '',
+      purpose: '',
+      creator_id: '',
+    }),
+  } satisfies Partial<MattermostApi>);
+  const work = createInFlight();
+  const log = createMemoryLogger();
+  const intake = createWsIntake({
+    botUserId: BOT,
+    botUsername: 'mmops',
+    run: async (inv) => {
+      ran.push(inv);
+      return { reply: (opts.reply ?? (() => reply([paragraph(`answer to ${inv.text.replace(/@/g, '')}`)])))(inv), ref: 'REF' };
+    },
+    render: (r) => renderPosts(r),
+    api,
+    canEphemeral: () => opts.canEphemeral ?? true,
+    work,
+    logger: log,
+  });
+  return { intake, ran, out, api, log, work };
+}
+
+describe('commandText', () => {
+  it.each([
+    ['whois @ann', true, false, 'whois @ann'],
+    ['/whois @ann', true, false, 'whois @ann'],
+    ['@mmops whois @ann', true, false, 'whois @ann'],
+    ['@mmops whois @ann', false, true, 'whois @ann'],
+    ['hey @mmops: status @bob', false, false, 'status @bob'],
+    ['@MMOPS /teams', false, false, 'teams'],
+    ['whois @ann @mmops', false, true, 'whois @ann'],
+    ['ask @mmopsy something', false, false, undefined],
+    ['mail me at x@mmops.example', false, false, undefined],
+    ['just chatting', false, false, undefined],
+  ])('%j (dm=%s, mentioned=%s) → %j', (message, direct, mentioned, expected) => {
+    expect(commandText(message, 'mmops', { direct, mentioned })).toBe(expected);
+  });
+});
+
+describe('WebSocket intake', () => {
+  it('runs a DM as a command and answers in the DM', async () => {
+    const s = setup();
+    await s.intake.handleEvent(posted({ message: '/whois @ann' }, { channelType: 'D' }));
+    expect(s.ran).toHaveLength(1);
+    expect(s.ran[0]).toMatchObject({ source: 'dm', text: 'whois @ann', userId: ALICE, channelId: DM, teamId: '', rootId: '' });
+    expect(s.out).toEqual([{ kind: 'post', channel_id: DM, message: 'answer to whois ann' }]);
+  });
+
+  it('runs a mention in a channel and answers in its thread', async () => {
+    const s = setup({ reply: () => reply([paragraph('for all')], { visibility: 'channel' }) });
+    const ev = posted({ message: '@mmops teams' }, { mentions: [BOT] });
+    const postId = JSON.parse(String(ev.data.post)).id as string;
+    await s.intake.handleEvent(ev);
+    expect(s.ran[0]).toMatchObject({ source: 'mention', text: 'teams', teamId: TEAM, rootId: postId, postId });
+    expect(s.out).toEqual([{ kind: 'post', channel_id: TOWN, message: 'for all', root_id: postId }]);
+  });
+
+  it('keeps a reply inside an existing thread (root = the post\'s root)', async () => {
+    const s = setup({ reply: () => reply([paragraph('x')], { visibility: 'channel' }) });
+    const root = 'rootrootrootrootrootroot01';
+    await s.intake.handleEvent(posted({ message: '@mmops teams', root_id: root }, { mentions: [BOT] }));
+    expect(s.out[0]?.root_id).toBe(root);
+  });
+
+  it('recognises the mention by the text when `mentions` is absent', async () => {
+    const s = setup();
+    await s.intake.handleEvent(posted({ message: 'hi @mmops status @bob' }));
+    expect(s.ran[0]?.text).toBe('status @bob');
+  });
+
+  it('answers a caller-only reply to a mention with an ephemeral post', async () => {
+    const s = setup({ canEphemeral: true });
+    const ev = posted({ message: '@mmops whois @ann' }, { mentions: [BOT] });
+    const postId = JSON.parse(String(ev.data.post)).id as string;
+    await s.intake.handleEvent(ev);
+    expect(s.out).toEqual([{ kind: 'ephemeral', userId: ALICE, channel_id: TOWN, message: 'answer to whois ann', root_id: postId }]);
+  });
+
+  it('sends a caller-only reply by DM with a pointer in the thread when ephemeral posts are not allowed', async () => {
+    const s = setup({ canEphemeral: false });
+    const ev = posted({ message: '@mmops whois @ann' }, { mentions: [BOT] });
+    const postId = JSON.parse(String(ev.data.post)).id as string;
+    await s.intake.handleEvent(ev);
+    expect(s.out).toEqual([
+      { kind: 'post', channel_id: ALICE_DM_WITH_BOT, message: 'answer to whois ann' },
+      { kind: 'post', channel_id: TOWN, message: 'I sent you the answer in a direct message.', root_id: postId },
+    ]);
+  });
+
+  it('falls back to the DM when the ephemeral post fails', async () => {
+    const s = setup({ canEphemeral: true, ephemeralFails: true });
+    await s.intake.handleEvent(posted({ message: '@mmops whois @ann' }, { mentions: [BOT] }));
+    expect(s.out.map((o) => o.channel_id)).toEqual([ALICE_DM_WITH_BOT, TOWN]);
+  });
+
+  it('never posts a sensitive reply in the channel, even if marked for the channel', async () => {
+    const s = setup({ canEphemeral: false, reply: () => reply([paragraph('sessions…')], { visibility: 'channel', sensitive: true }) });
+    await s.intake.handleEvent(posted({ message: '@mmops user sessions @bob' }, { mentions: [BOT] }));
+    const inChannel = s.out.filter((o) => o.channel_id === TOWN);
+    expect(inChannel.map((o) => o.message)).toEqual(['I sent you the answer in a direct message.']);
+    expect(s.out.find((o) => o.channel_id === ALICE_DM_WITH_BOT)?.message).toBe('sessions…');
+  });
+
+  it.each([
+    ['its own posts', { user_id: BOT }],
+    ['other bots (from_bot)', { user_id: OTHER_BOT, props: { from_bot: 'true' } }],
+    ['webhooks and slash replies (from_webhook)', { props: { from_webhook: 'true' } }],
+    ['system messages', { type: 'system_join_channel' }],
+    ['edited posts', { edit_at: 1730000000500 }],
+  ])('ignores %s', async (_name, over) => {
+    const s = setup();
+    await s.intake.handleEvent(posted({ message: 'whois @ann', ...over }, { channelType: 'D' }));
+    expect(s.ran).toHaveLength(0);
+    expect(s.out).toHaveLength(0);
+  });
+
+  it('ignores channel posts that do not address the bot', async () => {
+    const s = setup();
+    await s.intake.handleEvent(posted({ message: 'whois @ann' }));
+    await s.intake.handleEvent(posted({ message: 'someone mentioned @ann' }, { mentions: ['annannannannannannannann01'] }));
+    expect(s.ran).toHaveLength(0);
+  });
+
+  it('handles a post once, even when a resumed socket replays it', async () => {
+    const s = setup();
+    const ev = posted({ message: 'whois @ann' }, { channelType: 'D' });
+    await s.intake.handleEvent(ev);
+    await s.intake.handleEvent({ ...ev, seq: ev.seq + 100 });
+    expect(s.ran).toHaveLength(1);
+    expect(s.out).toHaveLength(1);
+  });
+
+  it('skips a malformed frame with a log line, without throwing', async () => {
+    const s = setup();
+    const bad = wsEventSchema.parse({ event: 'posted', seq: 1, data: { post: '{not json', channel_type: 'D' } });
+    await expect(s.intake.handleEvent(bad)).resolves.toBeUndefined();
+    expect(s.ran).toHaveLength(0);
+    expect(s.log.entries.some((e) => e.level === 'warn' && e.msg.includes('malformed'))).toBe(true);
+  });
+
+  it('ignores other events and refuses new work during shutdown', async () => {
+    const s = setup();
+    await s.intake.handleEvent(wsEventSchema.parse({ event: 'typing', seq: 2, data: {} }));
+    s.work.close();
+    await s.intake.handleEvent(posted({ message: 'whois @ann' }, { channelType: 'D' }));
+    expect(s.ran).toHaveLength(0);
+  });
+
+  it('passes attached file ids (avatar upload by DM)', async () => {
+    const s = setup();
+    await s.intake.handleEvent(posted({ message: 'avatar set', file_ids: ['filefilefilefilefilefile01'] } as Partial<Post> & { message: string }, { channelType: 'D' }));
+    expect(s.ran[0]?.fileIds).toEqual(['filefilefilefilefilefile01']);
+  });
+});
