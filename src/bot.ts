@@ -16,7 +16,6 @@
  *   await bot.stop();
  */
 import { z } from 'zod';
-import { allCommands } from '../commands/index.js';
 import { resolvePublicUrl, type Config, type ListenAddress } from './config.js';
 import type { CommandDefinition, HealthWatchService, Invocation, Logger, Services } from './core/command.js';
 import { createAuditTrail } from './core/audit.js';
@@ -114,7 +113,7 @@ const EPHEMERAL_RIGHT = { permission: 'create_post_ephemeral', scope: 'system' }
 export function createBot(config: Config, deps: BotDeps = {}): Bot {
   const log = deps.logger ?? createLogger({ level: config.logLevel });
   const now = deps.now ?? Date.now;
-  const commands = deps.commands ?? allCommands;
+  let commands: readonly CommandDefinition[] = deps.commands ?? [];
   const metrics = createMetrics();
   const work = createInFlight();
   const stopping = new AbortController();
@@ -406,6 +405,8 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
     if (phase !== 'idle') throw new Error(`start() called while ${phase}`);
     phase = 'starting';
     try {
+      // loaded here so that tests and tools can run the bot with their own command set
+      if (!deps.commands) commands = (await import('../commands/index.js')).allCommands;
       const registry: Registry = createRegistry(commands, log);
       const policy = loadPolicyOrExit();
       if (policy.source) log.info({ policy: policy.source, rules: policy.rules.map((r) => r.key) }, 'policy loaded');
