@@ -128,12 +128,19 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
   return {
     start() {
       return new Promise((resolve, reject) => {
-        const s = createServer((req, res) => void dispatch(req, res));
-        s.requestTimeout = opts.requestTimeoutMs ?? 10_000;
-        s.headersTimeout = opts.headersTimeoutMs ?? 5_000;
+        const requestTimeout = opts.requestTimeoutMs ?? 10_000;
+        const s = createServer(
+          {
+            requestTimeout,
+            headersTimeout: Math.min(opts.headersTimeoutMs ?? 5_000, requestTimeout),
+            // how often node enforces the two timeouts above (default 30 s would let a slow client linger)
+            connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(requestTimeout / 4))),
+          },
+          (req, res) => void dispatch(req, res),
+        );
         s.keepAliveTimeout = 5_000;
         // idle sockets (a client that connects and sends nothing) are cut too
-        s.setTimeout(opts.requestTimeoutMs ?? 10_000, (socket) => socket.destroy());
+        s.setTimeout(requestTimeout, (socket) => socket.destroy());
         s.on('connection', (socket) => {
           sockets.add(socket);
           socket.on('close', () => sockets.delete(socket));

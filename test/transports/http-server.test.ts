@@ -1,0 +1,104 @@
+import { connect } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createHttpServer, readBody, sendJson, type HttpServer } from '../../src/transports/http-server.js';
+import { createOpsRoutes, createReadinessCheck } from '../../src/transports/ops-endpoints.js';
+import { createMemoryLogger } from '../helpers/logger.js';
+
+let server: HttpServer | undefined;
+afterEach(async () => {
+  await server?.stop(100);
+  server = undefined;
+});
+
+async function start(routes: Parameters<typeof createHttpServer>[0]['routes'], requestTimeoutMs?: number): Promise<string> {
+  server = createHttpServer({ listen: { host: '127.0.0.1', port: 0 }, logger: createMemoryLogger(), routes, ...(requestTimeoutMs ? { requestTimeoutMs, headersTimeoutMs: requestTimeoutMs } : {}) });
+  const bound = await server.start();
+  return `http://127.0.0.1:${bound.port}`;
+}
+
+describe('HTTP server', () => {
+  it('routes by method and path: 404 for unknown paths, 405 with Allow for other methods', async () => {
+    const url = await start([{ method: 'POST', path: '/slash', handle: (_q, r) => sendJson(r, 200, { ok: 1 }) }]);
+    expect((await fetch(`${url}/nope`)).status).toBe(404);
+    const wrong = await fetch(`${url}/slash?x=1`);
+    expect(wrong.status).toBe(405);
+    expect(wrong.headers.get('allow')).toBe('POST');
+    expect((await fetch(`${url}/slash?x=1`, { method: 'POST' })).status).toBe(200);
+  });
+
+  it('answers 500 without details when a handler throws', async () => {
+    const url = await start([{ method: 'GET', path: '/boom', handle: () => { throw new Error('secret detail'); } }]);
+    const res = await fetch(`${url}/boom`);
+    expect(res.status).toBe(500);
+    expect(await res.text()).not.toContain('secret detail');
+  });
+
+  it('cuts off a client that never finishes its request', async () => {
+    const url = new URL(
+      await start([{ method: 'POST', path: '/slash', handle: async (q, r) => sendJson(r, 200, { got: (await readBody(q, 1000)).length }) }], 300),
+    );
+    const started = Date.now();
+    const closed = await new Promise<string>((resolve) => {
+      const sock = connect(Number(url.port), url.hostname, () => {
+        // headers promise a body that never comes
+        sock.write('POST /slash HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ntoken=');
+      });
+      let data = '';
+      sock.on('data', (d) => (data += d.toString()));
+      sock.on('close', () => resolve(data));
+      sock.on('error', () => undefined);
+    });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    // node answers 408 (or just closes) once the request timeout passes
+    expect(closed === '' || closed.startsWith('HTTP/1.1 408')).toBe(true);
+  });
+
+  it('reports an address in use as an error on start', async () => {
+    const url = new URL(await start([]));
+    const second = createHttpServer({ listen: { host: '127.0.0.1', port: Number(url.port) }, logger: createMemoryLogger(), routes: [] });
+    await expect(second.start()).rejects.toMatchObject({ code: 'EADDRINUSE' });
+  });
+});
+
+describe('ops endpoints', () => {
+  it('serves healthz, readyz (503 with a reason, then 200) and metrics', async () => {
+    let connected = false;
+    let probes = 0;
+    const readiness = createReadinessCheck({
+      phase: () => 'running',
+      socket: () => ({ connected, lastError: connected ? null : 'connection refused', authRejected: false }),
+      probe: async () => {
+        probes += 1;
+      },
+      cacheMs: 60_000,
+    });
+    const url = await start(createOpsRoutes({ readiness, metrics: () => '# HELP x y\n# TYPE x counter\nx 1\n' }));
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    const down = await fetch(`${url}/readyz`);
+    expect(down.status).toBe(503);
+    expect(await down.json()).toEqual({ status: 'not ready', reason: 'WebSocket not connected (connection refused)' });
+    connected = true;
+    expect((await fetch(`${url}/readyz`)).status).toBe(200);
+    expect((await fetch(`${url}/readyz`)).status).toBe(200);
+    expect(probes).toBe(1); // a good probe is trusted for cacheMs
+    const m = await fetch(`${url}/metrics`);
+    expect(m.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+    expect(await m.text()).toContain('x 1');
+  });
+
+  it('is not ready while starting, stopping, or when the API does not answer', async () => {
+    let phase: 'starting' | 'running' | 'stopping' = 'starting';
+    const check = createReadinessCheck({
+      phase: () => phase,
+      socket: () => ({ connected: true, lastError: null, authRejected: false }),
+      probe: async () => {
+        throw new Error('GET /api/v4/system/ping: connect ECONNREFUSED');
+      },
+    });
+    expect(await check()).toEqual({ ready: false, reason: 'starting up' });
+    phase = 'running';
+    expect(await check()).toEqual({ ready: false, reason: 'Mattermost API not answering (GET /api/v4/system/ping: connect ECONNREFUSED)' });
+    phase = 'stopping';
+    expect(await check()).toEqual({ ready: false, reason: 'shutting down' });
+  });
+});
