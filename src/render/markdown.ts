@@ -92,6 +92,29 @@ function cell(t: Text, note: { shortened: boolean }): string {
 
 const row = (cells: string[]): string => `| ${cells.map((c) => (c === '' ? ' ' : c)).join(' | ')} |`;
 
+/**
+ * Shortens the longest cells (with `…`, at safe cut points) until the row fits in
+ * `budget` characters. Cells are already escaped, so cuts avoid escapes, disarmed
+ * mentions and surrogate pairs.
+ */
+function fitCells(cells: string[], budget: number, note: { shortened: boolean }): string[] {
+  const out = [...cells];
+  for (let guard = 0; guard < 1000 && row(out).length > budget; guard++) {
+    let longest = 0;
+    out.forEach((c, i) => {
+      if (c.length > (out[longest] ?? '').length) longest = i;
+    });
+    const c = out[longest] ?? '';
+    if (c.length <= 2) break; // nothing left to shorten
+    const excess = row(out).length - budget;
+    let cut = Math.max(1, c.length - excess - 1);
+    while (cut > 1 && !safeCut(c, cut)) cut--;
+    out[longest] = `${c.slice(0, cut)}…`;
+    note.shortened = true;
+  }
+  return out;
+}
+
 /** Preformatted text: fence longer than any backtick run inside; mention starts broken. */
 function codeSection(text: string): Section {
   const clean = text.replace(UNSAFE_CONTROLS, '').replace(/\r\n|\r/g, '\n').replace(MENTION_START, `$1@${ZWSP}`);
@@ -100,7 +123,7 @@ function codeSection(text: string): Section {
   return { head: [fence], body: clean.split('\n'), tail: [fence], prefixable: false };
 }
 
-function blockSections(block: Block): Section[] {
+function blockSections(block: Block, maxLen: number): Section[] {
   const plain = (body: string[], prefixable = true): Section[] =>
     body.length === 0 ? [] : [{ head: [], body, tail: [], prefixable }];
   switch (block.kind) {
@@ -130,13 +153,16 @@ function blockSections(block: Block): Section[] {
       if (block.columns.length === 0) return [];
       const width = block.columns.length;
       const note = { shortened: false };
-      const head = [row(block.columns.map((c) => escapeText(c.trim()))), row(block.columns.map(() => '---'))];
+      const headCells = fitCells(block.columns.map((c) => escapeText(c.trim())), Math.floor(maxLen / 3), note);
+      const head = [row(headCells), row(block.columns.map(() => '---'))];
+      // a row must fit in one post next to the repeated header, so it is never cut
+      const budget = maxLen - head.reduce((n, l) => n + l.length + 1, 0) - 2;
       const body = block.rows.map((r) => {
         const cells = r.map((c) => cell(c, note));
         // A row with more cells than columns keeps them in the last column (nothing is lost).
         const fixed = cells.length > width ? [...cells.slice(0, width - 1), cells.slice(width - 1).join(' · ')] : cells;
         while (fixed.length < width) fixed.push('');
-        return row(fixed);
+        return row(fitCells(fixed, budget, note));
       });
       const out: Section[] = [{ head, body, tail: [], prefixable: false }];
       if (note.shortened) out.push(...plain([`_Some cells were shortened (…)._`]));
@@ -145,8 +171,8 @@ function blockSections(block: Block): Section[] {
   }
 }
 
-function sectionsOf(r: Reply): Section[] {
-  const sections = r.blocks.flatMap(blockSections);
+function sectionsOf(r: Reply, maxLen: number): Section[] {
+  const sections = r.blocks.flatMap((b) => blockSections(b, maxLen));
   const mark = TONE_MARK[r.tone];
   const first = sections[0];
   if (mark && first) {
@@ -160,7 +186,7 @@ function sectionsOf(r: Reply): Section[] {
 
 /** The whole reply as one Markdown message (no length limit). */
 export function renderReply(r: Reply): string {
-  return sectionsOf(r)
+  return sectionsOf(r, Infinity)
     .map((s) => [...s.head, ...s.body, ...s.tail].join('\n'))
     .join('\n\n');
 }
@@ -187,7 +213,7 @@ export function renderPosts(r: Reply, maxLen: number = MAX_POST_LENGTH): string[
   const linesLen = (ls: string[]): number => ls.reduce((n, l) => n + l.length + 1, 0);
   const fits = (extra: number): boolean => curLen + extra <= maxLen;
 
-  for (const s of sectionsOf(r)) {
+  for (const s of sectionsOf(r, maxLen)) {
     const headLen = linesLen(s.head);
     const tailLen = linesLen(s.tail);
     const room = Math.max(20, maxLen - headLen - tailLen - 1);
@@ -214,7 +240,7 @@ export function renderPosts(r: Reply, maxLen: number = MAX_POST_LENGTH): string[
 /**
  * Cuts one over-long line into pieces of at most `width`, preferring spaces, and never
  * between a backslash and the character it escapes, between `@`/`~` and the zero-width
- * space that disarms it, or inside a surrogate pair.
+ * space that disarms it, just before an `@`, or inside a surrogate pair.
  */
 export function hardSplit(line: string, width: number): string[] {
   const out: string[] = [];
@@ -237,6 +263,7 @@ function safeCut(s: string, at: number): boolean {
   const after = s[at];
   if (before >= 0xd800 && before <= 0xdbff) return false; // high surrogate
   if (after === ZWSP) return false;
+  if (after === '@') return false; // a line must not start with a mention the previous character disarmed
   let backslashes = 0;
   for (let i = at - 1; i >= 0 && s[i] === '\\'; i--) backslashes++;
   return backslashes % 2 === 0;
