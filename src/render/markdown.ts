@@ -99,7 +99,7 @@ const row = (cells: string[]): string => `| ${cells.map((c) => (c === '' ? ' ' :
  */
 function fitCells(cells: string[], budget: number, note: { shortened: boolean }): string[] {
   const out = [...cells];
-  for (let guard = 0; guard < 1000 && row(out).length > budget; guard++) {
+  for (let guard = 0; guard < 10_000 && row(out).length > budget; guard++) {
     let longest = 0;
     out.forEach((c, i) => {
       if (c.length > (out[longest] ?? '').length) longest = i;
@@ -107,7 +107,13 @@ function fitCells(cells: string[], budget: number, note: { shortened: boolean })
     const c = out[longest] ?? '';
     if (c.length <= 2) break; // nothing left to shorten
     const excess = row(out).length - budget;
-    let cut = Math.max(1, c.length - excess - 1);
+    // level the longest cells rather than wiping out one of them
+    const tied = out.filter((x) => x.length >= c.length - 1).length;
+    let cut = Math.max(1, c.length - Math.ceil(excess / tied) - 1);
+    if (tied === 1) {
+      const second = Math.max(0, ...out.filter((_, i) => i !== longest).map((x) => x.length));
+      cut = Math.max(cut, Math.min(c.length - 2, second));
+    }
     while (cut > 1 && !safeCut(c, cut)) cut--;
     out[longest] = `${c.slice(0, cut)}…`;
     note.shortened = true;

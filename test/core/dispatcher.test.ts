@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import {
@@ -21,6 +22,7 @@ import { ApiError } from '../../src/mattermost/errors.js';
 import type { User } from '../../src/mattermost/models.js';
 import { makeTeam, makeUser, stubApi, testId } from '../helpers/context.js';
 import { createMemoryLogger } from '../helpers/logger.js';
+import { liveMentions, tableProblems } from '../render/checks.js';
 
 // ---------------------------------------------------------------------------
 // People, permissions and an API stub
@@ -581,5 +583,25 @@ describe('dispatcher: execution and failures', () => {
     expect(result.outcome).toBe('user_error');
     expect(result.reply.tone).toBe('warning');
     expect(text).toContain('@\u200bchannel');
+  });
+});
+
+describe('dispatcher: random input', () => {
+  it('never crashes on what people type, and never answers with a live mention', async () => {
+    const { run } = setup();
+    const word = fc.oneof(
+      fc.constantFrom('echo', 'user', 'deactivate', 'count', 'team', 'rename', 'trouble', 'ambiguous', '--n', '--force', '--help', '-h', '@channel', '@ghost', '@ann', 'acme', '"', '\\', '~x', '--', '|'),
+      fc.string({ maxLength: 10 }),
+    );
+    const line = fc.array(word, { maxLength: 8 }).map((w) => w.join(' '));
+    await fc.assert(
+      fc.asyncProperty(line, fc.constantFrom(alice, bob, heidi), async (text, who) => {
+        const { result, text: out } = await run(who, text);
+        expect(result.outcome).not.toBe('crash');
+        expect(liveMentions(out)).toEqual([]);
+        expect(tableProblems(out)).toEqual([]);
+      }),
+      { numRuns: 500 },
+    );
   });
 });
