@@ -458,7 +458,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         return { reply: reply([paragraph(md`Stopped before finishing: the bot is shutting down (ref ${ref}).`)], { tone: 'error' }), outcome: 'unavailable' };
       }
       log.error({ ...ctxFields, err: serializeError(err), deadlineMs }, 'invocation deadline passed');
-      const maybe = sub?.name !== undefined && command ? md` If it was changing something, check before trying again.` : raw('');
+      const maybe = sub ? md` If it was changing something, check before trying again.` : raw('');
       return {
         reply: reply([paragraph(md`That took too long (over ${Math.round(deadlineMs / 1000)} s) and was stopped.${maybe} (ref ${ref})`)], { tone: 'error' }),
         outcome: 'timeout',

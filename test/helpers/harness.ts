@@ -11,7 +11,6 @@
  *   expect(text).toContain('Bob');
  *   await h.close();
  */
-import { allCommands } from '../../commands/index.js';
 import type { AuditEntry, BotStatus, CommandDefinition, Invocation, Logger, Policy, Services } from '../../src/core/command.js';
 import { createAuditTrail } from '../../src/core/audit.js';
 import { createDispatcher, type Dispatcher, type DispatchResult } from '../../src/core/dispatcher.js';
@@ -62,7 +61,8 @@ export async function createHarness(opts: HarnessOptions = {}): Promise<Harness>
     const api = createRestApi({ url: fake.url, token: SANDBOX_BOT_TOKEN, logger, readRetries: 0 });
     const me = await api.getMe();
     const permissions = createPermissionService({ api, selfUserId: me.id, logger, ...(opts.allowBots ? { allowBots: true } : {}) });
-    const commands = opts.commands ?? allCommands;
+    // loaded lazily so a harness over a few commands works while others are being written
+    const commands = opts.commands ?? (await import('../../commands/index.js')).allCommands;
     const registry = createRegistry(commands, logger);
     const audits: AuditEntry[] = [];
     const writeAudit = createAuditTrail(logger);
