@@ -12,7 +12,7 @@ import { fields, md, paragraph, reply, table, title, type Block, type Text } fro
 import { isApiError } from '../src/mattermost/errors.js';
 import type { Status, User } from '../src/mattermost/models.js';
 import { rawWords, word, words } from './lib/args.js';
-import { actingOn, orAmbiguity, uniqueRefs } from './lib/lookup.js';
+import { actingOn, orAmbiguity, resolveBatch, uniqueRefs, unresolvedBlocks } from './lib/lookup.js';
 import { userLabel } from './lib/people.js';
 import { dndUntil, isSettableStatus, lastActive, manualLabel, statusLabel, type SettableStatus } from './lib/presence.js';
 import { userTimeZone } from './lib/time.js';
@@ -76,15 +76,8 @@ const show = defineSubcommand({
       });
     }
 
-    const { found, notFound } = await ctx.users.resolveMany(refs);
-    const users: User[] = [];
-    const seen = new Set<string>();
-    for (const { user } of found) {
-      if (!seen.has(user.id)) {
-        seen.add(user.id);
-        users.push(user);
-      }
-    }
+    const resolved = await resolveBatch(ctx, refs);
+    const users = resolved.found.map((f) => f.user);
     const byId = new Map<string, Status>();
     if (users.length) {
       const statuses = await ctx.api.getStatusesByIds(
@@ -109,10 +102,9 @@ const show = defineSubcommand({
         ),
       );
     }
-    if (notFound.length) {
-      blocks.push(paragraph(md`Not found: ${notFound.join(', ')}`));
-    }
-    return reply(blocks, { tone: rows.length ? (notFound.length ? 'warning' : 'ok') : 'warning' });
+    const unresolved = unresolvedBlocks(resolved);
+    blocks.push(...unresolved);
+    return reply(blocks, { tone: unresolved.length ? 'warning' : 'ok' });
   },
 });
 

@@ -1,18 +1,15 @@
 /**
- * zod pieces for command arguments as `yargs-parser` hands them over: numeric
- * looking words may arrive as numbers, a rest-positional may be a single string or
- * missing, a boolean flag may swallow the next word (`--inactive foo`).
- * Also small readers for the *raw* arguments `target()` / `scope()` see.
+ * zod pieces for command arguments, shaped so `src/core/parse.ts` can read them
+ * (it learns boolean, number and array keys from the schema), plus small readers
+ * for the *raw* arguments `target()` / `scope()` see before validation.
  */
 import { z } from 'zod';
 
-/** A word: string, or a number yargs made of it, as a string. */
-export const word = z.union([z.string(), z.number()]).transform((v) => String(v));
+/** A single word argument or flag value. */
+export const word = z.string();
 
-/** A rest-positional: zero or more words. */
-export const words = z
-  .preprocess((v) => (v === undefined || v === null ? [] : Array.isArray(v) ? v : [v]), z.array(word))
-  .default([]);
+/** A rest-positional (`'users...'`): zero or more words. */
+export const words = z.array(z.string()).default([]);
 
 /** `--page N`: a positive integer, 1 by default. */
 export const pageFlag = z.coerce
@@ -22,18 +19,8 @@ export const pageFlag = z.coerce
   .max(100_000, '--page is too large')
   .default(1);
 
-/**
- * A boolean flag that may have swallowed the next word (`--inactive ann`): the
- * flag is true and the word is handed back in `extra`.
- */
-export const looseFlag = z
-  .union([z.boolean(), z.string(), z.number()])
-  .optional()
-  .transform((v) => {
-    if (v === undefined || v === false || v === 'false') return { on: false, extra: undefined };
-    if (v === true || v === 'true') return { on: true, extra: undefined };
-    return { on: true, extra: String(v) };
-  });
+/** A boolean switch (`--inactive`); the parser keeps the next word as a positional. */
+export const flag = z.boolean().default(false);
 
 /** The raw argument `name` if it is a word, else positional `index` of `raw._`. */
 export function rawWord(raw: Record<string, unknown>, name: string, index?: number): string | undefined {

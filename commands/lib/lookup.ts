@@ -5,7 +5,8 @@
  */
 import type { Access, CommandContext } from '../../src/core/command.js';
 import { UserError, isUserError } from '../../src/core/errors.js';
-import { hint, list, md, paragraph, reply, type Reply } from '../../src/core/reply.js';
+import { classifyUserRef } from '../../src/core/users.js';
+import { hint, list, md, paragraph, reply, type Block, type Reply } from '../../src/core/reply.js';
 import type { User } from '../../src/mattermost/models.js';
 import { commandCode } from './command-line.js';
 import { isSystemAdmin } from './people.js';
@@ -72,4 +73,77 @@ export async function actingOn(ctx: Ctx, ref: string | undefined, access: Access
     await ctx.perms.require({ permission: 'manage_system', scope: 'system' });
   }
   return user;
+}
+
+/** The outcome of resolving a list of references: nobody is dropped silently. */
+export interface BatchResolution {
+  /** in input order, one entry per distinct user */
+  found: Array<{ ref: string; user: User }>;
+  notFound: string[];
+  ambiguous: Array<{ ref: string; candidates: string[] }>;
+}
+
+/**
+ * Resolves many references with as few calls as the API allows: every username and
+ * id in one batch (`POST /users/usernames` + `POST /users/ids`); emails and free text
+ * (which have no batch endpoint) one by one. Unknown and ambiguous references are
+ * reported, never fatal, so the rest is still answered.
+ */
+export async function resolveBatch(ctx: Pick<Ctx, 'users'>, refs: string[]): Promise<BatchResolution> {
+  const batch: Array<{ ref: string; key: string; bare: boolean }> = [];
+  const single: string[] = [];
+  for (const ref of refs) {
+    const c = classifyUserRef(ref);
+    if (c.kind === 'username') batch.push({ ref, key: `@${c.value}`, bare: !c.explicit });
+    else if (c.kind === 'id') batch.push({ ref, key: c.value, bare: false });
+    else single.push(ref);
+  }
+  const hits = new Map<string, User>();
+  const notFound = new Set<string>();
+  const ambiguous = new Map<string, string[]>();
+  if (batch.length) {
+    // `@name` keeps the directory from falling back to one search per unknown name.
+    const res = await ctx.users.resolveMany(batch.map((b) => b.key));
+    for (const f of res.found) hits.set(f.ref, f.user);
+  }
+  const one = async (ref: string, key: string): Promise<void> => {
+    try {
+      hits.set(key, await ctx.users.resolve(ref));
+    } catch (e) {
+      if (isUserError(e) && e.code === 'ambiguous') ambiguous.set(ref, (e.details.items ?? []).map((i) => i.replace(/^@/, '')));
+      else if (isUserError(e) && (e.code === 'not_found' || e.code === 'invalid_input' || e.code === 'forbidden')) notFound.add(ref);
+      else throw e;
+    }
+  };
+  // A bare word that is no username may still be a name ("ann" for "Ann Lee").
+  for (const b of batch) if (b.bare && !hits.has(b.key)) await one(b.ref, b.key);
+  for (const ref of single) await one(ref, ref);
+
+  const found: BatchResolution['found'] = [];
+  const seen = new Set<string>();
+  for (const ref of refs) {
+    const b = batch.find((x) => x.ref === ref);
+    const user = hits.get(b ? b.key : ref);
+    if (user) {
+      if (!seen.has(user.id)) {
+        seen.add(user.id);
+        found.push({ ref, user });
+      }
+    } else if (!ambiguous.has(ref)) notFound.add(ref);
+  }
+  return {
+    found,
+    notFound: refs.filter((r) => notFound.has(r)),
+    ambiguous: refs.filter((r) => ambiguous.has(r)).map((ref) => ({ ref, candidates: ambiguous.get(ref) ?? [] })),
+  };
+}
+
+/** Blocks naming what was not found or ambiguous in a batch (empty when all resolved). */
+export function unresolvedBlocks(res: Pick<BatchResolution, 'notFound' | 'ambiguous'>): Block[] {
+  const blocks: Block[] = [];
+  if (res.notFound.length) blocks.push(paragraph(md`Not found: ${res.notFound.join(', ')}`));
+  for (const a of res.ambiguous) {
+    blocks.push(paragraph(md`${a.ref} matches several people: ${a.candidates.map((c) => `@${c}`).join(', ')}`));
+  }
+  return blocks;
 }
