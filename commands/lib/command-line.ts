@@ -7,6 +7,7 @@
  */
 import type { CommandContext, CommandDefinition } from '../../src/core/command.js';
 import { code, md, type Markdown } from '../../src/core/reply.js';
+import { usageText } from '../../src/core/usage.js';
 
 type Ctx = Pick<CommandContext, 'invocation' | 'services'>;
 
@@ -16,28 +17,11 @@ export function quoteArg(arg: string): string {
   return `"${arg.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
-/**
- * The words that start `command` for this invocation's source (no arguments).
- * `definition` decides whether the command has its own slash trigger.
- */
-export function commandPrefix(ctx: Ctx, command: string, definition?: Pick<CommandDefinition, 'ownTrigger'>): string {
+/** `command` with `args` (quoted as needed), as the person would type it (see core/usage). */
+export function commandLine(ctx: Ctx, command: string, args: Array<string | number> = [], definition?: Pick<CommandDefinition, 'ownTrigger'>): string {
   const def = definition ?? ctx.services.commands().find((c) => c.name === command);
-  switch (ctx.invocation.source) {
-    case 'dm':
-    case 'mention':
-      return command;
-    case 'slash': {
-      const root = ctx.services.triggers?.root ?? 'mmops';
-      const prefix = ctx.services.triggers?.prefix ?? '';
-      return def?.ownTrigger ? `/${prefix}${command}` : `/${root} ${command}`;
-    }
-  }
-}
-
-/** `command` with `args` (quoted as needed), as the person would type it. */
-export function commandLine(ctx: Ctx, command: string, args: Array<string | number> = []): string {
-  const words = args.map((a) => quoteArg(String(a)));
-  return [commandPrefix(ctx, command), ...words].join(' ');
+  const line = [command, ...args.map((a) => quoteArg(String(a)))].join(' ');
+  return usageText({ name: command, ownTrigger: def?.ownTrigger ?? false }, line, ctx.invocation.source, ctx.services.triggers);
 }
 
 /** The same as inline code (safe for any argument text). */
