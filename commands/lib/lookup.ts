@@ -115,9 +115,23 @@ export async function resolveBatch(ctx: Pick<Ctx, 'users'>, refs: string[]): Pro
       else throw e;
     }
   };
-  // A bare word that is no username may still be a name ("ann" for "Ann Lee").
-  for (const b of batch) if (b.bare && !hits.has(b.key)) await one(b.ref, b.key);
-  for (const ref of single) await one(ref, ref);
+  // A bare word that is no username may still be a name ("ann" for "Ann Lee");
+  // emails and free text have no batch endpoint. Try them together first (one more
+  // username batch, then one lookup each); if one of them is ambiguous the directory
+  // throws for the whole list, so then go one by one to report each precisely.
+  const leftovers = [...batch.filter((b) => b.bare && !hits.has(b.key)).map((b) => ({ ref: b.ref, key: b.key })), ...single.map((ref) => ({ ref, key: ref }))];
+  if (leftovers.length) {
+    try {
+      const res = await ctx.users.resolveMany(leftovers.map((l) => l.ref));
+      for (const f of res.found) {
+        const l = leftovers.find((x) => x.ref === f.ref);
+        if (l) hits.set(l.key, f.user);
+      }
+    } catch (e) {
+      if (!(isUserError(e) && (e.code === 'ambiguous' || e.code === 'forbidden' || e.code === 'invalid_input'))) throw e;
+      for (const l of leftovers) await one(l.ref, l.key);
+    }
+  }
 
   const found: BatchResolution['found'] = [];
   const seen = new Set<string>();

@@ -54,21 +54,25 @@ function schemeRoles(
 ): string[] {
   // Effective roles come from the scheme flags (protocol §6.20); `roles` may also
   // carry the role names themselves plus explicit custom roles.
-  const out: string[] = [];
-  if (m.scheme_admin) out.push('Admin');
-  if (m.scheme_guest) out.push('Guest');
-  if (m.scheme_user && !m.scheme_admin) out.push('Member');
   const named: Record<string, string> = {
     [`${prefix}_admin`]: 'Admin',
     [`${prefix}_user`]: 'Member',
     [`${prefix}_guest`]: 'Guest',
   };
+  const found = new Set<string>();
+  if (m.scheme_admin) found.add('Admin');
+  if (m.scheme_guest) found.add('Guest');
+  if (m.scheme_user) found.add('Member');
+  const custom: string[] = [];
   for (const r of `${m.roles} ${m.explicit_roles}`.split(/\s+/).filter(Boolean)) {
-    const label = named[r] ?? r;
-    if (label === 'Member' && out.includes('Admin')) continue;
-    if (!out.includes(label)) out.push(label);
+    const label = named[r];
+    if (label) found.add(label);
+    else if (!custom.includes(r)) custom.push(r);
   }
-  return out.length ? out : ['Member'];
+  // An admin is also a member; saying both is noise.
+  if (found.has('Admin')) found.delete('Member');
+  const base = ['Admin', 'Guest', 'Member'].filter((l) => found.has(l));
+  return [...(base.length ? base : ['Member']), ...custom];
 }
 
 /** "Admin", "Member", "Guest" (+ custom roles) for a team membership. */
