@@ -10,7 +10,7 @@ import { hint, md, paragraph, raw, reply, table, type Block, type Markdown } fro
 import { isApiError } from '../src/mattermost/errors.js';
 import type { Channel, ChannelMember } from '../src/mattermost/models.js';
 import { isChannelRef, pageFlag, rawWords, words } from './lib/args.js';
-import { nextPageHint } from './lib/command-line.js';
+import { nextPageHint, usageLine } from './lib/command-line.js';
 import { resolveBatch, uniqueRefs, unresolvedBlocks } from './lib/lookup.js';
 import { channelRoles, clip, userFlags, userLabel } from './lib/people.js';
 import { channelInScope } from './lib/scope.js';
@@ -65,7 +65,7 @@ async function listMembers(ctx: CommandContext, channel: Channel, page: number) 
 }
 
 async function checkMembers(ctx: CommandContext, channel: Channel, refs: string[]) {
-  if (refs.length > MAX_CHECKED_USERS) throw invalidInput(`Check at most ${MAX_CHECKED_USERS} people at a time.`, USAGE);
+  if (refs.length > MAX_CHECKED_USERS) throw invalidInput(`Check at most ${MAX_CHECKED_USERS} people at a time.`, usageLine(ctx, 'members', USAGE));
   const resolved = await resolveBatch(ctx, refs);
   const users = resolved.found.map((f) => f.user);
   const byUser = new Map<string, ChannelMember>();
@@ -119,11 +119,11 @@ const members = defineSubcommand({
   async execute(ctx) {
     const all = ctx.args.refs;
     const channels = all.filter(isChannelRef);
-    if (channels.length > 1) throw invalidInput('Name one channel at a time.', USAGE);
-    const channel = await channelInScope(ctx, channels[0], READ_CHANNEL, USAGE);
+    if (channels.length > 1) throw invalidInput('Name one channel at a time.', usageLine(ctx, 'members', USAGE));
+    const channel = await channelInScope(ctx, channels[0], READ_CHANNEL, usageLine(ctx, 'members', USAGE));
     const people = uniqueRefs(all.filter((w) => !isChannelRef(w)));
     if (people.length) {
-      if (ctx.args.page !== 1) throw invalidInput('--page is for listing members, not for checking people.', USAGE);
+      if (ctx.args.page !== 1) throw invalidInput('--page is for listing members, not for checking people.', usageLine(ctx, 'members', USAGE));
       return checkMembers(ctx, channel, people);
     }
     return listMembers(ctx, channel, ctx.args.page);

@@ -10,7 +10,7 @@ import { invalidInput } from '../src/core/errors.js';
 import { code, fields, hint, md, paragraph, reply, table, title, type Block } from '../src/core/reply.js';
 import type { Preference, User } from '../src/mattermost/models.js';
 import { pageFlag, rawWord, rawWords, word, words } from './lib/args.js';
-import { nextPageHint } from './lib/command-line.js';
+import { nextPageHint, usageLine } from './lib/command-line.js';
 import { actingOn, orAmbiguity } from './lib/lookup.js';
 import { clip, userLabel } from './lib/people.js';
 
@@ -57,8 +57,8 @@ const list = defineSubcommand({
   async execute(ctx) {
     const userRef = ctx.args.user ?? ctx.args.words.find(isUserWord);
     const rest = ctx.args.words.filter((w) => w !== userRef);
-    if (rest.length > 1) throw invalidInput('Name at most one category.', LIST_USAGE);
-    const category = rest[0] !== undefined ? checkKey('category', rest[0], LIST_USAGE) : undefined;
+    if (rest.length > 1) throw invalidInput('Name at most one category.', usageLine(ctx, 'prefs', LIST_USAGE));
+    const category = rest[0] !== undefined ? checkKey('category', rest[0], usageLine(ctx, 'prefs', LIST_USAGE)) : undefined;
     return orAmbiguity(ctx, userRef ?? '', 'prefs', category ? [category] : [], async () => {
       const user = await actingOn(ctx, userRef, ACCESS);
       const prefs = await ctx.api.getPreferences(user.id, category, { signal: ctx.signal });
@@ -99,14 +99,14 @@ const set = defineSubcommand({
   botNeeds: [EDIT_OTHERS],
   sensitive: true,
   async execute(ctx) {
-    const category = checkKey('category', ctx.args.category, SET_USAGE);
-    const name = checkKey('name', ctx.args.name, SET_USAGE);
+    const category = checkKey('category', ctx.args.category, usageLine(ctx, 'prefs', SET_USAGE));
+    const name = checkKey('name', ctx.args.name, usageLine(ctx, 'prefs', SET_USAGE));
     const value = ctx.args.value.join(' ');
-    if (!ctx.args.value.length) throw invalidInput('Give a value to store.', SET_USAGE);
-    if (value.length > MAX_VALUE) throw invalidInput(`The value is too long (${MAX_VALUE} characters at most).`, SET_USAGE);
+    if (!ctx.args.value.length) throw invalidInput('Give a value to store.', usageLine(ctx, 'prefs', SET_USAGE));
+    if (value.length > MAX_VALUE) throw invalidInput(`The value is too long (${MAX_VALUE} characters at most).`, usageLine(ctx, 'prefs', SET_USAGE));
     if (category === 'flagged_post') {
       // The server also checks read_channel on the flagged post's channel, which the bot cannot check for the caller.
-      throw invalidInput('Flag posts in Mattermost itself; the bot does not store flagged_post preferences.', SET_USAGE);
+      throw invalidInput('Flag posts in Mattermost itself; the bot does not store flagged_post preferences.', usageLine(ctx, 'prefs', SET_USAGE));
     }
     const ref = ctx.args.user;
     return orAmbiguity(ctx, ref ?? '', 'prefs', ['set', category, name, value, '--user'], async () => {
@@ -140,8 +140,8 @@ const del = defineSubcommand({
   botNeeds: [EDIT_OTHERS],
   sensitive: true,
   async execute(ctx) {
-    const category = checkKey('category', ctx.args.category, DELETE_USAGE);
-    const name = checkKey('name', ctx.args.name, DELETE_USAGE);
+    const category = checkKey('category', ctx.args.category, usageLine(ctx, 'prefs', DELETE_USAGE));
+    const name = checkKey('name', ctx.args.name, usageLine(ctx, 'prefs', DELETE_USAGE));
     const ref = ctx.args.user;
     return orAmbiguity(ctx, ref ?? '', 'prefs', ['delete', category, name, '--user'], async () => {
       const user = await actingOn(ctx, ref, ACCESS);

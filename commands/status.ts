@@ -11,6 +11,7 @@ import { invalidInput } from '../src/core/errors.js';
 import { fields, md, paragraph, reply, table, title, type Block, type Text } from '../src/core/reply.js';
 import { isApiError } from '../src/mattermost/errors.js';
 import type { Status, User } from '../src/mattermost/models.js';
+import { usageLine } from './lib/command-line.js';
 import { rawWords, word, words } from './lib/args.js';
 import { actingOn, orAmbiguity, resolveBatch, uniqueRefs, unresolvedBlocks } from './lib/lookup.js';
 import { userLabel } from './lib/people.js';
@@ -61,7 +62,7 @@ const show = defineSubcommand({
   async execute(ctx) {
     const refs = uniqueRefs(ctx.args.users);
     if (refs.length > MAX_STATUS_USERS) {
-      throw invalidInput(`That is ${refs.length} people; /status answers at most ${MAX_STATUS_USERS} at a time.`, SHOW_USAGE);
+      throw invalidInput(`That is ${refs.length} people; /status answers at most ${MAX_STATUS_USERS} at a time.`, usageLine(ctx, 'status', SHOW_USAGE));
     }
     if (refs.length === 0) {
       const s = await statusOf(ctx, ctx.caller.id);
@@ -143,11 +144,11 @@ const set = defineSubcommand({
   botNeeds: [{ permission: 'edit_other_users', scope: 'system' }],
   async execute(ctx) {
     const { state, user: ref, others, clock } = splitSetWords(ctx.args.words, ctx.args.until !== undefined);
-    if (!state) throw invalidInput('Say which status: online, away, dnd or offline.', SET_USAGE);
-    if (others.length > 1) throw invalidInput('Set one person\u2019s status at a time.', SET_USAGE);
+    if (!state) throw invalidInput('Say which status: online, away, dnd or offline.', usageLine(ctx, 'status', SET_USAGE));
+    if (others.length > 1) throw invalidInput('Set one person\u2019s status at a time.', usageLine(ctx, 'status', SET_USAGE));
     const status: SettableStatus = isSettableStatus(state) ? state : 'online';
     const untilText = [ctx.args.until, ...clock].filter(Boolean).join(' ');
-    if (untilText && status !== 'dnd') throw invalidInput('--until only works with dnd.', SET_USAGE);
+    if (untilText && status !== 'dnd') throw invalidInput('--until only works with dnd.', usageLine(ctx, 'status', SET_USAGE));
 
     let dndEndSeconds: number | undefined;
     if (untilText) {

@@ -10,7 +10,7 @@ import { fields, hint, md, paragraph, raw, reply, table, title, type Block, type
 import { isApiError } from '../src/mattermost/errors.js';
 import type { Team, TeamMember, User } from '../src/mattermost/models.js';
 import { pageFlag, rawWord, word } from './lib/args.js';
-import { nextPageHint } from './lib/command-line.js';
+import { nextPageHint, usageLine } from './lib/command-line.js';
 import { actingOn, orAmbiguity } from './lib/lookup.js';
 import { clip, isTeamAdmin, isTeamGuest, teamRoles, userFlags, userLabel } from './lib/people.js';
 import { teamInScope } from './lib/scope.js';
@@ -116,7 +116,7 @@ const members = defineSubcommand({
   scope: teamScope,
   botNeeds: [VIEW_TEAM],
   async execute(ctx) {
-    const team = await teamInScope(ctx, ctx.args.team, VIEW_TEAM, MEMBERS_USAGE);
+    const team = await teamInScope(ctx, ctx.args.team, VIEW_TEAM, usageLine(ctx, 'teams', MEMBERS_USAGE));
     const { page, role } = ctx.args;
     const per = TEAM_MEMBERS_PER_PAGE;
     let shown: TeamMember[];
@@ -175,7 +175,7 @@ const member = defineSubcommand({
   scope: teamScope,
   botNeeds: [VIEW_TEAM],
   async execute(ctx) {
-    const team = await teamInScope(ctx, ctx.args.team, VIEW_TEAM, MEMBER_USAGE);
+    const team = await teamInScope(ctx, ctx.args.team, VIEW_TEAM, usageLine(ctx, 'teams', MEMBER_USAGE));
     const ref = ctx.args.user;
     return orAmbiguity(ctx, ref, 'teams', ['member', team.name], async () => {
       const user: User = await ctx.users.resolve(ref);

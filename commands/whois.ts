@@ -14,7 +14,7 @@ import { fields, hint, list, md, paragraph, raw, reply, table, title, type Block
 import { isApiError } from '../src/mattermost/errors.js';
 import { isMattermostId, type Status, type Team, type User } from '../src/mattermost/models.js';
 import { flag, word, words } from './lib/args.js';
-import { commandCode } from './lib/command-line.js';
+import { commandCode, usageLine } from './lib/command-line.js';
 import { orAmbiguity } from './lib/lookup.js';
 import { authMethod, clip, displayName, systemRoles, userFlags, userLabel } from './lib/people.js';
 import { dndUntil, manualLabel, statusLabel } from './lib/presence.js';
@@ -173,12 +173,12 @@ const search = defineSubcommand({
   }),
   async execute(ctx) {
     const term = ctx.args.term.join(' ').trim();
-    if (!term) throw invalidInput('Give a name to search for.', SEARCH_USAGE);
-    if (term.length > 64) throw invalidInput('That search term is too long (64 characters at most).', SEARCH_USAGE);
-    const team = ctx.args.team !== undefined ? await teamInScope(ctx, ctx.args.team, { permission: 'view_team', scope: 'team' }, SEARCH_USAGE) : undefined;
+    if (!term) throw invalidInput('Give a name to search for.', usageLine(ctx, 'whois', SEARCH_USAGE));
+    if (term.length > 64) throw invalidInput('That search term is too long (64 characters at most).', usageLine(ctx, 'whois', SEARCH_USAGE));
+    const team = ctx.args.team !== undefined ? await teamInScope(ctx, ctx.args.team, { permission: 'view_team', scope: 'team' }, usageLine(ctx, 'whois', SEARCH_USAGE)) : undefined;
     const channel =
       ctx.args.channel !== undefined
-        ? await channelInScope(ctx, ctx.args.channel, { permission: 'read_channel', scope: 'channel' }, SEARCH_USAGE)
+        ? await channelInScope(ctx, ctx.args.channel, { permission: 'read_channel', scope: 'channel' }, usageLine(ctx, 'whois', SEARCH_USAGE))
         : undefined;
 
     let results = await ctx.api.searchUsers(
@@ -224,15 +224,15 @@ const complete = defineSubcommand({
   }),
   async execute(ctx) {
     const prefix = (ctx.args.prefix ?? '').trim().replace(/^@/, '');
-    if (!prefix) throw invalidInput('Give the start of a name.', COMPLETE_USAGE);
+    if (!prefix) throw invalidInput('Give the start of a name.', usageLine(ctx, 'whois', COMPLETE_USAGE));
     const channel =
       ctx.args.channel !== undefined
-        ? await channelInScope(ctx, ctx.args.channel, { permission: 'read_channel', scope: 'channel' }, COMPLETE_USAGE)
+        ? await channelInScope(ctx, ctx.args.channel, { permission: 'read_channel', scope: 'channel' }, usageLine(ctx, 'whois', COMPLETE_USAGE))
         : undefined;
     // `in_channel` without `in_team` is a server error (protocol §5.3), so a channel implies its team.
-    if (channel && !channel.team_id) throw invalidInput('Autocomplete in a channel works for team channels only, not DMs.', COMPLETE_USAGE);
+    if (channel && !channel.team_id) throw invalidInput('Autocomplete in a channel works for team channels only, not DMs.', usageLine(ctx, 'whois', COMPLETE_USAGE));
     const teamRef = ctx.args.team ?? (channel ? channel.team_id : undefined);
-    const team = teamRef !== undefined ? await teamInScope(ctx, teamRef, { permission: 'view_team', scope: 'team' }, COMPLETE_USAGE) : undefined;
+    const team = teamRef !== undefined ? await teamInScope(ctx, teamRef, { permission: 'view_team', scope: 'team' }, usageLine(ctx, 'whois', COMPLETE_USAGE)) : undefined;
 
     const res = await ctx.api.autocompleteUsers(
       { name: prefix, ...(team ? { teamId: team.id } : {}), ...(channel ? { channelId: channel.id } : {}), limit: COMPLETE_LIMIT },

@@ -31,3 +31,9 @@ export const commandCode = (ctx: Ctx, command: string, args: Array<string | numb
 /** "Next page: `/teams members acme --page 2`" */
 export const nextPageHint = (ctx: Ctx, command: string, args: Array<string | number>, page: number): Markdown =>
   md`Next page: ${commandCode(ctx, command, [...args, '--page', page])}`;
+
+/** A subcommand's usage as this person types it (`/mmops status set …`, `teams members …` in a DM). */
+export function usageLine(ctx: Ctx, command: string, usage: string): string {
+  const def = ctx.services.commands().find((c) => c.name === command);
+  return usageText({ name: command, ownTrigger: def?.ownTrigger ?? false }, usage, ctx.invocation.source, ctx.services.triggers);
+}

@@ -52,19 +52,22 @@ function schemeRoles(
   m: { scheme_guest: boolean; scheme_user: boolean; scheme_admin: boolean; roles: string; explicit_roles: string },
   prefix: 'team' | 'channel',
 ): string[] {
-  // Effective roles come from the scheme flags (protocol §6.20); `roles` may also
-  // carry the role names themselves plus explicit custom roles.
+  // Effective roles come from the scheme flags (protocol §6.20). With flags set,
+  // `roles` also lists the scheme's role names (`team_user`, or a team scheme's own
+  // `ops_team_user`), so only `explicit_roles` adds anything; without flags (older
+  // servers) the role names in `roles` are all there is.
   const named: Record<string, string> = {
     [`${prefix}_admin`]: 'Admin',
     [`${prefix}_user`]: 'Member',
     [`${prefix}_guest`]: 'Guest',
   };
   const found = new Set<string>();
+  const custom: string[] = [];
+  const flagged = m.scheme_admin || m.scheme_guest || m.scheme_user;
   if (m.scheme_admin) found.add('Admin');
   if (m.scheme_guest) found.add('Guest');
   if (m.scheme_user) found.add('Member');
-  const custom: string[] = [];
-  for (const r of `${m.roles} ${m.explicit_roles}`.split(/\s+/).filter(Boolean)) {
+  for (const r of (flagged ? m.explicit_roles : `${m.roles} ${m.explicit_roles}`).split(/\s+/).filter(Boolean)) {
     const label = named[r];
     if (label) found.add(label);
     else if (!custom.includes(r)) custom.push(r);

@@ -58,6 +58,8 @@ describe('roles', () => {
     expect(isTeamGuest(tm({ scheme_guest: true }))).toBe(true);
     expect(channelRoles(cm({ scheme_user: true, scheme_admin: true }))).toBe('Admin');
     expect(channelRoles(cm({ roles: 'channel_user' }))).toBe('Member');
+    // a team scheme's role names in `roles` are covered by the flags
+    expect(teamRoles(tm({ scheme_user: true, scheme_admin: true, roles: 'ops_team_user ops_team_admin' }))).toBe('Admin');
   });
 });
 
