@@ -62,6 +62,11 @@ export interface MattermostApi {
   getUserByEmail(email: string, o?: CallOptions): Promise<User>;
   /** POST /users/search */
   searchUsers(search: UserSearchOptions, o?: CallOptions): Promise<User[]>;
+  /**
+   * GET /users?role=&active=true&page=&per_page= (a filtered listing, e.g. the active
+   * system admins; users the bot cannot see are left out by the server)
+   */
+  listUsers(q: { role?: string; active?: boolean; page: number; perPage: number }, o?: CallOptions): Promise<User[]>;
   /** GET /users/autocomplete?name=&in_team=&in_channel=&limit= */
   autocompleteUsers(
     q: { name: string; teamId?: string; channelId?: string; limit?: number },

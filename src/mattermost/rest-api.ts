@@ -504,6 +504,17 @@ export function createRestApi(opts: RestApiOptions): MattermostApi {
       execute({ method: 'GET', path: '/users/email/{email}', params: { email }, kind: 'read', parse: json(userSchema) }, o),
     searchUsers: (search, o) =>
       execute({ method: 'POST', path: '/users/search', body: search, kind: 'read', parse: users }, o),
+    listUsers: (q, o) =>
+      execute(
+        {
+          method: 'GET',
+          path: '/users',
+          query: { role: q.role, active: q.active, ...page(q) },
+          kind: 'read',
+          parse: users,
+        },
+        o,
+      ),
     autocompleteUsers: (q, o) =>
       execute(
         {
