@@ -119,11 +119,12 @@ const members = defineSubcommand({
   async execute(ctx) {
     const all = ctx.args.refs;
     const channels = all.filter(isChannelRef);
-    if (channels.length > 1) throw invalidInput('Name one channel at a time.', usageLine(ctx, 'members', USAGE));
-    const channel = await channelInScope(ctx, channels[0], READ_CHANNEL, usageLine(ctx, 'members', USAGE));
+    const usage = usageLine(ctx, 'members', USAGE);
+    if (channels.length > 1) throw invalidInput('Name one channel at a time.', usage);
+    const channel = await channelInScope(ctx, channels[0], READ_CHANNEL, usage);
     const people = uniqueRefs(all.filter((w) => !isChannelRef(w)));
     if (people.length) {
-      if (ctx.args.page !== 1) throw invalidInput('--page is for listing members, not for checking people.', usageLine(ctx, 'members', USAGE));
+      if (ctx.args.page !== 1) throw invalidInput('--page is for listing members, not for checking people.', usage);
       return checkMembers(ctx, channel, people);
     }
     return listMembers(ctx, channel, ctx.args.page);

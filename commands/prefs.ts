@@ -57,8 +57,9 @@ const list = defineSubcommand({
   async execute(ctx) {
     const userRef = ctx.args.user ?? ctx.args.words.find(isUserWord);
     const rest = ctx.args.words.filter((w) => w !== userRef);
-    if (rest.length > 1) throw invalidInput('Name at most one category.', usageLine(ctx, 'prefs', LIST_USAGE));
-    const category = rest[0] !== undefined ? checkKey('category', rest[0], usageLine(ctx, 'prefs', LIST_USAGE)) : undefined;
+    const usage = usageLine(ctx, 'prefs', LIST_USAGE);
+    if (rest.length > 1) throw invalidInput('Name at most one category.', usage);
+    const category = rest[0] !== undefined ? checkKey('category', rest[0], usage) : undefined;
     return orAmbiguity(ctx, userRef ?? '', 'prefs', category ? [category] : [], async () => {
       const user = await actingOn(ctx, userRef, ACCESS);
       const prefs = await ctx.api.getPreferences(user.id, category, { signal: ctx.signal });
@@ -99,14 +100,15 @@ const set = defineSubcommand({
   botNeeds: [EDIT_OTHERS],
   sensitive: true,
   async execute(ctx) {
-    const category = checkKey('category', ctx.args.category, usageLine(ctx, 'prefs', SET_USAGE));
-    const name = checkKey('name', ctx.args.name, usageLine(ctx, 'prefs', SET_USAGE));
+    const usage = usageLine(ctx, 'prefs', SET_USAGE);
+    const category = checkKey('category', ctx.args.category, usage);
+    const name = checkKey('name', ctx.args.name, usage);
     const value = ctx.args.value.join(' ');
-    if (!ctx.args.value.length) throw invalidInput('Give a value to store.', usageLine(ctx, 'prefs', SET_USAGE));
-    if (value.length > MAX_VALUE) throw invalidInput(`The value is too long (${MAX_VALUE} characters at most).`, usageLine(ctx, 'prefs', SET_USAGE));
+    if (!ctx.args.value.length) throw invalidInput('Give a value to store.', usage);
+    if (value.length > MAX_VALUE) throw invalidInput(`The value is too long (${MAX_VALUE} characters at most).`, usage);
     if (category === 'flagged_post') {
       // The server also checks read_channel on the flagged post's channel, which the bot cannot check for the caller.
-      throw invalidInput('Flag posts in Mattermost itself; the bot does not store flagged_post preferences.', usageLine(ctx, 'prefs', SET_USAGE));
+      throw invalidInput('Flag posts in Mattermost itself; the bot does not store flagged_post preferences.', usage);
     }
     const ref = ctx.args.user;
     return orAmbiguity(ctx, ref ?? '', 'prefs', ['set', category, name, value, '--user'], async () => {
@@ -140,8 +142,9 @@ const del = defineSubcommand({
   botNeeds: [EDIT_OTHERS],
   sensitive: true,
   async execute(ctx) {
-    const category = checkKey('category', ctx.args.category, usageLine(ctx, 'prefs', DELETE_USAGE));
-    const name = checkKey('name', ctx.args.name, usageLine(ctx, 'prefs', DELETE_USAGE));
+    const usage = usageLine(ctx, 'prefs', DELETE_USAGE);
+    const category = checkKey('category', ctx.args.category, usage);
+    const name = checkKey('name', ctx.args.name, usage);
     const ref = ctx.args.user;
     return orAmbiguity(ctx, ref ?? '', 'prefs', ['delete', category, name, '--user'], async () => {
       const user = await actingOn(ctx, ref, ACCESS);

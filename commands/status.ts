@@ -62,7 +62,8 @@ const show = defineSubcommand({
   async execute(ctx) {
     const refs = uniqueRefs(ctx.args.users);
     if (refs.length > MAX_STATUS_USERS) {
-      throw invalidInput(`That is ${refs.length} people; /status answers at most ${MAX_STATUS_USERS} at a time.`, usageLine(ctx, 'status', SHOW_USAGE));
+      const usage = usageLine(ctx, 'status', SHOW_USAGE);
+      throw invalidInput(`That is ${refs.length} people; status answers at most ${MAX_STATUS_USERS} at a time.`, usage);
     }
     if (refs.length === 0) {
       const s = await statusOf(ctx, ctx.caller.id);
@@ -143,12 +144,13 @@ const set = defineSubcommand({
   // The bot sets the status with its own token, so even the caller's own is "another user's" to the server.
   botNeeds: [{ permission: 'edit_other_users', scope: 'system' }],
   async execute(ctx) {
+    const usage = usageLine(ctx, 'status', SET_USAGE);
     const { state, user: ref, others, clock } = splitSetWords(ctx.args.words, ctx.args.until !== undefined);
-    if (!state) throw invalidInput('Say which status: online, away, dnd or offline.', usageLine(ctx, 'status', SET_USAGE));
-    if (others.length > 1) throw invalidInput('Set one person\u2019s status at a time.', usageLine(ctx, 'status', SET_USAGE));
+    if (!state) throw invalidInput('Say which status: online, away, dnd or offline.', usage);
+    if (others.length > 1) throw invalidInput('Set one person\u2019s status at a time.', usage);
     const status: SettableStatus = isSettableStatus(state) ? state : 'online';
     const untilText = [ctx.args.until, ...clock].filter(Boolean).join(' ');
-    if (untilText && status !== 'dnd') throw invalidInput('--until only works with dnd.', usageLine(ctx, 'status', SET_USAGE));
+    if (untilText && status !== 'dnd') throw invalidInput('--until only works with dnd.', usage);
 
     let dndEndSeconds: number | undefined;
     if (untilText) {

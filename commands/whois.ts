@@ -8,7 +8,7 @@
  * `sysconsole_read_user_management_users` (protocol §5.3 SanitizeProfile).
  */
 import { z } from 'zod';
-import { defineCommand, defineSubcommand, type CommandContext } from '../src/core/command.js';
+import { defineCommand, defineSubcommand, type CommandContext, type Requirement } from '../src/core/command.js';
 import { invalidInput } from '../src/core/errors.js';
 import { fields, hint, list, md, paragraph, raw, reply, table, title, type Block, type Markdown, type Text } from '../src/core/reply.js';
 import { isApiError } from '../src/mattermost/errors.js';
@@ -24,6 +24,9 @@ import { formatClock, formatDate, relativeTime, userTimeZone } from './lib/time.
 const CARD_USAGE = 'whois @user|email|id|"full name"';
 const SEARCH_USAGE = 'whois search <term> [--team T] [--channel ~c] [--inactive]';
 const COMPLETE_USAGE = 'whois complete <prefix> [--team T] [--channel ~c]';
+
+const VIEW_TEAM: Requirement = { permission: 'view_team', scope: 'team' };
+const READ_CHANNEL: Requirement = { permission: 'read_channel', scope: 'channel' };
 
 /** How many search matches one reply lists. */
 export const SEARCH_LIMIT = 25;
@@ -172,14 +175,12 @@ const search = defineSubcommand({
     ...(typeof r['channel'] === 'string' ? { channel: r['channel'] } : {}),
   }),
   async execute(ctx) {
+    const usage = usageLine(ctx, 'whois', SEARCH_USAGE);
     const term = ctx.args.term.join(' ').trim();
-    if (!term) throw invalidInput('Give a name to search for.', usageLine(ctx, 'whois', SEARCH_USAGE));
-    if (term.length > 64) throw invalidInput('That search term is too long (64 characters at most).', usageLine(ctx, 'whois', SEARCH_USAGE));
-    const team = ctx.args.team !== undefined ? await teamInScope(ctx, ctx.args.team, { permission: 'view_team', scope: 'team' }, usageLine(ctx, 'whois', SEARCH_USAGE)) : undefined;
-    const channel =
-      ctx.args.channel !== undefined
-        ? await channelInScope(ctx, ctx.args.channel, { permission: 'read_channel', scope: 'channel' }, usageLine(ctx, 'whois', SEARCH_USAGE))
-        : undefined;
+    if (!term) throw invalidInput('Give a name to search for.', usage);
+    if (term.length > 64) throw invalidInput('That search term is too long (64 characters at most).', usage);
+    const team = ctx.args.team !== undefined ? await teamInScope(ctx, ctx.args.team, VIEW_TEAM, usage) : undefined;
+    const channel = ctx.args.channel !== undefined ? await channelInScope(ctx, ctx.args.channel, READ_CHANNEL, usage) : undefined;
 
     let results = await ctx.api.searchUsers(
       {
@@ -223,16 +224,14 @@ const complete = defineSubcommand({
     ...(typeof r['channel'] === 'string' ? { channel: r['channel'] } : {}),
   }),
   async execute(ctx) {
+    const usage = usageLine(ctx, 'whois', COMPLETE_USAGE);
     const prefix = (ctx.args.prefix ?? '').trim().replace(/^@/, '');
-    if (!prefix) throw invalidInput('Give the start of a name.', usageLine(ctx, 'whois', COMPLETE_USAGE));
-    const channel =
-      ctx.args.channel !== undefined
-        ? await channelInScope(ctx, ctx.args.channel, { permission: 'read_channel', scope: 'channel' }, usageLine(ctx, 'whois', COMPLETE_USAGE))
-        : undefined;
+    if (!prefix) throw invalidInput('Give the start of a name.', usage);
+    const channel = ctx.args.channel !== undefined ? await channelInScope(ctx, ctx.args.channel, READ_CHANNEL, usage) : undefined;
     // `in_channel` without `in_team` is a server error (protocol §5.3), so a channel implies its team.
-    if (channel && !channel.team_id) throw invalidInput('Autocomplete in a channel works for team channels only, not DMs.', usageLine(ctx, 'whois', COMPLETE_USAGE));
+    if (channel && !channel.team_id) throw invalidInput('Autocomplete in a channel works for team channels only, not DMs.', usage);
     const teamRef = ctx.args.team ?? (channel ? channel.team_id : undefined);
-    const team = teamRef !== undefined ? await teamInScope(ctx, teamRef, { permission: 'view_team', scope: 'team' }, usageLine(ctx, 'whois', COMPLETE_USAGE)) : undefined;
+    const team = teamRef !== undefined ? await teamInScope(ctx, teamRef, VIEW_TEAM, usage) : undefined;
 
     const res = await ctx.api.autocompleteUsers(
       { name: prefix, ...(team ? { teamId: team.id } : {}), ...(channel ? { channelId: channel.id } : {}), limit: COMPLETE_LIMIT },
