@@ -48,6 +48,8 @@ describe('status (show)', () => {
     expect(rows[0]).toContain('Bob Builder');
     expect(rows[0]).toContain('🟡 Away');
     expect(rows[1]).toContain('Carol Manager');
+    expect(plain(rows[1] ?? '')).toMatch(/⛔ Do not disturb \| manual \| 10 min ago \| .* \(in 2 h\) \|$/);
+    expect(text).toContain('| DND until |');
     expect(text).toMatch(/Not found: nobody, @\u200bghost/);
     expect(text).toMatch(/Lee matches several people: @\u200bann, @\u200banna/);
     expect(result.reply.tone).toBe('warning');
