@@ -34,6 +34,7 @@ import type { Team, User, WsEvent } from './mattermost/models.js';
 import { createRestApi } from './mattermost/rest-api.js';
 import { createWebSocketClient, type MattermostSocket, type WebSocketClientOptions } from './mattermost/websocket.js';
 import { createBotStatus, shortServerVersion } from './services/bot-status.js';
+import { createBotHealthWatches } from './services/health-watch.js';
 import { createMetrics, type Metrics } from './services/metrics.js';
 import { createSlashRegistration, SLASH_PATH, type SlashRegistration, type TeamRegistration } from './services/slash-registration.js';
 import { createHttpServer, type HttpServer } from './transports/http-server.js';
@@ -68,7 +69,10 @@ export interface BotDeps {
   /** extra options for the default WebSocket client (e.g. a short backoff in tests) */
   websocket?: Partial<Omit<WebSocketClientOptions, 'url' | 'token' | 'logger'>>;
   commands?: readonly CommandDefinition[];
-  /** the `/health watch` service (Services.watches), built once the bot knows itself */
+  /**
+   * the `/health watch` service (Services.watches), built once the bot knows itself
+   * (default: watches kept in `$MMOPS_STATE_DIR/watches.json`)
+   */
   watches?: (ctx: { api: MattermostApi; logger: Logger; botUserId: string; config: Config }) => HealthWatchService & { stop?(): void | Promise<void> };
   now?: () => number;
   /** answer "working" on a slash command after this long (default 2 000 ms) */
@@ -423,7 +427,8 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
       permissions = createPermissionService({ api, allowBots: config.allowBots, selfUserId: user.id, logger: log, now });
       const perms = permissions;
       metrics.setSources({ api: () => api.stats(), cache: () => perms.stats(), startedAt: now() });
-      watches = deps.watches?.({ api, logger: log, botUserId: user.id, config });
+      const makeWatches = deps.watches ?? ((ctx) => createBotHealthWatches(ctx, { botStatus: () => status.snapshot(), now }));
+      watches = makeWatches({ api, logger: log, botUserId: user.id, config });
       const post = auditPoster();
       const services: Services = {
         ...(watches ? { watches } : {}),

@@ -3,7 +3,9 @@
  * `npm start` runs once built.
  */
 import { spawn } from 'node:child_process';
-import { dirname, resolve } from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeMattermost, type FakeMattermost } from '../../src/sandbox/fake-server.js';
@@ -88,7 +90,7 @@ describe('src/main.ts as a process', () => {
     fake = await startFakeMattermost({ seed: 'demo' });
     let signalled = false;
     const r = await runMain(
-      { MM_URL: fake.url, MM_BOT_TOKEN: SANDBOX_BOT_TOKEN, MMOPS_LISTEN: '127.0.0.1:0', LOG_LEVEL: 'info' },
+      { MM_URL: fake.url, MM_BOT_TOKEN: SANDBOX_BOT_TOKEN, MMOPS_LISTEN: '127.0.0.1:0', LOG_LEVEL: 'info', MMOPS_STATE_DIR: mkdtempSync(join(tmpdir(), 'mmops-main-')) },
       {
         onStdout: (text, kill) => {
           if (!signalled && text.includes('"msg":"ready')) {

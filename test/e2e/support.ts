@@ -3,7 +3,10 @@
  * (`createBot` with a config read by `loadConfig`, exactly as `npm start` does),
  * plus a recording WebSocket proxy for checks on the wire (close codes).
  */
+import { mkdtempSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo, Socket } from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
 import { createBot, type Bot, type BotDeps } from '../../src/bot.js';
@@ -32,7 +35,9 @@ export const FAST: BotDeps = {
 
 /** The environment `npm start` would get for this fake server. */
 export function envFor(mmUrl: string, extra: Record<string, string> = {}): Record<string, string> {
-  return { MM_URL: mmUrl, MM_BOT_TOKEN: SANDBOX_BOT_TOKEN, MMOPS_LISTEN: '127.0.0.1:0', LOG_LEVEL: 'debug', ...extra };
+  // a fresh state directory per bot, so no test writes into the repository
+  const stateDir = mkdtempSync(join(tmpdir(), 'mmops-e2e-'));
+  return { MM_URL: mmUrl, MM_BOT_TOKEN: SANDBOX_BOT_TOKEN, MMOPS_LISTEN: '127.0.0.1:0', LOG_LEVEL: 'debug', MMOPS_STATE_DIR: stateDir, ...extra };
 }
 
 export function configFor(env: Record<string, string>): Config {
