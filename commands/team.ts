@@ -1,0 +1,232 @@
+/**
+ * `/team`: membership administration — add people (one batch call), invite by
+ * email, set someone's team role.
+ *
+ * Permissions as the server checks them (protocol §5.5), in the named team:
+ * - `team add`: `add_user_to_team`;
+ * - `team invite`: `invite_user` **and** `add_user_to_team` (the server checks both);
+ * - `team role`: `manage_team_roles`.
+ * Team schemes apply (the demo's `ops` team takes `invite_user` away from members).
+ */
+import { z } from 'zod';
+import { defineCommand, defineSubcommand, type CommandContext } from '../src/core/command.js';
+import { UserError, invalidInput } from '../src/core/errors.js';
+import { fields, hint, list, md, paragraph, reply, say, table, title, type Block, type Text } from '../src/core/reply.js';
+import { isApiError } from '../src/mattermost/errors.js';
+import type { Team, TeamMember, User } from '../src/mattermost/models.js';
+import { ADD_TO_TEAM, INVITE_TO_TEAM, MANAGE_TEAM_ROLES, serverSays, usageFor, userArg } from './lib/admin-users.js';
+import { rawWord, word, words } from './lib/args.js';
+import { commandCode } from './lib/command-line.js';
+import { resolveBatch, uniqueRefs, unresolvedBlocks } from './lib/lookup.js';
+import { clip, isTeamGuest, teamRoles, userLabel } from './lib/people.js';
+import { teamInScope } from './lib/scope.js';
+
+const teamScope = (raw: Record<string, unknown>): { team?: string } => {
+  const t = rawWord(raw, 'team', 0);
+  return t ? { team: t } : {};
+};
+
+const teamLabel = (t: Team): string => clip(t.display_name || t.name, 48);
+
+// ---------------------------------------------------------------------------
+// add
+
+const ADD_USAGE = 'team add <team> @user …';
+/** The server takes 1–256 members per batch call. */
+export const MAX_BATCH = 256;
+
+const add = defineSubcommand({
+  name: 'add',
+  summary: 'Add people to a team (one batch call): lists added, already members, not found',
+  usage: ADD_USAGE,
+  examples: ['team add acme @ann @bob', 'team add ops dave@example.com "Grace Hopper"'],
+  positional: ['team', 'users...'],
+  args: z.object({ team: word, users: words }),
+  // POST /teams/{id}/members/batch: add_user_to_team in that team (§5.5)
+  access: { self: ADD_TO_TEAM },
+  scope: teamScope,
+  botNeeds: [ADD_TO_TEAM],
+  async execute(ctx) {
+    const usage = usageFor(ctx, 'team', ADD_USAGE);
+    const team = await teamInScope(ctx, ctx.args.team, ADD_TO_TEAM, usage);
+    const refs = uniqueRefs(ctx.args.users);
+    if (refs.length === 0) throw invalidInput('Name the people to add, e.g. @ann @bob.', usage);
+    if (refs.length > MAX_BATCH) throw invalidInput(`That is ${refs.length} people; add at most ${MAX_BATCH} at a time.`, usage);
+
+    const resolved = await resolveBatch(ctx, refs);
+    const deactivated = resolved.found.filter((f) => f.user.delete_at > 0).map((f) => f.user);
+    const active = resolved.found.filter((f) => f.user.delete_at === 0).map((f) => f.user);
+    const current = active.length
+      ? await ctx.api.getTeamMembersByIds(team.id, active.map((u) => u.id), { signal: ctx.signal })
+      : [];
+    const isMember = new Set(current.filter((m) => m.delete_at === 0).map((m) => m.user_id));
+    const already = active.filter((u) => isMember.has(u.id));
+    const toAdd = active.filter((u) => !isMember.has(u.id));
+
+    const added: User[] = [];
+    const failed: Array<{ user: User; why: string }> = [];
+    if (toAdd.length) {
+      const rows = await serverSays(`add people to ${teamLabel(team)}`, () =>
+        ctx.api.addTeamMembers(team.id, toAdd.map((u) => u.id), { signal: ctx.signal }),
+      );
+      const byId = new Map(rows.map((r) => [r.user_id, r]));
+      for (const u of toAdd) {
+        const row = byId.get(u.id);
+        if (row && !row.error && row.member) added.push(u);
+        else failed.push({ user: u, why: row?.error?.message || 'not added (no answer for them)' });
+      }
+    }
+
+    const blocks: Block[] = [title(md`Team ${teamLabel(team)}: ${added.length} added`)];
+    if (added.length) blocks.push(paragraph(`Added: ${added.map(userLabel).join(', ')}`));
+    if (already.length) blocks.push(paragraph(`Already members: ${already.map(userLabel).join(', ')}`));
+    if (deactivated.length) blocks.push(paragraph(`Deactivated, not added: ${deactivated.map(userLabel).join(', ')}`));
+    if (failed.length) blocks.push(paragraph('Not added:'), list(failed.map((f) => `${userLabel(f.user)}: ${clip(f.why, 200)}`)));
+    const unresolved = unresolvedBlocks(resolved);
+    blocks.push(...unresolved);
+    const clean = !failed.length && !unresolved.length && !deactivated.length;
+    return reply(blocks, { tone: clean ? 'ok' : 'warning' });
+  },
+});
+
+// ---------------------------------------------------------------------------
+// invite
+
+const INVITE_USAGE = 'team invite <team> name@example.com …';
+/** Most addresses one command invites (invitations send email: keep bursts small). */
+export const MAX_INVITES = 50;
+const EMAIL = /^[^\s@<>()[\]\\,;:"]+@[^\s@<>()[\]\\,;:"]+\.[^\s@<>()[\]\\,;:"]{2,}$/;
+
+/** Whether `s` looks like a deliverable address (what the server would accept). */
+export const isEmailAddress = (s: string): boolean => s.length <= 254 && EMAIL.test(s);
+
+const invite = defineSubcommand({
+  name: 'invite',
+  summary: 'Invite people to a team by email (addresses are checked first, results per address)',
+  usage: INVITE_USAGE,
+  examples: ['team invite acme ann@example.com bob@example.org'],
+  positional: ['team', 'emails...'],
+  args: z.object({ team: word, emails: words }),
+  // POST /teams/{id}/invite/email: invite_user and add_user_to_team in that team (§5.5);
+  // the second one is checked in execute, before anything is sent
+  access: { self: INVITE_TO_TEAM },
+  scope: teamScope,
+  botNeeds: [INVITE_TO_TEAM, ADD_TO_TEAM],
+  async execute(ctx) {
+    const usage = usageFor(ctx, 'team', INVITE_USAGE);
+    const team = await teamInScope(ctx, ctx.args.team, INVITE_TO_TEAM, usage);
+    await ctx.perms.require(ADD_TO_TEAM, { teamId: team.id });
+    const seen = new Set<string>();
+    const addresses: string[] = [];
+    for (const raw of ctx.args.emails.flatMap((e) => e.split(','))) {
+      const e = raw.trim().replace(/^<|>$/g, '');
+      if (!e || seen.has(e.toLowerCase())) continue;
+      seen.add(e.toLowerCase());
+      addresses.push(e);
+    }
+    if (addresses.length === 0) throw invalidInput('Give at least one email address.', usage);
+    if (addresses.length > MAX_INVITES) throw invalidInput(`That is ${addresses.length} addresses; invite at most ${MAX_INVITES} at a time.`, usage);
+    const valid = addresses.filter(isEmailAddress);
+    const invalid = addresses.filter((a) => !isEmailAddress(a));
+
+    const results = new Map<string, { ok: boolean; why: string }>();
+    for (const a of invalid) results.set(a, { ok: false, why: 'not a valid email address (not sent)' });
+    if (valid.length) {
+      const rows = await serverSays(`send the invitations to ${teamLabel(team)}`, () => ctx.api.inviteToTeamByEmail(team.id, valid, { signal: ctx.signal }), {
+        501: 'Email invitations are turned off (System Console → Authentication → Signup → Enable Email Invitations).',
+        403: 'The bot needs invite_user and add_user_to_team in that team.',
+      });
+      const byEmail = new Map(rows.map((r) => [r.email.toLowerCase(), r]));
+      for (const a of valid) {
+        const row = byEmail.get(a.toLowerCase());
+        if (row?.error) results.set(a, { ok: false, why: clip(row.error.message || 'refused by the server', 200) });
+        else results.set(a, { ok: true, why: 'invitation sent' });
+      }
+    }
+    const sent = addresses.filter((a) => results.get(a)?.ok).length;
+    const rows: Text[][] = addresses.map((a) => {
+      const r = results.get(a);
+      return [clip(a, 120), r?.ok ? `✅ ${r.why}` : `⚠️ ${r?.why ?? 'unknown'}`];
+    });
+    return reply([title(md`Team ${teamLabel(team)}: ${sent} of ${addresses.length} invited`), table(['Address', 'Result'], rows)], {
+      tone: sent === addresses.length ? 'ok' : 'warning',
+    });
+  },
+});
+
+// ---------------------------------------------------------------------------
+// role
+
+const ROLE_USAGE = 'team role <team> @user team_user|team_admin';
+const ROLE_ALIASES: Record<string, 'team_user' | 'team_admin'> = {
+  team_user: 'team_user',
+  user: 'team_user',
+  member: 'team_user',
+  team_admin: 'team_admin',
+  admin: 'team_admin',
+};
+
+async function memberOrNull(ctx: Pick<CommandContext, 'api' | 'signal'>, team: Team, user: User): Promise<TeamMember | null> {
+  try {
+    const m = await ctx.api.getTeamMember(team.id, user.id, { signal: ctx.signal });
+    return m.delete_at > 0 ? null : m;
+  } catch (e) {
+    if (isApiError(e) && e.isNotFound) return null;
+    throw e;
+  }
+}
+
+const role = defineSubcommand({
+  name: 'role',
+  summary: 'Make someone a team member or team admin (before → after)',
+  usage: ROLE_USAGE,
+  examples: ['team role ops @grace team_admin', 'team role ops @grace team_user'],
+  positional: ['team', 'target', 'role'],
+  args: z.object({ team: word, target: word, role: word }),
+  // PUT /teams/{id}/members/{user_id}/roles: manage_team_roles in that team (§5.5)
+  access: { self: MANAGE_TEAM_ROLES, other: MANAGE_TEAM_ROLES },
+  scope: teamScope,
+  target: (raw) => rawWord(raw, 'target', 1),
+  botNeeds: [MANAGE_TEAM_ROLES],
+  destructive: true,
+  async execute(ctx) {
+    const usage = usageFor(ctx, 'team', ROLE_USAGE);
+    const wanted = ROLE_ALIASES[ctx.args.role.toLowerCase()];
+    if (!wanted) throw invalidInput(`"${ctx.args.role}" is not a team role here; say team_user or team_admin.`, usage);
+    const team = await teamInScope(ctx, ctx.args.team, MANAGE_TEAM_ROLES, usage);
+    const user = ctx.target ?? (await ctx.users.resolve(ctx.args.target));
+    const before = await memberOrNull(ctx, team, user);
+    if (!before) {
+      throw new UserError('not_found', `${userLabel(user)} is not a member of ${teamLabel(team)}. Add them first: team add ${team.name} ${userArg(user)}`);
+    }
+    if (isTeamGuest(before)) {
+      throw new UserError('forbidden', `${userLabel(user)} is a guest in ${teamLabel(team)}; a guest cannot be made a team member or admin. Promote the guest to a member in the System Console → Users first.`);
+    }
+    const isAdmin = teamRoles(before).split(', ').includes('Admin');
+    if ((wanted === 'team_admin') === isAdmin) {
+      return say(`${userLabel(user)} is already ${wanted === 'team_admin' ? 'an admin' : 'a member (not an admin)'} of ${teamLabel(team)}; nothing to change.`);
+    }
+    const roles = wanted === 'team_admin' ? 'team_user team_admin' : 'team_user';
+    await serverSays(`change the team role of ${userLabel(user)}`, () => ctx.api.updateTeamMemberRoles(team.id, user.id, roles, { signal: ctx.signal }));
+    const after = await memberOrNull(ctx, team, user);
+    return reply(
+      [
+        title(md`${userLabel(user)} in ${teamLabel(team)}`),
+        fields([
+          ['Before', teamRoles(before)],
+          ['After', after ? teamRoles(after) : 'not a member any more'],
+        ]),
+        ...(wanted === 'team_user' && user.id === ctx.caller.id ? [hint(md`You are no longer an admin of this team. (${commandCode(ctx, 'team', ['role', team.name, userArg(user), 'team_admin'])} needs another team admin now.)`)] : []),
+      ],
+      { tone: 'ok' },
+    );
+  },
+});
+
+export default defineCommand({
+  name: 'team',
+  summary: 'Team membership administration: add, invite by email, team roles',
+  hint: 'add|invite|role <team> …',
+  ownTrigger: true,
+  subcommands: [add, invite, role],
+});

@@ -1,0 +1,400 @@
+/**
+ * `/health watch`: scheduled health checks that post to a channel only when
+ * something changes (the verdict, the set of flagged items, the set of cluster
+ * nodes), and once more when it recovers; never once per tick.
+ *
+ * **Where watches live.** Watches are kept in one JSON file,
+ * `$MMOPS_STATE_DIR/watches.json` (default `./.mmops/watches.json`, relative to the
+ * bot's working directory; see {@link watchFilePath}). It holds each watch (channel,
+ * interval, who created it and when) and the last state that was announced, so after a
+ * restart the bot resumes every watch and stays quiet if nothing changed meanwhile.
+ * The file is rewritten atomically (temporary file + rename) after every change. A file
+ * that cannot be read is moved aside to `watches.json.corrupt-<time>` and the bot starts
+ * with no watches, saying so in the log.
+ *
+ * One check serves every watch that is due at the same moment; a check never overlaps
+ * the previous one. Clock and timers are injectable for tests.
+ *
+ * @example
+ *   const watches = createHealthWatchService({
+ *     api, logger, store: { path: watchFilePath(config.stateDir) },
+ *     botStatus: () => status.snapshot(),
+ *   });
+ *   await watches.start();
+ *   await watches.add({ channelId, teamId, everyMs: 5 * 60_000, createdBy: userId });
+ *   // … on shutdown
+ *   await watches.stop();
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { rename, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { z } from 'zod';
+import type { BotStatus, HealthWatch, HealthWatchService, Logger } from '../core/command.js';
+import { serializeError } from '../core/logger.js';
+import { list, md, paragraph, reply, title, type Block, type Reply } from '../core/reply.js';
+import type { MattermostApi } from '../mattermost/api.js';
+import { renderReply } from '../render/markdown.js';
+import { runHealthCheck, VERDICT_LABEL, type HealthReport, type Verdict } from './health-check.js';
+
+/** Shortest interval a watch may have. */
+export const MIN_WATCH_INTERVAL_MS = 60_000;
+/** Longest interval a watch may have. */
+export const MAX_WATCH_INTERVAL_MS = 24 * 3_600_000;
+/** The interval when none is given. */
+export const DEFAULT_WATCH_INTERVAL_MS = 5 * 60_000;
+/** The file name inside the state directory. */
+export const WATCH_FILE_NAME = 'watches.json';
+
+/** `<stateDir>/watches.json` (default state directory `./.mmops`, as MMOPS_STATE_DIR). */
+export function watchFilePath(stateDir = './.mmops'): string {
+  return join(stateDir, WATCH_FILE_NAME);
+}
+
+/** What was last announced (or silently recorded) for a watch. */
+export interface WatchSnapshot {
+  verdict: Verdict;
+  flags: Array<{ key: string; text: string }>;
+  /** cluster node names; null when the cluster could not be read */
+  nodes: string[] | null;
+  at: number;
+}
+
+const snapshotSchema = z.object({
+  verdict: z.enum(['healthy', 'degraded', 'down']),
+  flags: z.array(z.object({ key: z.string(), text: z.string() })),
+  nodes: z.array(z.string()).nullable(),
+  at: z.number(),
+});
+
+const watchSchema = z.object({
+  id: z.string().min(1),
+  channelId: z.string().min(1),
+  teamId: z.string(),
+  everyMs: z.number().int().min(MIN_WATCH_INTERVAL_MS).max(MAX_WATCH_INTERVAL_MS),
+  createdBy: z.string(),
+  createdAt: z.number(),
+  last: snapshotSchema.optional(),
+});
+
+const fileSchema = z.object({ version: z.literal(1), watches: z.array(watchSchema) });
+type StoredWatch = z.infer<typeof watchSchema>;
+
+/** Timers the scheduler uses (injectable for tests). */
+export interface WatchTimers {
+  set(fn: () => void, ms: number): unknown;
+  clear(handle: unknown): void;
+}
+
+const realTimers: WatchTimers = {
+  set(fn, ms) {
+    const t = setTimeout(fn, ms);
+    t.unref(); // a pending check must not keep the process alive
+    return t;
+  },
+  clear(handle) {
+    clearTimeout(handle as NodeJS.Timeout); // only ever a handle `set` returned
+  },
+};
+
+export interface HealthWatchServiceOptions {
+  /** used for the default check and the default post */
+  api: Pick<MattermostApi, 'ping' | 'getClusterStatus' | 'getSamlCertificateStatus' | 'createPost'>;
+  /** the JSON file watches are kept in (see {@link watchFilePath}) */
+  store: { path: string };
+  logger: Logger;
+  /** the bot's own status, for the default check's bot section (optional) */
+  botStatus?: () => BotStatus;
+  /** the check to run (default: {@link runHealthCheck} over `api`) */
+  runCheck?: () => Promise<HealthReport>;
+  /** posts a Markdown message to a channel (default: `api.createPost`) */
+  post?: (channelId: string, message: string) => Promise<void>;
+  now?: () => number;
+  timers?: WatchTimers;
+  newId?: () => string;
+}
+
+/** A HealthWatchService with a scheduler. */
+export interface HealthWatchScheduler extends HealthWatchService {
+  /** starts the schedule (watches from the file are resumed) */
+  start(): Promise<void>;
+  /** stops the schedule and waits for a running check and pending writes */
+  stop(): Promise<void>;
+  /** runs every watch that is due now (the scheduler calls it; tests may too) */
+  runDue(): Promise<void>;
+  /** resolves when no check is running and every write is on disk */
+  whenIdle(): Promise<void>;
+  /** what was last announced for the watch in that channel */
+  lastState(channelId: string): WatchSnapshot | undefined;
+  /** when the watch in that channel runs next (ms since epoch) */
+  nextRunAt(channelId: string): number | undefined;
+}
+
+/** Whether a HealthWatchService is this module's scheduler (which can tell the last state). */
+export function isHealthWatchScheduler(s: HealthWatchService): s is HealthWatchScheduler {
+  return 'lastState' in s && typeof s.lastState === 'function' && 'runDue' in s && typeof s.runDue === 'function';
+}
+
+/** What changed between two snapshots, or undefined when nothing did. */
+export interface WatchChange {
+  from?: WatchSnapshot;
+  to: WatchSnapshot;
+  added: Array<{ key: string; text: string }>;
+  resolved: Array<{ key: string; text: string }>;
+  nodesJoined: string[];
+  nodesLeft: string[];
+}
+
+/** The snapshot of a report a watch compares and stores. */
+export function snapshotOf(report: HealthReport): WatchSnapshot {
+  return {
+    verdict: report.verdict,
+    flags: report.flags.map((f) => ({ key: f.key, text: f.text })),
+    nodes: report.nodes,
+    at: report.checkedAt,
+  };
+}
+
+/**
+ * Compares the last announced snapshot with a new one (pure). The first check of a
+ * watch (`prev` undefined) is a change only when the verdict is not healthy, so a new
+ * watch on a healthy workspace stays quiet. Nodes are only compared when both checks
+ * could read the cluster.
+ */
+export function compareSnapshots(prev: WatchSnapshot | undefined, next: WatchSnapshot): WatchChange | undefined {
+  if (!prev) {
+    if (next.verdict === 'healthy') return undefined;
+    return { to: next, added: next.flags, resolved: [], nodesJoined: [], nodesLeft: [] };
+  }
+  const before = new Map(prev.flags.map((f) => [f.key, f]));
+  const after = new Map(next.flags.map((f) => [f.key, f]));
+  const added = next.flags.filter((f) => !before.has(f.key));
+  const resolved = prev.flags.filter((f) => !after.has(f.key));
+  let nodesJoined: string[] = [];
+  let nodesLeft: string[] = [];
+  if (prev.nodes && next.nodes) {
+    const was = new Set(prev.nodes);
+    const is = new Set(next.nodes);
+    nodesJoined = next.nodes.filter((n) => !was.has(n));
+    nodesLeft = prev.nodes.filter((n) => !is.has(n));
+  }
+  if (prev.verdict === next.verdict && !added.length && !resolved.length && !nodesJoined.length && !nodesLeft.length) return undefined;
+  return { from: prev, to: next, added, resolved, nodesJoined, nodesLeft };
+}
+
+/** The post for a change (plain strings in it are escaped by the renderer). */
+export function changeReply(change: WatchChange): Reply {
+  const { from, to } = change;
+  let head;
+  if (!from) head = md`Health watch: ${VERDICT_LABEL[to.verdict]}`;
+  else if (from.verdict !== to.verdict && to.verdict === 'healthy') head = md`Health watch: ${VERDICT_LABEL.healthy} again (was ${from.verdict})`;
+  else if (from.verdict !== to.verdict) head = md`Health watch: ${VERDICT_LABEL[to.verdict]} (was ${from.verdict})`;
+  else head = md`Health watch: still ${VERDICT_LABEL[to.verdict]}, but something changed`;
+  const blocks: Block[] = [title(head)];
+  if (change.added.length) blocks.push(paragraph(from ? 'New:' : 'Needs attention:'), list(change.added.map((f) => f.text)));
+  if (change.resolved.length) blocks.push(paragraph('Resolved:'), list(change.resolved.map((f) => f.text)));
+  if (change.nodesJoined.length) blocks.push(paragraph(`Cluster nodes joined: ${change.nodesJoined.join(', ')}`));
+  if (change.nodesLeft.length) blocks.push(paragraph(`Cluster nodes left: ${change.nodesLeft.join(', ')}`));
+  return reply(blocks, { visibility: 'channel', tone: to.verdict === 'healthy' ? 'ok' : to.verdict === 'down' ? 'error' : 'warning' });
+}
+
+const publicWatch = (w: StoredWatch): HealthWatch => ({
+  id: w.id,
+  channelId: w.channelId,
+  teamId: w.teamId,
+  everyMs: w.everyMs,
+  createdBy: w.createdBy,
+  createdAt: w.createdAt,
+});
+
+/** Creates the service; the file is read now (so `list()` is right at once), nothing runs before `start()`. */
+export function createHealthWatchService(opts: HealthWatchServiceOptions): HealthWatchScheduler {
+  const log = opts.logger.child({ component: 'health-watch' });
+  const now = opts.now ?? Date.now;
+  const timers = opts.timers ?? realTimers;
+  const newId = opts.newId ?? (() => randomBytes(8).toString('hex'));
+  const path = opts.store.path;
+  const runCheck = opts.runCheck ?? (() => runHealthCheck({ api: opts.api, now, ...(opts.botStatus ? { botStatus: opts.botStatus } : {}) }));
+  const post =
+    opts.post ??
+    (async (channelId: string, message: string) => {
+      await opts.api.createPost({ channel_id: channelId, message });
+    });
+
+  const watches = new Map<string, StoredWatch>(); // by channel id
+  const due = new Map<string, number>(); // channel id → next run
+  let started = false;
+  let timer: unknown;
+  let running: Promise<void> | undefined;
+  let writes: Promise<void> = Promise.resolve();
+
+  for (const w of load()) watches.set(w.channelId, w);
+
+  function load(): StoredWatch[] {
+    if (!existsSync(path)) return [];
+    try {
+      const parsed = fileSchema.safeParse(JSON.parse(readFileSync(path, 'utf8')));
+      if (parsed.success) {
+        log.info({ path, watches: parsed.data.watches.length }, 'health watches loaded');
+        return parsed.data.watches;
+      }
+      log.error({ path, issues: parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`) }, 'health watch file is not valid');
+    } catch (err) {
+      log.error({ path, err: serializeError(err) }, 'health watch file could not be read');
+    }
+    const aside = `${path}.corrupt-${now()}`;
+    try {
+      renameSync(path, aside);
+      log.warn({ path, movedTo: aside }, 'unreadable health watch file moved aside; starting with no watches');
+    } catch (err) {
+      log.error({ path, err: serializeError(err) }, 'unreadable health watch file could not be moved aside');
+    }
+    return [];
+  }
+
+  /** Queues an atomic rewrite of the file with the current watches. */
+  function persist(): Promise<void> {
+    const body = `${JSON.stringify({ version: 1, watches: [...watches.values()] }, null, 2)}\n`;
+    writes = writes
+      .then(async () => {
+        mkdirSync(dirname(path), { recursive: true });
+        const tmp = `${path}.${process.pid}.tmp`;
+        await writeFile(tmp, body, 'utf8');
+        await rename(tmp, path);
+      })
+      .catch((err: unknown) => log.error({ path, err: serializeError(err) }, 'health watches could not be saved'));
+    return writes;
+  }
+
+  function schedule(): void {
+    if (timer !== undefined) {
+      timers.clear(timer);
+      timer = undefined;
+    }
+    if (!started || running) return; // a running check reschedules when it ends
+    let next = Infinity;
+    for (const at of due.values()) next = Math.min(next, at);
+    if (next === Infinity) return;
+    timer = timers.set(() => {
+      timer = undefined;
+      void runDue();
+    }, Math.max(0, next - now()));
+  }
+
+  async function checkDue(): Promise<void> {
+    const t = now();
+    const dueNow = [...watches.values()].filter((w) => (due.get(w.channelId) ?? Infinity) <= t);
+    if (!dueNow.length) return;
+    let report: HealthReport;
+    try {
+      report = await runCheck();
+    } catch (err) {
+      log.error({ err: serializeError(err) }, 'health check failed');
+      for (const w of dueNow) due.set(w.channelId, now() + w.everyMs);
+      return;
+    }
+    const snap = snapshotOf(report);
+    let dirty = false;
+    for (const w of dueNow) {
+      const current = watches.get(w.channelId);
+      if (current?.id !== w.id) continue; // removed or replaced while the check ran
+      due.set(w.channelId, now() + w.everyMs);
+      const change = compareSnapshots(current.last, snap);
+      if (!change) {
+        if (!current.last) {
+          current.last = snap; // quiet baseline for a new watch
+          dirty = true;
+        }
+        continue;
+      }
+      try {
+        await post(current.channelId, renderReply(changeReply(change)));
+        current.last = snap;
+        dirty = true;
+        log.info({ watch: current.id, channelId: current.channelId, verdict: snap.verdict, added: change.added.length, resolved: change.resolved.length }, 'health change posted');
+      } catch (err) {
+        // keep the old state: the change is announced on the next successful tick
+        log.warn({ watch: current.id, channelId: current.channelId, err: serializeError(err) }, 'health change could not be posted');
+      }
+    }
+    if (dirty) await persist();
+  }
+
+  function runDue(): Promise<void> {
+    if (running) return running;
+    running = checkDue()
+      .catch((err: unknown) => log.error({ err: serializeError(err) }, 'health watch tick failed'))
+      .finally(() => {
+        running = undefined;
+        schedule();
+      });
+    return running;
+  }
+
+  return {
+    async add(w) {
+      const everyMs = Math.min(MAX_WATCH_INTERVAL_MS, Math.max(MIN_WATCH_INTERVAL_MS, Math.round(w.everyMs)));
+      const prior = watches.get(w.channelId);
+      const stored: StoredWatch = {
+        id: newId(),
+        channelId: w.channelId,
+        teamId: w.teamId,
+        everyMs,
+        createdBy: w.createdBy,
+        createdAt: now(),
+        // changing the interval of a watch keeps what the channel was already told
+        ...(prior?.last ? { last: prior.last } : {}),
+      };
+      watches.set(w.channelId, stored);
+      due.set(w.channelId, now()); // first check right away
+      await persist();
+      schedule();
+      return publicWatch(stored);
+    },
+    async remove(channelId) {
+      const w = watches.get(channelId);
+      if (!w) return undefined;
+      watches.delete(channelId);
+      due.delete(channelId);
+      await persist();
+      schedule();
+      return publicWatch(w);
+    },
+    list: () => [...watches.values()].map(publicWatch),
+    async start() {
+      if (started) return;
+      started = true;
+      // resume: every stored watch checks once right away, against its stored last state
+      for (const w of watches.values()) if (!due.has(w.channelId)) due.set(w.channelId, now());
+      log.info({ path, watches: watches.size }, 'health watches started');
+      schedule();
+    },
+    async stop() {
+      started = false;
+      schedule(); // clears the timer
+      await running;
+      await writes;
+    },
+    runDue,
+    async whenIdle() {
+      await running;
+      await writes;
+    },
+    lastState: (channelId) => watches.get(channelId)?.last,
+    nextRunAt: (channelId) => due.get(channelId),
+  };
+}
+
+/**
+ * The `deps.watches` factory for `createBot` (src/bot.ts): watches kept in
+ * `$MMOPS_STATE_DIR/watches.json`, posting as the bot, started at once. The bot's own
+ * section is left out of scheduled checks unless `botStatus` is given.
+ */
+export function createBotHealthWatches(
+  ctx: { api: MattermostApi; logger: Logger; config: { stateDir: string } },
+  extra: Partial<Pick<HealthWatchServiceOptions, 'botStatus' | 'now' | 'timers'>> = {},
+): HealthWatchScheduler {
+  const service = createHealthWatchService({ api: ctx.api, logger: ctx.logger, store: { path: watchFilePath(ctx.config.stateDir) }, ...extra });
+  void service.start();
+  return service;
+}
