@@ -32,7 +32,7 @@ import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import type { BotStatus, HealthWatch, HealthWatchService, Logger } from '../core/command.js';
 import { serializeError } from '../core/logger.js';
-import { list, md, paragraph, reply, title, type Block, type Reply } from '../core/reply.js';
+import { list, md, paragraph, raw, reply, title, type Block, type Reply } from '../core/reply.js';
 import type { MattermostApi } from '../mattermost/api.js';
 import { renderReply } from '../render/markdown.js';
 import { runHealthCheck, VERDICT_LABEL, type HealthReport, type Verdict } from './health-check.js';
@@ -191,10 +191,10 @@ export function changeReply(change: WatchChange): Reply {
   else if (from.verdict !== to.verdict) head = md`Health watch: ${VERDICT_LABEL[to.verdict]} (was ${from.verdict})`;
   else head = md`Health watch: still ${VERDICT_LABEL[to.verdict]}, but something changed`;
   const blocks: Block[] = [title(head)];
-  if (change.added.length) blocks.push(paragraph(from ? 'New:' : 'Needs attention:'), list(change.added.map((f) => f.text)));
-  if (change.resolved.length) blocks.push(paragraph('Resolved:'), list(change.resolved.map((f) => f.text)));
-  if (change.nodesJoined.length) blocks.push(paragraph(`Cluster nodes joined: ${change.nodesJoined.join(', ')}`));
-  if (change.nodesLeft.length) blocks.push(paragraph(`Cluster nodes left: ${change.nodesLeft.join(', ')}`));
+  if (change.added.length) blocks.push(paragraph(raw(from ? 'New:' : 'Needs attention:')), list(change.added.map((f) => f.text)));
+  if (change.resolved.length) blocks.push(paragraph(raw('Resolved:')), list(change.resolved.map((f) => f.text)));
+  if (change.nodesJoined.length) blocks.push(paragraph(md`Cluster nodes joined: ${change.nodesJoined.join(', ')}`));
+  if (change.nodesLeft.length) blocks.push(paragraph(md`Cluster nodes left: ${change.nodesLeft.join(', ')}`));
   return reply(blocks, { visibility: 'channel', tone: to.verdict === 'healthy' ? 'ok' : to.verdict === 'down' ? 'error' : 'warning' });
 }
 
