@@ -20,7 +20,7 @@ import { resolvePublicUrl, type Config, type ListenAddress } from './config.js';
 import type { CommandDefinition, HealthWatchService, Invocation, Logger, Services } from './core/command.js';
 import { createAuditTrail } from './core/audit.js';
 import { createDispatcher, type Dispatcher, type DispatchResult } from './core/dispatcher.js';
-import { createLogger, serializeError } from './core/logger.js';
+import { createLogger } from './core/logger.js';
 import type { PermissionService } from './core/permission-service.js';
 import { resolveBotRights, type BotRights } from './core/permissions/bot-rights.js';
 import { isPolicyError, loadPolicy, type LoadedPolicy } from './core/permissions/policy.js';
@@ -256,7 +256,7 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
         const delay = Math.min(maxMs, minMs * 2 ** Math.min(attempt, 16));
         const jittered = Math.round(delay / 2 + Math.random() * (delay / 2));
         log.warn(
-          { err: serializeError(err), attempt: attempt + 1, retryInMs: jittered },
+          { err, attempt: attempt + 1, retryInMs: jittered },
           `Mattermost at ${config.mmUrl} is unreachable; retrying in ${Math.round(jittered / 1000)} s`,
         );
         await pause(jittered);
@@ -270,7 +270,7 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
     try {
       mine = await api.getTeamsForUser(botId);
     } catch (err) {
-      log.warn({ err: serializeError(err) }, 'could not list the teams of the bot; no slash command is registered');
+      log.warn({ err }, 'could not list the teams of the bot; no slash command is registered');
       return [];
     }
     const active = mine.filter((t) => t.delete_at === 0);
@@ -311,7 +311,7 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
       log.info({ auditChannel: `${target.team}:${target.channel}` }, 'audit summaries go to the audit channel');
     } catch (err) {
       log.warn(
-        { err: serializeError(err), auditChannel: `${target.team}:${target.channel}` },
+        { err, auditChannel: `${target.team}:${target.channel}` },
         `MMOPS_AUDIT_CHANNEL: the bot cannot see channel "${target.channel}" in team "${target.team}"; audit lines are logged only until it can (add the bot to the channel)`,
       );
     }
@@ -321,7 +321,7 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
     try {
       permissions?.handleEvent(ev);
     } catch (err) {
-      log.warn({ err: serializeError(err), event: ev.event }, 'permission cache could not apply an event');
+      log.warn({ err, event: ev.event }, 'permission cache could not apply an event');
     }
     switch (ev.event) {
       case 'hello': {
@@ -368,7 +368,7 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
       const report = await work.track(registration.registerTeam(team));
       log.info({ team: team.name, registered: report.registered }, `the bot was added to team ${team.name}: slash commands registered`);
     } catch (err) {
-      log.warn({ err: serializeError(err), teamId }, 'could not register slash commands in a new team');
+      log.warn({ err, teamId }, 'could not register slash commands in a new team');
     }
   }
 
@@ -476,7 +476,7 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
 
       const teams = await chooseTeams(user.id);
       rights = await resolveBotRights(perms, user.id, registry.all(), teams.map((t) => t.id)).catch((err: unknown) => {
-        log.warn({ err: serializeError(err) }, 'could not resolve the bot account\'s own rights');
+        log.warn({ err }, 'could not resolve the bot account\'s own rights');
         return undefined;
       });
       if (rights) {
@@ -523,7 +523,7 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
       // leave nothing running behind a failed start
       await shutdown(0);
       if (isStartupError(err)) throw err;
-      log.error({ err: serializeError(err) }, 'start-up failed');
+      log.error({ err }, 'start-up failed');
       throw new StartupError('failed', `start-up failed: ${err instanceof Error ? err.message : String(err)}`, 1);
     }
   }
@@ -541,8 +541,8 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
     work.close();
     const drained = await work.drain(graceMs);
     if (!drained) log.warn({ inFlight: work.size }, 'shutdown: work still in flight after the grace period; closing anyway');
-    await Promise.resolve(watches?.stop?.()).catch((err: unknown) => log.warn({ err: serializeError(err) }, 'health watches did not stop cleanly'));
-    await socket?.stop().catch((err: unknown) => log.warn({ err: serializeError(err) }, 'WebSocket did not close cleanly'));
+    await Promise.resolve(watches?.stop?.()).catch((err: unknown) => log.warn({ err }, 'health watches did not stop cleanly'));
+    await socket?.stop().catch((err: unknown) => log.warn({ err }, 'WebSocket did not close cleanly'));
     await http?.stop();
     phase = 'stopped';
   }

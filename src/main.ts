@@ -85,7 +85,7 @@ export async function main(
     bot.stop().then(
       () => signalled?.(0),
       (err: unknown) => {
-        logger.error({ err: serializeError(err) }, 'shutdown failed');
+        logger.error({ err }, 'shutdown failed');
         signalled?.(1);
       },
     );
@@ -101,7 +101,7 @@ export async function main(
       io.err(`mmops: ${err.message}`);
       return err.exitCode;
     }
-    logger.error({ err: serializeError(err) }, 'start-up failed');
+    logger.error({ err }, 'start-up failed');
     io.err(`mmops: start-up failed: ${err instanceof Error ? err.message : String(err)}`);
     return 1;
   }

@@ -236,7 +236,7 @@ export function createSlashRegistration(opts: SlashRegistrationOptions): SlashRe
       }
       try {
         const created = await api.createCommand({ ...w.input, team_id: team.id });
-        log.info({ team: team.name, trigger: w.trigger }, `registered /${w.trigger} in team ${team.name}`);
+        log.debug({ team: team.name, trigger: w.trigger }, `registered /${w.trigger} in team ${team.name}`);
         keep(created, w);
       } catch (err) {
         if (isApiError(err) && err.status === 400 && err.serverErrorId === 'api.command.duplicate_trigger.app_error') {
