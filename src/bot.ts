@@ -216,6 +216,12 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
       throw new StartupError('config', `MMOPS_LISTEN: ${why} (e.g. MMOPS_LISTEN=127.0.0.1:3979)`, 2);
     }
     slashUrl = `${resolvePublicUrl(config, bound)}${SLASH_PATH}`;
+    if (!config.publicUrl && (bound.host === '0.0.0.0' || bound.host === '::')) {
+      log.warn(
+        { slashUrl },
+        `MMOPS_PUBLIC_URL is not set, so slash commands point at ${slashUrl}, which only works when Mattermost runs on this machine; set MMOPS_PUBLIC_URL to the address Mattermost can reach (e.g. MMOPS_PUBLIC_URL=https://mmops.example.com)`,
+      );
+    }
   }
 
   /** Sleeps `ms`, or throws StartupError('stopped') as soon as stop() is called. */
