@@ -151,7 +151,7 @@ export function classifyFailure(err: unknown, permission?: string): Extract<Prob
   if (isApiError(err)) {
     if (err.status === 403 || err.status === 401) {
       const what = err.status === 401 ? 'the bot token was rejected' : `the bot account lacks ${permission ?? 'the permission'}`;
-      return { ok: false, kind: 'refused', detail: `Not checked: ${what}.`, ...(permission ? { permission } : {}) };
+      return { ok: false, kind: 'refused', detail: `${what}.`, ...(permission ? { permission } : {}) };
     }
     if (err.status === 501) return { ok: false, kind: 'off', detail: err.serverMessage || 'Not available on this server.' };
     return { ok: false, kind: 'failed', detail: `The server answered with an error (HTTP ${err.status}).` };

@@ -115,7 +115,7 @@ describe('buildHealthReport', () => {
     const refused = classifyFailure(new ApiError(403, 'api.context.permissions.app_error', 'no', 'r', 'GET /cluster/status'), 'sysconsole_read_environment_high_availability');
     const r = buildHealthReport(inputs({ cluster: refused }));
     expect(r.verdict).toBe('healthy');
-    expect(r.cluster).toMatchObject({ state: 'refused', detail: 'Not checked: the bot account lacks sysconsole_read_environment_high_availability.' });
+    expect(r.cluster).toMatchObject({ state: 'refused', detail: 'the bot account lacks sysconsole_read_environment_high_availability.' });
     expect(r.nodes).toBeNull();
   });
 
