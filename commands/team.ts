@@ -16,7 +16,6 @@ import { isApiError } from '../src/mattermost/errors.js';
 import type { Team, TeamMember, User } from '../src/mattermost/models.js';
 import { ADD_TO_TEAM, INVITE_TO_TEAM, MANAGE_TEAM_ROLES, serverSays, usageFor, userArg } from './lib/admin-users.js';
 import { rawWord, word, words } from './lib/args.js';
-import { commandCode } from './lib/command-line.js';
 import { resolveBatch, uniqueRefs, unresolvedBlocks } from './lib/lookup.js';
 import { clip, isTeamGuest, teamRoles, userLabel } from './lib/people.js';
 import { teamInScope } from './lib/scope.js';
@@ -216,7 +215,8 @@ const role = defineSubcommand({
           ['Before', teamRoles(before)],
           ['After', after ? teamRoles(after) : 'not a member any more'],
         ]),
-        ...(wanted === 'team_user' && user.id === ctx.caller.id ? [hint(md`You are no longer an admin of this team. (${commandCode(ctx, 'team', ['role', team.name, userArg(user), 'team_admin'])} needs another team admin now.)`)] : []),
+        // unless a system role covers it, only another team admin can undo this now
+        ...(wanted === 'team_user' && user.id === ctx.caller.id ? [hint('You are no longer an admin of this team.')] : []),
       ],
       { tone: 'ok' },
     );

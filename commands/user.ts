@@ -31,10 +31,10 @@ import {
   MANAGE_ROLES,
   MANAGE_SYSTEM,
   USERS_WRITE,
-  confirmationReply,
   freshUser,
   generatePassword,
   meetsPasswordPolicy,
+  needConfirmation,
   refuseBotSelf,
   refuseLastAdmin,
   serverSays,
@@ -101,9 +101,9 @@ const deactivate = defineSubcommand({
     await refuseLastAdmin(ctx, user, self ? 'deactivate your account' : `deactivate ${userLabel(user)}`);
     if (!ctx.args.yes) {
       const what = self
-        ? md`This will deactivate **your own account**: you are signed out everywhere and cannot sign in again until an admin reactivates you.`
-        : md`This will deactivate ${userLabel(user)}: they are signed out everywhere, cannot sign in, and disappear from channel member lists until reactivated (their messages stay).`;
-      return confirmationReply(ctx, what, 'user', ['deactivate', userArg(user)]);
+        ? 'This will deactivate your own account: you are signed out everywhere and cannot sign in again until an admin reactivates you.'
+        : `This will deactivate ${userLabel(user)}: they are signed out everywhere and cannot sign in until reactivated (their messages stay).`;
+      needConfirmation(ctx, what, 'user', ['deactivate', userArg(user)]);
     }
     await serverSays(`deactivate ${you(ctx, user)}`, () => ctx.api.updateUserActive(user.id, false, { signal: ctx.signal }));
     return reply(
@@ -252,9 +252,9 @@ const sessions = defineSubcommand({
       if (!ctx.args.yes) {
         const n = list.length;
         const what = self
-          ? md`This will sign **you** out of all ${n} ${n === 1 ? 'session' : 'sessions'}, including the app you are using now.`
-          : md`This will sign ${userLabel(user)} out of all ${n} ${n === 1 ? 'session' : 'sessions'} (every device and browser); they will have to sign in again.`;
-        return confirmationReply(ctx, what, 'user', ['sessions', userArg(user), REVOKE]);
+          ? `This will sign you out of all ${n} ${n === 1 ? 'session' : 'sessions'}, including the app you are using now.`
+          : `This will sign ${userLabel(user)} out of all ${n} ${n === 1 ? 'session' : 'sessions'} (every device and browser); they will have to sign in again.`;
+        needConfirmation(ctx, what, 'user', ['sessions', userArg(user), REVOKE]);
       }
       await serverSays(`sign ${you(ctx, user)} out`, () => ctx.api.revokeAllSessions(user.id, { signal: ctx.signal }));
       return reply([paragraph(`Signed ${self ? 'you' : userLabel(user)} out of ${list.length} ${list.length === 1 ? 'session' : 'sessions'}.`)], { tone: 'ok', sensitive: true });

@@ -7,11 +7,10 @@
 import { randomInt } from 'node:crypto';
 import type { CommandContext, Requirement } from '../../src/core/command.js';
 import { UserError } from '../../src/core/errors.js';
-import { md, paragraph, reply, type Reply, type Text } from '../../src/core/reply.js';
 import { usageText } from '../../src/core/usage.js';
 import { isApiError } from '../../src/mattermost/errors.js';
 import type { User } from '../../src/mattermost/models.js';
-import { commandCode } from './command-line.js';
+import { commandLine } from './command-line.js';
 import { isSystemAdmin, userLabel } from './people.js';
 
 // Permissions as the server checks them (protocol §5.2–5.5).
@@ -66,17 +65,16 @@ export async function refuseLastAdmin(ctx: Pick<CommandContext, 'api' | 'signal'
   );
 }
 
-/** The exact command to confirm with, as the person would type it (`/user deactivate @bob --yes`). */
-export function confirmCommand(ctx: Pick<CommandContext, 'invocation' | 'services'>, command: string, args: string[]): Text {
-  return commandCode(ctx, command, [...args, '--yes']);
-}
-
-/** "This will …; to go ahead: `…--yes`" — nothing has been changed. */
-export function confirmationReply(ctx: Pick<CommandContext, 'invocation' | 'services'>, what: Text, command: string, args: string[]): Reply {
-  return reply(
-    [paragraph(what), paragraph(md`Nothing has been changed yet. To go ahead, run: ${confirmCommand(ctx, command, args)}`)],
-    { tone: 'warning' },
-  );
+/**
+ * Stops before a drastic change and tells the person what would happen and the exact
+ * command that confirms it (`/user deactivate @bob --yes`). Thrown as a UserError
+ * `needs_confirmation` (not returned as a normal reply) so that the audit trail records
+ * that nothing was done, rather than a success.
+ */
+export function needConfirmation(ctx: Pick<CommandContext, 'invocation' | 'services'>, what: string, command: string, args: string[]): never {
+  throw new UserError('needs_confirmation', `${what} Nothing has been changed yet. To go ahead, run it again with --yes:`, {
+    usage: commandLine(ctx, command, [...args, '--yes']),
+  });
 }
 
 /** `@username` for command hints (ids never appear in what people retype). */

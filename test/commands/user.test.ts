@@ -37,12 +37,15 @@ afterEach(async () => {
 describe('user deactivate / activate', () => {
   it('asks for confirmation first, changing nothing, then deactivates with --yes', async () => {
     const ask = await h.run('alice', 'user deactivate @bob');
-    expect(ask.result.outcome).toBe('ok');
+    expect(ask.result.outcome).toBe('user_error');
     expect(ask.result.reply.tone).toBe('warning');
     expect(ask.text).toContain('This will deactivate Bob Builder');
+    expect(ask.text).toContain('Nothing has been changed yet');
     expect(ask.text).toContain(`\`/user deactivate @${ZW}bob --yes\``);
     expect(mutations(h)).toEqual([]);
     expect(stored(h, 'bob').delete_at).toBe(0);
+    // the audit trail says nothing was done (not "succeeded")
+    expect(h.audits.filter((a) => a.ref === ask.result.ref)).toMatchObject([{ command: 'user deactivate', outcome: 'failed', detail: 'needs_confirmation' }]);
 
     const done = await h.run('alice', 'user deactivate @bob --yes');
     expect(done.result.outcome).toBe('ok');
