@@ -182,15 +182,28 @@ export function compareSnapshots(prev: WatchSnapshot | undefined, next: WatchSna
   return { from: prev, to: next, added, resolved, nodesJoined, nodesLeft };
 }
 
-/** The post for a change (plain strings in it are escaped by the renderer). */
-export function changeReply(change: WatchChange): Reply {
+/** "about 3 min", "about 2 h" */
+function roughly(ms: number): string {
+  const min = Math.max(1, Math.round(ms / 60_000));
+  return min < 90 ? `about ${min} min` : `about ${Math.round(min / 60)} h`;
+}
+
+/**
+ * The post for a change (plain strings in it are escaped by the renderer).
+ * `unannouncedOutageMs`: how long the server was down while nothing could be posted.
+ */
+export function changeReply(change: WatchChange, unannouncedOutageMs?: number): Reply {
   const { from, to } = change;
   let head;
   if (!from) head = md`Health watch: ${VERDICT_LABEL[to.verdict]}`;
   else if (from.verdict !== to.verdict && to.verdict === 'healthy') head = md`Health watch: ${VERDICT_LABEL.healthy} again (was ${from.verdict})`;
   else if (from.verdict !== to.verdict) head = md`Health watch: ${VERDICT_LABEL[to.verdict]} (was ${from.verdict})`;
+  else if (unannouncedOutageMs !== undefined && !change.added.length && !change.resolved.length) head = md`Health watch: ${VERDICT_LABEL[to.verdict]} again`;
   else head = md`Health watch: still ${VERDICT_LABEL[to.verdict]}, but something changed`;
   const blocks: Block[] = [title(head)];
+  if (unannouncedOutageMs !== undefined) {
+    blocks.push(paragraph(md`Mattermost could not be reached for ${roughly(unannouncedOutageMs)} before this, so nothing could be posted meanwhile.`));
+  }
   if (change.added.length) blocks.push(paragraph(raw(from ? 'New:' : 'Needs attention:')), list(change.added.map((f) => f.text)));
   if (change.resolved.length) blocks.push(paragraph(raw('Resolved:')), list(change.resolved.map((f) => f.text)));
   if (change.nodesJoined.length) blocks.push(paragraph(md`Cluster nodes joined: ${change.nodesJoined.join(', ')}`));
@@ -223,6 +236,7 @@ export function createHealthWatchService(opts: HealthWatchServiceOptions): Healt
 
   const watches = new Map<string, StoredWatch>(); // by channel id
   const due = new Map<string, number>(); // channel id → next run
+  const unannounced = new Map<string, number>(); // watch id → since when it was down with nobody told
   let started = false;
   let timer: unknown;
   let running: Promise<void> | undefined;
@@ -299,21 +313,27 @@ export function createHealthWatchService(opts: HealthWatchServiceOptions): Healt
       const current = watches.get(w.channelId);
       if (current?.id !== w.id) continue; // removed or replaced while the check ran
       due.set(w.channelId, now() + w.everyMs);
-      const change = compareSnapshots(current.last, snap);
-      if (!change) {
+      const found = compareSnapshots(current.last, snap);
+      const outageSince = unannounced.get(current.id);
+      if (!found && (outageSince === undefined || snap.verdict === 'down')) {
         if (!current.last) {
           current.last = snap; // quiet baseline for a new watch
           dirty = true;
         }
         continue;
       }
+      // back to what was last said, after an outage nobody could be told about
+      const change: WatchChange = found ?? { ...(current.last ? { from: current.last } : {}), to: snap, added: [], resolved: [], nodesJoined: [], nodesLeft: [] };
+      const outageMs = outageSince !== undefined && snap.verdict !== 'down' ? now() - outageSince : undefined;
       try {
-        await post(current.channelId, renderReply(changeReply(change)));
+        await post(current.channelId, renderReply(changeReply(change, outageMs)));
         current.last = snap;
+        unannounced.delete(current.id);
         dirty = true;
         log.info({ watch: current.id, channelId: current.channelId, verdict: snap.verdict, added: change.added.length, resolved: change.resolved.length }, 'health change posted');
       } catch (err) {
         // keep the old state: the change is announced on the next successful tick
+        if (snap.verdict === 'down' && !unannounced.has(current.id)) unannounced.set(current.id, now());
         log.warn({ watch: current.id, channelId: current.channelId, err: serializeError(err) }, 'health change could not be posted');
       }
     }

@@ -281,6 +281,30 @@ describe('health watch', () => {
     expect(s.posts[0]?.message).toContain('degraded (was healthy)');
   });
 
+  it('after an outage during which nothing could be posted, says so once it can post again', async () => {
+    let failing = false;
+    const s = setup({ failPost: () => failing });
+    svc = s.svc;
+    await s.svc.start();
+    await s.svc.add({ channelId: CHANNEL, teamId: TEAM, everyMs: MIN, createdBy: ALICE });
+    await s.tick(0);
+    failing = true;
+    s.script.state.verdict = 'down';
+    s.script.state.flags = [flag('server:unreachable', 'The server does not answer.', 'down')];
+    await s.tick(MIN);
+    await s.tick(MIN);
+    // back, and back to what was last said (healthy): still worth one post
+    failing = false;
+    s.script.state.verdict = 'healthy';
+    s.script.state.flags = [];
+    await s.tick(MIN);
+    expect(s.posts).toHaveLength(1);
+    expect(s.posts[0]?.message).toContain('Health watch: 🟢 healthy again');
+    expect(s.posts[0]?.message).toContain('could not be reached for about 2 min');
+    await s.tick(MIN);
+    expect(s.posts).toHaveLength(1);
+  });
+
   it('survives a check that throws and keeps the schedule', async () => {
     const s = setup();
     svc = s.svc;
