@@ -17,6 +17,7 @@ import { runHealthCheck } from '../../src/services/health-check.js';
 import { createHealthWatchService, watchFilePath, type HealthWatchScheduler, type WatchTimers } from '../../src/services/health-watch.js';
 import { channelIdFor, SANDBOX_BOT_TOKEN, teamIdFor, userIdFor } from '../../src/sandbox/seed.js';
 import { createRestApi } from '../../src/mattermost/rest-api.js';
+import { formatInterval, parseInterval } from '../../commands/lib/admin-health.js';
 import { createHarness, type Harness } from '../helpers/harness.js';
 
 let h: Harness;
@@ -371,5 +372,20 @@ describe('/health watch', () => {
     expect(r.text).toContain('this direct message');
     await tick(0);
     expect(botPostsIn(dm.id)).toHaveLength(1);
+  });
+});
+
+describe('--every intervals', () => {
+  it('parses and prints the interval forms', () => {
+    expect(parseInterval('5m')).toBe(300_000);
+    expect(parseInterval('90s')).toBe(90_000);
+    expect(parseInterval('1h30m')).toBe(5_400_000);
+    expect(parseInterval('2h')).toBe(7_200_000);
+    expect(parseInterval('15')).toBe(900_000);
+    expect(parseInterval('10min')).toBe(600_000);
+    for (const bad of ['', 'soon', '5x', 'm', '-5m', '1d']) expect(parseInterval(bad), bad).toBeUndefined();
+    expect(formatInterval(300_000)).toBe('5 min');
+    expect(formatInterval(5_400_000)).toBe('1 h 30 min');
+    expect(formatInterval(3_600_000)).toBe('1 h');
   });
 });

@@ -5,7 +5,7 @@
  * "no side effect" in the server's request log.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { meetsPasswordPolicy } from '../../commands/lib/admin-users.js';
+import { generatePassword, meetsPasswordPolicy } from '../../commands/lib/admin-users.js';
 import type { RecordedRequest } from '../../src/sandbox/fake-server.js';
 import { userIdFor } from '../../src/sandbox/seed.js';
 import { createHarness, type Harness } from '../helpers/harness.js';
@@ -401,5 +401,21 @@ describe('user (any source)', () => {
     expect(mention.result.reply.sensitive).toBe(true);
     expect(mention.result.reply.visibility).toBe('caller');
     expect(mention.text).toContain('Sign out everywhere: `user sessions @\u200bdave revoke-all --yes`');
+  });
+});
+
+describe('generatePassword', () => {
+  it('always meets every character-class rule, from node:crypto, without repeats', () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 500; i++) {
+      const pw = generatePassword();
+      expect(meetsPasswordPolicy(pw), pw).toBe(true);
+      expect(pw).toMatch(/^[A-HJ-NP-Za-km-z2-9!#%+=?^-]{20}$/);
+      seen.add(pw);
+    }
+    expect(seen.size).toBe(500);
+    expect(generatePassword(8)).toHaveLength(8);
+    expect(() => generatePassword(7)).toThrow(RangeError);
+    expect(() => generatePassword(73)).toThrow(RangeError);
   });
 });
