@@ -55,16 +55,64 @@ export function scrubSecrets(text: string): string {
   );
 }
 
-/** Serializes an error for a log line: name, code, status, scrubbed message and stack. */
+const SECRET_KEY_SET = new Set(SECRET_KEYS.map((k) => k.toLowerCase()));
+
+/** How deep nested error details are followed (causes, fields of plain objects). */
+const MAX_DEPTH = 6;
+
+const isPlainRecord = (v: unknown): v is Record<string, unknown> => {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const proto: unknown = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+};
+
+/**
+ * Serializes an error for a log line: name, code, status, scrubbed message and stack.
+ * Idempotent: an object that is already a serialized error (or any plain object of
+ * details) is kept field by field, with secret-named fields redacted and text
+ * scrubbed, so callers may pass either a raw error or `serializeError(err)`.
+ */
 export function serializeError(err: unknown): Record<string, unknown> {
-  if (!(err instanceof Error)) return { value: scrubSecrets(String(err)) };
-  const out: Record<string, unknown> = { type: err.name, message: scrubSecrets(err.message) };
-  if (err.stack) out.stack = scrubSecrets(err.stack);
-  for (const key of ['code', 'status', 'serverErrorId', 'requestId', 'endpoint', 'reason'] as const) {
-    const v: unknown = Reflect.get(err, key);
-    if (typeof v === 'string' || typeof v === 'number') out[key] = typeof v === 'string' ? scrubSecrets(v) : v;
+  return serializeAt(err, 0, new WeakSet());
+}
+
+function serializeAt(err: unknown, depth: number, seen: WeakSet<object>): Record<string, unknown> {
+  if (err instanceof Error) {
+    if (seen.has(err)) return { value: '[circular]' };
+    seen.add(err);
+    const out: Record<string, unknown> = { type: err.name, message: scrubSecrets(err.message) };
+    if (err.stack) out.stack = scrubSecrets(err.stack);
+    for (const key of ['code', 'status', 'serverErrorId', 'requestId', 'endpoint', 'reason'] as const) {
+      const v: unknown = Reflect.get(err, key);
+      if (typeof v === 'string' || typeof v === 'number') out[key] = typeof v === 'string' ? scrubSecrets(v) : v;
+    }
+    if (err.cause !== undefined) out.cause = depth < MAX_DEPTH ? serializeAt(err.cause, depth + 1, seen) : { value: '[too deep]' };
+    return out;
   }
-  if (err.cause !== undefined) out.cause = serializeError(err.cause);
+  if (isPlainRecord(err)) {
+    const v = scrubValue(err, depth, seen);
+    return isPlainRecord(v) ? v : { value: v };
+  }
+  return { value: scrubSecrets(String(err)) };
+}
+
+/** A copy of `v` fit for a log line: text scrubbed, secret-named fields redacted. */
+function scrubValue(v: unknown, depth: number, seen: WeakSet<object>): unknown {
+  if (typeof v === 'string') return scrubSecrets(v);
+  if (typeof v === 'number' || typeof v === 'boolean' || v === null || v === undefined) return v;
+  if (typeof v === 'bigint') return String(v);
+  if (typeof v !== 'object') return undefined; // functions, symbols
+  if (v instanceof Error) return serializeAt(v, depth, seen);
+  if (seen.has(v)) return '[circular]';
+  if (depth >= MAX_DEPTH) return '[too deep]';
+  seen.add(v);
+  if (Array.isArray(v)) return v.slice(0, 50).map((x) => scrubValue(x, depth + 1, seen));
+  if (!isPlainRecord(v)) return scrubSecrets(String(v));
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(v)) {
+    const clean = SECRET_KEY_SET.has(key.toLowerCase()) ? '[redacted]' : scrubValue(value, depth + 1, seen);
+    if (clean !== undefined) out[key] = clean;
+  }
   return out;
 }
 

@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
@@ -13,6 +14,7 @@ import {
 } from '../../src/core/command.js';
 import { createDispatcher, type DispatcherDeps } from '../../src/core/dispatcher.js';
 import { UserError } from '../../src/core/errors.js';
+import { createLogger } from '../../src/core/logger.js';
 import type { CheckOptions, Decision, PermissionService, Where } from '../../src/core/permission-service.js';
 import { createRegistry } from '../../src/core/registry.js';
 import { fields, reply, say } from '../../src/core/reply.js';
@@ -472,6 +474,23 @@ describe('dispatcher: execution and failures', () => {
     expect(entry?.fields).toMatchObject({ ref: result.ref, command: 'trouble', subcommand: 'crash' });
     expect(log.dump()).toContain('kaboom');
     expect(log.dump()).not.toContain('s3cr3t-t0ken');
+  });
+
+  it('keeps the crash details in real pino output (type, scrubbed message, stack)', async () => {
+    const lines: string[] = [];
+    const stream = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+        cb();
+      },
+    });
+    const { run } = setup({ logger: createLogger({ level: 'info', destination: stream }) });
+    const { result } = await run(bob, 'trouble crash');
+    const crash = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'command crashed');
+    expect(crash).toMatchObject({ ref: result.ref, command: 'trouble', err: { type: 'TypeError', message: 'kaboom with token=[redacted]' } });
+    expect(String((crash?.err as Record<string, unknown> | undefined)?.stack)).toContain('TypeError: kaboom');
+    expect(lines.join('\n')).not.toContain('s3cr3t-t0ken');
+    expect(lines.join('\n')).not.toContain('[object Object]');
   });
 
   it('stops at the deadline even when the command ignores its signal', async () => {

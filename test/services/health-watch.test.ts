@@ -3,6 +3,7 @@
  * recovery, persists watches and their last state to a JSON file, and resumes from it
  * after a restart. Clock and timers are fake; the file is real (a temporary directory).
  */
+import { Writable } from 'node:stream';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +21,8 @@ import {
 } from '../../src/services/health-watch.js';
 import { renderReply } from '../../src/render/markdown.js';
 import { createMemoryLogger, type MemoryLogger } from '../helpers/logger.js';
+import type { Logger } from '../../src/core/command.js';
+import { createLogger } from '../../src/core/logger.js';
 
 const CHANNEL = 'c'.repeat(26);
 const OTHER_CHANNEL = 'd'.repeat(26);
@@ -97,7 +100,7 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function setup(opts: { clock?: ReturnType<typeof fakeClock>; script?: ReturnType<typeof scripted>; failPost?: () => boolean } = {}) {
+function setup(opts: { clock?: ReturnType<typeof fakeClock>; script?: ReturnType<typeof scripted>; failPost?: () => boolean; logger?: Logger } = {}) {
   const clock = opts.clock ?? fakeClock();
   const script = opts.script ?? scripted();
   const posts: Array<{ channelId: string; message: string }> = [];
@@ -111,7 +114,7 @@ function setup(opts: { clock?: ReturnType<typeof fakeClock>; script?: ReturnType
       },
     },
     store: { path },
-    logger: log,
+    logger: opts.logger ?? log,
     runCheck: script.check,
     post: async (channelId, message) => {
       if (opts.failPost?.()) throw new Error('channel gone');
@@ -167,6 +170,32 @@ describe('health watch', () => {
     expect(s.posts[1]?.message).toContain('Resolved:');
     await s.tick(5 * MIN);
     expect(s.posts).toHaveLength(2);
+  });
+
+  it('logs why a check or a post failed in real pino output, without secrets', async () => {
+    const lines: string[] = [];
+    const stream = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+        cb();
+      },
+    });
+    let failPost = false;
+    const s = setup({ logger: createLogger({ level: 'info', destination: stream }), failPost: () => failPost });
+    svc = s.svc;
+    await s.svc.start();
+    await s.svc.add({ channelId: CHANNEL, teamId: TEAM, everyMs: MIN, createdBy: ALICE });
+    s.script.state.fail = true;
+    await s.tick(0);
+    s.script.state.fail = false;
+    s.script.state.verdict = 'degraded';
+    s.script.state.flags = [LAG];
+    failPost = true;
+    await s.tick(MIN);
+    const entries = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(entries.find((e) => e.msg === 'health check failed')).toMatchObject({ err: { type: 'Error', message: 'check exploded' } });
+    expect(entries.find((e) => e.msg === 'health change could not be posted')).toMatchObject({ err: { type: 'Error', message: 'channel gone' } });
+    expect(lines.join('\n')).not.toContain('[object Object]');
   });
 
   it('posts when a flagged item or the node set changes while the verdict stays the same', async () => {
