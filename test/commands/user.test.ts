@@ -7,7 +7,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { generatePassword, meetsPasswordPolicy } from '../../commands/lib/admin-users.js';
 import type { RecordedRequest } from '../../src/sandbox/fake-server.js';
-import { userIdFor } from '../../src/sandbox/seed.js';
+import { demoSeed, SeedBuilder, userIdFor } from '../../src/sandbox/seed.js';
 import { createHarness, type Harness } from '../helpers/harness.js';
 import { createMemoryLogger, type MemoryLogger } from '../helpers/logger.js';
 
@@ -257,6 +257,42 @@ describe('user audits', () => {
     expect((await h.run('bob', 'user audits --page 2')).text).toContain('No more account events');
     expect((await h.run('dave', 'user audits')).text).toContain('Account events of Dave Doe');
     expect((await h.run('dave', 'user audits @bob')).result.outcome).toBe('refused');
+  });
+});
+
+describe('a user manager holding only sysconsole_write_user_management_users', () => {
+  // the server treats that permission as also granting edit_other_users (protocol §5.9)
+  let mgr: Harness;
+  beforeEach(async () => {
+    const seed = demoSeed();
+    const b = new SeedBuilder();
+    b.role('user_writer', ['sysconsole_write_user_management_users'], { display_name: 'User writer' });
+    b.user({ username: 'umgr', first_name: 'Uma', last_name: 'Manager', roles: 'system_user user_writer' }, { token: null });
+    b.join('acme', ['umgr'], ['town-square']);
+    const extra = b.build();
+    seed.roles = [...(seed.roles ?? []), ...(extra.roles ?? [])];
+    seed.users = [...(seed.users ?? []), ...(extra.users ?? [])];
+    seed.teamMembers = [...(seed.teamMembers ?? []), ...(extra.teamMembers ?? [])];
+    seed.channelMembers = [...(seed.channelMembers ?? []), ...(extra.channelMembers ?? [])];
+    mgr = await createHarness({ seed });
+  });
+  afterEach(async () => {
+    await mgr?.close();
+  });
+
+  it('may see sessions and audits of others and reset their MFA (implied edit_other_users), but not touch an admin', async () => {
+    const sessions = await mgr.run('umgr', 'user sessions @bob');
+    expect(sessions.result.outcome).toBe('ok');
+    expect(sessions.text).toContain('Sessions of Bob Builder');
+    const audits = await mgr.run('umgr', 'user audits @bob');
+    expect(audits.result.outcome).toBe('ok');
+    expect(audits.text).toContain('Account events of Bob Builder');
+    const mfa = await mgr.run('umgr', 'user mfa @carol off');
+    expect(mfa.result.outcome).toBe('ok');
+    expect(mgr.fake.store.users.get(userIdFor('carol'))?.mfa_active).toBe(false);
+    const admin = await mgr.run('umgr', 'user sessions @alice');
+    expect(admin.result.outcome).toBe('refused');
+    expect(admin.text).toContain('`manage_system`');
   });
 });
 

@@ -16,7 +16,7 @@ import { roleSchema, type WsEvent } from '../../../src/mattermost/models.js';
 import { createRestApi } from '../../../src/mattermost/rest-api.js';
 import { createWebSocketClient, type MattermostSocket } from '../../../src/mattermost/websocket.js';
 import { startFakeMattermost, type FakeMattermost } from '../../../src/sandbox/fake-server.js';
-import { channelIdFor, SANDBOX_BOT_TOKEN, teamIdFor, tokenFor, userIdFor } from '../../../src/sandbox/seed.js';
+import { channelIdFor, SANDBOX_BOT_TOKEN, SeedBuilder, teamIdFor, tokenFor, userIdFor } from '../../../src/sandbox/seed.js';
 
 type Place = 'acme' | 'ops' | 'incidents' | 'helpdesk' | 'dm' | 'square';
 
@@ -161,6 +161,58 @@ describe('the permission matrix (fake server, demo seed)', () => {
     expect(paths).toContain(`GET /api/v4/users/${userIdFor('dave')}`);
     expect(paths).toContain(`GET /api/v4/teams/${teamIdFor('ops')}/members/${userIdFor('dave')}`);
     expect(paths).toContain('POST /api/v4/roles/names');
+  });
+});
+
+describe('ancillary permissions: a custom role holding only sysconsole_write_user_management_users (protocol §5.9)', () => {
+  let fake: FakeMattermost;
+  let service: PermissionService;
+
+  /** Columns: the implied permissions, the key itself, something it does not imply; system and team scope. */
+  const COLS: Array<{ permission: string; scope: Scope }> = [
+    { permission: 'edit_other_users', scope: 'system' },
+    { permission: 'demote_to_guest', scope: 'system' },
+    { permission: 'promote_guest', scope: 'system' },
+    { permission: 'sysconsole_write_user_management_users', scope: 'system' },
+    { permission: 'manage_system', scope: 'system' },
+    { permission: 'edit_other_users', scope: 'team' },
+  ];
+  const ROWS: Record<string, string> = {
+    usermgr: 'Y Y Y Y n Y',
+    // edit_other_users does not imply the sysconsole permission (nor the guest ones)
+    helper: ' Y n n n n Y',
+    plain: '  n n n n n n',
+  };
+
+  beforeAll(async () => {
+    const b = new SeedBuilder();
+    b.user({ username: 'mmops', is_bot: true, roles: 'system_user system_admin' }, { token: SANDBOX_BOT_TOKEN });
+    b.role('user_writer', ['sysconsole_write_user_management_users'], { display_name: 'User writer' });
+    b.role('helper', ['edit_other_users']);
+    b.user({ username: 'usermgr', roles: 'system_user user_writer' });
+    b.user({ username: 'helper', roles: 'system_user helper' });
+    b.user({ username: 'plain' });
+    b.team('acme', 'Acme Corp');
+    b.channel('acme', 'town-square', 'Town Square');
+    b.join('acme', ['mmops', 'usermgr', 'helper', 'plain'], ['town-square']);
+    fake = await startFakeMattermost({ seed: b.build() });
+    service = createPermissionService({ api: createRestApi({ url: fake.url, token: SANDBOX_BOT_TOKEN }), selfUserId: userIdFor('mmops') });
+  });
+  afterAll(async () => {
+    await fake?.close();
+  });
+
+  describe.each(Object.keys(ROWS))('%s', (username) => {
+    it.each(COLS.map((c, i) => ({ ...c, i, label: `${c.permission}@${c.scope}` })))('$label', async (col) => {
+      const expected = cellsOf(ROWS[username] ?? '')[col.i] === 'Y';
+      const where = col.scope === 'team' ? { teamId: teamIdFor('acme') } : {};
+      const d = await service.check(userIdFor(username), { permission: col.permission, scope: col.scope }, where);
+      expect(d.allowed).toBe(expected);
+      const user = fake.store.users.get(userIdFor(username));
+      if (!user) throw new Error(`no ${username}`);
+      const server = col.scope === 'system' ? fake.store.hasPermission(user, col.permission) : fake.store.hasTeamPermission(user, teamIdFor('acme'), col.permission);
+      expect(server).toBe(expected);
+    });
   });
 });
 

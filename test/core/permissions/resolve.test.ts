@@ -2,8 +2,10 @@ import { describe, expect, it } from 'vitest';
 import {
   effectiveChannelRoles,
   effectiveTeamRoles,
+  ANCILLARY_PERMISSIONS,
   grantedBy,
   holdsAt,
+  permissionsGranting,
   isValidRoleName,
   roleNamesFor,
   rolesGrant,
@@ -130,6 +132,9 @@ const defs: RoleDefinitions = new Map([
   ['team_admin', { permissions: ['manage_team', 'read_channel'], delete_at: 0 }],
   ['channel_user', { permissions: ['read_channel'], delete_at: 0 }],
   ['deleted_role', { permissions: ['edit_other_users'], delete_at: 99 }],
+  ['user_manager', { permissions: ['sysconsole_write_user_management_users'], delete_at: 0 }],
+  ['team_user_manager', { permissions: ['sysconsole_write_user_management_users'], delete_at: 0 }],
+  ['deleted_user_manager', { permissions: ['sysconsole_write_user_management_users'], delete_at: 5 }],
   ['unknown_role', null],
 ]);
 
@@ -165,6 +170,29 @@ describe('grantedBy (server check order and scope inheritance)', () => {
   ])('%s', (_name, scope, roles, perm, out) => {
     expect(grantedBy(scope, roles, perm, defs)).toBe(out);
     expect(holdsAt(scope, roles, perm, defs)).toBe(out !== null);
+  });
+});
+
+describe('ancillary permissions (sysconsole_write_user_management_users, protocol §5.9)', () => {
+  const R = (system: string[], team: string[] = [], channel: string[] = []): EffectiveRoles => ({ system, team, channel });
+  it.each<[string, Scope, EffectiveRoles, string, GrantSource]>([
+    ['implies edit_other_users', 'system', R(['system_user', 'user_manager']), 'edit_other_users', 'system'],
+    ['implies demote_to_guest', 'system', R(['user_manager']), 'demote_to_guest', 'system'],
+    ['implies promote_guest', 'system', R(['user_manager']), 'promote_guest', 'system'],
+    ['still holds itself', 'system', R(['user_manager']), 'sysconsole_write_user_management_users', 'system'],
+    ['implies nothing else', 'system', R(['user_manager']), 'manage_system', null],
+    ['not the reverse: edit_other_users does not imply the sysconsole permission', 'system', R(['helpdesk']), 'sysconsole_write_user_management_users', null],
+    ['a deleted role implies nothing', 'system', R(['deleted_user_manager']), 'edit_other_users', null],
+    ['the system grant holds at team scope too', 'team', R(['user_manager']), 'edit_other_users', 'system'],
+    ['only through system roles (as the server and the fake do)', 'team', R(['system_user'], ['team_user_manager']), 'edit_other_users', null],
+  ])('%s', (_name, scope, roles, perm, out) => {
+    expect(grantedBy(scope, roles, perm, defs)).toBe(out);
+  });
+
+  it('lists the implying permission after the permission itself', () => {
+    expect(permissionsGranting('edit_other_users')).toEqual(['edit_other_users', 'sysconsole_write_user_management_users']);
+    expect(permissionsGranting('invite_user')).toEqual(['invite_user']);
+    expect(ANCILLARY_PERMISSIONS.sysconsole_write_user_management_users).toEqual(['edit_other_users', 'demote_to_guest', 'promote_guest']);
   });
 });
 
