@@ -43,6 +43,7 @@ import { serializeError } from './logger.js';
 import { parseArgs, tokenize, validateArgs } from './parse.js';
 import type { Decision, PermissionService, Where } from './permission-service.js';
 import { createCallerPermissions } from './permissions/caller.js';
+import { placeWords, refusalText, type RefusalPlace } from './permissions/refusal.js';
 import type { Registry } from './registry.js';
 import { code, list, md, paragraph, raw, reply, title, type Block, type Markdown, type Reply, type ReplyTone, type Text } from './reply.js';
 import { createScopeResolver, type ScopeResolver } from './scope.js';
@@ -131,21 +132,6 @@ const toneFor: Record<string, ReplyTone> = {
   forbidden: 'refused',
   server_error: 'error',
 };
-
-const scopeWords = (req: Requirement, team?: Team, channel?: Channel): Markdown => {
-  if (req.scope === 'system') return raw('system-wide');
-  if (req.scope === 'team') {
-    return team ? md`in team **${team.display_name || team.name}**` : raw('in a team (run it from one of its channels)');
-  }
-  return channel && channel.type !== 'D' && channel.type !== 'G'
-    ? md`in channel **${channel.display_name || channel.name}**`
-    : raw('in this channel');
-};
-
-/** "You need `edit_other_users` (system-wide) to do that." */
-export function refusalText(req: Requirement, team?: Team, channel?: Channel): Markdown {
-  return md`You need ${code(req.permission)} (${scopeWords(req, team, channel)}) to do that.`;
-}
 
 const hasRole = (u: User, role: string): boolean => u.roles.split(/\s+/).includes(role);
 
@@ -340,11 +326,23 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     const fresh = sub.destructive === true;
 
     const check = async (req: Requirement): Promise<Decision> => deps.permissions.check(caller.id, req, where, { fresh });
-    const refuse = (req: Requirement, decision?: Decision): never => {
+
+    // How a refusal names the place: the team or channel the dispatcher resolved.
+    const describePlace = async (req: Requirement, at: Where = where): Promise<RefusalPlace> => {
+      if (req.scope === 'system') return {};
+      if (req.scope === 'team') {
+        if (!at.teamId) return { noTeam: true };
+        return team && team.id === at.teamId ? { team: team.display_name || team.name } : {};
+      }
+      if (channel && channel.id === at.channelId && channel.type !== 'D' && channel.type !== 'G') return { channel: channel.display_name || channel.name };
+      return { here: !at.channelId || at.channelId === inv.channelId };
+    };
+
+    const refuse = async (req: Requirement, decision?: Decision): Promise<never> => {
       const text =
         decision && !decision.allowed && decision.reason !== 'missing_permission'
           ? raw(decision.reason === 'inactive' ? 'Your account is deactivated.' : decision.reason === 'bot' ? "Bots can't run commands here." : "I couldn't find your account.")
-          : refusalText(req, team, channel);
+          : refusalText(req, await describePlace(req));
       state.scopeLabel = scopeLabel(req, team, channel);
       audit('refused', `missing ${req.permission} (${req.scope})`);
       throw new Stop(refusedReply(text), 'refused');
@@ -364,7 +362,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
           // Do not reveal who exists to someone who could not act on others anyway.
           state.privileged = true;
           const d = await check(otherReq);
-          if (!d.allowed) refuse(otherReq, d);
+          if (!d.allowed) await refuse(otherReq, d);
         }
         throw e;
       }
@@ -384,16 +382,17 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     if (reqs[0]) state.scopeLabel = scopeLabel(reqs[0], team, channel);
     for (const req of reqs) {
       const d = await check(req);
-      if (!d.allowed) refuse(req, d);
+      if (!d.allowed) await refuse(req, d);
     }
 
     // 8. the bot's own rights
     for (const need of sub.botNeeds ?? []) {
       const d = await deps.permissions.check(deps.botUserId, need, where);
       if (!d.allowed) {
+        const place = await describePlace(need);
         audit('failed', `bot lacks ${need.permission} (${need.scope})`);
         throw new Stop(
-          reply([paragraph(md`Not available: the bot account lacks ${code(need.permission)} (${scopeWords(need, team, channel)}). An admin can grant it.`)], { tone: 'warning' }),
+          reply([paragraph(md`Not available: the bot account lacks ${code(need.permission)} (${placeWords(need, place)}). An admin can grant it.`)], { tone: 'warning' }),
           'unavailable',
         );
       }
@@ -412,7 +411,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       ...(channel ? { channel } : {}),
       api: deps.api,
       users,
-      perms: createCallerPermissions({ perms: deps.permissions, userId: caller.id, where, fresh }),
+      perms: createCallerPermissions({ perms: deps.permissions, userId: caller.id, where, fresh, describe: describePlace }),
       services: deps.services,
       log: log.child({ command: command.name, subcommand: sub.name }),
       ref,
@@ -507,7 +506,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   }
 
   function userErrorReplyPlain(e: UserError): Reply {
-    const blocks: Block[] = [paragraph(e.message)];
+    const blocks: Block[] = [paragraph(e.details.text ?? e.message)];
     if (e.details.items?.length) blocks.push(list(e.details.items.slice(0, 20)));
     if (e.details.usage) blocks.push({ kind: 'hint', text: md`Usage: ${code(e.details.usage)}` });
     return reply(blocks, { tone: toneFor[e.code] ?? 'warning' });

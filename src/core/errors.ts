@@ -4,6 +4,7 @@
  * and answers with a short apology naming that id.
  */
 import type { Requirement } from './command.js';
+import type { Markdown } from './reply.js';
 
 export type UserErrorCode =
   | 'not_found'
@@ -27,6 +28,8 @@ export class UserError extends Error {
       items?: string[];
       requirement?: Requirement;
       usage?: string;
+      /** the sentence as trusted Markdown, shown instead of `message` (e.g. a refusal naming a permission in code) */
+      text?: Markdown;
     } = {},
   ) {
     super(message);

@@ -105,7 +105,8 @@ describe('team invite', () => {
     if (role) role.permissions = role.permissions.filter((p) => p !== 'add_user_to_team');
     const r = await h.run('dave', 'team invite acme x@example.com');
     expect(r.result.outcome).toBe('refused');
-    expect(r.text).toContain('add\\_user\\_to\\_team');
+    // refused inside the command (ctx.perms.require), in the dispatcher's wording
+    expect(r.text).toBe(':no_entry: You need `add_user_to_team` (in team **Acme Corp**) to do that.');
     expect(mutations(h)).toEqual([]);
   });
 

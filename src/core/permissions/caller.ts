@@ -9,25 +9,23 @@
 import type { CallerPermissions, Requirement } from '../command.js';
 import { UserError } from '../errors.js';
 import type { PermissionService, Where } from '../permission-service.js';
-
-/** One plain sentence naming a missing permission and its scope (the renderer escapes it). */
-export function describeMissing(req: Requirement): string {
-  const where = req.scope === 'system' ? 'system-wide' : req.scope === 'team' ? 'in this team' : 'in this channel';
-  return `You need the ${req.permission} permission ${where} to do that.`;
-}
+import { refusalSentence, refusalText, type RefusalPlace } from './refusal.js';
 
 /**
  * Binds `perms` to a caller. `where` is the default place (the invocation's team and
  * channel); a call's own `where` fields override it. `fresh` re-checks from the server
- * (destructive subcommands).
+ * (destructive subcommands). `describe` says how a refusal may name the place (the
+ * dispatcher passes names the caller may see); without it the refusal says "that team"
+ * / "that channel". Refusals use the dispatcher's wording ({@link refusalText}).
  */
 export function createCallerPermissions(opts: {
   perms: PermissionService;
   userId: string;
   where?: Where;
   fresh?: boolean;
+  describe?: (req: Requirement, where: Where) => Promise<RefusalPlace> | RefusalPlace;
 }): CallerPermissions {
-  const { perms, userId, where: base = {}, fresh = false } = opts;
+  const { perms, userId, where: base = {}, fresh = false, describe } = opts;
   const at = (where?: Where): Where => {
     const teamId = where?.teamId || base.teamId;
     const channelId = where?.channelId || base.channelId;
@@ -38,8 +36,11 @@ export function createCallerPermissions(opts: {
       return (await perms.check(userId, req, at(where), { fresh })).allowed;
     },
     async require(req, where) {
-      const d = await perms.check(userId, req, at(where), { fresh });
-      if (!d.allowed) throw new UserError('forbidden', describeMissing(req), { requirement: req });
+      const place = at(where);
+      const d = await perms.check(userId, req, place, { fresh });
+      if (d.allowed) return;
+      const named = describe ? await describe(req, place) : {};
+      throw new UserError('forbidden', refusalSentence(req, named), { requirement: req, text: refusalText(req, named) });
     },
   };
 }

@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { defineCommand, defineSubcommand, type CommandDefinition, type Requirement } from '../../../src/core/command.js';
 import { isUserError } from '../../../src/core/errors.js';
 import { BotRightsError, commandLabel, resolveBotRights } from '../../../src/core/permissions/bot-rights.js';
-import { createCallerPermissions, describeMissing } from '../../../src/core/permissions/caller.js';
+import { createCallerPermissions } from '../../../src/core/permissions/caller.js';
+import { refusalSentence, refusalText } from '../../../src/core/permissions/refusal.js';
 import { createPermissionService } from '../../../src/core/permissions/service.js';
 import { reply } from '../../../src/core/reply.js';
 import { builtInRoles, createStubApi, mkChannel, mkChannelMember, mkRole, mkTeam, mkTeamMember, mkUser } from './stub-api.js';
@@ -135,8 +136,10 @@ describe('createCallerPermissions', () => {
     );
     expect(isUserError(err) && err.code).toBe('forbidden');
     expect(isUserError(err) && err.details.requirement).toEqual(req);
-    expect(isUserError(err) && err.message).toBe(describeMissing(req));
-    expect(describeMissing({ permission: 'manage_system', scope: 'system' })).toMatch(/manage_system permission system-wide/);
+    // the dispatcher's wording; without names from the dispatcher, the place is "that team"
+    expect(isUserError(err) && err.details.text?.value).toBe(refusalText(req).value);
+    expect(isUserError(err) && err.details.text?.value).toBe('You need `manage_team_roles` (in that team) to do that.');
+    expect(isUserError(err) && err.message).toBe(refusalSentence(req));
   });
 
   it('fresh callers re-read from the server each time', async () => {
