@@ -1,0 +1,181 @@
+/**
+ * `npm run demo`: try mmops with no Mattermost server and no configuration. Starts the
+ * sandbox (the fake Mattermost server with the demo workspace, and the real bot against
+ * it, started the way `npm start` starts it) and opens the console.
+ *
+ *   npm run demo                                     interactive console
+ *   npm run demo -- --script docs/walkthrough.txt    run a script; exit 1 if a line is not as expected
+ *   echo '/whois @bob' | npm run demo                lines on stdin are run as a script
+ *
+ * Exit codes: 0 = quit, or every script line as expected; 1 = a script line was not as
+ * expected, or the sandbox did not start; 2 = bad arguments; 130/143 = interrupted.
+ */
+import { readFileSync, realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { createConsole } from './console.js';
+import { startSandbox, type Sandbox } from './console-sandbox.js';
+
+const USAGE = `Usage: npm run demo [-- options]
+
+Starts a sandbox Mattermost server with a small workspace, the mmops bot against it, and a
+console where you type as someone in that workspace (type help inside).
+
+Options:
+  --script FILE      run the lines of FILE (see docs/walkthrough.txt), then exit:
+                     0 when every line went as expected, 1 otherwise
+  --as USER          start as USER (default alice)
+  --in CHANNEL       start in CHANNEL, team:channel or @user (default acme:town-square)
+  --timeout SECONDS  how long to wait for each answer (default 10)
+  --no-color         no colours (also NO_COLOR=1; colours are only used on a terminal)
+  --help             this text
+
+Lines on a non-terminal stdin are run as a script, e.g. echo '/whois @bob' | npm run demo`;
+
+const argsSchema = z.object({
+  script: z.string().min(1, '--script needs a file').optional(),
+  as: z
+    .string()
+    .regex(/^@?[a-z0-9][a-z0-9._-]*$/i, '--as needs a username, e.g. --as dave')
+    .optional(),
+  in: z.string().min(1, '--in needs a channel, e.g. --in ops:town-square').optional(),
+  timeout: z.coerce.number({ message: '--timeout needs a number of seconds' }).positive('--timeout needs a positive number of seconds').max(600, '--timeout is at most 600 seconds').optional(),
+  'no-color': z.boolean().optional(),
+  help: z.boolean().optional(),
+});
+
+type DemoArgs = z.infer<typeof argsSchema>;
+
+/** Parses the command line; a string is the problem to print. */
+export function parseDemoArgs(argv: readonly string[]): DemoArgs | string {
+  let values: Record<string, unknown>;
+  try {
+    values = parseArgs({
+      args: argv.filter((a) => a !== '--'),
+      options: {
+        script: { type: 'string' },
+        as: { type: 'string' },
+        in: { type: 'string' },
+        timeout: { type: 'string' },
+        'no-color': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+  const parsed = argsSchema.safeParse(values);
+  if (!parsed.success) return parsed.error.issues[0]?.message ?? 'invalid arguments';
+  return parsed.data;
+}
+
+/** Runs the demo; resolves with the exit code. */
+export async function runDemo(argv: readonly string[] = process.argv.slice(2)): Promise<number> {
+  const args = parseDemoArgs(argv);
+  if (typeof args === 'string') {
+    process.stderr.write(`demo: ${args}\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (args.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  let script: { name: string; text: string } | undefined;
+  if (args.script) {
+    try {
+      script = { name: args.script, text: readFileSync(args.script, 'utf8') };
+    } catch (err) {
+      const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
+      process.stderr.write(`demo: cannot read ${args.script}${code === 'ENOENT' ? ': no such file' : code ? ` (${code})` : ''}\n`);
+      return 2;
+    }
+  }
+  const interactive = !script && process.stdin.isTTY === true;
+  const color = !args['no-color'] && process.stdout.isTTY === true && !process.env.NO_COLOR;
+
+  if (interactive) process.stdout.write('Starting the sandbox server and the bot…\n');
+  let sandbox: Sandbox;
+  try {
+    sandbox = await startSandbox({ logLevel: 'info' });
+  } catch (err) {
+    process.stderr.write(`demo: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+
+  // a signal (Ctrl-C outside the prompt, kill) stops everything cleanly
+  let interrupted = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    interrupted = signal === 'SIGINT' ? 130 : 143;
+    void sandbox.close().then(() => process.exit(interrupted));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  let code = 0;
+  try {
+    const con = createConsole({
+      sandbox,
+      output: process.stdout,
+      color,
+      ...(args.timeout !== undefined ? { replyTimeoutMs: args.timeout * 1000 } : {}),
+    });
+    // --as / --in go through the console's own checks
+    for (const [flag, line] of [
+      ['--as', args.as ? `as ${args.as}` : ''],
+      ['--in', args.in ? `in ${args.in}` : ''],
+    ] as const) {
+      if (!line) continue;
+      const r = await con.run(line);
+      if (r.verdict === 'error') {
+        process.stderr.write(`demo: ${flag}: ${r.problem ?? 'invalid'}\n`);
+        return 2;
+      }
+    }
+    if (interactive) {
+      con.banner();
+      await con.interact(process.stdin);
+      process.stdout.write('Stopping the bot and the sandbox…\n');
+    } else {
+      const text = script?.text ?? readFileSync(0, 'utf8');
+      process.stdout.write(`mmops sandbox: Mattermost at ${sandbox.fake.url}, bot at ${sandbox.bot.url}\n\n`);
+      const report = await con.runScript(text, { name: script?.name ?? 'stdin' });
+      code = report.exitCode;
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await sandbox.close();
+  }
+  return interrupted || code;
+}
+
+/** True when this file is the process entry (`tsx src/sandbox/demo.ts`). */
+function isEntry(): boolean {
+  const entry = process.argv[1];
+  if (!entry) return false;
+  try {
+    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntry()) {
+  runDemo().then(
+    (code) => {
+      process.exitCode = code;
+      // everything is closed by now; if something still holds the process open, say so and go
+      setTimeout(() => {
+        process.stderr.write('demo: something was still running after shutdown; exiting anyway\n');
+        process.exit(code);
+      }, 3_000).unref();
+    },
+    (err: unknown) => {
+      process.stderr.write(`demo: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}
