@@ -327,15 +327,40 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
 
     const check = async (req: Requirement): Promise<Decision> => deps.permissions.check(caller.id, req, where, { fresh });
 
-    // How a refusal names the place: the team or channel the dispatcher resolved.
+    // How a refusal may name a place: only names the caller could see anyway, else what
+    // they typed, else "that team" / "that channel" (never a private channel's name).
+    const typed = { team: scopeRef.team?.trim() || undefined, channel: scopeRef.channel?.trim() || undefined };
+    const canSee = async (req: Requirement, at: Where): Promise<boolean> => {
+      try {
+        return (await deps.permissions.check(caller.id, req, at)).allowed;
+      } catch {
+        return false;
+      }
+    };
     const describePlace = async (req: Requirement, at: Where = where): Promise<RefusalPlace> => {
       if (req.scope === 'system') return {};
       if (req.scope === 'team') {
-        if (!at.teamId) return { noTeam: true };
-        return team && team.id === at.teamId ? { team: team.display_name || team.name } : {};
+        const id = at.teamId;
+        if (!id) return { noTeam: true };
+        const known = team?.id === id;
+        const t = known ? team : await scopes.teamById(id, call).catch(() => undefined);
+        const here = id === inv.teamId;
+        if (t && (t.type !== 'I' || (await canSee({ permission: 'view_team', scope: 'team' }, { teamId: id })))) return { team: t.display_name || t.name, here };
+        return known && typed.team ? { team: typed.team, here } : { here };
       }
-      if (channel && channel.id === at.channelId && channel.type !== 'D' && channel.type !== 'G') return { channel: channel.display_name || channel.name };
-      return { here: !at.channelId || at.channelId === inv.channelId };
+      const id = at.channelId;
+      if (!id) return { here: true };
+      const known = channel?.id === id;
+      const c = known ? channel : await scopes.channelById(id, call).catch(() => undefined);
+      const here = id === inv.channelId;
+      // a DM's name is two user ids and a group's lists its members: never shown
+      const visible =
+        c !== undefined &&
+        c.type !== 'D' &&
+        c.type !== 'G' &&
+        (c.type === 'O' || (await canSee({ permission: 'read_channel', scope: 'channel' }, { channelId: id, ...(c.team_id ? { teamId: c.team_id } : {}) })));
+      if (c && visible) return { channel: c.display_name || c.name, here };
+      return known && typed.channel ? { channel: typed.channel, here } : { here };
     };
 
     const refuse = async (req: Requirement, decision?: Decision): Promise<never> => {

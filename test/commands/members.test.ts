@@ -60,7 +60,20 @@ describe('members (list)', () => {
     const { result, plain: t } = await run('dave', 'members ~ops:incidents');
     expect(result.outcome).toBe('refused');
     expect(t).toContain('read_channel');
+    // named only as dave typed it: the private channel's display name is not revealed
+    expect(t).toBe(':no_entry: You need `read_channel` (in channel **~ops:incidents**) to do that.');
+    expect(t).not.toContain('Incidents');
     expect(requestsTo(h.fake.requests, 'GET', new RegExp(`/channels/${incidents}/members$`))).toHaveLength(0);
+  });
+
+  it('names a private channel by its id when that is what was typed, and a public one by its display name', async () => {
+    const byId = await run('dave', `members ~${incidents}`, inOps);
+    expect(byId.result.outcome).toBe('refused');
+    expect(byId.plain).toBe(`:no_entry: You need \`read_channel\` (in channel **~${incidents}**) to do that.`);
+    // a member of the private channel may be told its name
+    const bob = await run('bob', 'members ~ops:incidents');
+    expect(bob.result.outcome).toBe('ok');
+    expect(bob.plain).toContain('**Incidents**');
   });
 
   it('says when a channel does not exist, and explains bad input', async () => {
@@ -105,8 +118,9 @@ describe('members (check people)', () => {
   });
 
   it('refuses checks in a channel the caller cannot read', async () => {
-    const { result } = await run('dave', 'members ~ops:incidents @grace');
+    const { result, plain: t } = await run('dave', 'members ~ops:incidents @grace');
     expect(result.outcome).toBe('refused');
+    expect(t).not.toContain('Incidents');
     // (the permission check itself reads dave's own membership; nothing about grace is read)
     expect(requestsTo(h.fake.requests, 'POST', new RegExp(`/channels/${incidents}/members/ids$`))).toHaveLength(0);
     expect(h.fake.requests.filter((r) => r.path.includes(channelIdFor('ops', 'incidents')) && r.path.endsWith(userIdFor('grace')))).toHaveLength(0);

@@ -131,8 +131,10 @@ describe('teams member', () => {
   });
 
   it('refuses without view_team in that team', async () => {
-    const { result } = await run('erin', 'teams member ops @bob');
+    const { result, plain: t } = await run('erin', 'teams member ops @bob');
     expect(result.outcome).toBe('refused');
+    // ops is invite-only and erin is not in it: named as she typed it, not "Operations"
+    expect(t).toBe(':no_entry: You need `view_team` (in team **ops**) to do that.');
     expect(requestsTo(h.fake.requests, 'GET', /\/teams\/[^/]+\/members\/[^/]+$/)).toHaveLength(0);
   });
 });
