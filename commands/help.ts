@@ -2,7 +2,9 @@
  * `/mmops help [command [subcommand]]`, generated from the command definitions
  * (`ctx.services.commands()`): summary, usage, examples and the permission each
  * subcommand needs. The overview lists only what the caller may run; asking for a
- * command by name also shows what is hidden and which permission it needs.
+ * command by name also shows what is hidden and which permission it needs. What the
+ * bot account itself cannot carry out (its `botNeeds`, via `services.botCan`) is
+ * marked "not available", not presented as usable.
  * (`/help` is a Mattermost built-in, so there is no own trigger.)
  */
 import { z } from 'zod';
@@ -48,7 +50,12 @@ export function describeAccess(access: Access, extras: Requirement[] = []): Mark
   return extras.length ? md`${base}, plus ${joinMd(extras.map(describeRequirement))} (local policy)` : base;
 }
 
-/** Decides, with as few calls as possible, which subcommands the caller may run. */
+type Can = (req: Requirement, where?: { teamId?: string; channelId?: string }) => Promise<boolean>;
+
+/**
+ * Decides, with as few calls as possible, which subcommands the caller may run
+ * (`missing`) and which the bot account itself cannot carry out (`botLacks`).
+ */
 function createGate(ctx: CommandContext) {
   let myTeams: Promise<string[] | undefined> | undefined;
   const teamsOfCaller = (): Promise<string[] | undefined> =>
@@ -60,24 +67,52 @@ function createGate(ctx: CommandContext) {
       },
     ));
 
-  async function holds(req: Requirement): Promise<boolean> {
-    if (req.scope === 'system') return ctx.perms.can(req);
-    if (req.scope === 'channel') return ctx.channel ? ctx.perms.can(req, { channelId: ctx.channel.id }) : ctx.perms.can(req);
-    if (ctx.team) return ctx.perms.can(req, { teamId: ctx.team.id });
-    // Outside a team (a DM): may they do it in any of their teams?
+  /** Whether `can` grants `req` here (outside a team: in any of the caller's teams). */
+  async function holds(can: Can, req: Requirement): Promise<boolean> {
+    if (req.scope === 'system') return can(req);
+    if (req.scope === 'channel') return ctx.channel ? can(req, { channelId: ctx.channel.id }) : can(req);
+    if (ctx.team) return can(req, { teamId: ctx.team.id });
+    // Outside a team (a DM): may it be done in any of the caller's teams?
     const ids = await teamsOfCaller();
-    if (!ids) return ctx.perms.can(req);
-    for (const teamId of ids.slice(0, MAX_TEAMS_TRIED)) if (await ctx.perms.can(req, { teamId })) return true;
+    if (!ids) return can(req);
+    for (const teamId of ids.slice(0, MAX_TEAMS_TRIED)) if (await can(req, { teamId })) return true;
     return false;
   }
+  const callerCan: Can = (req, where) => ctx.perms.can(req, where);
 
-  /** The first requirement the caller lacks for running `sub` on themselves, or null. */
-  return async function missing(cmd: CommandDefinition, sub: SubcommandDefinition): Promise<Requirement | null> {
-    const reqs = [...(sub.access.self ? [sub.access.self] : []), ...ctx.services.policy.extraRequirements(cmd.name, sub.name)];
-    for (const req of reqs) if (!(await holds(req))) return req;
-    return null;
+  return {
+    /** The first requirement the caller lacks for running `sub` on themselves, or null. */
+    async missing(cmd: CommandDefinition, sub: SubcommandDefinition): Promise<Requirement | null> {
+      const reqs = [...(sub.access.self ? [sub.access.self] : []), ...ctx.services.policy.extraRequirements(cmd.name, sub.name)];
+      for (const req of reqs) if (!(await holds(callerCan, req))) return req;
+      return null;
+    },
+    /**
+     * The first of `sub.botNeeds` the bot account lacks, or null. Channel needs depend
+     * on the channel a command is used in, so they are not judged here; a check that
+     * fails counts as held (the command itself will say if it is not).
+     */
+    async botLacks(sub: SubcommandDefinition): Promise<Requirement | null> {
+      const botCan = ctx.services.botCan;
+      if (!botCan) return null;
+      for (const need of sub.botNeeds ?? []) {
+        if (need.scope === 'channel') continue;
+        try {
+          if (!(await holds(botCan, need))) return need;
+        } catch (e) {
+          if (ctx.signal.aborted) throw e;
+          ctx.log.warn({ err: e, permission: need.permission }, 'could not check the bot account\'s own permission for help');
+        }
+      }
+      return null;
+    },
   };
 }
+
+type Gate = ReturnType<typeof createGate>;
+
+/** "(not available: the bot account lacks `edit_other_users`)" */
+const notAvailable = (need: Requirement): Markdown => md`(not available: the bot account lacks ${code(need.permission)})`;
 
 const usageOf = (ctx: CommandContext, cmd: CommandDefinition, sub: SubcommandDefinition): string =>
   usageText(cmd, sub.usage, ctx.invocation.source, ctx.services.triggers);
@@ -92,13 +127,17 @@ function reachLine(ctx: CommandContext, cmd: CommandDefinition): Markdown {
   return md`Slash command ${slash}; or write ${code(cmd.name)} in a direct message to me, or mention me with it in a channel.`;
 }
 
-async function overview(ctx: CommandContext, gate: ReturnType<typeof createGate>): Promise<Block[]> {
+async function overview(ctx: CommandContext, gate: Gate): Promise<Block[]> {
   const rows: Text[][] = [];
   let hidden = 0;
   for (const cmd of ctx.services.commands()) {
     for (const sub of cmd.subcommands) {
-      if (await gate(cmd, sub)) hidden++;
-      else rows.push([code(usageOf(ctx, cmd, sub)), sub.summary]);
+      if (await gate.missing(cmd, sub)) {
+        hidden++;
+        continue;
+      }
+      const botLacks = await gate.botLacks(sub);
+      rows.push([code(usageOf(ctx, cmd, sub)), botLacks ? md`${sub.summary} ${notAvailable(botLacks)}` : sub.summary]);
     }
   }
   const blocks: Block[] = [title('What I can do for you'), table(['Command', 'What it does'], rows)];
@@ -113,22 +152,24 @@ async function subcommandBlocks(
   ctx: CommandContext,
   cmd: CommandDefinition,
   sub: SubcommandDefinition,
-  gate: ReturnType<typeof createGate>,
+  gate: Gate,
 ): Promise<Block[]> {
-  const lacking = await gate(cmd, sub);
+  const lacking = await gate.missing(cmd, sub);
+  const botLacks = await gate.botLacks(sub);
   const extras = ctx.services.policy.extraRequirements(cmd.name, sub.name);
   const examples = sub.examples.map((e) => code(usageText(cmd, e, ctx.invocation.source, ctx.services.triggers)));
+  const you = lacking ? md`can't run this: it needs ${describeRequirement(lacking)}` : botLacks ? raw("could run this, but I can't carry it out") : 'can run this';
   return [
-    paragraph(md`${code(usageOf(ctx, cmd, sub))} — ${sub.summary}`),
+    paragraph(botLacks ? md`${code(usageOf(ctx, cmd, sub))} — ${sub.summary} ${notAvailable(botLacks)}` : md`${code(usageOf(ctx, cmd, sub))} — ${sub.summary}`),
     fields([
       ['Examples', examples.length ? joinMd(examples) : undefined],
       ['Who may', describeAccess(sub.access, extras)],
-      ['You', lacking ? md`can't run this: it needs ${describeRequirement(lacking)}` : 'can run this'],
+      ['You', you],
     ]),
   ];
 }
 
-async function commandHelp(ctx: CommandContext, cmd: CommandDefinition, subName: string | undefined, gate: ReturnType<typeof createGate>): Promise<Block[]> {
+async function commandHelp(ctx: CommandContext, cmd: CommandDefinition, subName: string | undefined, gate: Gate): Promise<Block[]> {
   const subs = subName === undefined ? cmd.subcommands : cmd.subcommands.filter((s) => s.name === subName.toLowerCase());
   if (!subs.length) {
     const names = cmd.subcommands.filter((s) => s.name).map((s) => s.name);

@@ -444,6 +444,7 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
         policy,
         siteUrl: config.mmUrl,
         triggers: { root: config.rootTrigger, prefix: config.triggerPrefix },
+        botCan: async (req, where) => (await perms.check(user.id, req, where ?? {})).allowed,
       };
       dispatcher = createDispatcher({
         registry,

@@ -143,6 +143,11 @@ export interface Services {
   siteUrl?: string;
   /** How slash commands reach the bot (`MMOPS_ROOT_TRIGGER`, `MMOPS_TRIGGER_PREFIX`), for hints. */
   triggers?: { root: string; prefix: string };
+  /**
+   * Whether the bot account itself holds `req` (at `where`). A subcommand whose
+   * `botNeeds` the bot lacks cannot be carried out for anyone; `help` marks it.
+   */
+  botCan?(req: Requirement, where?: { teamId?: string; channelId?: string }): Promise<boolean>;
 }
 
 /** The operator's policy file: it can only add requirements, never remove the server's. */

@@ -12,6 +12,7 @@ import teams from '../../commands/teams.js';
 import whois from '../../commands/whois.js';
 import { defineCommand, defineSubcommand } from '../../src/core/command.js';
 import { say } from '../../src/core/reply.js';
+import { demoSeed, userIdFor } from '../../src/sandbox/seed.js';
 import { createHarness, type Harness } from '../helpers/harness.js';
 import { expectSafeRendering, plain } from './lib/fixtures.js';
 
@@ -117,6 +118,47 @@ describe('help <command>', () => {
     const sub = await run('dave', 'help teams nosuch');
     expect(sub.plain).toContain('teams has no subcommand "nosuch"');
     expect(sub.plain).toContain('- teams members');
+  });
+});
+
+describe('help when the bot account lacks a permission', () => {
+  // the bot is a plain system user here: no edit_other_users, which `status set` and
+  // every `prefs` subcommand need from the bot itself (it calls the API with its token)
+  let weak: Harness;
+  beforeAll(async () => {
+    const seed = demoSeed();
+    for (const u of seed.users ?? []) if (u.id === userIdFor('mmops')) u.roles = 'system_user';
+    weak = await createHarness({ commands: [status, prefs, teams, help], seed });
+  });
+  afterAll(async () => {
+    await weak?.close();
+  });
+
+  it('marks such subcommands as not available in the overview instead of presenting them as usable', async () => {
+    const { result, text } = await weak.run('dave', 'help');
+    const t = plain(text);
+    expect(result.outcome).toBe('ok');
+    const row = (usage: string): string | undefined => t.split('\n').find((l) => l.includes(usage));
+    expect(row('`/mmops status set')).toContain('(not available: the bot account lacks `edit_other_users`)');
+    expect(row('`/prefs [category]')).toContain('(not available: the bot account lacks `edit_other_users`)');
+    // what the bot can carry out is not marked
+    expect(row('`/teams members')).not.toContain('not available');
+    expect(row('`/mmops status [@user')).not.toContain('not available');
+    expectSafeRendering(text);
+  });
+
+  it('says so in the details of a command', async () => {
+    const t = plain((await weak.run('dave', 'help status set')).text);
+    expect(t).toContain('(not available: the bot account lacks `edit_other_users`)');
+    expect(t).toContain("**You:** could run this, but I can't carry it out");
+    // and the dispatcher agrees when it is run
+    const run = await weak.run('dave', 'status set away');
+    expect(run.result.outcome).toBe('unavailable');
+    expect(run.text).toContain('the bot account lacks `edit_other_users`');
+  });
+
+  it('marks nothing when the bot holds everything', async () => {
+    expect((await run('alice', 'help')).plain).not.toContain('not available');
   });
 });
 

@@ -150,6 +150,17 @@ describe('DMs and mentions', () => {
     expect(channel?.name).toBe(dmChannel('alice', 'mmops'));
   });
 
+  it('help marks what the bot account itself cannot carry out (Services.botCan wired)', async () => {
+    e2e = await startE2E({ start: false });
+    const me = e2e.fake.store.users.get(BOT_ID);
+    if (!me) throw new Error('no bot user');
+    me.roles = 'system_user'; // no edit_other_users: `status set` and `prefs` are out of reach
+    await e2e.bot.start();
+    const dm = await e2e.fake.postAs('dave', '@mmops', 'help status set');
+    const answer = await waitFor(() => e2e?.fake.posts.find((p) => p.user_id === BOT_ID && p.channel_id === dm.channel_id), 'the DM answer');
+    expect(answer.message).toContain('(not available: the bot account lacks `edit_other_users`)');
+  });
+
   it('answers a mention in a channel in its thread', async () => {
     e2e = await startE2E();
     const mention = await e2e.fake.postAs('alice', 'acme:town-square', '@mmops status @bob');

@@ -85,6 +85,7 @@ export async function createHarness(opts: HarnessOptions = {}): Promise<Harness>
       policy: opts.policy ?? { extraRequirements: () => [] },
       siteUrl: fake.url,
       triggers: { root: 'mmops', prefix: '' },
+      botCan: async (req, where) => (await permissions.check(me.id, req, where ?? {})).allowed,
     };
     dispatcher = createDispatcher({
       registry,
