@@ -58,7 +58,7 @@ export function describeUser(store: FakeStore, user: StoredUser, botId: string):
       parts.push(teams.length > 0 ? `guest in ${teams.join(', ')}` : 'guest');
       continue;
     }
-    parts.push(SYSTEM_ROLE_WORDS[r] ?? `${store.roles.get(r)?.display_name || r} role`);
+    parts.push(SYSTEM_ROLE_WORDS[r] ?? `${(store.roles.get(r)?.display_name || r).toLowerCase()} role`);
   }
   for (const m of store.teamMembers) {
     if (m.user_id !== user.id || m.delete_at > 0 || !m.scheme_admin) continue;
@@ -69,7 +69,7 @@ export function describeUser(store: FakeStore, user: StoredUser, botId: string):
     const ch = store.channels.get(m.channel_id);
     if (ch && ch.type !== 'D' && ch.type !== 'G') parts.push(`channel admin of ${channelLabel(store, ch)}`);
   }
-  if (parts.length === 0) parts.push('member, no special role');
+  if (parts.length === 0) parts.push('plain user, no special role');
   const signIn = SIGN_IN[user.auth_service];
   const note = SEED_NOTES[user.username];
   return [parts.join(', '), signIn ? `${signIn} sign-in` : '', note ?? ''].filter((s) => s !== '').join('; ');

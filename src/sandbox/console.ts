@@ -142,6 +142,12 @@ const VERDICT: Record<string, LineResult['verdict']> = {
   timeout: 'error',
 };
 
+/** EIO/EPIPE/EBADF: the terminal or pipe on the other side is gone. */
+function isTerminalGone(err: unknown): boolean {
+  const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
+  return code === 'EIO' || code === 'EPIPE' || code === 'EBADF' || code === 'ENOTCONN';
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 const MIME: Record<string, string> = {
@@ -298,7 +304,7 @@ export function createConsole(opts: ConsoleOptions): SandboxConsole {
     lines.forEach((segs, i) => print(`  ${i === 0 ? p('✖', 'boldRed') : ' '} ${segs.map((x) => x.text).join('').trimStart()}`));
   }
   function printNote(text: string): void {
-    print(`  ${p(text, 'dim')}`);
+    for (const segs of wrapSegs([{ text }], width(), false, '')) print(`  ${p(segs.map((x) => x.text).join('').trimStart(), 'dim')}`);
   }
 
   // ---------------------------------------------------------------------------
@@ -482,8 +488,8 @@ export function createConsole(opts: ConsoleOptions): SandboxConsole {
     const w = Math.max(...rows.map((r) => r[0].length));
     for (const [a, b] of rows) print(`  ${p(a.padEnd(w), 'cyan')}  ${b}`);
     const triggers = slashTriggers(store, currentTeamId(), root);
-    print(p(`  Slash commands here: ${triggers.join(' ') || '(none)'}; /${root} help lists what each does.`, 'dim'));
-    print(p(`  "help" alone is this list; to ask the bot, type dm help (or help whois).`, 'dim'));
+    printNote(`Slash commands here: ${triggers.join(' ') || '(none)'}; /${root} help lists what each does.`);
+    printNote('"help" alone is this list; to ask the bot, type dm help (or help whois).');
   }
 
   function printLogs(n: number): void {
@@ -748,20 +754,31 @@ export function createConsole(opts: ConsoleOptions): SandboxConsole {
     // Ctrl-C at the prompt leaves, like Ctrl-D
     rl.on('SIGINT', () => rl.close());
     if (terminal) rl.prompt();
-    for await (const raw of rl) {
-      const line = raw.trim();
-      if (!terminal) {
-        if (line === '' || line.startsWith('#')) continue;
-        print(`${promptText()}${line}`);
+    try {
+      for await (const raw of rl) {
+        const line = raw.trim();
+        if (!terminal) {
+          if (line === '' || line.startsWith('#')) continue;
+          print(`${promptText()}${line}`);
+        }
+        const r = await run(line);
+        if (r.quit) break;
+        // a blank line between one answer and the next prompt
+        if (line !== '' && r.kind !== 'blank') print();
+        if (closed) break;
+        rl.setPrompt(promptText());
+        if (terminal) rl.prompt();
       }
-      const r = await run(line);
-      if (r.quit) break;
-      if (!terminal && line !== '') print();
-      if (closed) break;
-      rl.setPrompt(promptText());
-      if (terminal) rl.prompt();
+    } catch (err) {
+      // the terminal went away (a closed window: EIO): that is the end of the input
+      if (!isTerminalGone(err)) throw err;
+    } finally {
+      try {
+        rl.close();
+      } catch (err) {
+        if (!isTerminalGone(err)) throw err;
+      }
     }
-    rl.close();
   }
 
   function banner(): void {

@@ -8,7 +8,8 @@
  *   echo '/whois @bob' | npm run demo                lines on stdin are run as a script
  *
  * Exit codes: 0 = quit, or every script line as expected; 1 = a script line was not as
- * expected, or the sandbox did not start; 2 = bad arguments; 130/143 = interrupted.
+ * expected, or the sandbox did not start; 2 = bad arguments; 129/130/143 = stopped by
+ * SIGHUP/SIGINT/SIGTERM (after a clean shutdown).
  */
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -108,11 +109,12 @@ export async function runDemo(argv: readonly string[] = process.argv.slice(2)): 
   // a signal (Ctrl-C outside the prompt, kill) stops everything cleanly
   let interrupted = 0;
   const onSignal = (signal: NodeJS.Signals): void => {
-    interrupted = signal === 'SIGINT' ? 130 : 143;
+    interrupted = signal === 'SIGINT' ? 130 : signal === 'SIGHUP' ? 129 : 143;
     void sandbox.close().then(() => process.exit(interrupted));
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  // (SIGHUP: the terminal went away)
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const s of signals) process.once(s, onSignal);
 
   let code = 0;
   try {
@@ -145,8 +147,7 @@ export async function runDemo(argv: readonly string[] = process.argv.slice(2)): 
       code = report.exitCode;
     }
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const s of signals) process.off(s, onSignal);
     await sandbox.close();
   }
   return interrupted || code;
@@ -164,6 +165,8 @@ function isEntry(): boolean {
 }
 
 if (isEntry()) {
+  // a closed terminal or pipe must not crash the shutdown: there is nobody left to tell
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
   runDemo().then(
     (code) => {
       process.exitCode = code;

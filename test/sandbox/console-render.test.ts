@@ -112,7 +112,8 @@ describe('who is who', () => {
   it('describes the seeded people from their data', () => {
     expect(about('alice')).toBe('system admin');
     expect(about('bob')).toBe('team admin of ops');
-    expect(about('dave')).toBe('member, no special role; SAML sign-in');
+    expect(about('dave')).toBe('plain user, no special role; SAML sign-in');
+    expect(about('heidi')).toBe('help desk role; GitLab sign-in');
     expect(about('erin')).toBe('guest in acme');
     expect(about('frank')).toContain('deactivated');
     expect(about('grace')).toBe('channel admin of ops:incidents');
