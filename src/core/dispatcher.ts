@@ -133,6 +133,16 @@ const toneFor: Record<string, ReplyTone> = {
   server_error: 'error',
 };
 
+/** What the pipeline learned so far (for logs, audit and the error answer). */
+interface PipelineState {
+  command?: CommandDefinition;
+  sub?: SubcommandDefinition;
+  caller?: User;
+  targetLabel?: string;
+  scopeLabel: string;
+  privileged: boolean;
+}
+
 const hasRole = (u: User, role: string): boolean => u.roles.split(/\s+/).includes(role);
 
 /** Creates the dispatcher. */
@@ -165,15 +175,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     else opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
     const signal = controller.signal;
 
-    // What the pipeline learned so far (for logs, audit and the error answer).
-    const state: {
-      command?: CommandDefinition;
-      sub?: SubcommandDefinition;
-      caller?: User;
-      targetLabel?: string;
-      scopeLabel: string;
-      privileged: boolean;
-    } = { scopeLabel: 'system', privileged: false };
+    const state: PipelineState = { scopeLabel: 'system', privileged: false };
 
     const audit = (outcome: AuditEntry['outcome'], detail?: string): void => {
       if (!state.privileged || !state.command || !state.caller) return;
@@ -243,14 +245,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     ref: string,
     log: Logger,
     signal: AbortSignal,
-    state: {
-      command?: CommandDefinition;
-      sub?: SubcommandDefinition;
-      caller?: User;
-      targetLabel?: string;
-      scopeLabel: string;
-      privileged: boolean;
-    },
+    state: PipelineState,
     audit: (outcome: AuditEntry['outcome'], detail?: string) => void,
   ): Promise<Reply> {
     const call = { signal };

@@ -12,6 +12,7 @@
 import pkg from '@mattermost/client';
 import { z } from 'zod';
 import type { Logger } from '../core/command.js';
+import { silentLogger } from '../core/logger.js';
 import type { ApiStats, CallOptions, MattermostApi } from './api.js';
 import { ApiError, NetworkError, ProtocolError } from './errors.js';
 import {
@@ -138,14 +139,6 @@ const NOT_SENT_CODES = new Set([
   'ENETUNREACH',
   'UND_ERR_CONNECT_TIMEOUT',
 ]);
-
-const silentLogger: Logger = {
-  debug: () => {},
-  info: () => {},
-  warn: () => {},
-  error: () => {},
-  child: () => silentLogger,
-};
 
 /** Creates the REST client. See {@link RestApiOptions}. */
 export function createRestApi(opts: RestApiOptions): MattermostApi {

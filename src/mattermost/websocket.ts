@@ -20,6 +20,7 @@
  */
 import WebSocket from 'ws';
 import type { Logger } from '../core/command.js';
+import { silentLogger } from '../core/logger.js';
 import { type WsEvent, type WsReply, wsEventSchema, wsReplySchema } from './models.js';
 
 /** A snapshot of the connection, for /health and logs. */
@@ -93,14 +94,6 @@ interface Conn {
   pendingPing: { seq: number; timer: NodeJS.Timeout } | null;
   authTimer: NodeJS.Timeout | null;
 }
-
-const silentLogger: Logger = {
-  debug: () => {},
-  info: () => {},
-  warn: () => {},
-  error: () => {},
-  child: () => silentLogger,
-};
 
 /** Creates the client; nothing happens until start(). */
 export function createWebSocketClient(opts: WebSocketClientOptions): MattermostSocket {

@@ -1,4 +1,3 @@
-import { Writable } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
@@ -23,7 +22,7 @@ import type { MattermostApi } from '../../src/mattermost/api.js';
 import { ApiError } from '../../src/mattermost/errors.js';
 import type { User } from '../../src/mattermost/models.js';
 import { makeTeam, makeUser, stubApi, testId } from '../helpers/context.js';
-import { createMemoryLogger } from '../helpers/logger.js';
+import { captureLines, createMemoryLogger } from '../helpers/logger.js';
 import { liveMentions, tableProblems } from '../render/checks.js';
 
 // ---------------------------------------------------------------------------
@@ -477,13 +476,7 @@ describe('dispatcher: execution and failures', () => {
   });
 
   it('keeps the crash details in real pino output (type, scrubbed message, stack)', async () => {
-    const lines: string[] = [];
-    const stream = new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-        cb();
-      },
-    });
+    const { lines, stream } = captureLines();
     const { run } = setup({ logger: createLogger({ level: 'info', destination: stream }) });
     const { result } = await run(bob, 'trouble crash');
     const crash = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'command crashed');

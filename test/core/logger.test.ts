@@ -1,22 +1,11 @@
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createLogger, scrubSecrets, serializeError } from '../../src/core/logger.js';
 import { ApiError } from '../../src/mattermost/errors.js';
-
-function capture() {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-      cb();
-    },
-  });
-  return { lines, stream };
-}
+import { captureLines } from '../helpers/logger.js';
 
 describe('createLogger', () => {
   it('writes JSON lines and redacts secret fields at any depth', () => {
-    const { lines, stream } = capture();
+    const { lines, stream } = captureLines();
     const log = createLogger({ level: 'info', destination: stream });
     log.info({ token: 'tok-1', req: { headers: { authorization: 'Bearer tok-2' } }, body: { new_password: 'pw-3' }, ok: 'visible' }, 'hello');
     log.child({ component: 'x' }).warn({ cfg: { password: 'pw-4' } }, 'child');
@@ -29,7 +18,7 @@ describe('createLogger', () => {
   });
 
   it('respects the level', () => {
-    const { lines, stream } = capture();
+    const { lines, stream } = captureLines();
     const log = createLogger({ level: 'warn', destination: stream });
     log.info({}, 'quiet');
     log.error({}, 'loud');
@@ -57,7 +46,7 @@ describe('createLogger: error details', () => {
   const parse = (line: string | undefined): Record<string, unknown> => JSON.parse(line ?? '{}') as Record<string, unknown>;
 
   it('keeps an already-serialized error intact (it used to print {"value":"[object Object]"})', () => {
-    const { lines, stream } = capture();
+    const { lines, stream } = captureLines();
     const log = createLogger({ level: 'info', destination: stream });
     const api = new ApiError(500, 'app.x.y', 'boom at /api/v4/users?access_token=tok-in-url', 'req-1', 'GET /users/{user_id}');
     log.error({ err: serializeError(api) }, 'pre-serialized');
@@ -74,7 +63,7 @@ describe('createLogger: error details', () => {
   });
 
   it('scrubs plain objects passed as err: text fragments, secret-named fields at any depth, Bearer values', () => {
-    const { lines, stream } = capture();
+    const { lines, stream } = captureLines();
     const log = createLogger({ level: 'info', destination: stream });
     log.warn(
       {
@@ -96,7 +85,7 @@ describe('createLogger: error details', () => {
   });
 
   it('survives a circular cause and still logs primitives and causes', () => {
-    const { lines, stream } = capture();
+    const { lines, stream } = captureLines();
     const log = createLogger({ level: 'info', destination: stream });
     const e = new Error('outer', { cause: new Error('inner token=zzzsecret') });
     (e.cause as Error).cause = e;

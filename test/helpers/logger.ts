@@ -7,6 +7,7 @@
  *   // ... run code with `log` ...
  *   expect(log.find('command crashed')?.fields.ref).toBe('ABC123');
  */
+import { Writable } from 'node:stream';
 import type { Logger } from '../../src/core/command.js';
 
 export interface LogEntry {
@@ -47,4 +48,25 @@ export function createMemoryLogger(): MemoryLogger {
     find: (msg) => entries.find((e) => e.msg === msg),
     dump: () => JSON.stringify(entries),
   };
+}
+
+/**
+ * A stream that keeps each JSON line a real pino logger writes, for checking what
+ * actually reaches the output (serializers and redaction included).
+ *
+ * @example
+ *   const out = captureLines();
+ *   const log = createLogger({ level: 'info', destination: out.stream });
+ *   log.error({ err }, 'failed');
+ *   expect(out.entries()[0]?.err).toMatchObject({ type: 'Error' });
+ */
+export function captureLines(): { lines: string[]; stream: Writable; entries(): Array<Record<string, unknown>> } {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      cb();
+    },
+  });
+  return { lines, stream, entries: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>) };
 }

@@ -3,7 +3,6 @@
  * recovery, persists watches and their last state to a JSON file, and resumes from it
  * after a restart. Clock and timers are fake; the file is real (a temporary directory).
  */
-import { Writable } from 'node:stream';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +19,7 @@ import {
   type WatchTimers,
 } from '../../src/services/health-watch.js';
 import { renderReply } from '../../src/render/markdown.js';
-import { createMemoryLogger, type MemoryLogger } from '../helpers/logger.js';
+import { captureLines, createMemoryLogger, type MemoryLogger } from '../helpers/logger.js';
 import type { Logger } from '../../src/core/command.js';
 import { createLogger } from '../../src/core/logger.js';
 
@@ -173,13 +172,7 @@ describe('health watch', () => {
   });
 
   it('logs why a check or a post failed in real pino output, without secrets', async () => {
-    const lines: string[] = [];
-    const stream = new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-        cb();
-      },
-    });
+    const { lines, stream } = captureLines();
     let failPost = false;
     const s = setup({ logger: createLogger({ level: 'info', destination: stream }), failPost: () => failPost });
     svc = s.svc;
