@@ -177,6 +177,9 @@ export function createConsole(opts: ConsoleOptions): SandboxConsole {
   let user = (opts.user ?? 'alice').replace(/^@/, '');
   let channel = opts.channel ?? 'acme:town-square';
   let attachment: { file: StoredFile; from: string } | undefined;
+  /** posts by the bot already shown as answers; others are shown as "meanwhile" posts */
+  const shown = new Set<string>();
+  let scannedPosts = fake.posts.length;
 
   const print = (text = ''): void => {
     output.write(`${text}\n`);
@@ -447,8 +450,24 @@ export function createConsole(opts: ConsoleOptions): SandboxConsole {
       thread: `mmops, in the thread in ${where()}, for everyone`,
       ephemeral: `mmops, in the thread, only ${user} sees this`,
     };
+    for (const r of got) shown.add(r.post.id);
     got.forEach((r, i) => printReply(`${labels[r.where] ?? 'mmops'}${got.length > 1 ? ` · part ${i + 1} of ${got.length}` : ''}`, r.post.message));
     return finish(base, m, got.map((r) => ({ where: r.where, text: r.post.message })));
+  }
+
+  /**
+   * Posts the bot made on its own since the last line (a health watch noticing a change,
+   * an audit summary): not answers to anything typed, but part of what it does.
+   */
+  function printMeanwhile(): void {
+    const fresh = fake.posts.slice(scannedPosts).filter((x) => x.user_id === bot.id && !shown.has(x.id));
+    scannedPosts = fake.posts.length;
+    for (const x of fresh) {
+      shown.add(x.id);
+      const ch = store.channels.get(x.channel_id);
+      const place = ch ? (ch.type === 'D' ? `a DM with ${channelLabel(store, ch, bot.id)}` : channelLabel(store, ch)) : 'a channel';
+      printReply(`meanwhile, mmops posted in ${place}${x.root_id ? ' (in a thread)' : ''}`, x.message);
+    }
   }
 
   // ---------------------------------------------------------------------------
@@ -494,6 +513,7 @@ export function createConsole(opts: ConsoleOptions): SandboxConsole {
 
   function printLogs(n: number): void {
     const lines = sandbox.logTail(n);
+    printNote(`the last ${lines.length} lines of ${sandbox.logFile}:`);
     if (lines.length === 0) {
       printNote(`(the log at ${sandbox.logFile} is empty)`);
       return;
@@ -517,7 +537,11 @@ export function createConsole(opts: ConsoleOptions): SandboxConsole {
       const lv = LEVELS[level ?? 30] ?? String(level);
       const extra = Object.keys(rest).length > 0 ? ` ${JSON.stringify(rest)}` : '';
       const style: Style | undefined = (level ?? 30) >= 50 ? 'red' : (level ?? 30) >= 40 ? 'yellow' : undefined;
-      print(`  ${p(t, 'dim')} ${p(lv.padEnd(5), style)} ${msg ?? ''}${p(extra.length > 300 ? `${extra.slice(0, 299)}…` : extra, 'dim')}`);
+      // one line per entry, cut to the terminal (the whole entry is in the file)
+      const head = `${t} ${lv.padEnd(5)} ${msg ?? ''}`;
+      const room = Math.max(0, columns() - 2 - displayWidth(head));
+      const tail = extra.length > room ? `${extra.slice(0, Math.max(0, room - 1))}…` : extra;
+      print(`  ${p(t, 'dim')} ${p(lv.padEnd(5), style)} ${msg ?? ''}${p(tail, 'dim')}`);
     }
   }
 
@@ -678,6 +702,8 @@ export function createConsole(opts: ConsoleOptions): SandboxConsole {
       result = await runPost({ line, kind: 'dm', expectRefusal }, `@${bot.username}`, line);
     }
 
+    printMeanwhile();
+
     // is it what the script expected?
     if (result.kind === 'console') {
       result.failed = result.verdict === 'error' || expectRefusal;
@@ -718,9 +744,10 @@ export function createConsole(opts: ConsoleOptions): SandboxConsole {
     }
     const name = o.name ? `${o.name}: ` : '';
     if (failures.length === 0) {
-      print(p(`${name}${ran} lines, all as expected (${expectedRefusals} refused as expected).`, 'green'));
+      const refusals = expectedRefusals > 0 ? ` (${expectedRefusals} refused or warned, as marked with !)` : '';
+      print(p(`${name}${ran} ${ran === 1 ? 'line' : 'lines'}, all as expected${refusals}.`, 'green'));
     } else {
-      print(p(`${name}${failures.length} of ${ran} lines not as expected:`, 'boldRed'));
+      print(p(`${name}${failures.length} of ${ran} ${ran === 1 ? 'line' : 'lines'} not as expected:`, 'boldRed'));
       for (const f of failures) print(`  line ${f.lineNo}: ${f.line}\n    ${f.reason}`);
     }
     return { exitCode: failures.length === 0 ? 0 : 1, ran, expectedRefusals, failures };

@@ -155,6 +155,23 @@ describe('console lines', () => {
     expect(sandbox.fake.store.images.has(sandbox.fake.store.requireUser('carol').id)).toBe(true);
   });
 
+  it('shows what the bot posts on its own (a health watch) as "meanwhile" posts', async () => {
+    expect(await con.run('/health watch')).toMatchObject({ verdict: 'ok', command: 'health' });
+    const botId = sandbox.bot.user?.id;
+    const deadline = Date.now() + 5_000;
+    while (!sandbox.fake.posts.some((p) => p.user_id === botId && p.message.includes('Health watch')) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    out.clear();
+    await con.run('users');
+    expect(out.text()).toContain('meanwhile, mmops posted in acme:town-square');
+    expect(out.text()).toContain('Health watch');
+    out.clear();
+    await con.run('channels');
+    expect(out.text()).not.toContain('meanwhile'); // each post is shown once
+    expect(await con.run('/health unwatch')).toMatchObject({ verdict: 'ok' });
+  });
+
   it('console words: users, help, quit', async () => {
     await con.run('users');
     expect(out.text()).toMatch(/alice\s+system admin/);
