@@ -32,15 +32,47 @@ export function spanPhrase(span: number): string {
   return years === 1 ? '1 year' : `${years} years`;
 }
 
+/**
+ * Building an Intl.DateTimeFormat costs around 0.1 ms, far more than formatting with
+ * it, and every reply with a time in it needs one; the shapes are fixed and the zones
+ * few, so formatters are kept (bounded: zone names come from user profiles).
+ */
+const MAX_CACHED = 500;
+const formatters = new Map<string, Intl.DateTimeFormat>();
+const zoneValidity = new Map<string, boolean>();
+
+function remember<V>(map: Map<string, V>, key: string, value: V): V {
+  if (map.size >= MAX_CACHED) map.clear();
+  map.set(key, value);
+  return value;
+}
+
+const SHAPES: Record<'dateTime' | 'date' | 'clock' | 'parts', Intl.DateTimeFormatOptions> = {
+  dateTime: { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZoneName: 'short' },
+  date: { year: 'numeric', month: 'short', day: 'numeric' },
+  clock: { weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' },
+  parts: { hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', weekday: 'short' },
+};
+
+/** The formatter for one of the fixed shapes above in `tz`; throws RangeError for an unknown zone. */
+function formatterFor(shape: 'dateTime' | 'date' | 'clock' | 'parts', tz: string): Intl.DateTimeFormat {
+  const key = `${shape} ${tz}`;
+  return formatters.get(key) ?? remember(formatters, key, new Intl.DateTimeFormat(shape === 'parts' ? 'en-US' : 'en-GB', { ...SHAPES[shape], timeZone: tz }));
+}
+
 /** true when the runtime knows this IANA zone name. */
 export function isValidTimeZone(tz: string): boolean {
   if (!tz) return false;
+  const known = zoneValidity.get(tz);
+  if (known !== undefined) return known;
+  let valid: boolean;
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
+    valid = true;
   } catch {
-    return false;
+    valid = false;
   }
+  return remember(zoneValidity, tz, valid);
 }
 
 /**
@@ -57,26 +89,17 @@ export function userTimeZone(user: Pick<User, 'timezone'>): string | undefined {
 
 /** "2 Jan 2025, 14:30 CET" in `tz` (UTC when absent). */
 export function formatDateTime(ms: number, tz?: string): string {
-  return new Intl.DateTimeFormat('en-GB', {
-    year: 'numeric',
-    month: 'short',
-    day: 'numeric',
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-    timeZone: tz ?? 'UTC',
-    timeZoneName: 'short',
-  }).format(ms);
+  return formatterFor('dateTime', tz ?? 'UTC').format(ms);
 }
 
 /** "2 Jan 2025" in `tz` (UTC when absent). */
 export function formatDate(ms: number, tz?: string): string {
-  return new Intl.DateTimeFormat('en-GB', { year: 'numeric', month: 'short', day: 'numeric', timeZone: tz ?? 'UTC' }).format(ms);
+  return formatterFor('date', tz ?? 'UTC').format(ms);
 }
 
 /** "Mon 14:30" — a short clock reading in `tz`, for "local time" lines. */
 export function formatClock(ms: number, tz: string): string {
-  return new Intl.DateTimeFormat('en-GB', { weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone: tz }).format(ms);
+  return formatterFor('clock', tz).format(ms);
 }
 
 /** Wall-clock fields of an instant in a zone (month 1–12, weekday 0 = Sunday). */
@@ -94,17 +117,7 @@ const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 
 /** The wall clock in `tz` at instant `ms`. */
 export function wallClock(ms: number, tz: string): WallClock {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone: tz,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-    weekday: 'short',
-  }).formatToParts(ms);
+  const parts = formatterFor('parts', tz).formatToParts(ms);
   const get = (type: string): string => parts.find((p) => p.type === type)?.value ?? '0';
   return {
     year: Number(get('year')),

@@ -57,6 +57,30 @@ describe('formatting', () => {
   });
 });
 
+describe('formatter and zone caches', () => {
+  it('answer the same on repeated and interleaved calls, also past the cache bound', () => {
+    const zones = Intl.supportedValuesOf('timeZone');
+    // three shapes per zone: far more formatters than the cache keeps (500)
+    expect(zones.length * 3).toBeGreaterThan(1_000);
+    const first = new Map(zones.map((tz) => [tz, [formatDateTime(NOW, tz), formatDate(NOW, tz), wallClock(NOW, tz).hour]]));
+    for (const tz of [...zones].reverse()) {
+      expect([formatDateTime(NOW, tz), formatDate(NOW, tz), wallClock(NOW, tz).hour]).toEqual(first.get(tz));
+    }
+    expect(formatDateTime(NOW, 'Asia/Kolkata')).toBe('15 Jan 2025, 17:30 GMT+5:30');
+    expect(wallClock(NOW, 'Asia/Tokyo')).toMatchObject({ day: 15, hour: 21, minute: 0, weekday: 3 });
+  });
+
+  it('remember unknown zones as unknown, and an unknown zone still throws when formatting', () => {
+    for (let i = 0; i < 3; i++) {
+      expect(isValidTimeZone('Mars/Olympus')).toBe(false);
+      expect(isValidTimeZone('Europe/Berlin')).toBe(true);
+    }
+    for (let i = 0; i < 600; i++) expect(isValidTimeZone(`Nowhere/Zone${i}`)).toBe(false);
+    expect(isValidTimeZone('Asia/Tokyo')).toBe(true);
+    expect(() => formatDate(NOW, 'Mars/Olympus')).toThrow(RangeError);
+  });
+});
+
 describe('zonedTimeToEpoch', () => {
   it('converts a wall-clock reading in a zone to an instant', () => {
     const at = (y: number, mo: number, d: number, h: number, mi: number, tz: string) =>
