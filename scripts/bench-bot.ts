@@ -1,0 +1,150 @@
+/**
+ * `npm run bench`, child process: the bot, started exactly as `npm start` does
+ * (config from the environment → createBot → start), answering the parent over IPC.
+ *
+ * With `BENCH_INSTRUMENT=1` it also measures the bot's own time per slash request:
+ * the time from the request reaching the HTTP server to the response being written,
+ * minus the time spent inside Mattermost API calls made for it (the union of the API
+ * call intervals, so parallel calls are not counted twice). That only attributes calls
+ * correctly when requests do not overlap, so the parent sends them one at a time.
+ * Instrumenting wraps the API client (every method timed), so the instrumented bot is
+ * used for that measurement only.
+ */
+import { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createBot, type BotDeps } from '../src/bot.js';
+import { loadConfig } from '../src/config.js';
+import { createLogger } from '../src/core/logger.js';
+import type { MattermostApi } from '../src/mattermost/api.js';
+import { createRestApi } from '../src/mattermost/rest-api.js';
+import { notifyParent, percentile, serveParent } from './bench-lib.js';
+
+const loadedAt = performance.now();
+const loaded = loadConfig(process.env);
+if (!loaded.ok) {
+  console.error(loaded.problems.join('\n'));
+  process.exit(2);
+}
+const config = loaded.config;
+const logger = createLogger({ level: config.logLevel, base: { app: 'mmops' } });
+const instrument = process.env.BENCH_INSTRUMENT === '1';
+
+interface Sample {
+  start: number;
+  /** API call intervals [start, end] */
+  calls: Array<[number, number]>;
+}
+let current: Sample | undefined;
+const samples: Array<{ wallMs: number; apiMs: number; calls: number }> = [];
+
+/** Length of the union of intervals. */
+function unionLength(intervals: Array<[number, number]>): number {
+  const sorted = [...intervals].sort((a, b) => a[0] - b[0]);
+  let total = 0;
+  let curStart = -Infinity;
+  let curEnd = -Infinity;
+  for (const [s, e] of sorted) {
+    if (s > curEnd) {
+      if (curEnd > curStart) total += curEnd - curStart;
+      curStart = s;
+      curEnd = e;
+    } else curEnd = Math.max(curEnd, e);
+  }
+  if (curEnd > curStart) total += curEnd - curStart;
+  return total;
+}
+
+/** Times every API method call made while a slash request is being handled. */
+function timed(api: MattermostApi): MattermostApi {
+  return new Proxy(api, {
+    get(target, prop, receiver) {
+      const value: unknown = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function' || prop === 'stats') return value;
+      return (...args: unknown[]) => {
+        const sample = current;
+        const t0 = performance.now();
+        const result: unknown = Reflect.apply(value, target, args);
+        if (!sample || !(result instanceof Promise)) return result;
+        return result.finally(() => sample.calls.push([t0, performance.now()]));
+      };
+    },
+  });
+}
+
+if (instrument) {
+  // Wrap the request event of every HTTP server in this process (only the bot's exists).
+  const emit = Server.prototype.emit;
+  Server.prototype.emit = function (this: Server, event: string | symbol, ...args: unknown[]): boolean {
+    if (event === 'request') {
+      const [req, res] = args;
+      if (req instanceof IncomingMessage && res instanceof ServerResponse && req.url === '/slash') {
+        const sample: Sample = { start: performance.now(), calls: [] };
+        current = sample;
+        res.once('finish', () => {
+          const wallMs = performance.now() - sample.start;
+          samples.push({ wallMs, apiMs: unionLength(sample.calls), calls: sample.calls.length });
+          if (current === sample) current = undefined;
+        });
+      }
+    }
+    return Reflect.apply(emit, this, [event, ...args]) === true;
+  } as typeof Server.prototype.emit;
+}
+
+const deps: BotDeps = { logger };
+if (instrument) deps.api = timed(createRestApi({ url: config.mmUrl, token: config.botToken, logger }));
+
+const createdAt = performance.now();
+const bot = createBot(config, deps);
+await bot.start();
+const readyAt = performance.now();
+bot.socket()?.onState((s) => notifyParent('socketState', { connected: s.connected, at: Date.now(), reconnects: s.reconnects }));
+
+let cpuMark = process.cpuUsage();
+serveParent({
+  info: () => ({
+    url: bot.url,
+    botId: bot.user?.id ?? '',
+    /** createBot() → start() resolved */
+    startToReadyMs: readyAt - createdAt,
+    /** process start (node + module loading) → ready */
+    processToReadyMs: readyAt,
+    /** node start + loading the bot's modules */
+    loadMs: loadedAt,
+  }),
+  memory: () => process.memoryUsage(),
+  socket: () => {
+    const s = bot.socket()?.state();
+    return { connected: s?.connected ?? false, reconnects: s?.reconnects ?? 0 };
+  },
+  /** starts a new measurement window (overhead samples and CPU time) */
+  resetSamples: () => {
+    samples.length = 0;
+    cpuMark = process.cpuUsage();
+  },
+  /** CPU time (user + system) of this process since resetSamples, in µs */
+  cpu: () => {
+    const c = process.cpuUsage(cpuMark);
+    return { micros: c.user + c.system };
+  },
+  /** overhead per slash request since resetSamples, in ms; CPU time of the whole process per request, in µs */
+  samples: () => {
+    const cpu = process.cpuUsage(cpuMark);
+    const overhead = Float64Array.from(samples.map((s) => s.wallMs - s.apiMs)).sort();
+    const wall = Float64Array.from(samples.map((s) => s.wallMs)).sort();
+    const api = Float64Array.from(samples.map((s) => s.apiMs)).sort();
+    const n = samples.length;
+    return {
+      count: n,
+      apiCallsPerRequest: n ? samples.reduce((a, s) => a + s.calls, 0) / n : 0,
+      wall: { p50: percentile(wall, 0.5), p95: percentile(wall, 0.95), p99: percentile(wall, 0.99) },
+      api: { p50: percentile(api, 0.5), p95: percentile(api, 0.95), p99: percentile(api, 0.99) },
+      overhead: { p50: percentile(overhead, 0.5), p95: percentile(overhead, 0.95), p99: percentile(overhead, 0.99) },
+      cpuMicrosPerRequest: n ? (cpu.user + cpu.system) / n : 0,
+    };
+  },
+  stop: async () => {
+    await bot.stop();
+    setImmediate(() => process.exit(0));
+  },
+});
+notifyParent('ready', { url: bot.url });
