@@ -39,7 +39,7 @@ import type {
   UserDirectory,
 } from './command.js';
 import { isUserError, UserError } from './errors.js';
-import { serializeError } from './logger.js';
+import { mergingChild, serializeError } from './logger.js';
 import { parseArgs, tokenize, validateArgs } from './parse.js';
 import type { Decision, PermissionService, Where } from './permission-service.js';
 import { createCallerPermissions } from './permissions/caller.js';
@@ -167,7 +167,8 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   async function dispatch(inv: Invocation, opts: { signal?: AbortSignal } = {}): Promise<DispatchResult> {
     const started = now();
     const ref = newRef();
-    const log = deps.logger.child({ ref, source: inv.source, userId: inv.userId });
+    // bindings merged into each line: a pino child per invocation cost more than its one line
+    const log = mergingChild(deps.logger, { ref, source: inv.source, userId: inv.userId });
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(new DeadlineError(`deadline of ${deadlineMs} ms passed`)), deadlineMs);
     const onOuterAbort = (): void => controller.abort(opts.signal?.reason ?? new Error('aborted'));

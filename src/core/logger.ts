@@ -185,6 +185,25 @@ function wrap(p: PinoLogger): Logger {
   };
 }
 
+/**
+ * A child of `parent` that adds `bindings` to each line instead of building a pino
+ * child: for a logger that writes one or two lines (one per command), building the
+ * child costs more than the lines. The lines read the same once parsed.
+ *
+ * @example
+ *   const log = mergingChild(deps.logger, { ref, userId });
+ *   log.info({ outcome: 'ok' }, 'command answered'); // {"ref":…,"userId":…,"outcome":"ok",…}
+ */
+export function mergingChild(parent: Logger, bindings: object): Logger {
+  return {
+    debug: (obj, msg) => parent.debug({ ...bindings, ...obj }, msg),
+    info: (obj, msg) => parent.info({ ...bindings, ...obj }, msg),
+    warn: (obj, msg) => parent.warn({ ...bindings, ...obj }, msg),
+    error: (obj, msg) => parent.error({ ...bindings, ...obj }, msg),
+    child: (more) => mergingChild(parent, { ...bindings, ...more }),
+  };
+}
+
 /** A JSON-lines logger with secret redaction. */
 export function createLogger(opts: LoggerOptions): Logger {
   const options = {
@@ -195,7 +214,9 @@ export function createLogger(opts: LoggerOptions): Logger {
     serializers: { err: serializeError, error: serializeError },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
-  return wrap(opts.destination ? pino(options, opts.destination) : pino(options));
+  // Synchronous stdout: the last lines before process.exit ("stopped", a start-up error)
+  // must not be lost in an async buffer; a bot writes few lines, so the cost is nil.
+  return wrap(pino(options, opts.destination ?? pino.destination({ dest: 1, sync: true })));
 }
 
 const noop = (): void => {};

@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { createLogger, REDACT_PATHS, redactFields, serializeError } from '../../src/core/logger.js';
+import { createLogger, mergingChild, REDACT_PATHS, redactFields, serializeError } from '../../src/core/logger.js';
 import { captureLines } from '../helpers/logger.js';
 
 /** The logger as it was configured before (pino's own redaction over REDACT_PATHS). */
@@ -52,6 +52,20 @@ describe('logger redaction', () => {
         expect(parse(ours.lines[0])).toEqual(parse(theirs.lines[0]));
       }),
       { numRuns: 2_000 },
+    );
+  });
+
+  it('mergingChild writes the lines a child logger writes (parsed), also nested', () => {
+    fc.assert(
+      fc.property(fields, fields, fields, fc.constantFrom('debug', 'info', 'warn', 'error'), (outer, inner, obj, level) => {
+        const merged = captureLines();
+        const child = captureLines();
+        mergingChild(createLogger({ level: 'debug', destination: merged.stream }), outer).child(inner)[level](obj, 'm');
+        createLogger({ level: 'debug', destination: child.stream }).child(outer).child(inner)[level](obj, 'm');
+        expect(merged.lines).toHaveLength(1);
+        expect(parse(merged.lines[0])).toEqual(parse(child.lines[0]));
+      }),
+      { numRuns: 1_000 },
     );
   });
 
