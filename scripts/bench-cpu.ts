@@ -57,14 +57,19 @@ try {
   await runLoad({ target, texts: commands, concurrency, count: 1_000 });
   await bot.call('resetSamples', null, z.unknown());
   await fake.call('resetSamples', null, z.unknown());
+  await fake.call('mark', null, z.unknown());
   const own = process.cpuUsage();
   const r = await runLoad({ target, texts: commands, concurrency, count });
   const ownCpu = process.cpuUsage(own);
   const cpu = await bot.call('cpu', null, z.object({ micros: z.number() }));
   const fakeCpu = await fake.call('cpu', null, z.object({ micros: z.number() }));
+  const calls = await fake.call('apiCalls', { userId: userIdFor('mmops') }, z.array(z.string()));
+  const byCall = new Map<string, number>();
+  for (const c of calls) byCall.set(c.replace(/[a-z0-9]{26}/g, '{id}'), (byCall.get(c.replace(/[a-z0-9]{26}/g, '{id}')) ?? 0) + 1);
   console.log(
     `${baseline ? 'baseline ' : ''}${commands.join(' | ')}: ${fmt(cpu.micros / r.count)} µs CPU per command (${r.count} commands, c=${concurrency}, ${fmt(r.perSecond)}/s, p99 ${fmt(r.p99)} ms, errors ${r.errors}); fake server ${fmt(fakeCpu.micros / r.count)} µs, load generator ${fmt((ownCpu.user + ownCpu.system) / r.count)} µs`,
   );
+  if (!baseline) console.log(`API calls by the bot per command: ${fmt(calls.length / r.count)} (${[...byCall].map(([k, n]) => `${k} ${n}`).join(', ')})`);
 } finally {
   await bot.stop();
   await fake.stop();

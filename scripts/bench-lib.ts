@@ -14,7 +14,13 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const ROOT = resolve(HERE, '..');
+/** The repository (also when this file runs compiled from {@link BUILD_DIR}). */
+const ROOT = ((): string => {
+  for (let dir = resolve(HERE, '..'); ; dir = dirname(dir)) {
+    if (existsSync(resolve(dir, 'tsconfig.build.json'))) return dir;
+    if (dirname(dir) === dir) return resolve(HERE, '..');
+  }
+})();
 
 /** Where {@link buildForBench} puts the compiled project (ignored by git, kept between runs). */
 export const BUILD_DIR = resolve(ROOT, 'node_modules/.cache/mmops-bench/dist');
