@@ -11,6 +11,7 @@
  * used for that measurement only.
  */
 import { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { createBot, type BotDeps } from '../src/bot.js';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/core/logger.js';
@@ -112,6 +113,18 @@ serveParent({
     loadMs: loadedAt,
   }),
   memory: () => process.memoryUsage(),
+  /** V8 heap spaces (size and used, MB), to see which one grows */
+  heapSpaces: () =>
+    Object.fromEntries(getHeapSpaceStatistics().map((h) => [h.space_name, { size: Math.round(h.space_size / 2 ** 20), used: Math.round(h.space_used_size / 2 ** 20) }])),
+  /** heap after a full collection (needs node --expose-gc; else the plain figures) */
+  memoryAfterGc: () => {
+    const gc: unknown = Reflect.get(globalThis, 'gc');
+    if (typeof gc === 'function') {
+      gc();
+      gc();
+    }
+    return { ...process.memoryUsage(), collected: typeof gc === 'function' };
+  },
   socket: () => {
     const s = bot.socket()?.state();
     return { connected: s?.connected ?? false, reconnects: s?.reconnects ?? 0 };
