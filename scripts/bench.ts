@@ -80,6 +80,15 @@ const pctSchema = z.object({ p50: z.number(), p95: z.number(), p99: z.number() }
 const samplesSchema = z.object({ count: z.number(), apiCallsPerRequest: z.number(), wall: pctSchema, api: pctSchema, overhead: pctSchema, cpuMicrosPerRequest: z.number() });
 const socketStateSchema = z.object({ connected: z.boolean(), at: z.number(), reconnects: z.number() });
 const anySchema = z.unknown();
+const cpuSchema = z.object({ micros: z.number() });
+
+/** CPU time (user + system, all threads) per command of each process, in µs. */
+interface CpuPerCommand {
+  /** the bot or the baseline */
+  server: number;
+  fake: number;
+  loadGenerator: number;
+}
 
 interface BotRun {
   child: Child;
@@ -336,7 +345,7 @@ interface Results {
   /** medians over the windows below */
   throughput: LoadResult[];
   baseline: LoadResult[];
-  windows: Array<LoadResult & { who: 'bot' | 'baseline'; round: number }>;
+  windows: Array<LoadResult & { who: 'bot' | 'baseline'; round: number; cpu: CpuPerCommand }>;
   /** 1-minute load average at the start and the end (other work on the machine skews everything) */
   loadAverage: { start: number; end: number };
   rss: RssRun & { servedByBot: number };
@@ -412,12 +421,19 @@ async function main(): Promise<Results> {
   const windows: Results['windows'] = [];
   for (const concurrency of [1, 16, 64]) {
     for (let round = 0; round < scale.rounds; round++) {
-      for (const [who, t] of [
-        ['bot', target],
-        ['baseline', baseTarget],
+      for (const [who, t, child] of [
+        ['bot', target, bot.child],
+        ['baseline', baseTarget, baseChild],
       ] as const) {
+        // CPU time of each process over the measured part (the warm-up inside runLoad is included; it is short)
+        await Promise.all([child.call('resetSamples', null, anySchema), fakeOf().call('resetSamples', null, anySchema)]);
+        const own = process.cpuUsage();
         const r = await runLoad({ target: t, texts, concurrency, durationMs: scale.windowMs, warmup: concurrency * 4 });
-        windows.push({ who, round, ...r });
+        const ownCpu = process.cpuUsage(own);
+        const [serverCpu, fakeCpu] = await Promise.all([child.call('cpu', null, cpuSchema), fakeOf().call('cpu', null, cpuSchema)]);
+        const n = r.count + concurrency * 4;
+        const cpu = { server: serverCpu.micros / n, fake: fakeCpu.micros / n, loadGenerator: (ownCpu.user + ownCpu.system) / n };
+        windows.push({ who, round, ...r, cpu });
         progress(`${who} c=${concurrency} (${round + 1}/${scale.rounds}): ${fmt(r.perSecond)}/s p50 ${fmt(r.p50)} p99 ${fmt(r.p99)} ms errors ${r.errors}`);
         await fakeOf().call('mark', null, anySchema);
       }
@@ -528,6 +544,22 @@ function report(r: Results, markdown: boolean): string {
       ...r.throughput.map((t) => {
         const b = byC.get(t.concurrency);
         return [String(t.concurrency), fmt(t.perSecond), fmt(t.p50), fmt(t.p95), fmt(t.p99), fmt(t.max), String(t.errors), b ? fmt(b.perSecond) : '-', b ? fmt(b.p99) : '-', b ? `${fmt((t.perSecond / b.perSecond) * 100)}%` : '-'];
+      }),
+    ]),
+  );
+
+  h('CPU time per command (µs, user + system, all threads; median over the windows)');
+  const cpuRow = (who: 'bot' | 'baseline', c: number): number[] => {
+    const ws = r.windows.filter((w) => w.who === who && w.concurrency === c);
+    return [median(ws.map((w) => w.cpu.server)), median(ws.map((w) => w.cpu.fake)), median(ws.map((w) => w.cpu.loadGenerator))];
+  };
+  out.push(
+    table([
+      ['Concurrent callers', 'Bot', 'Baseline', 'Fake server (bot run)', 'Load generator (bot run)', 'All three, bot run', 'All three, baseline run'],
+      ...[...new Set(r.windows.map((w) => w.concurrency))].map((c) => {
+        const [bot = 0, fakeB = 0, genB = 0] = cpuRow('bot', c);
+        const [base = 0, fakeBase = 0, genBase = 0] = cpuRow('baseline', c);
+        return [String(c), fmt(bot), fmt(base), fmt(fakeB), fmt(genB), fmt(bot + fakeB + genB), fmt(base + fakeBase + genBase)];
       }),
     ]),
   );
