@@ -5,7 +5,7 @@
  *
  *   npm run bench                 # full run (100 000 commands for the RSS figure; ~3 min)
  *   npm run bench -- --quick      # scaled down (10 000 commands, shorter windows; ~1 min)
- *   npm run bench -- --json       # JSON only on stdout
+ *   npm run -s bench -- --json    # JSON only on stdout (-s: without npm's banner)
  *   npm run bench -- --profile    # also write a CPU profile of the bot (node --cpu-prof)
  *   npm run bench -- --tsx        # skip the build: run the TypeScript under tsx (slower bot)
  *
