@@ -6,6 +6,7 @@
 import { newId } from './ids.js';
 import { AppError, appError, invalidBodyParam } from './http.js';
 import type { Hub } from './hub.js';
+import { createTriggerSigner, type TriggerSigner } from './signing.js';
 import { channelMemberRow, type FakeStore, type Post, type StoredChannel, type StoredUser } from './store.js';
 
 /** A response_url registration (§4.4). */
@@ -42,6 +43,8 @@ const MENTION_RE = /(?:^|[^\w@.-])@([a-z0-9][a-z0-9._-]*)/gi;
 export class SandboxCore {
   readonly ephemeral: Array<{ userId: string; post: Post }> = [];
   readonly hooks = new Map<string, CommandHook>();
+  /** this server's asymmetric signing key (one per instance), see signing.ts */
+  readonly signer: TriggerSigner = createTriggerSigner();
 
   constructor(
     readonly store: FakeStore,

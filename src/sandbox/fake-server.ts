@@ -26,11 +26,13 @@ import { registerSystemRoutes } from './routes-system.js';
 import { registerIntegrationRoutes, requirePostPermission } from './routes-integrations.js';
 import { SlashRunner, type SlashResult } from './slash.js';
 import { demoSeed, emptySeed } from './seed.js';
+import type { TriggerSigner } from './signing.js';
 import { FakeStore, type Post, type SeedData, type StoredUser } from './store.js';
 
 export type { Broadcast } from './hub.js';
 export type { SlashResult, CommandResponse } from './slash.js';
 export type { Post, SeedData } from './store.js';
+export type { SignedTrigger, TriggerSigner } from './signing.js';
 export { FakeStore } from './store.js';
 
 /** One REST request as the fake saw it. */
@@ -94,6 +96,12 @@ export interface FakeMattermost {
    * team of the user that has the trigger is used. Failures are in `result.error`.
    */
   executeSlash(username: string, channel: string, text: string, opts?: { rootId?: string; team?: string }): Promise<SlashResult>;
+  /**
+   * This server's signing key (one per instance; its public half is in
+   * `GET /config/client?format=old`). Tests use it to play attackers: sign a trigger id
+   * for any user, back-date one, tamper with one, or sign with a foreign key.
+   */
+  readonly signer: TriggerSigner;
   /** stored posts (normal posts, including those made from command replies and response_url) */
   readonly posts: Post[];
   /** ephemeral posts sent to users (not stored on the server) */
@@ -454,6 +462,7 @@ export async function startFakeMattermost(opts: StartOptions = {}): Promise<Fake
       }
       return slash.run({ user, channel: ch, teamId, command: text, rootId: o.rootId ?? '' });
     },
+    signer: core.signer,
     get posts() {
       return store.posts;
     },

@@ -3,7 +3,7 @@
  * (protocol §5.8, §5.9).
  */
 import { z } from 'zod';
-import { AppError, caller, forbidden, idParam, invalidBodyParam, notFound, ok, parseBody, type Router } from './http.js';
+import { AppError, caller, forbidden, idParam, invalidBodyParam, invalidUrlParam, notFound, ok, parseBody, type Router } from './http.js';
 import type { SandboxCore } from './core.js';
 import { isValidRoleName, type RoleRecord } from './role-catalog.js';
 
@@ -69,6 +69,44 @@ export function registerSystemRoutes(r: Router, core: SandboxCore): void {
     if (!scheme || scheme.delete_at > 0) throw notFound('app.scheme.get.app_error');
     return ok(store.schemeView(scheme));
   });
+
+  // server/channels/api4/config.go getClientConfig: `format=old` required (none → 501,
+  // another → 400); without a session the limited config. Both carry the public half of
+  // the signing key (server/channels/app/platform/config.go regenerateClientConfig).
+  r.add(
+    'GET',
+    '/config/client',
+    (ctx) => {
+      const format = ctx.query.get('format') ?? '';
+      if (format === '') throw new AppError(501, 'api.config.client.old_format.app_error', 'New format for the client configuration is not supported yet. Please specify format=old in the query string.');
+      if (format !== 'old') throw invalidUrlParam('format');
+      const c = store.config;
+      const limited: Record<string, string> = {
+        SiteName: c.siteName,
+        SiteURL: c.siteUrl,
+        Version: core.version,
+        BuildNumber: c.buildNumber,
+        BuildEnterpriseReady: String(c.licensed),
+        DiagnosticsEnabled: 'false',
+        EnableSignUpWithEmail: 'true',
+        EnableSignInWithEmail: 'true',
+        EnableSignInWithUsername: 'true',
+      };
+      if (c.signingKey) limited.AsymmetricSigningPublicKey = core.signer.publicKey;
+      if (!ctx.user) return ok(limited);
+      return ok({
+        ...limited,
+        EnableCommands: String(c.enableCommands),
+        EnableUserStatuses: String(c.enableUserStatuses),
+        EnablePostUsernameOverride: String(c.enablePostUsernameOverride),
+        EnablePostIconOverride: String(c.enablePostIconOverride),
+        ShowEmailAddress: String(c.showEmailAddress),
+        ShowFullName: String(c.showFullName),
+        MaxFileSize: String(c.maxFileSize),
+      });
+    },
+    { auth: false },
+  );
 
   r.add(
     'GET',

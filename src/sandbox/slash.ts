@@ -116,7 +116,9 @@ export class SlashRunner {
     };
     core.hooks.set(hook.id, hook);
     result.responseUrl = `${store.config.siteUrl}/hooks/commands/${hook.id}`;
-    result.triggerId = Buffer.from(`${newId()}:${args.user.id}:${Date.now()}:${newId()}`).toString('base64');
+    // signed for the invoking user (server/channels/app/command.go ExecuteCommand →
+    // model.GenerateTriggerId); a server without a signing key sends an empty one
+    result.triggerId = store.config.signingKey ? core.signer.sign(args.user.id).triggerId : '';
 
     const form = new URLSearchParams();
     form.append('channel_id', args.channel.id);

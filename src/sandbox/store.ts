@@ -283,6 +283,12 @@ export interface FakeConfig {
   filestoreStatus: 'OK' | 'UNHEALTHY';
   /** OutgoingIntegrationRequestsTimeout, seconds */
   outgoingIntegrationTimeoutSec: number;
+  /**
+   * true (every current server): slash `trigger_id`s are signed and the public key is in
+   * the client config; false plays a server without an asymmetric signing key (empty
+   * `trigger_id`, no `AsymmetricSigningPublicKey`).
+   */
+  signingKey: boolean;
 }
 
 export interface SamlState {
@@ -339,6 +345,7 @@ export function defaultConfig(): FakeConfig {
     databaseStatus: 'OK',
     filestoreStatus: 'OK',
     outgoingIntegrationTimeoutSec: 30,
+    signingKey: true,
   };
 }
 

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createPublicKey, verify as cryptoVerify } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeMattermost, type FakeMattermost } from '../../src/sandbox/fake-server.js';
@@ -185,5 +186,108 @@ describe('response_url', () => {
     expect(mm.ephemeral.at(-1)?.post.message).toBe('plain text reply');
     mm.ageResponseUrl(r.responseUrl, 31 * 60_000);
     expect((await fetch(r.responseUrl, { method: 'POST', body: 'too late' })).status).toBe(400);
+  });
+});
+
+/** Decodes and verifies a trigger id with node:crypto alone (independently of the bot's verifier). */
+function openTrigger(triggerId: string, publicKeyB64: string): { parts: string[]; valid: boolean } {
+  const decoded = Buffer.from(triggerId, 'base64').toString('utf8');
+  const parts = decoded.split(':');
+  const data = `${parts.slice(0, 3).join(':')}:`;
+  const key = createPublicKey({ key: Buffer.from(publicKeyB64, 'base64'), format: 'der', type: 'spki' });
+  const valid = parts.length === 4 && cryptoVerify('sha256', Buffer.from(data), { key, dsaEncoding: 'der' }, Buffer.from(parts[3] ?? '', 'base64'));
+  return { parts, valid };
+}
+
+describe('signed trigger_id and the client config', () => {
+  it('signs every slash trigger_id for the invoking user with the key published in /config/client', async () => {
+    reply = json({ text: 'ok' });
+    const before = Date.now();
+    await mm.executeSlash('bob', 'acme:town-square', '/mmops whois @ann');
+    const triggerId = seen[0]?.form.get('trigger_id') ?? '';
+    const cfg = await apiAs(mm, tokenFor('bob'))('GET', '/config/client?format=old');
+    expect(cfg.status).toBe(200);
+    const key: string = cfg.json.AsymmetricSigningPublicKey;
+    expect(key).toBe(mm.signer.publicKey);
+    const { parts, valid } = openTrigger(triggerId, key);
+    expect(valid).toBe(true);
+    expect(parts[0]).toMatch(/^[a-z0-9]{26}$/);
+    expect(parts[1]).toBe(userIdFor('bob'));
+    expect(Number(parts[2])).toBeGreaterThanOrEqual(before);
+    expect(Number(parts[2])).toBeLessThanOrEqual(Date.now());
+    // a second run gets a different client trigger id
+    await mm.executeSlash('bob', 'acme:town-square', '/mmops whois @ann');
+    expect(openTrigger(seen[1]?.form.get('trigger_id') ?? '', key).parts[0]).not.toBe(parts[0]);
+  });
+
+  it('has its own key per instance, and the forging helpers do not verify', async () => {
+    const other = await startFakeMattermost({ seed: 'empty' });
+    try {
+      expect(other.signer.publicKey).not.toBe(mm.signer.publicKey);
+    } finally {
+      await other.close();
+    }
+    const key = mm.signer.publicKey;
+    expect(openTrigger(mm.signer.sign(userIdFor('alice')).triggerId, key).valid).toBe(true);
+    expect(openTrigger(mm.signer.signWithForeignKey(userIdFor('alice')).triggerId, key).valid).toBe(false);
+    const tampered = openTrigger(mm.signer.tamperUser(userIdFor('bob'), userIdFor('alice')).triggerId, key);
+    expect(tampered.parts[1]).toBe(userIdFor('alice'));
+    expect(tampered.valid).toBe(false);
+  });
+
+  it('serves the limited config (with the key) without a session, and wants format=old', async () => {
+    const anon = apiAs(mm, '');
+    const limited = await anon('GET', '/config/client?format=old');
+    expect(limited.status).toBe(200);
+    expect(limited.json.AsymmetricSigningPublicKey).toBe(mm.signer.publicKey);
+    expect(limited.json.SiteURL).toBe(mm.url);
+    expect(limited.json.EnableCommands).toBeUndefined();
+    expect((await apiAs(mm, tokenFor('bob'))('GET', '/config/client?format=old')).json.EnableCommands).toBe('true');
+    expect((await anon('GET', '/config/client')).status).toBe(501);
+    expect((await anon('GET', '/config/client?format=new')).status).toBe(400);
+  });
+
+  it('a server without a signing key publishes none and sends an empty trigger_id', async () => {
+    mm.store.config.signingKey = false;
+    try {
+      reply = json({ text: 'ok' });
+      await mm.executeSlash('bob', 'acme:town-square', '/mmops help');
+      expect(seen[0]?.form.get('trigger_id')).toBe('');
+      expect((await apiAs(mm, '')('GET', '/config/client?format=old')).json.AsymmetricSigningPublicKey).toBeUndefined();
+    } finally {
+      mm.store.config.signingKey = true;
+    }
+  });
+});
+
+describe('command tokens only for those who may manage the command', () => {
+  it('custom_only needs manage_own_slash_commands; others\' tokens need manage_others_slash_commands', async () => {
+    const acme = teamIdFor('acme');
+    // dave (plain member of acme) lacks manage_own_slash_commands there
+    expect((await apiAs(mm, tokenFor('dave'))('GET', `/commands?team_id=${acme}&custom_only=true`)).status).toBe(403);
+    // without custom_only he gets a sanitized list: the trigger, never the token
+    const plain = await apiAs(mm, tokenFor('dave'))('GET', `/commands?team_id=${acme}`);
+    const ours = (plain.json as Array<{ trigger: string; token: string; url: string }>).find((c) => c.trigger === 'mmops');
+    expect(ours).toMatchObject({ token: '', url: '' });
+    // alice (system admin) may manage others' commands: she sees the token
+    const admin = await apiAs(mm, tokenFor('alice'))('GET', `/commands?team_id=${acme}&custom_only=true`);
+    expect((admin.json as Array<{ trigger: string; token: string }>).find((c) => c.trigger === 'mmops')?.token).toBe(commandToken);
+  });
+
+  it('PUT /commands/{id}/regen_token gives a new token; the old one stops reaching the integration', async () => {
+    const bot = apiAs(mm, SANDBOX_BOT_TOKEN);
+    const acme = teamIdFor('acme');
+    const list = await bot('GET', `/commands?team_id=${acme}&custom_only=true`);
+    const cmd = (list.json as Array<{ id: string; trigger: string; token: string }>).find((c) => c.trigger === 'mmops');
+    expect((await apiAs(mm, tokenFor('dave'))('PUT', `/commands/${cmd?.id}/regen_token`)).status).toBe(404);
+    expect((await bot('POST', `/commands/${cmd?.id}/regen_token`)).status).toBe(405);
+    const regen = await bot('PUT', `/commands/${cmd?.id}/regen_token`);
+    expect(regen.status).toBe(200);
+    expect(regen.json.token).toMatch(/^[a-z0-9]{26}$/);
+    expect(regen.json.token).not.toBe(commandToken);
+    reply = json({ text: 'ok' });
+    await mm.executeSlash('alice', 'acme:town-square', '/mmops help');
+    expect(seen[0]?.headers.authorization).toBe(`Token ${regen.json.token}`);
+    commandToken = regen.json.token;
   });
 });
