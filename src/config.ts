@@ -39,6 +39,10 @@ export interface Config {
   stateDir: string;
   /** let other bots run commands (default: refused) */
   allowBots: boolean;
+  /** shared state for replicas (src/state/redis-state-store.ts); null = in-process, one replica */
+  redisUrl: string | null;
+  /** prefix of every Redis key */
+  redisPrefix: string;
 }
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[]; noServer: boolean };
@@ -77,6 +81,8 @@ export const CONFIG_VARIABLES: readonly VariableSpec[] = [
   { name: 'MMOPS_POLICY', meaning: 'JSON policy file that tightens command permissions', defaultText: 'none', example: './mmops-policy.json' },
   { name: 'MMOPS_STATE_DIR', meaning: 'directory for the bot state (health watches)', defaultText: './.mmops', example: '/var/lib/mmops' },
   { name: 'MMOPS_ALLOW_BOTS', meaning: 'let other bot accounts run commands (true/false)', defaultText: 'false', example: 'true' },
+  { name: 'MMOPS_REDIS_URL', meaning: 'Redis for running several replicas (needs MMOPS_PUBLIC_URL)', defaultText: 'none (one replica, state in-process)', example: 'redis://redis.internal:6379/0', secret: true },
+  { name: 'MMOPS_REDIS_PREFIX', meaning: 'prefix of every Redis key (one per bot sharing a Redis)', defaultText: 'mmops:', example: 'mmops-prod:' },
 ];
 
 const specOf = (name: string): VariableSpec => {
@@ -195,6 +201,27 @@ const boolSchema = z.string().transform((value, ctx) => {
   return z.NEVER;
 });
 
+// The value may carry a password: messages never repeat it.
+const redisUrlSchema = z.string().transform((value, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'is not a URL; give it as redis://host:port (rediss:// for TLS)' });
+    return z.NEVER;
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    ctx.addIssue({ code: 'custom', message: 'must start with redis:// or rediss://' });
+    return z.NEVER;
+  }
+  return value;
+});
+
+const redisPrefixSchema = z
+  .string()
+  .refine((p) => p.length <= 64, 'is longer than 64 characters')
+  .refine((p) => /^[A-Za-z0-9_:.{}-]+$/.test(p), 'may only hold letters, digits and "_:.{}-"');
+
 const pathSchema = z.string().refine((p) => !p.includes('\0'), 'is not a file path');
 
 /**
@@ -236,6 +263,14 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
   const policyPath = read('MMOPS_POLICY', pathSchema, null);
   const stateDir = read('MMOPS_STATE_DIR', pathSchema, './.mmops');
   const allowBots = read('MMOPS_ALLOW_BOTS', boolSchema, false);
+  const redisUrl = read('MMOPS_REDIS_URL', redisUrlSchema, null);
+  const redisPrefix = read('MMOPS_REDIS_PREFIX', redisPrefixSchema, 'mmops:');
+  if (redisUrl !== null && publicUrl === null) {
+    // Replicas must all register the load balancer's address, never their own.
+    problems.push(
+      problem('MMOPS_PUBLIC_URL', 'is required with MMOPS_REDIS_URL: every replica registers slash commands at this one address (the load balancer\'s)'),
+    );
+  }
 
   if (problems.length > 0 || mmUrl === undefined || botToken === undefined) {
     return { ok: false, problems, noServer };
@@ -255,6 +290,8 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
       policyPath,
       stateDir,
       allowBots,
+      redisUrl,
+      redisPrefix,
     },
   };
 }

@@ -39,6 +39,8 @@ describe('loadConfig', () => {
         policyPath: null,
         stateDir: './.mmops',
         allowBots: false,
+        redisUrl: null,
+        redisPrefix: 'mmops:',
       },
     });
     if (!r.ok) return;
@@ -60,6 +62,8 @@ describe('loadConfig', () => {
       MMOPS_POLICY: './policy.json',
       MMOPS_STATE_DIR: '/var/lib/mmops',
       MMOPS_ALLOW_BOTS: 'yes',
+      MMOPS_REDIS_URL: 'rediss://default:pw@redis.internal:6380/1',
+      MMOPS_REDIS_PREFIX: 'mmops-prod:',
     });
     expect(r.ok && r.config).toEqual({
       mmUrl: 'https://chat.example.com/mm',
@@ -74,6 +78,8 @@ describe('loadConfig', () => {
       policyPath: './policy.json',
       stateDir: '/var/lib/mmops',
       allowBots: true,
+      redisUrl: 'rediss://default:pw@redis.internal:6380/1',
+      redisPrefix: 'mmops-prod:',
     });
   });
 
@@ -121,6 +127,9 @@ describe('loadConfig', () => {
     ['MMOPS_ROOT_TRIGGER with a space', { MMOPS_ROOT_TRIGGER: 'my bot' }, 'MMOPS_ROOT_TRIGGER: may only hold lowercase letters, digits, "-", "_" and "." (e.g. MMOPS_ROOT_TRIGGER=ops)'],
     ['LOG_LEVEL unknown', { LOG_LEVEL: 'verbose' }, 'LOG_LEVEL: must be one of trace, debug, info, warn, error, fatal, silent (e.g. LOG_LEVEL=debug)'],
     ['MMOPS_AUDIT_CHANNEL without team', { MMOPS_AUDIT_CHANNEL: 'audit' }, 'MMOPS_AUDIT_CHANNEL: "audit" is not team:channel (the URL names, lowercase) (e.g. MMOPS_AUDIT_CHANNEL=ops:audit)'],
+    ['MMOPS_REDIS_URL another scheme', { MMOPS_REDIS_URL: 'http://redis:6379', MMOPS_PUBLIC_URL: 'https://bot.example.com' }, 'MMOPS_REDIS_URL: must start with redis:// or rediss:// (e.g. MMOPS_REDIS_URL=redis://redis.internal:6379/0)'],
+    ['MMOPS_REDIS_URL without MMOPS_PUBLIC_URL', { MMOPS_REDIS_URL: 'redis://redis:6379' }, "MMOPS_PUBLIC_URL: is required with MMOPS_REDIS_URL: every replica registers slash commands at this one address (the load balancer's) (e.g. MMOPS_PUBLIC_URL=https://mmops.example.com)"],
+    ['MMOPS_REDIS_PREFIX with a space', { MMOPS_REDIS_PREFIX: 'my bot:' }, 'MMOPS_REDIS_PREFIX: may only hold letters, digits and "_:.{}-" (e.g. MMOPS_REDIS_PREFIX=mmops-prod:)'],
     ['MMOPS_ALLOW_BOTS not boolean', { MMOPS_ALLOW_BOTS: 'sometimes' }, 'MMOPS_ALLOW_BOTS: "sometimes" is not true or false (e.g. MMOPS_ALLOW_BOTS=true)'],
   ];
 
@@ -131,6 +140,14 @@ describe('loadConfig', () => {
   it('reports every problem at once, one line each', () => {
     const problems = problemsOf({ ...good, MMOPS_LISTEN: 'x', LOG_LEVEL: 'loud', MMOPS_ALLOW_BOTS: '2' });
     expect(problems.map((p) => p.split(':')[0])).toEqual(['MMOPS_LISTEN', 'LOG_LEVEL', 'MMOPS_ALLOW_BOTS']);
+  });
+
+  it('never echoes the Redis password, whatever is wrong with the URL', () => {
+    for (const bad of ['http://u:PASSWORD1@redis:6379', 'redis//u:PASSWORD1@redis', 'redis://u:PASSWORD1@redis:6379']) {
+      const r = loadConfig({ ...good, MMOPS_REDIS_URL: bad });
+      expect(r.ok).toBe(false);
+      expect(JSON.stringify(r)).not.toContain('PASSWORD1');
+    }
   });
 
   it('never echoes the token, whatever is wrong with it', () => {

@@ -1,8 +1,173 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createClient } from '@redis/client';
 import { describe, expect, it } from 'vitest';
-import { createMemoryStateStore } from '../../src/state/state-store.js';
+import { createRedisStateStore, redactRedisUrl } from '../../src/state/redis-state-store.js';
+import { createMemoryStateStore, type StateStore } from '../../src/state/state-store.js';
+import { freshPrefix, probeRedis, REDIS_URL, redisStores, whenConnected } from '../helpers/redis.js';
+
+const redis = await probeRedis();
+const redisMade = redisStores();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The contract every StateStore keeps, run against each store with the real clock.
+ * `pair()` gives two handles on the same state (two replicas on one Redis; the same
+ * object for the in-process store).
+ */
+const stores: Array<{ name: string; available: boolean; pair(): Promise<[StateStore, StateStore]> }> = [
+  {
+    name: 'memory',
+    available: true,
+    async pair() {
+      const s = createMemoryStateStore();
+      return [s, s];
+    },
+  },
+  {
+    name: 'redis',
+    available: redis.available,
+    async pair() {
+      const prefix = freshPrefix();
+      const a = redisMade.make(prefix);
+      const b = redisMade.make(prefix);
+      await whenConnected(a);
+      await whenConnected(b);
+      return [a, b];
+    },
+  },
+];
+
+describe.each(stores)('StateStore contract: $name', ({ name, available, pair }) => {
+  it.runIf(name === 'redis' && process.env.CI)('Redis is reachable (CI requires it)', () => {
+    expect(available, `Redis at ${REDIS_URL} must answer when CI is set`).toBe(true);
+  });
+
+  describe.runIf(available)('behaviour', () => {
+    it('claim is set-if-absent, seen by the other handle, and expires', async () => {
+      const [a, b] = await pair();
+      expect(await a.claim('post:1', 150)).toBe(true);
+      expect(await b.claim('post:1', 150)).toBe(false);
+      expect(await a.claim('post:1', 150)).toBe(false);
+      await sleep(220);
+      expect(await b.claim('post:1', 150)).toBe(true);
+    });
+
+    it('of 20 simultaneous claims on one key exactly one wins', async () => {
+      const [a, b] = await pair();
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).claim('post:race', 5_000)));
+      expect(results.filter(Boolean)).toHaveLength(1);
+    });
+
+    it('get/set/delete, with and without ttl', async () => {
+      const [a, b] = await pair();
+      expect(await a.get('nothing')).toBeUndefined();
+      await a.set('short', 'x', 120);
+      await a.set('forever', 'y');
+      expect(await b.get('short')).toBe('x');
+      await sleep(200);
+      expect(await b.get('short')).toBeUndefined();
+      expect(await b.get('forever')).toBe('y');
+      await b.set('forever', 'z');
+      expect(await a.get('forever')).toBe('z');
+      await b.delete('forever');
+      expect(await a.get('forever')).toBeUndefined();
+      await a.delete('never-there'); // deleting nothing is fine
+      const text = 'with "quotes", ünïcödé and\nnewlines';
+      await a.set('json', text);
+      expect(await b.get('json')).toBe(text);
+    });
+
+    it('a set without ttl over one with ttl never expires', async () => {
+      const [a] = await pair();
+      await a.set('k', 'v1', 100);
+      await a.set('k', 'v2');
+      await sleep(160);
+      expect(await a.get('k')).toBe('v2');
+    });
+
+    it('a lease has one holder until it expires; the fencing token grows on every handover', async () => {
+      const [a, b] = await pair();
+      const t1 = await a.acquireLease('leader', 'r1', 150);
+      expect(t1).toBeTypeOf('number');
+      expect(await b.acquireLease('leader', 'r2', 150)).toBeUndefined();
+      expect(await a.acquireLease('leader', 'r1', 150)).toBe(t1); // renewal keeps the token
+      await sleep(100);
+      expect(await a.acquireLease('leader', 'r1', 150)).toBe(t1); // renewed: still held after the first ttl
+      await sleep(100);
+      expect(await b.acquireLease('leader', 'r2', 150)).toBeUndefined();
+      await sleep(120);
+      const t2 = await b.acquireLease('leader', 'r2', 150);
+      expect(t2).toBeGreaterThan(t1!);
+      expect(await a.acquireLease('leader', 'r1', 150)).toBeUndefined(); // the old holder lost it
+      await a.releaseLease('leader', 'r1'); // not the holder: no effect
+      expect(await a.acquireLease('leader', 'r1', 150)).toBeUndefined();
+      await b.releaseLease('leader', 'r2');
+      const t3 = await a.acquireLease('leader', 'r1', 150);
+      expect(t3).toBeGreaterThan(t2!);
+      // another lease name has its own holder
+      expect(await b.acquireLease('other', 'r2', 150)).toBeTypeOf('number');
+    });
+
+    it('of 10 replicas asking for a free lease at once exactly one gets it', async () => {
+      const [a, b] = await pair();
+      const tokens = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).acquireLease('leader', `r${i}`, 5_000)));
+      expect(tokens.filter((t) => t !== undefined)).toHaveLength(1);
+    });
+  });
+});
+
+describe.runIf(redis.available)('redis state store', () => {
+  it('keeps every key under its prefix, so two prefixes never see each other', async () => {
+    const prefix = freshPrefix();
+    const a = redisMade.make(prefix);
+    const b = redisMade.make();
+    await whenConnected(a);
+    await whenConnected(b);
+    expect(await a.claim('post:x', 10_000)).toBe(true);
+    expect(await b.claim('post:x', 10_000)).toBe(true);
+    await a.set('mark', '42');
+    expect(await b.get('mark')).toBeUndefined();
+    const raw = createClient({ url: REDIS_URL });
+    await raw.connect();
+    expect(await raw.get(`${prefix}mark`)).toBe('42');
+    expect(await raw.pTTL(`${prefix}post:x`)).toBeGreaterThan(9_000);
+    await raw.close();
+  });
+
+  it('counts one round trip per claim', async () => {
+    const s = redisMade.make();
+    await whenConnected(s);
+    const before = s.roundTrips();
+    await s.claim('a', 1_000);
+    await s.claim('a', 1_000);
+    expect(s.roundTrips() - before).toBe(2);
+  });
+
+  it('fails fast and says so while Redis is unreachable; calls after close() reject', async () => {
+    const errors: Error[] = [];
+    // a port nothing listens on: connection refused
+    const s = createRedisStateStore({ url: 'redis://user:hunter2@127.0.0.1:1', prefix: freshPrefix(), onError: (e) => errors.push(e) });
+    const started = Date.now();
+    await expect(s.claim('post:1', 1_000)).rejects.toThrow(/not connected/);
+    expect(Date.now() - started).toBeLessThan(200);
+    expect(s.healthy()).toBe(false);
+    await sleep(150);
+    expect(errors.length).toBeGreaterThanOrEqual(1);
+    expect(errors.map((e) => e.message).join('\n')).not.toContain('hunter2');
+    await s.close();
+    await expect(s.get('x')).rejects.toThrow(/closed/);
+  });
+});
+
+describe('redactRedisUrl', () => {
+  it('hides the password, keeps host and database', () => {
+    expect(redactRedisUrl('redis://default:s3cret@redis.internal:6380/2')).toBe('redis://default:***@redis.internal:6380/2');
+    expect(redactRedisUrl('redis://127.0.0.1:6379')).toBe('redis://127.0.0.1:6379');
+    expect(redactRedisUrl('not a url')).not.toContain('not a url');
+  });
+});
 
 function clock(start = 1_000_000) {
   let t = start;
