@@ -444,6 +444,16 @@ function carriesPassword(raw: Record<string, unknown>): boolean {
   return extra.length > 0 || raw['password'] !== undefined || raw['newPassword'] !== undefined || raw['new'] !== undefined;
 }
 
+/** `@name` or an email address: a word that cannot be mistaken for a password typed in the wrong place. */
+const isPlainlyAPerson = (word: string): boolean => /^@[a-z0-9._-]+$/i.test(word) || /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(word);
+
+/** The target of `password`, only when given with --generate, as @name or email, and no password is carried. */
+function passwordTarget(raw: Record<string, unknown>): string | undefined {
+  const word = target0(raw);
+  if (carriesPassword(raw) || raw['generate'] !== true || word === undefined || !isPlainlyAPerson(word)) return undefined;
+  return word;
+}
+
 const password = defineSubcommand({
   name: 'password',
   summary: 'Set a strong random password and show it once, to you only',
@@ -461,8 +471,10 @@ const password = defineSubcommand({
     new: z.unknown().optional(),
   }),
   access: PASSWORD_ACCESS,
-  // nobody is looked up (nor named in the audit) when the text may carry a password
-  target: (raw) => (carriesPassword(raw) ? undefined : target0(raw)),
+  // Nobody is looked up (nor named in a log line or the audit) unless the word is
+  // plainly a person: `user password hunter2` (target forgotten) must not send, log
+  // or echo "hunter2" as a name.
+  target: (raw) => passwordTarget(raw),
   botNeeds: [USERS_WRITE],
   destructive: true,
   sensitive: true,
@@ -479,6 +491,10 @@ const password = defineSubcommand({
     }
     const usage = usageFor(ctx, 'user', PASSWORD_USAGE);
     if (!ctx.args.target) throw invalidInput('Name the person whose password to reset.', usage);
+    if (!isPlainlyAPerson(ctx.args.target)) {
+      // never repeated: it may be a password typed where the name should be
+      throw invalidInput('Name the person as @username (or their email address), e.g. user password @bob --generate. I did not use or keep what you typed.', usage);
+    }
     if (!ctx.args.generate) {
       throw invalidInput('Add --generate: I create a strong password and show it once, only to you. (I never accept a password typed into chat.)', usage);
     }

@@ -18,7 +18,7 @@
 import { z } from 'zod';
 import { resolvePublicUrl, type Config, type ListenAddress } from './config.js';
 import type { CommandDefinition, HealthWatchService, Invocation, Logger, Services } from './core/command.js';
-import { createAuditTrail } from './core/audit.js';
+import { createAuditTrail, type AuditTrail } from './core/audit.js';
 import { createDispatcher, type Dispatcher, type DispatchResult } from './core/dispatcher.js';
 import { createLogger } from './core/logger.js';
 import type { PermissionService } from './core/permission-service.js';
@@ -92,6 +92,8 @@ export interface Bot {
   stop(): Promise<void>;
   /** base URL of the bot's HTTP endpoint (loopback form), once started */
   readonly url: string;
+  /** base URL of /healthz, /readyz and /metrics (MMOPS_OPS_LISTEN, else the same as `url`) */
+  readonly opsUrl: string;
   /** the URL slash commands are registered with */
   readonly slashUrl: string;
   /** the bot account, once start-up identified it */
@@ -128,6 +130,8 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
   let phase: 'idle' | 'starting' | 'running' | 'stopping' | 'stopped' = 'idle';
   let http: HttpServer | undefined;
   let bound: ListenAddress | undefined;
+  let opsHttp: HttpServer | undefined;
+  let opsBound: ListenAddress | undefined;
   let slashUrl = '';
   let me: User | undefined;
   let socket: MattermostSocket | undefined;
@@ -137,6 +141,7 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
   let intake: WsIntake | undefined;
   let rights: BotRights | undefined;
   let canEphemeral = false;
+  let audit: AuditTrail | undefined;
   let hellos = 0;
   let serverVersion = '';
   let watches: (HealthWatchService & { stop?(): void | Promise<void> }) | undefined;
@@ -192,28 +197,15 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
       ...(deps.slowReplyMs !== undefined ? { slowAfterMs: deps.slowReplyMs } : {}),
       now,
     });
-    http = createHttpServer({
-      listen: config.listen,
-      logger: log,
-      routes: [
-        { method: 'POST', path: SLASH_PATH, handle: handleSlash },
-        ...createOpsRoutes({ readiness, metrics: () => metrics.render() }),
-      ],
-    });
-    try {
-      bound = await http.start();
-    } catch (err) {
-      const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
-      const where = `${config.listen.host}:${config.listen.port}`;
-      const why =
-        code === 'EADDRINUSE'
-          ? `${where} is already in use; choose another port`
-          : code === 'EACCES'
-            ? `not allowed to listen on ${where} (ports below 1024 need privileges)`
-            : code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND'
-              ? `${config.listen.host} is not an address of this machine`
-              : `cannot listen on ${where} (${err instanceof Error ? err.message : String(err)})`;
-      throw new StartupError('config', `MMOPS_LISTEN: ${why} (e.g. MMOPS_LISTEN=127.0.0.1:3979)`, 2);
+    const opsRoutes = createOpsRoutes({ readiness, metrics: () => metrics.render(), logger: log });
+    const slashRoute = { method: 'POST' as const, path: SLASH_PATH, handle: handleSlash };
+    // With MMOPS_OPS_LISTEN the main listener serves /slash alone, so it can be exposed
+    // to the Mattermost server without exposing health and metrics.
+    http = createHttpServer({ listen: config.listen, logger: log, routes: config.opsListen ? [slashRoute] : [slashRoute, ...opsRoutes] });
+    bound = await startListener(http, 'MMOPS_LISTEN', config.listen);
+    if (config.opsListen) {
+      opsHttp = createHttpServer({ listen: config.opsListen, logger: log, routes: opsRoutes });
+      opsBound = await startListener(opsHttp, 'MMOPS_OPS_LISTEN', config.opsListen);
     }
     slashUrl = `${resolvePublicUrl(config, bound)}${SLASH_PATH}`;
     if (!config.publicUrl && (bound.host === '0.0.0.0' || bound.host === '::')) {
@@ -221,6 +213,24 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
         { slashUrl },
         `MMOPS_PUBLIC_URL is not set, so slash commands point at ${slashUrl}, which only works when Mattermost runs on this machine; set MMOPS_PUBLIC_URL to the address Mattermost can reach (e.g. MMOPS_PUBLIC_URL=https://mmops.example.com)`,
       );
+    }
+  }
+
+  async function startListener(server: HttpServer, variable: string, where: ListenAddress): Promise<ListenAddress> {
+    try {
+      return await server.start();
+    } catch (err) {
+      const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
+      const at = `${where.host}:${where.port}`;
+      const why =
+        code === 'EADDRINUSE'
+          ? `${at} is already in use; choose another port`
+          : code === 'EACCES'
+            ? `not allowed to listen on ${at} (ports below 1024 need privileges)`
+            : code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND'
+              ? `${where.host} is not an address of this machine`
+              : `cannot listen on ${at} (${err instanceof Error ? err.message : String(err)})`;
+      throw new StartupError('config', `${variable}: ${why} (e.g. ${variable}=127.0.0.1:${variable === 'MMOPS_LISTEN' ? 3979 : 9090})`, 2);
     }
   }
 
@@ -421,7 +431,7 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
       const policy = loadPolicyOrExit();
       if (policy.source) log.info({ policy: policy.source, rules: policy.rules.map((r) => r.key) }, 'policy loaded');
       await listen();
-      log.info({ url: urlOf(), slashUrl }, 'HTTP endpoint listening');
+      log.info({ url: urlOf(), slashUrl, ...(opsBound ? { opsUrl: urlOf(opsBound) } : {}) }, 'HTTP endpoint listening');
 
       const user = await identify();
       me = user;
@@ -436,9 +446,10 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
       const makeWatches = deps.watches ?? ((ctx) => createBotHealthWatches(ctx, { botStatus: () => status.snapshot(), now }));
       watches = makeWatches({ api, logger: log, botUserId: user.id, config });
       const post = auditPoster();
+      audit = createAuditTrail(log, { ...(post ? { post } : {}), now });
       const services: Services = {
         ...(watches ? { watches } : {}),
-        audit: createAuditTrail(log, post ? { post } : {}),
+        audit,
         botStatus: () => status.snapshot(),
         commands: () => registry.all(),
         policy,
@@ -548,9 +559,12 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
     work.close();
     const drained = await work.drain(graceMs);
     if (!drained) log.warn({ inFlight: work.size }, 'shutdown: work still in flight after the grace period; closing anyway');
+    // pending refusal summaries reach the audit channel before the bot goes
+    await audit?.flush().catch((err: unknown) => log.warn({ err }, 'audit summaries could not be flushed'));
     await Promise.resolve(watches?.stop?.()).catch((err: unknown) => log.warn({ err }, 'health watches did not stop cleanly'));
     await socket?.stop().catch((err: unknown) => log.warn({ err }, 'WebSocket did not close cleanly'));
     await http?.stop();
+    await opsHttp?.stop();
     phase = 'stopped';
   }
 
@@ -569,10 +583,10 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
     log.info({}, 'stopped');
   }
 
-  function urlOf(): string {
-    if (!bound) return '';
-    const host = bound.host === '0.0.0.0' ? '127.0.0.1' : bound.host === '::' ? '::1' : bound.host;
-    return `http://${host.includes(':') ? `[${host}]` : host}:${bound.port}`;
+  function urlOf(address: ListenAddress | undefined = bound): string {
+    if (!address) return '';
+    const host = address.host === '0.0.0.0' ? '127.0.0.1' : address.host === '::' ? '::1' : address.host;
+    return `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
   }
 
   return {
@@ -580,6 +594,9 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
     stop,
     get url() {
       return urlOf();
+    },
+    get opsUrl() {
+      return urlOf(opsBound ?? bound);
     },
     get slashUrl() {
       return slashUrl;

@@ -25,6 +25,8 @@ export interface Config {
   /** the bot account's access token (never log it) */
   botToken: string;
   listen: ListenAddress;
+  /** a separate address for /healthz, /readyz and /metrics; null = served on `listen` */
+  opsListen: ListenAddress | null;
   /** where the Mattermost server reaches the bot; null = `http://` + the bound address */
   publicUrl: string | null;
   /** team names to register slash commands in; null = every team the bot is on */
@@ -72,6 +74,7 @@ export const CONFIG_VARIABLES: readonly VariableSpec[] = [
   { name: 'MM_URL', meaning: 'Mattermost server base URL', defaultText: 'required', example: 'https://chat.example.com' },
   { name: 'MM_BOT_TOKEN', meaning: "the bot account's access token", defaultText: 'required', example: '9xuqwrwgstrb3mzrxb83nb357a', secret: true },
   { name: 'MMOPS_LISTEN', meaning: "host:port of the bot's HTTP endpoint (slash commands, health)", defaultText: DEFAULT_LISTEN, example: '0.0.0.0:3978' },
+  { name: 'MMOPS_OPS_LISTEN', meaning: 'host:port for /healthz, /readyz and /metrics alone (then MMOPS_LISTEN serves only /slash)', defaultText: 'same as MMOPS_LISTEN', example: '127.0.0.1:9090' },
   { name: 'MMOPS_PUBLIC_URL', meaning: 'base URL at which the Mattermost server reaches the bot', defaultText: 'http:// + MMOPS_LISTEN', example: 'https://mmops.example.com' },
   { name: 'MMOPS_TEAMS', meaning: 'comma list of team names to register slash commands in', defaultText: 'every team the bot is on', example: 'acme,ops' },
   { name: 'MMOPS_TRIGGER_PREFIX', meaning: 'prefix for the per-command triggers (ops- → /ops-whois)', defaultText: 'none', example: 'ops-' },
@@ -254,6 +257,7 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
     "is not set; create a bot account in Mattermost (System Console → Integrations → Bot Accounts) and give its access token",
   );
   const listen = read('MMOPS_LISTEN', listenSchema, { host: '127.0.0.1', port: 3978 });
+  const opsListen = read('MMOPS_OPS_LISTEN', listenSchema, null);
   const publicUrl = read('MMOPS_PUBLIC_URL', publicUrlSchema, null);
   const teams = read('MMOPS_TEAMS', teamsSchema, null);
   const triggerPrefix = read('MMOPS_TRIGGER_PREFIX', prefixSchema, '');
@@ -281,6 +285,7 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
       mmUrl,
       botToken,
       listen,
+      opsListen,
       publicUrl,
       teams,
       triggerPrefix,

@@ -1,30 +1,43 @@
 /**
- * Operations endpoints on the bot's HTTP server:
+ * Operations endpoints on the bot's HTTP server (or on MMOPS_OPS_LISTEN):
  * - `GET /healthz`: the process is alive (always 200 while it can answer);
  * - `GET /readyz`: 200 only while the WebSocket is authenticated and the API answers,
- *   503 with the reason otherwise;
+ *   503 otherwise;
  * - `GET /metrics`: Prometheus text.
  *
+ * They answer a status and a short reason code only (`{"status":"unready","reason":
+ * "websocket_down"}`): these routes are often reachable from outside, and an error text
+ * can carry the Mattermost server's internal address or the token's fate. The details
+ * go to the log, once each time they change.
+ *
  * @example
- *   routes.push(...createOpsRoutes({ readiness: () => checkReady(), metrics: () => metrics.render() }));
+ *   routes.push(...createOpsRoutes({ readiness: () => checkReady(), metrics: () => metrics.render(), logger }));
  */
+import type { Logger } from '../core/command.js';
 import type { Route } from './http-server.js';
 import { sendJson, sendText } from './http-server.js';
 import { METRICS_CONTENT_TYPE } from '../services/metrics.js';
 
-export type Readiness = { ready: true } | { ready: false; reason: string };
+/** Why the bot is not ready, as a stable code (what monitoring may match on). */
+export type UnreadyReason = 'starting' | 'stopping' | 'websocket_down' | 'token_rejected' | 'api_unreachable';
+
+export type Readiness = { ready: true } | { ready: false; reason: UnreadyReason; /** for the log only, never answered */ detail?: string };
 
 export interface OpsRoutesOptions {
   readiness(): Promise<Readiness>;
   metrics(): string;
+  logger: Logger;
 }
 
 export const HEALTHZ_PATH = '/healthz';
 export const READYZ_PATH = '/readyz';
 export const METRICS_PATH = '/metrics';
+export const OPS_PATHS: readonly string[] = [HEALTHZ_PATH, READYZ_PATH, METRICS_PATH];
 
 /** The three routes (see the module comment). */
 export function createOpsRoutes(opts: OpsRoutesOptions): Route[] {
+  const log = opts.logger.child({ component: 'ops' });
+  let lastLogged = '';
   return [
     { method: 'GET', path: HEALTHZ_PATH, handle: (_req, res) => sendJson(res, 200, { status: 'ok' }) },
     {
@@ -32,8 +45,18 @@ export function createOpsRoutes(opts: OpsRoutesOptions): Route[] {
       path: READYZ_PATH,
       handle: async (_req, res) => {
         const r = await opts.readiness();
-        if (r.ready) sendJson(res, 200, { status: 'ready' });
-        else sendJson(res, 503, { status: 'not ready', reason: r.reason });
+        if (r.ready) {
+          if (lastLogged) log.info({}, 'ready again');
+          lastLogged = '';
+          sendJson(res, 200, { status: 'ready' });
+          return;
+        }
+        const key = `${r.reason}|${r.detail ?? ''}`;
+        if (key !== lastLogged) {
+          lastLogged = key;
+          log.warn({ reason: r.reason, ...(r.detail ? { detail: r.detail } : {}) }, `not ready: ${r.reason}`);
+        }
+        sendJson(res, 503, { status: 'unready', reason: r.reason });
       },
     },
     { method: 'GET', path: METRICS_PATH, handle: (_req, res) => sendText(res, 200, opts.metrics(), METRICS_CONTENT_TYPE) },
@@ -58,12 +81,12 @@ export function createReadinessCheck(opts: {
   let okAt = -Infinity;
   return async () => {
     const phase = opts.phase();
-    if (phase === 'starting') return { ready: false, reason: 'starting up' };
-    if (phase === 'stopping') return { ready: false, reason: 'shutting down' };
+    if (phase === 'starting') return { ready: false, reason: 'starting' };
+    if (phase === 'stopping') return { ready: false, reason: 'stopping' };
     const ws = opts.socket();
     if (!ws?.connected) {
-      const why = ws?.authRejected ? 'the server keeps rejecting the token' : ws?.lastError;
-      return { ready: false, reason: `WebSocket not connected${why ? ` (${why})` : ''}` };
+      if (ws?.authRejected) return { ready: false, reason: 'token_rejected', detail: 'the server keeps rejecting the token on the WebSocket' };
+      return { ready: false, reason: 'websocket_down', ...(ws?.lastError ? { detail: ws.lastError } : {}) };
     }
     if (now() - okAt < cacheMs) return { ready: true };
     const controller = new AbortController();
@@ -73,8 +96,7 @@ export function createReadinessCheck(opts: {
       okAt = now();
       return { ready: true };
     } catch (err) {
-      const detail = err instanceof Error ? err.message : String(err);
-      return { ready: false, reason: `Mattermost API not answering (${detail})` };
+      return { ready: false, reason: 'api_unreachable', detail: err instanceof Error ? err.message : String(err) };
     } finally {
       clearTimeout(timer);
     }

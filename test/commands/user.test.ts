@@ -401,6 +401,22 @@ describe('user password', () => {
     expect(stored(h, 'bob').password).not.toBe('hunter2');
   });
 
+  it('never looks up, logs, audits or repeats a word that may be a password typed where the name goes', async () => {
+    h.fake.clearRequests();
+    for (const text of ['user password hunter2secret', 'user password hunter2secret --generate', 'user password --generate hunter2secret']) {
+      const r = await h.run('alice', text);
+      expect(r.result.outcome, text).toBe('user_error');
+      expect(r.text, text).toContain('Name the person as');
+      expect(r.text, text).not.toContain('hunter2secret');
+    }
+    // a plain user is refused on permission; the word is still not used
+    expect((await h.run('dave', 'user password hunter2secret --generate')).result.outcome).toBe('refused');
+    expect(JSON.stringify(h.fake.requests)).not.toContain('hunter2secret');
+    expect(log.dump()).not.toContain('hunter2secret');
+    expect(JSON.stringify(h.audits)).not.toContain('hunter2secret');
+    expect(mutations(h)).toEqual([]);
+  });
+
   it('asks for --generate', async () => {
     const r = await h.run('alice', 'user password @bob');
     expect(r.text).toContain('Add \\-\\-generate');

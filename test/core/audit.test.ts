@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AuditEntry } from '../../src/core/command.js';
-import { createAuditTrail, formatAuditLine } from '../../src/core/audit.js';
+import { AUDIT_TEXT_MAX, createAuditTrail, formatAuditLine } from '../../src/core/audit.js';
 import { ZWSP } from '../../src/core/reply.js';
 import { createMemoryLogger } from '../helpers/logger.js';
 
@@ -52,5 +52,64 @@ describe('formatAuditLine', () => {
     const line = formatAuditLine({ ...entry, who: { id: 'x', username: 'ev*il' }, detail: 'a\nb | c' });
     expect(line).toContain('ev\\*il');
     expect(line).toContain('a b \\| c');
+  });
+});
+
+describe('refusal aggregation', () => {
+  const refusal = (i: number, userId = 'u9', username = 'dave'): AuditEntry => ({
+    who: { id: userId, username },
+    command: 'user roles',
+    target: `@x${i}`,
+    scope: 'system',
+    outcome: 'refused',
+    ref: `R${i}`,
+  });
+
+  it('posts the first refusal, sums the rest into one line a minute, and logs every one', async () => {
+    let t = 1_000_000;
+    const lines: string[] = [];
+    const log = createMemoryLogger();
+    const audit = createAuditTrail(log, { post: async (l) => void lines.push(l), now: () => t });
+    for (let i = 0; i < 300; i++) audit(refusal(i));
+    audit(refusal(0, 'u8', 'erin')); // another user has a window of their own
+    await flush();
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toContain('@\u200bdave');
+    expect(lines[1]).toContain('@\u200berin');
+    expect(log.entries.filter((e) => e.msg === 'audit')).toHaveLength(301);
+
+    t += 61_000; // the next refusal after the minute: the summary first, then it waits for the next one
+    audit(refusal(300));
+    await flush();
+    expect(lines).toHaveLength(3);
+    expect(lines[2]).toContain('299 more refusals by @\u200bdave in the last minute');
+
+    await audit.flush(); // shutdown posts what is pending
+    expect(lines).toHaveLength(4);
+    expect(lines[3]).toContain('1 more refusal by @\u200bdave');
+    // non-refusals are never held back
+    audit({ ...entry, outcome: 'succeeded' });
+    await flush();
+    expect(lines).toHaveLength(5);
+  });
+
+  it('posts the pending summary when the minute is over, without a new refusal', async () => {
+    const lines: string[] = [];
+    const audit = createAuditTrail(createMemoryLogger(), { post: async (l) => void lines.push(l), refusalWindowMs: 30 });
+    for (let i = 0; i < 5; i++) audit(refusal(i));
+    await new Promise((r) => setTimeout(r, 80));
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toContain('4 more refusals');
+  });
+});
+
+describe('formatAuditLine', () => {
+  it(`cuts user-typed text to ${AUDIT_TEXT_MAX} characters before escaping it`, () => {
+    const long = `${'A'.repeat(200)}@channel`;
+    const line = formatAuditLine({ ...entry, target: long, detail: `No one matches "${'x'.repeat(300)}"` });
+    expect(line).toContain(`${'A'.repeat(AUDIT_TEXT_MAX - 1)}…`);
+    expect(line).not.toContain('A'.repeat(AUDIT_TEXT_MAX));
+    expect(line).not.toContain('x'.repeat(AUDIT_TEXT_MAX));
+    expect(line).not.toContain('@channel');
   });
 });

@@ -74,11 +74,18 @@ describe('ops endpoints', () => {
       },
       cacheMs: 60_000,
     });
-    const url = await start(createOpsRoutes({ readiness, metrics: () => '# HELP x y\n# TYPE x counter\nx 1\n' }));
-    expect((await fetch(`${url}/healthz`)).status).toBe(200);
-    const down = await fetch(`${url}/readyz`);
-    expect(down.status).toBe(503);
-    expect(await down.json()).toEqual({ status: 'not ready', reason: 'WebSocket not connected (connection refused)' });
+    const log = createMemoryLogger();
+    const url = await start(createOpsRoutes({ readiness, metrics: () => '# HELP x y\n# TYPE x counter\nx 1\n', logger: log }));
+    expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ status: 'ok' });
+    for (let i = 0; i < 3; i++) {
+      const down = await fetch(`${url}/readyz`);
+      expect(down.status).toBe(503);
+      // a reason code only: the detail (which may name internal addresses) goes to the log
+      expect(await down.json()).toEqual({ status: 'unready', reason: 'websocket_down' });
+    }
+    // logged once per change, not once per scrape
+    expect(log.entries.filter((e) => e.msg === 'not ready: websocket_down')).toHaveLength(1);
+    expect(log.find('not ready: websocket_down')?.fields.detail).toBe('connection refused');
     connected = true;
     expect((await fetch(`${url}/readyz`)).status).toBe(200);
     expect((await fetch(`${url}/readyz`)).status).toBe(200);
@@ -97,10 +104,10 @@ describe('ops endpoints', () => {
         throw new Error('GET /api/v4/system/ping: connect ECONNREFUSED');
       },
     });
-    expect(await check()).toEqual({ ready: false, reason: 'starting up' });
+    expect(await check()).toEqual({ ready: false, reason: 'starting' });
     phase = 'running';
-    expect(await check()).toEqual({ ready: false, reason: 'Mattermost API not answering (GET /api/v4/system/ping: connect ECONNREFUSED)' });
+    expect(await check()).toEqual({ ready: false, reason: 'api_unreachable', detail: 'GET /api/v4/system/ping: connect ECONNREFUSED' });
     phase = 'stopping';
-    expect(await check()).toEqual({ ready: false, reason: 'shutting down' });
+    expect(await check()).toEqual({ ready: false, reason: 'stopping' });
   });
 });
