@@ -52,6 +52,13 @@ export interface Access {
 /** Where the invocation came from, in transport-neutral form. */
 export interface Invocation {
   source: 'slash' | 'dm' | 'mention';
+  /**
+   * whether the transport can show an answer to the caller alone without storing it
+   * (slash: the ephemeral response; DM and mention: only with `create_post_ephemeral`).
+   * `false` makes the dispatcher refuse sensitive subcommands before they run.
+   * Default: true.
+   */
+  privateReplies?: boolean;
   /** the command text: `whois @ann` (no trigger, no bot mention) */
   text: string;
   userId: string;

@@ -279,6 +279,19 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     if (rest.includes('--help') || (rest.length === 1 && rest[0] === '-h')) {
       throw new Stop(usageReply(command, named ? [sub] : command.subcommands, inv, 'info'), 'ok');
     }
+    // A secret (a new password, sessions, audits) must never land in a stored post: when
+    // the transport cannot answer privately, nothing runs (so no password is changed).
+    if (sub.sensitive && inv.privateReplies === false) {
+      log.info({ command: command.name, subcommand: sub.name }, 'sensitive command refused: no private way to answer here');
+      const slash = code(usageText(command, sub.usage, 'slash', triggers));
+      throw new Stop(
+        reply(
+          [paragraph(md`I can only show that privately, and here I can't: the bot account may not send ephemeral messages (${code('create_post_ephemeral')}), and a message here would be stored. Use the slash command instead: ${slash}`)],
+          { tone: 'warning' },
+        ),
+        'unavailable',
+      );
+    }
 
     // 4. caller
     let caller: User;

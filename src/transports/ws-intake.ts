@@ -11,9 +11,16 @@
  * - each post is handled at most once, also when a resumed socket replays it.
  *
  * Where a reply goes: a DM answer goes to the DM. In a channel, a reply for the channel
- * is a thread post; a reply for the caller only (or a sensitive one, which never goes
- * in a channel) is an ephemeral post where the bot may create them, else a DM to the
- * caller with a one-line pointer in the thread.
+ * is a thread post; a reply for the caller only is an ephemeral post where the bot may
+ * create them, else a DM to the caller with a one-line pointer in the thread.
+ *
+ * A sensitive reply (a generated password, sessions, audits) is never a stored post,
+ * not even in the DM: posts are kept in the database, search, exports and
+ * notifications. It goes as an ephemeral post (`POST /posts/ephemeral`, docs/mattermost-notes.md
+ * §5.10), in the DM or the thread. The invocation says whether that is possible
+ * (`privateReplies`), so the dispatcher refuses a sensitive command up front rather
+ * than produce a secret it cannot hand over; if the ephemeral post still fails, only a
+ * stored notice without the content is left.
  *
  * @example
  *   const intake = createWsIntake({ botUserId: me.id, botUsername: me.username, run, render, api, logger, work,
@@ -83,6 +90,10 @@ export function commandText(message: string, botUsername: string, opts: { direct
   return undefined;
 }
 
+/** The stored notice left when a sensitive answer could not be shown privately. */
+export const secretNotice = (ref: string): string =>
+  `I could not show that answer privately, so I did not send it (ref ${ref}). Run it again as a slash command; its answer is only shown to you.`;
+
 /** Creates the intake (see the module comment). */
 export function createWsIntake(opts: WsIntakeOptions): WsIntake {
   const log = opts.logger.child({ component: 'ws-intake' });
@@ -108,6 +119,18 @@ export function createWsIntake(opts: WsIntakeOptions): WsIntake {
   async function deliver(post: Post, direct: boolean, rootId: string, reply: Reply, ref: string): Promise<void> {
     const posts = opts.render(reply);
     if (posts.length === 0) return;
+    if (reply.sensitive) {
+      try {
+        for (const message of posts) {
+          await opts.api.createEphemeralPost(post.user_id, { channel_id: post.channel_id, message, root_id: rootId });
+        }
+      } catch (err) {
+        // never fall back to a stored post: say where the answer went (nowhere), not what it was
+        log.error({ err, ref }, 'sensitive answer could not be shown privately; not sent');
+        await opts.api.createPost({ channel_id: post.channel_id, message: secretNotice(ref), ...(rootId ? { root_id: rootId } : {}) });
+      }
+      return;
+    }
     if (direct) {
       await postAll(post.channel_id, rootId, posts);
       return;
@@ -163,6 +186,8 @@ export function createWsIntake(opts: WsIntakeOptions): WsIntake {
     const rootId = direct ? post.root_id : post.root_id || post.id;
     const inv: Invocation = {
       source,
+      // an ephemeral post is the only way to show something to the caller alone unstored
+      privateReplies: opts.canEphemeral(),
       text,
       userId: post.user_id,
       channelId: post.channel_id,

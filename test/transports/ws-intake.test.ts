@@ -5,7 +5,7 @@ import type { MattermostApi } from '../../src/mattermost/api.js';
 import { wsEventSchema, type Post, type WsEvent } from '../../src/mattermost/models.js';
 import { renderPosts } from '../../src/render/markdown.js';
 import { createInFlight } from '../../src/transports/in-flight.js';
-import { commandText, createWsIntake } from '../../src/transports/ws-intake.js';
+import { commandText, createWsIntake, secretNotice } from '../../src/transports/ws-intake.js';
 import { stubApi } from '../helpers/context.js';
 import { createMemoryLogger } from '../helpers/logger.js';
 
@@ -190,12 +190,32 @@ describe('WebSocket intake', () => {
     expect(s.out.map((o) => o.channel_id)).toEqual([ALICE_DM_WITH_BOT, TOWN]);
   });
 
-  it('never posts a sensitive reply in the channel, even if marked for the channel', async () => {
-    const s = setup({ canEphemeral: false, reply: () => reply([paragraph('sessions…')], { visibility: 'channel', sensitive: true }) });
+  it('never stores a sensitive reply: an ephemeral post in the thread, even if marked for the channel', async () => {
+    const s = setup({ reply: () => reply([paragraph('sessions…')], { visibility: 'channel', sensitive: true }) });
     await s.intake.handleEvent(posted({ message: '@mmops user sessions @bob' }, { mentions: [BOT] }));
-    const inChannel = s.out.filter((o) => o.channel_id === TOWN);
-    expect(inChannel.map((o) => o.message)).toEqual(['I sent you the answer in a direct message.']);
-    expect(s.out.find((o) => o.channel_id === ALICE_DM_WITH_BOT)?.message).toBe('sessions…');
+    expect(s.out).toEqual([{ kind: 'ephemeral', userId: ALICE, channel_id: TOWN, message: 'sessions…', root_id: expect.any(String) }]);
+  });
+
+  it('answers a sensitive command sent by DM with an ephemeral post in the DM, never a stored one', async () => {
+    const s = setup({ reply: () => reply([paragraph('New password s3cret')], { sensitive: true }) });
+    await s.intake.handleEvent(posted({ message: 'user password @bob --generate' }, { channelType: 'D' }));
+    expect(s.out.filter((o) => o.kind === 'post')).toEqual([]);
+    expect(s.out).toEqual([{ kind: 'ephemeral', userId: ALICE, channel_id: DM, message: 'New password s3cret', root_id: '' }]);
+    expect(s.ran[0]?.privateReplies).toBe(true);
+  });
+
+  it('tells the dispatcher when no private answer is possible (no create_post_ephemeral)', async () => {
+    const s = setup({ canEphemeral: false });
+    await s.intake.handleEvent(posted({ message: 'user password @bob --generate' }, { channelType: 'D' }));
+    expect(s.ran[0]?.privateReplies).toBe(false);
+  });
+
+  it('leaves only a notice without the content when the ephemeral post of a sensitive reply fails', async () => {
+    const s = setup({ ephemeralFails: true, reply: () => reply([paragraph('New password s3cret')], { sensitive: true }) });
+    await s.intake.handleEvent(posted({ message: 'user password @bob --generate' }, { channelType: 'D' }));
+    expect(s.out).toEqual([{ kind: 'post', channel_id: DM, message: secretNotice('REF') }]);
+    expect(JSON.stringify(s.out)).not.toContain('s3cret');
+    expect(s.log.find('sensitive answer could not be shown privately; not sent')?.level).toBe('error');
   });
 
   it.each([
