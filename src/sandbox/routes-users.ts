@@ -254,8 +254,9 @@ export function registerUserRoutes(r: Router, core: SandboxCore): void {
     const u = requireUser(store, id);
     u.roles = names.join(' ');
     u.update_at = Date.now();
+    // Only `user_role_updated`, only to that user: no `user_updated`, nothing to admins or bots
+    // (server/channels/app/user.go UpdateUserRolesWithUser; docs/mattermost-notes.md §6 item 24).
     core.hub.emit('user_role_updated', { user_id: u.id, roles: u.roles }, { user_id: u.id });
-    core.emitUserUpdated(u);
     return statusOk();
   });
 

@@ -516,15 +516,13 @@ export class FakeStore {
     return roles;
   }
 
-  /** SessionHasPermissionTo: system roles grant `permission`. */
+  /**
+   * SessionHasPermissionTo: the stored permissions of the user's system roles, nothing
+   * derived (`server/channels/app/authorization.go` `RolesGrantPermission`). Ancillary
+   * permissions count only where a role definition stores them (see role-catalog.ts).
+   */
   hasPermission(user: StoredUser, permission: string): boolean {
-    const roles = this.systemRoles(user);
-    if (this.rolesGrant(roles, permission)) return true;
-    // holders of sysconsole_write_user_management_users are treated as having these (§5.9)
-    if (['edit_other_users', 'demote_to_guest', 'promote_guest'].includes(permission)) {
-      return this.rolesGrant(roles, 'sysconsole_write_user_management_users');
-    }
-    return false;
+    return this.rolesGrant(this.systemRoles(user), permission);
   }
 
   isAdmin(user: StoredUser): boolean {

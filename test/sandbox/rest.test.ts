@@ -306,6 +306,30 @@ describe('roles', () => {
   });
 });
 
+describe('role changes publish to the affected user only (server/channels/app/user.go UpdateUserRolesWithUser, app/team.go sendUpdatedMemberRoleEvent, app/channel.go updateChannelMember)', () => {
+  it('a system-role change sends user_role_updated to that user and nothing to admins or the bot; member-role changes likewise', async () => {
+    const self = new WsProbe(mm, { token: tokenFor('dave') });
+    const admin = new WsProbe(mm, { token: tokenFor('alice') });
+    const botWs = new WsProbe(mm, { token: SANDBOX_BOT_TOKEN });
+    for (const p of [self, admin, botWs]) await p.event('hello');
+    const dave = userIdFor('dave');
+    expect((await bot('PUT', `/users/${dave}/roles`, { roles: 'system_user system_admin' })).status).toBe(200);
+    expect((await bot('PUT', `/teams/${teamIdFor('acme')}/members/${dave}/roles`, { roles: 'team_user team_admin' })).status).toBe(200);
+    expect((await bot('PUT', `/channels/${channelIdFor('acme', 'town-square')}/members/${dave}/schemeRoles`, { scheme_admin: true, scheme_user: true })).status).toBe(200);
+    // a marker to everyone: the hub keeps order, so whatever the changes published came before it
+    mm.emit('role_updated', { role: '{}' });
+    for (const p of [self, admin, botWs]) await p.event('role_updated');
+    const names = (p: WsProbe) => p.frames.map((f) => f.event).filter((e) => e && e !== 'hello' && e !== 'role_updated');
+    expect(names(self)).toEqual(['user_role_updated', 'memberrole_updated', 'channel_member_updated']);
+    expect(names(admin)).toEqual([]);
+    expect(names(botWs)).toEqual([]);
+    for (const p of [self, admin, botWs]) p.close();
+    await bot('PUT', `/users/${dave}/roles`, { roles: 'system_user' });
+    await bot('PUT', `/teams/${teamIdFor('acme')}/members/${dave}/roles`, { roles: 'team_user' });
+    await bot('PUT', `/channels/${channelIdFor('acme', 'town-square')}/members/${dave}/schemeRoles`, { scheme_admin: false, scheme_user: true });
+  });
+});
+
 describe('teams, channels, preferences, misc', () => {
   it('adds members gracefully and emits added_to_team', async () => {
     const probe = new WsProbe(mm, { token: tokenFor('erin') });

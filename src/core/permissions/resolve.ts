@@ -14,8 +14,15 @@
  * A permission holds when any effective role at an applicable level lists it. The server's
  * order (channel roles, then `manage_system`, then team roles, then system roles) only
  * matters for which level answers first; the outcome is the union, reported by
- * {@link grantedBy} for logs. System roles also grant the {@link ANCILLARY_PERMISSIONS}
- * of what they list (e.g. `sysconsole_write_user_management_users` → `edit_other_users`).
+ * {@link grantedBy} for logs.
+ *
+ * A role grants exactly the permissions its stored definition lists (what
+ * `POST /roles/names` returns): nothing is derived at check time. The server's sysconsole
+ * "ancillary" permissions (`sysconsole_write_user_management_users` → `edit_other_users`, …)
+ * are written into role definitions when a role is created or saved
+ * (`server/public/model/role.go` `AddAncillaryPermissions`; `server/channels/app/authorization.go`
+ * `RolesGrantPermission` reads only the stored list), so a role patched without them does
+ * not grant them (docs/mattermost-notes.md §5.9).
  *
  * @example
  *   const roles = { system: ['system_user'], team: effectiveTeamRoles(member, scheme), channel: [] };
@@ -207,27 +214,6 @@ export function rolesGrant(names: readonly string[], defs: RoleDefinitions, perm
 }
 
 /**
- * Permissions the server treats as also held by whoever holds the key permission
- * through their system roles (protocol §5.9; the server's sysconsole "ancillary"
- * permissions). The fake server applies the same map in `Store.hasPermission`.
- */
-export const ANCILLARY_PERMISSIONS: Readonly<Record<PermissionId, readonly PermissionId[]>> = {
-  sysconsole_write_user_management_users: ['edit_other_users', 'demote_to_guest', 'promote_guest'],
-};
-
-/** The permissions whose holders are treated as having `permission` (itself first). */
-export function permissionsGranting(permission: PermissionId): PermissionId[] {
-  const out = [permission];
-  for (const [key, implied] of Object.entries(ANCILLARY_PERMISSIONS)) if (implied.includes(permission)) out.push(key);
-  return out;
-}
-
-/** `SessionHasPermissionTo`: the system roles grant `permission`, directly or as an ancillary permission. */
-function systemRolesGrant(system: readonly string[], defs: RoleDefinitions, permission: PermissionId): boolean {
-  return permissionsGranting(permission).some((p) => rolesGrant(system, defs, p));
-}
-
-/**
  * Which check grants `permission` at `scope`, in the server's order, or `null`:
  * - system: system roles;
  * - team: team roles, system roles (and `manage_system` always passes);
@@ -239,11 +225,11 @@ export function grantedBy(
   permission: PermissionId,
   defs: RoleDefinitions,
 ): GrantSource {
-  if (scope === 'system') return systemRolesGrant(roles.system, defs, permission) ? 'system' : null;
+  if (scope === 'system') return rolesGrant(roles.system, defs, permission) ? 'system' : null;
   if (scope === 'channel' && rolesGrant(roles.channel, defs, permission)) return 'channel';
   if (scope === 'channel' && rolesGrant(roles.system, defs, MANAGE_SYSTEM)) return 'system:manage_system';
   if (rolesGrant(roles.team, defs, permission)) return 'team';
-  if (systemRolesGrant(roles.system, defs, permission)) return 'system';
+  if (rolesGrant(roles.system, defs, permission)) return 'system';
   if (rolesGrant(roles.system, defs, MANAGE_SYSTEM)) return 'system:manage_system';
   return null;
 }

@@ -164,11 +164,11 @@ describe('the permission matrix (fake server, demo seed)', () => {
   });
 });
 
-describe('ancillary permissions: a custom role holding only sysconsole_write_user_management_users (protocol §5.9)', () => {
+describe('stored permissions only: custom roles with and without the ancillary permissions written in (docs/mattermost-notes.md §5.9)', () => {
   let fake: FakeMattermost;
   let service: PermissionService;
 
-  /** Columns: the implied permissions, the key itself, something it does not imply; system and team scope. */
+  /** Columns: the ancillary permissions of sysconsole_write_user_management_users, the key itself, manage_system; system and team scope. */
   const COLS: Array<{ permission: string; scope: Scope }> = [
     { permission: 'edit_other_users', scope: 'system' },
     { permission: 'demote_to_guest', scope: 'system' },
@@ -178,8 +178,11 @@ describe('ancillary permissions: a custom role holding only sysconsole_write_use
     { permission: 'edit_other_users', scope: 'team' },
   ];
   const ROWS: Record<string, string> = {
-    usermgr: 'Y Y Y Y n Y',
-    // edit_other_users does not imply the sysconsole permission (nor the guest ones)
+    // the role stores only the sysconsole permission (a role patched through the API): nothing else
+    usermgr: 'n n n Y n n',
+    // the role stores the ancillary permissions too (as the System Console writes it): exactly those
+    fullmgr: 'Y Y Y Y n Y',
+    // edit_other_users grants neither the sysconsole permission nor the guest ones
     helper: ' Y n n n n Y',
     plain: '  n n n n n n',
   };
@@ -188,13 +191,17 @@ describe('ancillary permissions: a custom role holding only sysconsole_write_use
     const b = new SeedBuilder();
     b.user({ username: 'mmops', is_bot: true, roles: 'system_user system_admin' }, { token: SANDBOX_BOT_TOKEN });
     b.role('user_writer', ['sysconsole_write_user_management_users'], { display_name: 'User writer' });
+    b.role('user_writer_full', ['sysconsole_write_user_management_users', 'edit_other_users', 'demote_to_guest', 'promote_guest'], {
+      display_name: 'User writer (with ancillary permissions)',
+    });
     b.role('helper', ['edit_other_users']);
     b.user({ username: 'usermgr', roles: 'system_user user_writer' });
+    b.user({ username: 'fullmgr', roles: 'system_user user_writer_full' });
     b.user({ username: 'helper', roles: 'system_user helper' });
     b.user({ username: 'plain' });
     b.team('acme', 'Acme Corp');
     b.channel('acme', 'town-square', 'Town Square');
-    b.join('acme', ['mmops', 'usermgr', 'helper', 'plain'], ['town-square']);
+    b.join('acme', ['mmops', 'usermgr', 'fullmgr', 'helper', 'plain'], ['town-square']);
     fake = await startFakeMattermost({ seed: b.build() });
     service = createPermissionService({ api: createRestApi({ url: fake.url, token: SANDBOX_BOT_TOKEN }), selfUserId: userIdFor('mmops') });
   });
@@ -213,6 +220,16 @@ describe('ancillary permissions: a custom role holding only sysconsole_write_use
       const server = col.scope === 'system' ? fake.store.hasPermission(user, col.permission) : fake.store.hasTeamPermission(user, teamIdFor('acme'), col.permission);
       expect(server).toBe(expected);
     });
+  });
+
+  it('the sandbox server refuses the usermgr the endpoints the bot refuses (GET /users/{id}/audits, PUT /users/{id}/mfa)', async () => {
+    // usermgr has no token in this seed: check through the fake's own permission logic
+    const usermgr = fake.store.users.get(userIdFor('usermgr'));
+    if (!usermgr) throw new Error('no usermgr');
+    expect(fake.store.hasPermissionToUser(usermgr, userIdFor('plain'))).toBe(false);
+    const fullmgr = fake.store.users.get(userIdFor('fullmgr'));
+    if (!fullmgr) throw new Error('no fullmgr');
+    expect(fake.store.hasPermissionToUser(fullmgr, userIdFor('plain'))).toBe(true);
   });
 });
 
@@ -254,16 +271,25 @@ describe('role changes pushed over the WebSocket take effect on the next check',
     await fake?.close();
   });
 
-  it('user_updated (admin copy) after a system-role change', async () => {
+  it('a system-role change reaches the bot by no event at all (user_role_updated goes to that user only): only a fresh read sees it', async () => {
     const dave = userIdFor('dave');
     const req: Requirement = { permission: 'manage_roles', scope: 'system' };
     expect((await service.check(dave, req)).allowed).toBe(false);
-    const arrived = nextEvent('user_updated');
+    const before = seen.length;
     // the change goes through the real endpoint with the bot's (admin) token
     await createRestApi({ url: fake.url, token: SANDBOX_BOT_TOKEN }).updateUserRoles(dave, 'system_user system_admin');
-    await arrived;
-    expect(seen.some((e) => e.event === 'user_role_updated')).toBe(false); // addressed to dave only (§6.24)
-    expect(await service.check(dave, req)).toEqual({ allowed: true });
+    // a marker broadcast to everyone after the change: the hub keeps order, so anything the
+    // role change published to the bot would have arrived before it
+    const marker = nextEvent('role_updated');
+    fake.emit('role_updated', { role: JSON.stringify(roleSchema.parse(fake.store.roles.get('system_user'))) });
+    await marker;
+    const during = seen.slice(before).map((e) => e.event);
+    expect(during).toEqual(['role_updated']); // no user_role_updated, no user_updated
+    // hour-long TTL, no event: the cached answer is stale
+    expect((await service.check(dave, req)).allowed).toBe(false);
+    // a fresh read (what privileged subcommands do) sees the promotion at once
+    expect(await service.check(dave, req, {}, { fresh: true })).toEqual({ allowed: true });
+    await createRestApi({ url: fake.url, token: SANDBOX_BOT_TOKEN }).updateUserRoles(dave, 'system_user');
   });
 
   it('role_updated after a role’s permissions change', async () => {

@@ -2,10 +2,8 @@ import { describe, expect, it } from 'vitest';
 import {
   effectiveChannelRoles,
   effectiveTeamRoles,
-  ANCILLARY_PERMISSIONS,
   grantedBy,
   holdsAt,
-  permissionsGranting,
   isValidRoleName,
   roleNamesFor,
   rolesGrant,
@@ -173,26 +171,30 @@ describe('grantedBy (server check order and scope inheritance)', () => {
   });
 });
 
-describe('ancillary permissions (sysconsole_write_user_management_users, protocol §5.9)', () => {
+describe('stored permissions only: no ancillary derivation at check time (server/channels/app/authorization.go RolesGrantPermission)', () => {
   const R = (system: string[], team: string[] = [], channel: string[] = []): EffectiveRoles => ({ system, team, channel });
+  // `user_manager` stores sysconsole_write_user_management_users and nothing else: the server
+  // writes ancillary permissions into role definitions (model/role.go AddAncillaryPermissions)
+  // and never adds them while checking, so this role does not grant edit_other_users.
   it.each<[string, Scope, EffectiveRoles, string, GrantSource]>([
-    ['implies edit_other_users', 'system', R(['system_user', 'user_manager']), 'edit_other_users', 'system'],
-    ['implies demote_to_guest', 'system', R(['user_manager']), 'demote_to_guest', 'system'],
-    ['implies promote_guest', 'system', R(['user_manager']), 'promote_guest', 'system'],
-    ['still holds itself', 'system', R(['user_manager']), 'sysconsole_write_user_management_users', 'system'],
-    ['implies nothing else', 'system', R(['user_manager']), 'manage_system', null],
-    ['not the reverse: edit_other_users does not imply the sysconsole permission', 'system', R(['helpdesk']), 'sysconsole_write_user_management_users', null],
-    ['a deleted role implies nothing', 'system', R(['deleted_user_manager']), 'edit_other_users', null],
-    ['the system grant holds at team scope too', 'team', R(['user_manager']), 'edit_other_users', 'system'],
-    ['only through system roles (as the server and the fake do)', 'team', R(['system_user'], ['team_user_manager']), 'edit_other_users', null],
+    ['the sysconsole permission does not grant edit_other_users', 'system', R(['system_user', 'user_manager']), 'edit_other_users', null],
+    ['nor demote_to_guest', 'system', R(['user_manager']), 'demote_to_guest', null],
+    ['nor promote_guest', 'system', R(['user_manager']), 'promote_guest', null],
+    ['it still holds itself', 'system', R(['user_manager']), 'sysconsole_write_user_management_users', 'system'],
+    ['nor edit_other_users at team scope', 'team', R(['user_manager']), 'edit_other_users', null],
+    ['nor through a team role', 'team', R(['system_user'], ['team_user_manager']), 'edit_other_users', null],
+    ['edit_other_users does not grant the sysconsole permission either', 'system', R(['helpdesk']), 'sysconsole_write_user_management_users', null],
+    ['a deleted role grants nothing', 'system', R(['deleted_user_manager']), 'sysconsole_write_user_management_users', null],
   ])('%s', (_name, scope, roles, perm, out) => {
     expect(grantedBy(scope, roles, perm, defs)).toBe(out);
+    expect(holdsAt(scope, roles, perm, defs)).toBe(out !== null);
   });
 
-  it('lists the implying permission after the permission itself', () => {
-    expect(permissionsGranting('edit_other_users')).toEqual(['edit_other_users', 'sysconsole_write_user_management_users']);
-    expect(permissionsGranting('invite_user')).toEqual(['invite_user']);
-    expect(ANCILLARY_PERMISSIONS.sysconsole_write_user_management_users).toEqual(['edit_other_users', 'demote_to_guest', 'promote_guest']);
+  it('a role that stores the ancillary permission grants it (as a built-in role written by the server does)', () => {
+    const stored: RoleDefinitions = new Map([
+      ['user_writer_full', { permissions: ['sysconsole_write_user_management_users', 'edit_other_users', 'demote_to_guest', 'promote_guest'], delete_at: 0 }],
+    ]);
+    expect(grantedBy('system', R(['user_writer_full']), 'edit_other_users', stored)).toBe('system');
   });
 });
 

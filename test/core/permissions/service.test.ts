@@ -420,7 +420,7 @@ describe('createPermissionService', () => {
         event: (w) => ev('user_role_updated', { user_id: w.u.plain.id, roles: 'system_user system_admin' }, { user_id: w.u.plain.id }),
       },
       {
-        name: 'user_updated (admin copy after a system-role change)',
+        name: 'user_updated (admin copy carrying changed roles, e.g. after a profile edit)',
         req: sys('edit_other_users'),
         who: 'helper',
         where: () => ({}),
