@@ -18,6 +18,7 @@
 import { z } from 'zod';
 import { resolvePublicUrl, type Config, type ListenAddress } from './config.js';
 import type { CommandDefinition, HealthWatchService, Invocation, Logger, Services } from './core/command.js';
+import { createReplication, type ReplicationDeps } from './bot/replication.js';
 import { createAuditTrail, type AuditTrail } from './core/audit.js';
 import { createDispatcher, type Dispatcher, type DispatchResult } from './core/dispatcher.js';
 import { createLogger } from './core/logger.js';
@@ -61,7 +62,7 @@ export class StartupError extends Error {
 export const isStartupError = (e: unknown): e is StartupError => e instanceof StartupError;
 
 /** Replaceable parts, for tests and the sandbox; everything defaults to the real thing. */
-export interface BotDeps {
+export interface BotDeps extends ReplicationDeps {
   logger?: Logger;
   api?: MattermostApi;
   /** builds the WebSocket client (default: createWebSocketClient on MM_URL) */
@@ -107,6 +108,8 @@ export interface Bot {
   metrics: Metrics;
   /** runs one invocation through the dispatcher (the console and tests use it) */
   dispatch(inv: Invocation): Promise<DispatchResult>;
+  /** this replica: its id, and whether it leads now (always true for one replica) */
+  replica: { id: string; isLeader(): boolean };
 }
 
 const addedToTeamSchema = z.object({ team_id: z.string().min(1), user_id: z.string().min(1) });
@@ -121,6 +124,7 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
   const now = deps.now ?? Date.now;
   let commands: readonly CommandDefinition[] = deps.commands ?? [];
   const metrics = createMetrics();
+  const replication = createReplication({ config, logger: log, deps });
   const work = createInFlight();
   const stopping = new AbortController();
   const api: MattermostApi =
@@ -159,6 +163,7 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
     phase: () => (phase === 'running' ? 'running' : phase === 'stopping' || phase === 'stopped' ? 'stopping' : 'starting'),
     socket: () => socket?.state(),
     probe: (signal) => api.ping({ signal }),
+    degraded: () => replication.problem(),
     now,
   });
 
@@ -381,7 +386,7 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
         log.info({ team: team.name }, 'the bot was added to a team not listed in MMOPS_TEAMS; no slash command registered there');
         return;
       }
-      const report = await work.track(registration.registerTeam(team));
+      const report = await work.track(replication.addTeam(registration, team));
       log.info({ team: team.name, registered: report.registered }, `the bot was added to team ${team.name}: slash commands registered`);
     } catch (err) {
       log.warn({ err, teamId }, 'could not register slash commands in a new team');
@@ -443,7 +448,11 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
       permissions = createPermissionService({ api, allowBots: config.allowBots, selfUserId: user.id, logger: log, now });
       const perms = permissions;
       metrics.setSources({ api: () => api.stats(), cache: () => perms.stats(), startedAt: now() });
-      const makeWatches = deps.watches ?? ((ctx) => createBotHealthWatches(ctx, { botStatus: () => status.snapshot(), now }));
+      const makeWatches =
+        deps.watches ??
+        ((ctx) =>
+          replication.sharedWatches({ api, logger: log, botStatus: () => status.snapshot(), now }) ??
+          createBotHealthWatches(ctx, { botStatus: () => status.snapshot(), now }));
       watches = makeWatches({ api, logger: log, botUserId: user.id, config });
       const post = auditPoster();
       audit = createAuditTrail(log, { ...(post ? { post } : {}), now });
@@ -489,6 +498,7 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
         work,
         logger: log,
         onCommand: (source) => metrics.wsCommand(source),
+        ...(replication.claimPost ? { claim: replication.claimPost } : {}),
         now,
       });
 
@@ -519,7 +529,7 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
 
       await connectSocket(user);
 
-      for (const team of teams) await registration.registerTeam(team);
+      await replication.startSlash(registration, teams);
 
       phase = 'running';
       const registered = Object.fromEntries(registration.reports().map((r) => [r.teamName, r.error ? [] : r.registered]));
@@ -562,6 +572,7 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
     // pending refusal summaries reach the audit channel before the bot goes
     await audit?.flush().catch((err: unknown) => log.warn({ err }, 'audit summaries could not be flushed'));
     await Promise.resolve(watches?.stop?.()).catch((err: unknown) => log.warn({ err }, 'health watches did not stop cleanly'));
+    await replication.stop(); // gives the leader lease up: another replica takes over at once
     await socket?.stop().catch((err: unknown) => log.warn({ err }, 'WebSocket did not close cleanly'));
     await http?.stop();
     await opsHttp?.stop();
@@ -570,6 +581,7 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
 
   async function stop(): Promise<void> {
     if (phase === 'stopped' || phase === 'idle') {
+      if (phase === 'idle') await replication.stop(); // a Redis connection opens with createBot
       phase = 'stopped';
       return;
     }
@@ -609,5 +621,6 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
     socket: () => socket,
     metrics,
     dispatch: run,
+    replica: { id: replication.replicaId, isLeader: () => !replication.leader || replication.leader.isLeader() },
   };
 }

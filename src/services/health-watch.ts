@@ -12,6 +12,14 @@
  * that cannot be read is moved aside to `watches.json.corrupt-<time>` and the bot starts
  * with no watches, saying so in the log.
  *
+ * **Several replicas** (MMOPS_REDIS_URL): the same document lives in the shared
+ * {@link StateStore} instead (key `health-watches`), each watch with its next run time
+ * (`nextAt`), so a new leader resumes the schedule where the old one left it. Changes
+ * are read-modify-write under a short lock lease, so a watch added on one replica is
+ * never lost to a check recorded on another. Only the leader (src/bot/leader.ts) runs
+ * the schedule, and it confirms its fencing token (`canAct`) right before each post.
+ * Every replica re-reads the document every few seconds for `list()`.
+ *
  * One check serves every watch that is due at the same moment; a check never overlaps
  * the previous one. Clock and timers are injectable for tests.
  *
@@ -34,6 +42,7 @@ import type { BotStatus, HealthWatch, HealthWatchService, Logger } from '../core
 import { serializeError } from '../core/logger.js';
 import { list, md, paragraph, raw, reply, title, type Block, type Reply } from '../core/reply.js';
 import type { MattermostApi } from '../mattermost/api.js';
+import type { StateStore } from '../state/state-store.js';
 import { renderReply } from '../render/markdown.js';
 import { runHealthCheck, VERDICT_LABEL, type HealthReport, type Verdict } from './health-check.js';
 
@@ -75,6 +84,8 @@ const watchSchema = z.object({
   createdBy: z.string(),
   createdAt: z.number(),
   last: snapshotSchema.optional(),
+  /** next run (ms since epoch); kept only in the shared store, where the schedule is shared */
+  nextAt: z.number().optional(),
 });
 
 const fileSchema = z.object({ version: z.literal(1), watches: z.array(watchSchema) });
@@ -100,8 +111,13 @@ const realTimers: WatchTimers = {
 export interface HealthWatchServiceOptions {
   /** used for the default check and the default post */
   api: Pick<MattermostApi, 'ping' | 'getClusterStatus' | 'getSamlCertificateStatus' | 'createPost'>;
-  /** the JSON file watches are kept in (see {@link watchFilePath}) */
-  store: { path: string };
+  /** the JSON file watches are kept in (see {@link watchFilePath}), or the shared state store */
+  store: { path: string } | SharedWatchStore;
+  /**
+   * asked right before each post; false = do not post (the leader's fencing check,
+   * src/bot/leader.ts `confirm`). Default: always post.
+   */
+  canAct?: () => Promise<boolean>;
   logger: Logger;
   /** the bot's own status, for the default check's bot section (optional) */
   botStatus?: () => BotStatus;
@@ -114,12 +130,27 @@ export interface HealthWatchServiceOptions {
   newId?: () => string;
 }
 
+/** Watches kept in a {@link StateStore} shared by replicas. */
+export interface SharedWatchStore {
+  state: StateStore;
+  /** this replica's id (holds the short lock while changing the document) */
+  owner: string;
+  /** key of the document (default `health-watches`) */
+  key?: string;
+  /** how often every replica re-reads the document (default 5 s) */
+  refreshMs?: number;
+}
+
 /** A HealthWatchService with a scheduler. */
 export interface HealthWatchScheduler extends HealthWatchService {
   /** starts the schedule (watches from the file are resumed) */
   start(): Promise<void>;
   /** stops the schedule and waits for a running check and pending writes */
   stop(): Promise<void>;
+  /** stops running checks (this replica is no longer the leader) but keeps the watches readable */
+  pause(): Promise<void>;
+  /** re-reads the shared document now (no-op for the file) */
+  refresh(): Promise<void>;
   /** runs every watch that is due now (the scheduler calls it; tests may too) */
   runDue(): Promise<void>;
   /** resolves when no check is running and every write is on disk */
@@ -226,7 +257,9 @@ export function createHealthWatchService(opts: HealthWatchServiceOptions): Healt
   const now = opts.now ?? Date.now;
   const timers = opts.timers ?? realTimers;
   const newId = opts.newId ?? (() => randomBytes(8).toString('hex'));
-  const path = opts.store.path;
+  const shared = 'state' in opts.store ? opts.store : undefined;
+  const path = 'path' in opts.store ? opts.store.path : '(shared state store)';
+  const sharedKey = shared?.key ?? 'health-watches';
   const runCheck = opts.runCheck ?? (() => runHealthCheck({ api: opts.api, now, ...(opts.botStatus ? { botStatus: opts.botStatus } : {}) }));
   const post =
     opts.post ??
@@ -241,8 +274,89 @@ export function createHealthWatchService(opts: HealthWatchServiceOptions): Healt
   let timer: unknown;
   let running: Promise<void> | undefined;
   let writes: Promise<void> = Promise.resolve();
+  let refreshTimer: unknown;
+  let refreshFailing = false;
+  let closed = false;
 
-  for (const w of load()) watches.set(w.channelId, w);
+  if (!shared) for (const w of load()) watches.set(w.channelId, w);
+  else {
+    void refresh();
+    const every = shared.refreshMs ?? 5_000;
+    const again = (): void => {
+      refreshTimer = timers.set(() => {
+        void refresh().finally(() => {
+          if (!closed) again();
+        });
+      }, every);
+    };
+    again();
+  }
+
+  async function readShared(state: StateStore): Promise<Map<string, StoredWatch>> {
+    const fresh = new Map<string, StoredWatch>();
+    const text = await state.get(sharedKey);
+    if (text === undefined) return fresh;
+    try {
+      const parsed = fileSchema.safeParse(JSON.parse(text));
+      if (parsed.success) for (const w of parsed.data.watches) fresh.set(w.channelId, w);
+      else log.error({ key: sharedKey, issues: parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`) }, 'stored health watches are not valid; treated as none');
+    } catch (err) {
+      log.error({ key: sharedKey, err: serializeError(err) }, 'stored health watches could not be read; treated as none');
+    }
+    return fresh;
+  }
+
+  /** Takes the cache (and the schedule) from a fresh copy of the shared document. */
+  function adopt(fresh: Map<string, StoredWatch>): void {
+    for (const channelId of [...due.keys()]) if (!fresh.has(channelId)) due.delete(channelId);
+    for (const w of fresh.values()) {
+      const prev = watches.get(w.channelId);
+      const known = prev?.id === w.id ? due.get(w.channelId) : undefined;
+      due.set(w.channelId, w.nextAt ?? known ?? now());
+    }
+    watches.clear();
+    for (const [k, w] of fresh) watches.set(k, w);
+  }
+
+  async function refresh(): Promise<void> {
+    if (!shared || closed) return;
+    try {
+      const fresh = await readShared(shared.state);
+      if (running) return; // the check that runs now records its own result; take the next copy
+      adopt(fresh);
+      if (refreshFailing) log.info({}, 'health watches readable again from the state store');
+      refreshFailing = false;
+      schedule();
+    } catch (err) {
+      if (!refreshFailing) log.warn({ err: serializeError(err) }, 'health watches could not be read from the state store; using the last copy');
+      refreshFailing = true;
+    }
+  }
+
+  const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+  /** Applies `fn` to the stored watches: under the lock, on a fresh copy, when shared. */
+  async function mutate(fn: (m: Map<string, StoredWatch>) => void): Promise<void> {
+    if (!shared) {
+      fn(watches);
+      await persist();
+      return;
+    }
+    const lock = `${sharedKey}:lock`;
+    const deadline = Date.now() + 3_000;
+    while ((await shared.state.acquireLease(lock, shared.owner, 5_000)) === undefined) {
+      if (Date.now() > deadline) throw new Error('the health watches are being changed by another replica; try again');
+      await sleep(20);
+    }
+    try {
+      const fresh = await readShared(shared.state);
+      fn(fresh);
+      await shared.state.set(sharedKey, JSON.stringify({ version: 1, watches: [...fresh.values()] }));
+      adopt(fresh);
+    } finally {
+      await shared.state.releaseLease(lock, shared.owner).catch(() => undefined); // it expires on its own
+    }
+  }
 
   function load(): StoredWatch[] {
     if (!existsSync(path)) return [];
@@ -268,6 +382,7 @@ export function createHealthWatchService(opts: HealthWatchServiceOptions): Healt
 
   /** Queues an atomic rewrite of the file with the current watches. */
   function persist(): Promise<void> {
+    if (shared) return writes;
     const body = `${JSON.stringify({ version: 1, watches: [...watches.values()] }, null, 2)}\n`;
     writes = writes
       .then(async () => {
@@ -309,18 +424,26 @@ export function createHealthWatchService(opts: HealthWatchServiceOptions): Healt
     }
     const snap = snapshotOf(report);
     let dirty = false;
+    /** watch id → what to record (shared store: applied to a fresh copy under the lock) */
+    const record = new Map<string, { last?: WatchSnapshot; nextAt: number }>();
     for (const w of dueNow) {
       const current = watches.get(w.channelId);
       if (current?.id !== w.id) continue; // removed or replaced while the check ran
       due.set(w.channelId, now() + w.everyMs);
+      record.set(current.id, { nextAt: now() + w.everyMs });
       const found = compareSnapshots(current.last, snap);
       const outageSince = unannounced.get(current.id);
       if (!found && (outageSince === undefined || snap.verdict === 'down')) {
         if (!current.last) {
           current.last = snap; // quiet baseline for a new watch
+          record.set(current.id, { last: snap, nextAt: now() + w.everyMs });
           dirty = true;
         }
         continue;
+      }
+      if (opts.canAct && !(await opts.canAct())) {
+        log.info({ watch: current.id }, 'not the leader any more: the new leader announces this change');
+        return;
       }
       // back to what was last said, after an outage nobody could be told about
       const change: WatchChange = found ?? { ...(current.last ? { from: current.last } : {}), to: snap, added: [], resolved: [], nodesJoined: [], nodesLeft: [] };
@@ -328,6 +451,7 @@ export function createHealthWatchService(opts: HealthWatchServiceOptions): Healt
       try {
         await post(current.channelId, renderReply(changeReply(change, outageMs)));
         current.last = snap;
+        record.set(current.id, { last: snap, nextAt: now() + w.everyMs });
         unannounced.delete(current.id);
         dirty = true;
         log.info({ watch: current.id, channelId: current.channelId, verdict: snap.verdict, added: change.added.length, resolved: change.resolved.length }, 'health change posted');
@@ -337,7 +461,16 @@ export function createHealthWatchService(opts: HealthWatchServiceOptions): Healt
         log.warn({ watch: current.id, channelId: current.channelId, err: serializeError(err) }, 'health change could not be posted');
       }
     }
-    if (dirty) await persist();
+    if (shared) {
+      await mutate((m) => {
+        for (const stored of m.values()) {
+          const r = record.get(stored.id);
+          if (!r) continue;
+          if (r.last) stored.last = r.last;
+          stored.nextAt = r.nextAt;
+        }
+      });
+    } else if (dirty) await persist();
   }
 
   function runDue(): Promise<void> {
@@ -354,7 +487,6 @@ export function createHealthWatchService(opts: HealthWatchServiceOptions): Healt
   return {
     async add(w) {
       const everyMs = Math.min(MAX_WATCH_INTERVAL_MS, Math.max(MIN_WATCH_INTERVAL_MS, Math.round(w.everyMs)));
-      const prior = watches.get(w.channelId);
       const stored: StoredWatch = {
         id: newId(),
         channelId: w.channelId,
@@ -362,27 +494,34 @@ export function createHealthWatchService(opts: HealthWatchServiceOptions): Healt
         everyMs,
         createdBy: w.createdBy,
         createdAt: now(),
-        // changing the interval of a watch keeps what the channel was already told
-        ...(prior?.last ? { last: prior.last } : {}),
+        ...(shared ? { nextAt: now() } : {}),
       };
-      watches.set(w.channelId, stored);
+      await mutate((m) => {
+        // changing the interval of a watch keeps what the channel was already told
+        const prior = m.get(w.channelId);
+        if (prior?.last) stored.last = prior.last;
+        m.set(w.channelId, stored);
+      });
       due.set(w.channelId, now()); // first check right away
-      await persist();
       schedule();
       return publicWatch(stored);
     },
     async remove(channelId) {
-      const w = watches.get(channelId);
-      if (!w) return undefined;
-      watches.delete(channelId);
+      if (!shared && !watches.has(channelId)) return undefined;
+      let removed: StoredWatch | undefined;
+      await mutate((m) => {
+        removed = m.get(channelId);
+        m.delete(channelId);
+      });
+      if (!removed) return undefined;
       due.delete(channelId);
-      await persist();
       schedule();
-      return publicWatch(w);
+      return publicWatch(removed);
     },
     list: () => [...watches.values()].map(publicWatch),
     async start() {
       if (started) return;
+      if (shared) await refresh();
       started = true;
       // resume: every stored watch checks once right away, against its stored last state
       for (const w of watches.values()) if (!due.has(w.channelId)) due.set(w.channelId, now());
@@ -391,10 +530,18 @@ export function createHealthWatchService(opts: HealthWatchServiceOptions): Healt
     },
     async stop() {
       started = false;
+      closed = true;
+      if (refreshTimer !== undefined) timers.clear(refreshTimer);
       schedule(); // clears the timer
       await running;
       await writes;
     },
+    async pause() {
+      started = false;
+      schedule();
+      await running;
+    },
+    refresh,
     runDue,
     async whenIdle() {
       await running;

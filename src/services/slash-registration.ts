@@ -61,6 +61,12 @@ export interface SlashRegistrationOptions {
 export interface SlashRegistration {
   /** Registers (or refreshes) every trigger in one team; never throws. */
   registerTeam(team: Team): Promise<TeamRegistration>;
+  /**
+   * Learns the tokens of the commands the bot already registered in one team, without
+   * creating or changing anything (a replica that is not the leader; see src/bot/leader.ts).
+   * Never throws.
+   */
+  learnTeam(team: Team): Promise<TeamRegistration>;
   /** The binding whose token equals `token` (constant-time), else undefined. */
   verify(token: string): SlashBinding | undefined;
   /** Every working binding, all teams. */
@@ -175,7 +181,7 @@ export function createSlashRegistration(opts: SlashRegistrationOptions): SlashRe
   const describe = (err: unknown): string =>
     isApiError(err) || isNetworkError(err) ? err.message : err instanceof Error ? err.message : String(err);
 
-  async function registerTeam(team: Team): Promise<TeamRegistration> {
+  async function registerTeam(team: Team, readOnly = false): Promise<TeamRegistration> {
     const report: TeamRegistration = { teamId: team.id, teamName: team.name, registered: [], warnings: [] };
     const found: Array<{ binding: SlashBinding; digest: Buffer }> = [];
     const keep = (cmd: Command, w: WantedCommand): void => {
@@ -203,6 +209,11 @@ export function createSlashRegistration(opts: SlashRegistrationOptions): SlashRe
       const sameTrigger = existing.filter((c) => c.trigger === w.trigger && c.delete_at === 0);
       const ours = sameTrigger.filter(isOurs);
       const mine = ours[0];
+      if (readOnly) {
+        // the leader creates and updates; here only its tokens are taken in
+        if (mine) keep(mine, w);
+        continue;
+      }
       if (mine) {
         if (ours.length > 1) {
           log.warn(
@@ -276,7 +287,8 @@ export function createSlashRegistration(opts: SlashRegistrationOptions): SlashRe
   }
 
   return {
-    registerTeam,
+    registerTeam: (team) => registerTeam(team),
+    learnTeam: (team) => registerTeam(team, true),
     verify,
     bindings: () => [...byTeam.values()].flat().map((e) => e.binding),
     reports: () => [...reportByTeam.values()],

@@ -2,7 +2,9 @@
  * Operations endpoints on the bot's HTTP server (or on MMOPS_OPS_LISTEN):
  * - `GET /healthz`: the process is alive (always 200 while it can answer);
  * - `GET /readyz`: 200 only while the WebSocket is authenticated and the API answers,
- *   503 otherwise;
+ *   503 otherwise; 200 with `status: degraded` and a reason code (`state_store_down`)
+ *   while the replica still answers slash commands but cannot do its shared work
+ *   (taking it out of the load balancer would stop those too);
  * - `GET /metrics`: Prometheus text.
  *
  * They answer a status and a short reason code only (`{"status":"unready","reason":
@@ -21,7 +23,10 @@ import { METRICS_CONTENT_TYPE } from '../services/metrics.js';
 /** Why the bot is not ready, as a stable code (what monitoring may match on). */
 export type UnreadyReason = 'starting' | 'stopping' | 'websocket_down' | 'token_rejected' | 'api_unreachable';
 
-export type Readiness = { ready: true } | { ready: false; reason: UnreadyReason; /** for the log only, never answered */ detail?: string };
+/** Why a ready replica cannot do all of its work (README "Running several replicas"). */
+export type DegradedReason = 'state_store_down';
+
+export type Readiness = { ready: true; degraded?: DegradedReason } | { ready: false; reason: UnreadyReason; /** for the log only, never answered */ detail?: string };
 
 export interface OpsRoutesOptions {
   readiness(): Promise<Readiness>;
@@ -48,7 +53,7 @@ export function createOpsRoutes(opts: OpsRoutesOptions): Route[] {
         if (r.ready) {
           if (lastLogged) log.info({}, 'ready again');
           lastLogged = '';
-          sendJson(res, 200, { status: 'ready' });
+          sendJson(res, 200, r.degraded ? { status: 'degraded', reason: r.degraded } : { status: 'ready' });
           return;
         }
         const key = `${r.reason}|${r.detail ?? ''}`;
@@ -71,6 +76,8 @@ export function createReadinessCheck(opts: {
   phase: () => 'starting' | 'running' | 'stopping';
   socket: () => { connected: boolean; lastError: string | null; authRejected: boolean } | undefined;
   probe: (signal: AbortSignal) => Promise<unknown>;
+  /** a short reason code when ready but unable to do part of the work (e.g. `state_store_down`) */
+  degraded?: () => DegradedReason | undefined;
   probeTimeoutMs?: number;
   cacheMs?: number;
   now?: () => number;
@@ -79,6 +86,10 @@ export function createReadinessCheck(opts: {
   const timeoutMs = opts.probeTimeoutMs ?? 2_000;
   const cacheMs = opts.cacheMs ?? 5_000;
   let okAt = -Infinity;
+  const ready = (): Readiness => {
+    const degraded = opts.degraded?.();
+    return degraded ? { ready: true, degraded } : { ready: true };
+  };
   return async () => {
     const phase = opts.phase();
     if (phase === 'starting') return { ready: false, reason: 'starting' };
@@ -88,13 +99,13 @@ export function createReadinessCheck(opts: {
       if (ws?.authRejected) return { ready: false, reason: 'token_rejected', detail: 'the server keeps rejecting the token on the WebSocket' };
       return { ready: false, reason: 'websocket_down', ...(ws?.lastError ? { detail: ws.lastError } : {}) };
     }
-    if (now() - okAt < cacheMs) return { ready: true };
+    if (now() - okAt < cacheMs) return ready();
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), timeoutMs);
     try {
       await opts.probe(controller.signal);
       okAt = now();
-      return { ready: true };
+      return ready();
     } catch (err) {
       return { ready: false, reason: 'api_unreachable', detail: err instanceof Error ? err.message : String(err) };
     } finally {

@@ -8,7 +8,10 @@
  *   post's thread;
  * - the bot's own posts, other bots', webhooks' (slash-command replies are authored by
  *   the human, flagged `from_webhook`), system messages and edits are ignored;
- * - each post is handled at most once, also when a resumed socket replays it.
+ * - each post is handled at most once, also when a resumed socket replays it;
+ * - with several replicas each post is claimed in the shared state first (`claim`),
+ *   so exactly one replica answers it; while the claim cannot be made (state store
+ *   down) the post is not handled here and is logged (src/bot/replication.ts).
  *
  * Where a reply goes: a DM answer goes to the DM. In a channel, a reply for the channel
  * is a thread post; a reply for the caller only is an ephemeral post where the bot may
@@ -52,6 +55,11 @@ export interface WsIntakeOptions {
   logger: Logger;
   /** how many post ids are remembered against duplicates (default 5 000) */
   seenPosts?: number;
+  /**
+   * claims a post for this replica across replicas (true = handle it); throws when it
+   * cannot tell. Default: the in-process duplicate check only.
+   */
+  claim?: (postId: string) => Promise<boolean>;
   /** called once per post turned into a command (metrics) */
   onCommand?: (source: Invocation['source']) => void;
   now?: () => number;
@@ -64,7 +72,7 @@ export interface WsIntake {
   handleEvent(ev: WsEvent): Promise<void>;
 }
 
-export type IgnoreReason = 'own' | 'bot' | 'webhook' | 'system' | 'edited' | 'duplicate' | 'not_addressed' | 'empty' | 'malformed';
+export type IgnoreReason = 'own' | 'bot' | 'webhook' | 'system' | 'edited' | 'duplicate' | 'claimed' | 'not_addressed' | 'empty' | 'malformed';
 
 const mentionsSchema = z.array(z.string());
 
@@ -180,6 +188,18 @@ export function createWsIntake(opts: WsIntakeOptions): WsIntake {
     if (seen.get(post.id)) return ignore('duplicate');
     seen.set(post.id, true);
     if (text === '') return ignore('empty');
+    if (opts.claim) {
+      let mine: boolean;
+      try {
+        mine = await opts.claim(post.id);
+      } catch (err) {
+        // answering without a claim could answer twice; the catch-up handles it once the store is back
+        seen.delete(post.id);
+        log.warn({ err, postId: post.id }, 'post not handled: the shared state store cannot be reached to claim it');
+        return;
+      }
+      if (!mine) return ignore('claimed');
+    }
 
     const source: Invocation['source'] = direct ? 'dm' : 'mention';
     // In a channel, answer in the post's thread; in a DM, only if the post was in one.

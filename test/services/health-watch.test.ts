@@ -22,6 +22,7 @@ import { renderReply } from '../../src/render/markdown.js';
 import { captureLines, createMemoryLogger, type MemoryLogger } from '../helpers/logger.js';
 import type { Logger } from '../../src/core/command.js';
 import { createLogger } from '../../src/core/logger.js';
+import { createMemoryStateStore, type StateStore } from '../../src/state/state-store.js';
 
 const CHANNEL = 'c'.repeat(26);
 const OTHER_CHANNEL = 'd'.repeat(26);
@@ -410,5 +411,107 @@ describe('compareSnapshots / changeReply', () => {
     const text = renderReply(changeReply(change ?? (() => { throw new Error('no change'); })()));
     expect(text).toContain('still 🟢 healthy');
     expect(text).not.toMatch(/(^|[^\u200b])@channel/);
+  });
+});
+
+describe('health watches shared by replicas (state store)', () => {
+  /** one replica's service on the shared store; `lead` says whether its fencing check passes */
+  function replica(state: StateStore, owner: string, clock: ReturnType<typeof fakeClock>, script: ReturnType<typeof scripted>, posts: string[]) {
+    const role = { lead: false };
+    const svc = createHealthWatchService({
+      api: {
+        ping: async () => ({ status: 'OK' }),
+        getClusterStatus: async () => [],
+        getSamlCertificateStatus: async () => ({ idp_certificate_file: false, public_certificate_file: false, private_key_file: false }),
+        createPost: async () => {
+          throw new Error('the test posts through `post`');
+        },
+      },
+      store: { state, owner, refreshMs: 1_000 },
+      canAct: async () => role.lead,
+      logger: log,
+      runCheck: script.check,
+      post: async (_channelId, message) => {
+        posts.push(`${owner}: ${message.split('\n')[0]}`);
+      },
+      now: clock.now,
+      timers: clock.timers,
+    });
+    return { svc, role };
+  }
+
+  it('a watch added on a follower is run by the leader; a new leader resumes without repeating the last post', async () => {
+    const state = createMemoryStateStore();
+    const clock = fakeClock();
+    const script = scripted();
+    const posts: string[] = [];
+    const a = replica(state, 'a', clock, script, posts);
+    const b = replica(state, 'b', clock, script, posts);
+    a.role.lead = true;
+    await a.svc.start();
+
+    // added through the follower: the leader sees it on its next read
+    await b.svc.add({ channelId: CHANNEL, teamId: TEAM, everyMs: MIN, createdBy: ALICE });
+    expect(a.svc.list()).toHaveLength(0);
+    await a.svc.refresh();
+    expect(a.svc.list().map((w) => w.channelId)).toEqual([CHANNEL]);
+
+    script.state.verdict = 'degraded';
+    script.state.flags = [LAG];
+    clock.advance(0);
+    await a.svc.whenIdle();
+    expect(posts).toEqual([expect.stringMatching(/^a: .*Health watch: .*degraded/i)]);
+
+    // the leader dies; b takes over, reads the watch with its last state and its schedule
+    await a.svc.stop();
+    b.role.lead = true;
+    await b.svc.start();
+    expect(b.svc.nextRunAt(CHANNEL)).toBe(clock.now() + MIN);
+    expect(b.svc.lastState(CHANNEL)?.verdict).toBe('degraded');
+    clock.advance(MIN);
+    await b.svc.whenIdle();
+    expect(posts).toHaveLength(1); // nothing changed: no second post about the same state
+
+    script.state.verdict = 'healthy';
+    script.state.flags = [];
+    clock.advance(MIN);
+    await b.svc.whenIdle();
+    expect(posts).toEqual([expect.stringMatching(/^a: /), expect.stringMatching(/^b: .*Health watch: .*again/i)]);
+    await b.svc.stop();
+  });
+
+  it('a replica whose fencing check fails does not post and records nothing', async () => {
+    const state = createMemoryStateStore();
+    const clock = fakeClock();
+    const script = scripted();
+    const posts: string[] = [];
+    const a = replica(state, 'a', clock, script, posts);
+    await a.svc.add({ channelId: CHANNEL, teamId: TEAM, everyMs: MIN, createdBy: ALICE });
+    await a.svc.start(); // started, but no longer the leader by the time it would post
+    script.state.verdict = 'down';
+    clock.advance(0);
+    await a.svc.whenIdle();
+    expect(posts).toEqual([]);
+    expect(a.svc.lastState(CHANNEL)).toBeUndefined();
+    await a.svc.stop();
+  });
+
+  it('keeps both of two watches added at once on two replicas (changes are serialised)', async () => {
+    const state = createMemoryStateStore();
+    const clock = fakeClock();
+    const script = scripted();
+    const a = replica(state, 'a', clock, script, []);
+    const b = replica(state, 'b', clock, script, []);
+    await Promise.all([
+      a.svc.add({ channelId: CHANNEL, teamId: TEAM, everyMs: MIN, createdBy: ALICE }),
+      b.svc.add({ channelId: OTHER_CHANNEL, teamId: TEAM, everyMs: 2 * MIN, createdBy: ALICE }),
+    ]);
+    await a.svc.refresh();
+    expect(a.svc.list().map((w) => w.channelId).sort()).toEqual([CHANNEL, OTHER_CHANNEL].sort());
+    expect(await b.svc.remove(CHANNEL)).toMatchObject({ channelId: CHANNEL });
+    await a.svc.refresh();
+    expect(a.svc.list().map((w) => w.channelId)).toEqual([OTHER_CHANNEL]);
+    await a.svc.stop();
+    await b.svc.stop();
   });
 });

@@ -72,7 +72,7 @@ interface Posted {
   userId?: string;
 }
 
-function setup(opts: { reply?: (inv: Invocation) => Reply; canEphemeral?: boolean; ephemeralFails?: boolean } = {}) {
+function setup(opts: { reply?: (inv: Invocation) => Reply; canEphemeral?: boolean; ephemeralFails?: boolean; claim?: (postId: string) => Promise<boolean> } = {}) {
   const ran: Invocation[] = [];
   const out: Posted[] = [];
   const api = stubApi({
@@ -113,6 +113,7 @@ function setup(opts: { reply?: (inv: Invocation) => Reply; canEphemeral?: boolea
     canEphemeral: () => opts.canEphemeral ?? true,
     work,
     logger: log,
+    ...(opts.claim ? { claim: opts.claim } : {}),
   });
   return { intake, ran, out, api, log, work };
 }
@@ -267,5 +268,42 @@ describe('WebSocket intake', () => {
     const s = setup();
     await s.intake.handleEvent(posted({ message: 'avatar set', file_ids: ['filefilefilefilefilefile01'] } as Partial<Post> & { message: string }, { channelType: 'D' }));
     expect(s.ran[0]?.fileIds).toEqual(['filefilefilefilefilefile01']);
+  });
+});
+
+describe('claims across replicas', () => {
+  it('claims each addressed post once and answers only what it won', async () => {
+    const claimed: string[] = [];
+    const { intake, ran, out } = setup({
+      claim: async (id) => {
+        claimed.push(id);
+        return claimed.length === 1; // another replica wins the second
+      },
+    });
+    await intake.handleEvent(posted({ message: 'status' }, { channelType: 'D' }));
+    await intake.handleEvent(posted({ message: 'status' }, { channelType: 'D' }));
+    // not addressed: no claim at all (no store round trip for chatter)
+    await intake.handleEvent(posted({ message: 'hello everyone' }));
+    expect(claimed).toHaveLength(2);
+    expect(ran).toHaveLength(1);
+    expect(out).toHaveLength(1);
+  });
+
+  it('does not answer, and says so in the log, when the claim cannot be made; a replay later is handled', async () => {
+    let down = true;
+    const { intake, ran, out, log } = setup({
+      claim: async () => {
+        if (down) throw new Error('Redis is not connected');
+        return true;
+      },
+    });
+    const ev = posted({ message: 'status' }, { channelType: 'D' });
+    await intake.handleEvent(ev);
+    expect(ran).toHaveLength(0);
+    expect(out).toHaveLength(0);
+    expect(log.entries.some((e) => e.level === 'warn' && /cannot be reached to claim/.test(e.msg))).toBe(true);
+    down = false;
+    await intake.handleEvent(ev); // e.g. the catch-up delivering it again
+    expect(ran).toHaveLength(1);
   });
 });
