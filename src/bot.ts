@@ -33,6 +33,7 @@ import type { MattermostApi } from './mattermost/api.js';
 import { isApiError, isNetworkError } from './mattermost/errors.js';
 import type { Team, User, WsEvent } from './mattermost/models.js';
 import { createRestApi } from './mattermost/rest-api.js';
+import { createHookUrlCheck, createResponseUrlClient } from './mattermost/response-url.js';
 import { createWebSocketClient, type MattermostSocket, type WebSocketClientOptions } from './mattermost/websocket.js';
 import { createBotStatus, shortServerVersion } from './services/bot-status.js';
 import { createBotHealthWatches } from './services/health-watch.js';
@@ -42,6 +43,7 @@ import { createHttpServer, type HttpServer } from './transports/http-server.js';
 import { createInFlight } from './transports/in-flight.js';
 import { createOpsRoutes, createReadinessCheck } from './transports/ops-endpoints.js';
 import { createSlashEndpoint } from './transports/slash-endpoint.js';
+import { createDelayedAnswers } from './transports/delayed-answer.js';
 import { createWsIntake, type WsIntake } from './transports/ws-intake.js';
 
 /** Why start-up stopped; `exitCode` is what main.ts exits with. */
@@ -159,6 +161,10 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
     },
   });
 
+  // Delayed slash answers: response_url on a leash, through a client of its own
+  const hookUrls = createHookUrlCheck({ mmUrl: config.mmUrl, siteUrl: async () => (await api.getClientConfig()).SiteURL ?? '', logger: log, now });
+  const delayed = createDelayedAnswers({ hooks: hookUrls, client: createResponseUrlClient(), api, logger: log });
+
   const readiness = createReadinessCheck({
     phase: () => (phase === 'running' ? 'running' : phase === 'stopping' || phase === 'stopped' ? 'stopping' : 'starting'),
     socket: () => socket?.state(),
@@ -195,7 +201,7 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
       verify: (token) => registration?.verify(token),
       run,
       render,
-      respondLater: (url, body) => api.postToResponseUrl(url, { ...body }),
+      respondLater: (url, body, to) => delayed.deliver(url, body, to),
       work,
       logger: log,
       onStatus: (s) => metrics.slashRequest(s),
@@ -526,6 +532,7 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
         log.info({}, 'the bot lacks create_post_ephemeral: private answers to mentions go by direct message');
       }
       await checkAuditChannel();
+      await hookUrls.load();
 
       await connectSocket(user);
 

@@ -11,6 +11,7 @@ import type {
   Audit,
   Channel,
   ChannelMember,
+  ClientConfig,
   ClusterInfo,
   Command,
   CommandInput,
@@ -165,6 +166,11 @@ export interface MattermostApi {
   ping(o?: CallOptions): Promise<Ping>;
   /** GET /cluster/status */
   getClusterStatus(o?: CallOptions): Promise<ClusterInfo[]>;
+  /**
+   * GET /config/client?format=old (the server's client configuration: string values
+   * such as `SiteURL`, `AsymmetricSigningPublicKey`)
+   */
+  getClientConfig(o?: CallOptions): Promise<ClientConfig>;
   /** GET /saml/certificate/status */
   getSamlCertificateStatus(o?: CallOptions): Promise<SamlCertificateStatus>;
 
@@ -188,8 +194,6 @@ export interface MattermostApi {
     post: { channel_id: string; message: string; root_id?: string },
     o?: CallOptions,
   ): Promise<Post>;
-  /** POST <response_url> with a CommandResponse (delayed slash-command answers) */
-  postToResponseUrl(responseUrl: string, body: Record<string, unknown>, o?: CallOptions): Promise<void>;
   /** GET /files/{id}/info */
   getFileInfo(fileId: string, o?: CallOptions): Promise<FileInfo>;
   /** GET /files/{id} (bytes) */

@@ -244,6 +244,19 @@ export const fileInfoSchema = z.object({
 });
 export type FileInfo = z.infer<typeof fileInfoSchema>;
 
+/**
+ * GET /config/client?format=old: a flat map of strings (server/config/client.go
+ * GenerateClientConfig). Only the keys the bot reads are named; the rest pass through.
+ */
+export const clientConfigSchema = z
+  .object({
+    /** no trailing slash (server/config/utils.go fixConfig); '' when not configured */
+    SiteURL: z.string().optional(),
+    AsymmetricSigningPublicKey: z.string().optional(),
+  })
+  .catchall(z.unknown());
+export type ClientConfig = z.infer<typeof clientConfigSchema>;
+
 export const pingSchema = z.object({
   status: z.string(),
   database_status: z.string().optional(),

@@ -20,6 +20,7 @@ import {
   auditSchema,
   channelMemberSchema,
   channelSchema,
+  clientConfigSchema,
   clusterInfoSchema,
   commandSchema,
   emailInviteWithErrorSchema,
@@ -117,9 +118,7 @@ interface RequestSpec<T> {
   /** multipart body, rebuilt for each attempt */
   form?: () => FormData;
   /** how the response body is read */
-  transport?: 'client4' | 'bytes' | 'response-url';
-  /** absolute URL (response_url only) */
-  absoluteUrl?: string;
+  transport?: 'client4' | 'bytes';
   /** overrides readRetries for this call */
   retries?: number;
   parse: (body: ResponseBody, endpoint: string) => T;
@@ -218,7 +217,6 @@ export function createRestApi(opts: RestApiOptions): MattermostApi {
   }
 
   function buildUrl(spec: RequestSpec<unknown>): string {
-    if (spec.absoluteUrl !== undefined) return spec.absoluteUrl;
     const path = spec.path.replace(/\{(\w+)\}/g, (_, name: string) => {
       const value = spec.params?.[name];
       if (value === undefined) throw new TypeError(`missing path parameter ${name} for ${spec.path}`);
@@ -231,8 +229,6 @@ export function createRestApi(opts: RestApiOptions): MattermostApi {
   }
 
   function endpointLabel(spec: RequestSpec<unknown>): string {
-    // The response_url path holds a secret hook id; a fixed label keeps it out of logs.
-    if (spec.transport === 'response-url') return `${spec.method} {response_url}`;
     return `${spec.method} ${client.getUrlVersion()}${spec.path}`;
   }
 
@@ -264,14 +260,12 @@ export function createRestApi(opts: RestApiOptions): MattermostApi {
 
   async function send(spec: RequestSpec<unknown>, url: string, signal: AbortSignal): Promise<RawResponse> {
     const body = spec.form ? spec.form() : spec.body === undefined ? undefined : JSON.stringify(spec.body);
-    if (spec.transport === 'bytes' || spec.transport === 'response-url') {
-      // Client4 reads every non-JSON body as text (corrupting bytes) and always adds the
-      // bot's token (which must not go to a response_url): plain fetch for these two.
-      const headers: Record<string, string> =
-        spec.transport === 'bytes' ? client.getOptions({ method: spec.method }).headers : {};
+    if (spec.transport === 'bytes') {
+      // Client4 reads every non-JSON body as text (corrupting bytes): plain fetch for files.
+      const headers: Record<string, string> = client.getOptions({ method: spec.method }).headers;
       if (typeof body === 'string') headers['Content-Type'] = 'application/json';
       const response = await fetch(url, { method: spec.method, headers, body, signal });
-      return readFetchResponse(response, spec.transport === 'bytes' && response.ok);
+      return readFetchResponse(response, response.ok);
     }
     const { response, data } = await doFetch(url, { method: spec.method, body, signal, ignoreStatus: true });
     const contentType = response.headers.get('content-type') ?? '';
@@ -307,7 +301,7 @@ export function createRestApi(opts: RestApiOptions): MattermostApi {
     return { failure: { type: 'network', notSent }, reason: redact(describeNetworkError(inner, code)) };
   }
 
-  function toApiError(raw: RawResponse, endpoint: string, authenticated: boolean): ApiError {
+  function toApiError(raw: RawResponse, endpoint: string): ApiError {
     let id = '';
     let message = '';
     let requestId = raw.headers.get('x-request-id') ?? '';
@@ -321,7 +315,7 @@ export function createRestApi(opts: RestApiOptions): MattermostApi {
     } else {
       message = `HTTP ${raw.status} ${raw.statusText}`.trim();
     }
-    if (raw.status === 401 && authenticated) {
+    if (raw.status === 401) {
       message = `the Mattermost server rejected MM_BOT_TOKEN (${message || 'unauthorized'}); check that the bot's access token is correct and has not been revoked`;
       if (!tokenRejectionLogged) {
         tokenRejectionLogged = true;
@@ -343,7 +337,6 @@ export function createRestApi(opts: RestApiOptions): MattermostApi {
     const url = buildUrl(spec);
     const signal = o?.signal;
     const maxRetries = spec.retries ?? readRetries;
-    const authenticated = spec.transport !== 'response-url';
     let retriesUsed = 0;
     let rateLimitRetries = 0;
     /** the pause set by our own 429 is already counted as a rate-limit wait */
@@ -406,7 +399,7 @@ export function createRestApi(opts: RestApiOptions): MattermostApi {
       if (result.status >= 200 && result.status < 300) return spec.parse(result.body, endpoint);
 
       if (result.status === 429) {
-        const error = toApiError(result, endpoint, authenticated);
+        const error = toApiError(result, endpoint);
         const waitMs = (error.retryAfterSeconds ?? 1) * 1000;
         if (rateLimitRetries >= maxRateLimitRetries || waitMs > maxRateLimitWaitMs) throw error;
         rateLimitRetries += 1;
@@ -422,7 +415,7 @@ export function createRestApi(opts: RestApiOptions): MattermostApi {
         await backoff(retriesUsed++, endpoint, `HTTP ${result.status}`, signal, spec.kind);
         continue;
       }
-      throw toApiError(result, endpoint, authenticated);
+      throw toApiError(result, endpoint);
     }
   }
 
@@ -826,6 +819,8 @@ export function createRestApi(opts: RestApiOptions): MattermostApi {
       ),
     getClusterStatus: (o) =>
       execute({ method: 'GET', path: '/cluster/status', kind: 'read', parse: json(z.array(clusterInfoSchema)) }, o),
+    getClientConfig: (o) =>
+      execute({ method: 'GET', path: '/config/client', query: { format: 'old' }, kind: 'read', parse: json(clientConfigSchema) }, o),
     getSamlCertificateStatus: (o) =>
       execute({ method: 'GET', path: '/saml/certificate/status', kind: 'read', parse: json(samlCertificateStatusSchema) }, o),
 
@@ -855,22 +850,6 @@ export function createRestApi(opts: RestApiOptions): MattermostApi {
         { method: 'POST', path: '/posts/ephemeral', body: { user_id: userId, post }, kind: 'write', parse: json(postSchema) },
         o,
       ),
-    postToResponseUrl: async (responseUrl, body, o) => {
-      if (!isHttpUrl(responseUrl)) throw new ProtocolError('POST {response_url}', 'response_url is not an http(s) URL');
-      await execute(
-        {
-          method: 'POST',
-          path: '',
-          absoluteUrl: responseUrl,
-          transport: 'response-url',
-          body,
-          kind: 'write',
-          // the server answers `ok` as text/plain; any 2xx means it was accepted
-          parse: () => undefined,
-        },
-        o,
-      );
-    },
     getFileInfo: (fileId, o) =>
       execute({ method: 'GET', path: '/files/{file_id}/info', params: { file_id: fileId }, kind: 'read', parse: json(fileInfoSchema) }, o),
     getFile: (fileId, o) =>
@@ -899,14 +878,6 @@ function isJsonType(contentType: string): boolean {
   return contentType.split(';')[0]?.trim().toLowerCase() === 'application/json';
 }
 
-function isHttpUrl(s: string): boolean {
-  try {
-    const u = new URL(s);
-    return u.protocol === 'http:' || u.protocol === 'https:';
-  } catch {
-    return false;
-  }
-}
 
 function errorCode(err: unknown): string | undefined {
   if (typeof err !== 'object' || err === null) return undefined;

@@ -95,7 +95,7 @@ export interface FakeMattermost {
    * id, `team:channel-name` or `@user` (DM). For DMs pass `opts.team` (team name) or the first
    * team of the user that has the trigger is used. Failures are in `result.error`.
    */
-  executeSlash(username: string, channel: string, text: string, opts?: { rootId?: string; team?: string }): Promise<SlashResult>;
+  executeSlash(username: string, channel: string, text: string, opts?: { rootId?: string; team?: string; forgedResponseUrl?: string }): Promise<SlashResult>;
   /**
    * This server's signing key (one per instance; its public half is in
    * `GET /config/client?format=old`). Tests use it to play attackers: sign a trigger id
@@ -460,7 +460,7 @@ export async function startFakeMattermost(opts: StartOptions = {}): Promise<Fake
         const err = appError(403, 'api.context.permissions.app_error');
         return { status: 0, posts: [], ephemeral: [], responseUrl: '', triggerId: '', error: { id: err.id, message: err.message, detailed_error: '', status_code: 403 } };
       }
-      return slash.run({ user, channel: ch, teamId, command: text, rootId: o.rootId ?? '' });
+      return slash.run({ user, channel: ch, teamId, command: text, rootId: o.rootId ?? '', ...(o.forgedResponseUrl !== undefined ? { forgedResponseUrl: o.forgedResponseUrl } : {}) });
     },
     signer: core.signer,
     get posts() {

@@ -63,6 +63,12 @@ export interface RunArgs {
   /** the full command line, e.g. `/whois @ann` */
   command: string;
   rootId?: string;
+  /**
+   * Attack simulation: the `response_url` a forged request would carry instead of the
+   * hook URL the server makes (the real server always sends its own; a forger replaying
+   * a captured form can put anything there). The hook is still created.
+   */
+  forgedResponseUrl?: string;
 }
 
 const toErr = (e: AppError): NonNullable<SlashResult['error']> => ({ id: e.id, message: e.message, detailed_error: e.detailed, status_code: e.status });
@@ -115,7 +121,7 @@ export class SlashRunner {
       useCount: 0,
     };
     core.hooks.set(hook.id, hook);
-    result.responseUrl = `${store.config.siteUrl}/hooks/commands/${hook.id}`;
+    result.responseUrl = args.forgedResponseUrl ?? `${store.config.siteUrl}/hooks/commands/${hook.id}`;
     // signed for the invoking user (server/channels/app/command.go ExecuteCommand →
     // model.GenerateTriggerId); a server without a signing key sends an empty one
     result.triggerId = store.config.signingKey ? core.signer.sign(args.user.id).triggerId : '';
@@ -212,7 +218,8 @@ export class SlashRunner {
   /** POST /hooks/commands/{id}: 5 uses within 30 minutes (§4.4). */
   async useHook(hookId: string, contentType: string | undefined, body: string): Promise<Pick<SlashResult, 'posts' | 'ephemeral'>> {
     const hook = this.core.hooks.get(hookId);
-    if (!hook) throw appError(400, 'web.command_webhook.invalid.app_error');
+    // server/channels/app/webhook.go HandleCommandWebhook: an unknown hook is 404
+    if (!hook) throw appError(404, 'app.command_webhook.get.missing');
     if (hook.useCount >= 5 || Date.now() - hook.createAt > 30 * 60_000) throw appError(400, 'app.command_webhook.try_use.invalid.app_error');
     hook.useCount += 1;
     const cmd = this.core.store.commands.get(hook.commandId);

@@ -11,11 +11,13 @@
  * - replies are ephemeral unless meant for the channel and not sensitive; a long reply
  *   is split into `extra_responses`, never cut;
  * - a command still running after `slowAfterMs` (~2 s) gets an immediate ephemeral
- *   "working" answer and its result is delivered later through `response_url`.
+ *   "working" answer and its result is delivered later by `respondLater`, which gets
+ *   the form's `response_url` (unchecked: the bot decides whether it may be used,
+ *   `src/mattermost/response-url.ts`) and who and where to answer otherwise.
  *
  * @example
  *   const handle = createSlashEndpoint({ verify: slash.verify, run, render: renderPosts,
- *     respondLater: (url, body) => api.postToResponseUrl(url, body), work, logger });
+ *     respondLater: (url, body, to) => delayed.deliver(url, body, to), work, logger });
  *   routes.push({ method: 'POST', path: SLASH_PATH, handle });
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -34,6 +36,13 @@ export interface CommandResponse {
   extra_responses?: Array<Omit<CommandResponse, 'extra_responses'>>;
 }
 
+/** Whom a delayed answer is for, when it cannot go through `response_url`. */
+export interface DelayedAnswerTarget {
+  userId: string;
+  channelId: string;
+  rootId: string;
+}
+
 export interface SlashRun {
   reply: Reply;
   /** reference id of the invocation (logs) */
@@ -47,8 +56,8 @@ export interface SlashEndpointOptions {
   run(inv: Invocation): Promise<SlashRun>;
   /** reply → post texts, each within one post's limit */
   render(reply: Reply): string[];
-  /** POSTs a CommandResponse to a `response_url` */
-  respondLater(responseUrl: string, body: CommandResponse): Promise<void>;
+  /** delivers a slow command's answer: through `responseUrl` ('' when none) if allowed, else to `to` by other means */
+  respondLater(responseUrl: string, body: CommandResponse, to: DelayedAnswerTarget): Promise<void>;
   work: InFlight;
   logger: Logger;
   /** called with every HTTP status answered (metrics) */
@@ -251,16 +260,13 @@ export function createSlashEndpoint(opts: SlashEndpointOptions): (req: IncomingM
     }
 
     answer(res, 200, { response_type: 'ephemeral', text: workingText });
-    if (!form.response_url) {
-      log.warn({ trigger: binding.trigger }, 'slow slash command has no response_url: its answer cannot be delivered');
-      return;
-    }
     const responseUrl = form.response_url;
+    const to: DelayedAnswerTarget = { userId: form.user_id, channelId: form.channel_id, rootId: form.root_id };
     // Delivery is tracked too, so shutdown waits for it.
     void opts.work.track(
       running
         .then(async (result) => {
-          await opts.respondLater(responseUrl, toCommandResponse(result.reply, opts.render(result.reply)));
+          await opts.respondLater(responseUrl, toCommandResponse(result.reply, opts.render(result.reply)), to);
           log.debug({ ref: result.ref }, 'delayed slash answer delivered');
         })
         .catch((err: unknown) => {

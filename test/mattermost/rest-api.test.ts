@@ -198,17 +198,12 @@ describe('requests', () => {
     expect(Array.from(await makeApi().getFile('f1f1f1f1f1f1f1f1f1f1f1f1f1'))).toEqual(Array.from(bytes));
   });
 
-  it('posts to a response_url as JSON without the bot token', async () => {
-    let auth: unknown = 'unset';
-    nock('http://hooks.test')
-      .post('/hooks/commands/h00k', { response_type: 'ephemeral', text: 'done' })
-      .matchHeader('content-type', 'application/json')
-      .reply(function () {
-        auth = this.req.headers.authorization;
-        return [200, 'ok', { 'Content-Type': 'text/plain' }];
-      });
-    await makeApi().postToResponseUrl('http://hooks.test/hooks/commands/h00k', { response_type: 'ephemeral', text: 'done' });
-    expect(auth).toBeUndefined();
+  it('reads the client configuration (format=old)', async () => {
+    nock(BASE)
+      .get('/api/v4/config/client')
+      .query({ format: 'old' })
+      .reply(200, { SiteURL: 'https://chat.example.com', AsymmetricSigningPublicKey: 'MFkw', Version: '10.5.0' });
+    expect(await makeApi().getClientConfig()).toMatchObject({ SiteURL: 'https://chat.example.com', AsymmetricSigningPublicKey: 'MFkw' });
   });
 
   it('never returns session tokens', async () => {
@@ -318,10 +313,6 @@ describe('error mapping', () => {
     expect(e).toBeInstanceOf(NetworkError);
     expect(e.message).toContain('connection reset');
     expect(e.message).not.toContain(TOKEN);
-  });
-
-  it('rejects a response_url that is not http(s)', async () => {
-    expect(await caught(makeApi().postToResponseUrl('file:///etc/passwd', {}))).toBeInstanceOf(ProtocolError);
   });
 });
 

@@ -174,8 +174,10 @@ describe('response_url', () => {
     const later = mm.posts.filter((p) => p.message.startsWith('later '));
     expect(later).toHaveLength(5);
     expect(later.every((p) => p.user_id === userIdFor('bob') && p.props.from_webhook === 'true')).toBe(true);
+    // an unknown hook is 404 (server/channels/app/webhook.go HandleCommandWebhook)
     const unknown = await fetch(`${mm.url}/hooks/commands/${'u'.repeat(26)}`, { method: 'POST', body: 'x' });
-    expect(unknown.status).toBe(400);
+    expect(unknown.status).toBe(404);
+    expect(((await unknown.json()) as { id: string }).id).toBe('app.command_webhook.get.missing');
   });
 
   it('expires after 30 minutes', async () => {

@@ -4,7 +4,7 @@ import { list, paragraph, reply, type Reply } from '../../src/core/reply.js';
 import { renderPosts } from '../../src/render/markdown.js';
 import { createHttpServer, type HttpServer } from '../../src/transports/http-server.js';
 import { createInFlight, type InFlight } from '../../src/transports/in-flight.js';
-import { createSlashEndpoint, type CommandResponse, type SlashEndpointOptions } from '../../src/transports/slash-endpoint.js';
+import { createSlashEndpoint, type CommandResponse, type DelayedAnswerTarget, type SlashEndpointOptions } from '../../src/transports/slash-endpoint.js';
 import { createMemoryLogger } from '../helpers/logger.js';
 
 const ids = {
@@ -44,7 +44,7 @@ const baseForm = (over: Record<string, string | string[]> = {}): Record<string, 
 interface Setup {
   url: string;
   ran: Invocation[];
-  later: Array<{ url: string; body: CommandResponse }>;
+  later: Array<{ url: string; body: CommandResponse; to: DelayedAnswerTarget }>;
   work: InFlight;
   log: ReturnType<typeof createMemoryLogger>;
   statuses: number[];
@@ -73,8 +73,8 @@ async function setup(opts: {
       return { reply: await (opts.reply ?? (() => reply([paragraph('done')])))(inv), ref: 'REF123' };
     },
     render: opts.render ?? ((r) => renderPosts(r)),
-    respondLater: async (url, body) => {
-      later.push({ url, body });
+    respondLater: async (url, body, to) => {
+      later.push({ url, body, to });
     },
     work,
     logger: log,
@@ -214,7 +214,12 @@ describe('slash endpoint', () => {
     release();
     await s.work.drain(2_000);
     expect(s.later).toEqual([
-      { url: 'http://mm.example/hooks/commands/xyz', body: { response_type: 'in_channel', text: 'late answer', skip_slack_parsing: true } },
+      {
+        url: 'http://mm.example/hooks/commands/xyz',
+        body: { response_type: 'in_channel', text: 'late answer', skip_slack_parsing: true },
+        // whom to answer when the response_url may not be used
+        to: { userId: ids.user, channelId: ids.channel, rootId: '' },
+      },
     ]);
   });
 
