@@ -218,9 +218,11 @@ export class SlashRunner {
   /** POST /hooks/commands/{id}: 5 uses within 30 minutes (§4.4). */
   async useHook(hookId: string, contentType: string | undefined, body: string): Promise<Pick<SlashResult, 'posts' | 'ephemeral'>> {
     const hook = this.core.hooks.get(hookId);
-    // server/channels/app/webhook.go HandleCommandWebhook: an unknown hook is 404
-    if (!hook) throw appError(404, 'app.command_webhook.get.missing');
-    if (hook.useCount >= 5 || Date.now() - hook.createAt > 30 * 60_000) throw appError(400, 'app.command_webhook.try_use.invalid.app_error');
+    // server/channels/app/webhook.go HandleCommandWebhook: an unknown or expired hook
+    // (the store's Get only finds hooks younger than CommandWebhookLifetime) is 404;
+    // a sixth use fails TryUse with 400
+    if (!hook || Date.now() - hook.createAt > 30 * 60_000) throw appError(404, 'app.command_webhook.get.missing');
+    if (hook.useCount >= 5) throw appError(400, 'app.command_webhook.try_use.invalid');
     hook.useCount += 1;
     const cmd = this.core.store.commands.get(hook.commandId);
     if (!cmd) throw appError(400, 'web.command_webhook.invalid.app_error');
