@@ -31,6 +31,7 @@ const SEED_NOTES: Record<string, string> = {
   mallory: 'profile full of Markdown and mentions (escaping)',
   ann: 'two people named Lee (ambiguity)',
   anna: 'two people named Lee (ambiguity)',
+  ivan: 'only in ops: guest erin may not see him',
 };
 
 /** `team:channel` for a team channel, `@name` for the other side of a DM. */

@@ -22,6 +22,7 @@ import {
 } from './http.js';
 import type { SandboxCore } from './core.js';
 import { canSeeUser, userParam } from './routes-users.js';
+import { canSeeUserId, passes, viewRestrictions } from './visibility.js';
 import { channelMemberRow, type FakeStore, type StoredChannel, type StoredTeam, type StoredTeamMember, type StoredUser } from './store.js';
 
 function requireTeam(store: FakeStore, id: string): StoredTeam {
@@ -99,7 +100,9 @@ export function registerTeamRoutes(r: Router, core: SandboxCore): void {
     const teamId = idParam(ctx, 'team_id');
     requireTeamPerm(store, me, teamId, 'view_team');
     const p = paging(ctx);
-    let members = store.teamMembers.filter((m) => m.team_id === teamId && m.delete_at === 0);
+    // api4/team.go getTeamMembers: the list is cut to the people the caller may see
+    const restrictions = viewRestrictions(store, me);
+    let members = store.teamMembers.filter((m) => m.team_id === teamId && m.delete_at === 0 && (m.user_id === me.id || passes(store, restrictions, m.user_id)));
     if (ctx.query.get('exclude_deleted_users') === 'true') members = members.filter((m) => (store.users.get(m.user_id)?.delete_at ?? 1) === 0);
     if (ctx.query.get('sort') === 'Username') {
       members = [...members].sort((a, b) => (store.users.get(a.user_id)?.username ?? '').localeCompare(store.users.get(b.user_id)?.username ?? ''));
@@ -113,7 +116,11 @@ export function registerTeamRoutes(r: Router, core: SandboxCore): void {
     const ids = parseBody(ctx, z.array(z.string()), 'user_ids');
     if (ids.length === 0) throw invalidBodyParam('user_ids');
     requireTeamPerm(store, me, teamId, 'view_team');
-    const members = [...new Set(ids)].map((id) => store.teamMember(teamId, id)).filter((m): m is StoredTeamMember => !!m);
+    // api4/team.go getTeamMembersByIds: restricted like the list
+    const restrictions = viewRestrictions(store, me);
+    const members = [...new Set(ids)]
+      .map((id) => store.teamMember(teamId, id))
+      .filter((m): m is StoredTeamMember => !!m && (m.user_id === me.id || passes(store, restrictions, m.user_id)));
     return ok(members.map((m) => store.teamMemberView(m)));
   });
 
@@ -166,8 +173,8 @@ export function registerTeamRoutes(r: Router, core: SandboxCore): void {
     const teamId = idParam(ctx, 'team_id');
     const userId = userParam(ctx);
     requireTeamPerm(store, me, teamId, 'view_team');
-    const target = store.users.get(userId);
-    if (target && !canSeeUser(store, me, target)) throw forbidden(me.id, 'view_members');
+    // api4/team.go getTeamMember: visibility (403, unknown ids included) before membership (404)
+    if (!canSeeUserId(store, me, userId)) throw forbidden(me.id, 'view_members');
     const m = store.teamMember(teamId, userId);
     if (!m) throw notFound('app.team.get_member.missing.app_error');
     return ok(store.teamMemberView(m));
@@ -409,6 +416,23 @@ export function registerTeamRoutes(r: Router, core: SandboxCore): void {
     const p = paging(ctx);
     const list = pageOf(store.posts.filter((x) => x.channel_id === channelId && x.delete_at === 0).sort((x, y) => y.create_at - x.create_at), p);
     return ok({ order: list.map((x) => x.id), posts: Object.fromEntries(list.map((x) => [x.id, x])), next_post_id: '', prev_post_id: '', has_next: false });
+  });
+
+  // api4/channel.go getChannelsForUser: every channel of the user in every team, DMs and
+  // group messages included (archived ones with include_deleted=true). The server streams
+  // the list and writes `[` before its first page query: a user with no channel at all
+  // gets status 200 and `[` followed by the 404 AppError body, which is not JSON.
+  r.add('GET', '/users/{user_id}/channels', (ctx) => {
+    const me = caller(ctx);
+    const userId = userParam(ctx);
+    if (!store.hasPermissionToUser(me, userId)) throw forbidden(me.id, 'edit_other_users');
+    const includeDeleted = ctx.query.get('include_deleted') === 'true';
+    const list = [...store.channels.values()].filter((c) => (includeDeleted || c.delete_at === 0) && store.isChannelMember(c.id, userId));
+    if (list.length === 0) {
+      const body = { id: 'app.channel.get_channels.not_found.app_error', message: 'No channels were found.', detailed_error: '', request_id: ctx.requestId, status_code: 404 };
+      return { status: 200, text: `[${JSON.stringify(body)}`, contentType: 'application/json' };
+    }
+    return ok(list.map((c) => ({ ...c })));
   });
 
   r.add('GET', '/users/{user_id}/teams/{team_id}/channels', (ctx) => {

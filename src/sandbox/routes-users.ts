@@ -25,6 +25,7 @@ import type { SandboxCore } from './core.js';
 import { isValidRoleName } from './role-catalog.js';
 import { TINY_PNG } from './seed.js';
 import type { FakeStore, StoredUser } from './store.js';
+import { canSeeUser, canSeeUserId, viewRestrictions, visibleTo } from './visibility.js';
 
 const KNOWN_AUTH_SERVICES = ['gitlab', 'ldap', 'saml', 'google', 'office365', 'openid'];
 const LICENSED_ROLES = ['system_user_manager', 'system_manager', 'system_read_only_admin'];
@@ -43,11 +44,15 @@ function requireUser(store: FakeStore, id: string): StoredUser {
   return u;
 }
 
-/** Whether `viewer` may see `target` (users without view_members see only people they share a channel with). */
-export function canSeeUser(store: FakeStore, viewer: StoredUser, target: StoredUser): boolean {
-  if (viewer.id === target.id || store.hasPermission(viewer, 'view_members')) return true;
-  const mine = new Set(store.channelMembers.filter((m) => m.user_id === viewer.id).map((m) => m.channel_id));
-  return store.channelMembers.some((m) => m.user_id === target.id && mine.has(m.channel_id));
+export { canSeeUser, canSeeUserId } from './visibility.js';
+
+/**
+ * A lookup by username or email that found nobody: a caller whose view is restricted
+ * gets 403 `view_members` (as for someone they may not see), others 404
+ * (server/channels/api4/user.go getUserByUsername, getUserByEmail).
+ */
+function unknownFor(store: FakeStore, me: StoredUser): AppError {
+  return viewRestrictions(store, me) ? forbidden(me.id, 'view_members') : notFound('app.user.missing_account.const');
 }
 
 function requirePermissionToUser(store: FakeStore, me: StoredUser, targetId: string): void {
@@ -72,7 +77,7 @@ function matchesTerm(store: FakeStore, viewer: StoredUser, u: StoredUser, term: 
 export function registerUserRoutes(r: Router, core: SandboxCore): void {
   const store = core.store;
   const view = (u: StoredUser, ctx: RequestCtx): Record<string, unknown> => store.userView(u, ctx.user);
-  const visible = (ctx: RequestCtx, list: StoredUser[]): StoredUser[] => list.filter((u) => canSeeUser(store, caller(ctx), u));
+  const visible = (ctx: RequestCtx, list: StoredUser[]): StoredUser[] => visibleTo(store, caller(ctx), list);
 
   // ---- lookups --------------------------------------------------------------
   r.add('GET', '/users/autocomplete', (ctx) => {
@@ -151,7 +156,7 @@ export function registerUserRoutes(r: Router, core: SandboxCore): void {
     const me = caller(ctx);
     if (!store.config.showEmailAddress && !store.isAdmin(me)) throw appError(403, 'api.user.get_user_by_email.permissions.app_error');
     const u = store.userByEmail(ctx.params.email ?? '');
-    if (!u) throw notFound('app.user.missing_account.const');
+    if (!u) throw unknownFor(store, me);
     if (!canSeeUser(store, me, u)) throw forbidden(me.id, 'view_members');
     return ok(view(u, ctx));
   });
@@ -159,7 +164,7 @@ export function registerUserRoutes(r: Router, core: SandboxCore): void {
   r.add('GET', '/users/username/{username}', (ctx) => {
     const me = caller(ctx);
     const u = store.userByUsername(ctx.params.username ?? '');
-    if (!u) throw notFound('app.user.missing_account.const');
+    if (!u) throw unknownFor(store, me);
     if (!canSeeUser(store, me, u)) throw forbidden(me.id, 'view_members');
     return ok(view(u, ctx));
   });
@@ -199,9 +204,10 @@ export function registerUserRoutes(r: Router, core: SandboxCore): void {
 
   r.add('GET', '/users/{user_id}', (ctx) => {
     const me = caller(ctx);
-    const u = requireUser(store, userParam(ctx));
-    if (!canSeeUser(store, me, u)) throw forbidden(me.id, 'view_members');
-    return ok(view(u, ctx));
+    const id = userParam(ctx);
+    // visibility first: a restricted caller gets 403 for an unknown id too (api4/user.go getUser)
+    if (!canSeeUserId(store, me, id)) throw forbidden(me.id, 'view_members');
+    return ok(view(requireUser(store, id), ctx));
   });
 
   r.add('GET', '/bots/{bot_user_id}', (ctx) => {
@@ -356,8 +362,15 @@ export function registerUserRoutes(r: Router, core: SandboxCore): void {
     const img = !isDefault && u ? store.images.get(u.id) : undefined;
     return { status: 200, bytes: img?.data ?? TINY_PNG, contentType: img?.mime ?? 'image/png', headers: { ETag: `${u?.id ?? ''}${u?.last_picture_update ?? 0}` } };
   };
-  r.add('GET', '/users/{user_id}/image/default', (ctx) => imageReply(requireUser(store, userParam(ctx)), true));
-  r.add('GET', '/users/{user_id}/image', (ctx) => imageReply(requireUser(store, userParam(ctx)), false));
+  // api4/user.go getProfileImage / getDefaultProfileImage: visibility (403) before existence (404)
+  const visibleImageOwner = (ctx: RequestCtx): StoredUser => {
+    const me = caller(ctx);
+    const id = userParam(ctx);
+    if (!canSeeUserId(store, me, id)) throw forbidden(me.id, 'view_members');
+    return requireUser(store, id);
+  };
+  r.add('GET', '/users/{user_id}/image/default', (ctx) => imageReply(visibleImageOwner(ctx), true));
+  r.add('GET', '/users/{user_id}/image', (ctx) => imageReply(visibleImageOwner(ctx), false));
 
   r.add('POST', '/users/{user_id}/image', async (ctx) => {
     const me = caller(ctx);

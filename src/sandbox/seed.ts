@@ -342,6 +342,8 @@ export function demoSeed(now = Date.now()): SeedData {
   });
   b.user({ username: 'ann', first_name: 'Ann', last_name: 'Lee' });
   b.user({ username: 'anna', first_name: 'Anna', last_name: 'Lee' });
+  // only in ops: erin (a guest in acme) may not see him, and neither may the bot's guest callers
+  b.user({ username: 'ivan', first_name: 'Ivan', last_name: 'Nightly', position: 'Night shift operator' });
   b.user({ username: 'otherbot', is_bot: true, first_name: 'Other bot', bot_description: 'Some other integration', bot_owner_id: userIdFor('alice') });
 
   // teams and channels
@@ -360,6 +362,7 @@ export function demoSeed(now = Date.now()): SeedData {
   b.joinChannel('acme', 'helpdesk', ['mmops', 'alice', 'carol', 'heidi', 'ann']);
   b.join('ops', regulars.filter((u) => u !== 'bob'), ['town-square', 'off-topic']);
   b.join('ops', ['bob'], ['town-square', 'off-topic'], 'admin');
+  b.join('ops', ['ivan'], ['town-square', 'off-topic']);
   b.joinChannel('ops', 'incidents', ['alice', 'bob', 'mmops']);
   b.joinChannel('ops', 'incidents', ['grace'], 'admin');
 
@@ -369,7 +372,7 @@ export function demoSeed(now = Date.now()): SeedData {
     { user_id: userIdFor('alice'), status: 'online', manual: false, last_activity_at: now - 60_000, dnd_end_time: 0 },
     { user_id: userIdFor('bob'), status: 'away', manual: true, last_activity_at: now - 3_600_000, dnd_end_time: 0 },
     { user_id: userIdFor('carol'), status: 'dnd', manual: true, last_activity_at: now - 600_000, dnd_end_time: minute(now + 2 * 3_600_000) },
-    ...['mmops', 'dave', 'erin', 'frank', 'grace', 'heidi', 'mallory', 'ann', 'anna', 'otherbot'].map((u) => ({
+    ...['mmops', 'dave', 'erin', 'frank', 'grace', 'heidi', 'mallory', 'ann', 'anna', 'ivan', 'otherbot'].map((u) => ({
       user_id: userIdFor(u),
       status: 'offline',
       manual: false,
