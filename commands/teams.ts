@@ -111,7 +111,8 @@ const members = defineSubcommand({
   examples: ['teams members acme', 'teams members acme --page 2', 'teams members ops --role admin'],
   positional: ['team'],
   args: z.object({ team: word.optional(), page: pageFlag, role: roleFlag.optional() }),
-  // GET /teams/{id}/members: view_team on that team (protocol §5.5)
+  // GET /teams/{id}/members: view_team on that team (protocol §5.5); the server leaves out
+  // members the caller may not see (api4/team.go getTeamMembers), and so does this list
   access: { self: VIEW_TEAM },
   scope: teamScope,
   botNeeds: [VIEW_TEAM],
@@ -128,7 +129,7 @@ const members = defineSubcommand({
       let p = 0;
       for (; p < SCAN_MAX_PAGES; p++) {
         const batch = await ctx.api.getTeamMembers(team.id, { page: p, perPage: SCAN_PAGE }, { signal: ctx.signal });
-        matching.push(...batch.filter((m) => m.delete_at === 0 && ROLE_FILTERS[role](m)));
+        matching.push(...(await ctx.users.visible(batch, (m) => m.user_id)).filter((m) => m.delete_at === 0 && ROLE_FILTERS[role](m)));
         if (batch.length < SCAN_PAGE) break;
       }
       scanCapped = p === SCAN_MAX_PAGES;
@@ -136,7 +137,7 @@ const members = defineSubcommand({
       hasMore = matching.length > page * per;
     } else {
       const batch = await ctx.api.getTeamMembers(team.id, { page: page - 1, perPage: per }, { signal: ctx.signal });
-      shown = batch.filter((m) => m.delete_at === 0);
+      shown = (await ctx.users.visible(batch, (m) => m.user_id)).filter((m) => m.delete_at === 0);
       hasMore = batch.length === per;
     }
 

@@ -192,6 +192,8 @@ const search = defineSubcommand({
       },
       { signal: ctx.signal },
     );
+    // The bot's own search is unrestricted: keep whom the caller may see (docs/mattermost-notes.md §2.3).
+    results = await ctx.users.visible(results, (u) => u.id);
     // The bot's search also matches emails; a caller who may not see emails must not
     // learn who has which address from what the search found.
     const privateOk = await mayReadOthersPrivateFields(ctx);
@@ -239,8 +241,9 @@ const complete = defineSubcommand({
     );
     const line = (u: User): string => userLabel(u) + (userFlags(u).length ? ` — ${userFlags(u).join(', ')}` : '');
     const blocks: Block[] = [];
-    const users = res.users.slice(0, COMPLETE_LIMIT);
-    const outside = (res.out_of_channel ?? []).slice(0, COMPLETE_LIMIT);
+    // The bot's autocomplete is unrestricted: keep whom the caller may see (docs/mattermost-notes.md §2.3).
+    const users = (await ctx.users.visible(res.users, (u) => u.id)).slice(0, COMPLETE_LIMIT);
+    const outside = (await ctx.users.visible(res.out_of_channel ?? [], (u) => u.id)).slice(0, COMPLETE_LIMIT);
     if (users.length) {
       if (channel) blocks.push(paragraph(md`In ${`~${channel.name}`}:`));
       blocks.push(list(users.map(line)));

@@ -26,6 +26,7 @@ import type { PermissionService } from './core/permission-service.js';
 import { resolveBotRights, type BotRights } from './core/permissions/bot-rights.js';
 import { isPolicyError, loadPolicy, type LoadedPolicy } from './core/permissions/policy.js';
 import { createPermissionService } from './core/permissions/service.js';
+import { createVisibilityService, type VisibilityService } from './core/permissions/visibility.js';
 import { createRegistry, type Registry } from './core/registry.js';
 import { createUserCache } from './core/users.js';
 import { renderPosts } from './render/markdown.js';
@@ -142,6 +143,7 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
   let me: User | undefined;
   let socket: MattermostSocket | undefined;
   let permissions: PermissionService | undefined;
+  let visibility: VisibilityService | undefined;
   let registration: SlashRegistration | undefined;
   let dispatcher: Dispatcher | undefined;
   let intake: WsIntake | undefined;
@@ -350,6 +352,11 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
     } catch (err) {
       log.warn({ err, event: ev.event }, 'permission cache could not apply an event');
     }
+    try {
+      visibility?.handleEvent(ev);
+    } catch (err) {
+      log.warn({ err, event: ev.event }, 'visibility cache could not apply an event');
+    }
     switch (ev.event) {
       case 'hello': {
         hellos += 1;
@@ -361,6 +368,7 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
         if (hellos > 1) {
           // a new hello means events were missed: nothing cached can be trusted
           permissions?.clear();
+          visibility?.clear();
           userCache.clear();
           log.info({ reconnects: socket?.state().reconnects }, 'WebSocket gap: caches cleared');
         }
@@ -453,6 +461,7 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
 
       permissions = createPermissionService({ api, allowBots: config.allowBots, selfUserId: user.id, logger: log, now });
       const perms = permissions;
+      visibility = createVisibilityService({ api, permissions: perms, logger: log, now });
       metrics.setSources({ api: () => api.stats(), cache: () => perms.stats(), startedAt: now() });
       const makeWatches =
         deps.watches ??
@@ -482,6 +491,7 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
         rootTrigger: config.rootTrigger,
         allowBots: config.allowBots,
         userCache,
+        visibility,
         now,
         ...(deps.deadlineMs !== undefined ? { deadlineMs: deps.deadlineMs } : {}),
       });

@@ -99,6 +99,12 @@ export interface UserDirectory {
   resolveMany(refs: string[]): Promise<{ found: Array<{ ref: string; user: User }>; notFound: string[] }>;
   /** Users by id, cached, in one batch call for the misses. */
   byIds(ids: string[]): Promise<Map<string, User>>;
+  /**
+   * The items about people the caller may see (the server's rule, docs/mattermost-notes.md
+   * §2.3): for lists the bot reads with its own token (search, autocomplete, members).
+   * Everything else the directory returns is already cut to them.
+   */
+  visible<T>(items: readonly T[], idOf: (item: T) => string): Promise<T[]>;
 }
 
 /** Permission checks bound to the caller (see core/permissions). */

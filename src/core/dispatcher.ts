@@ -49,6 +49,7 @@ import { code, list, md, paragraph, raw, reply, title, type Block, type Markdown
 import { createScopeResolver, type ScopeResolver } from './scope.js';
 import { DEFAULT_TRIGGERS, usageText, type Triggers } from './usage.js';
 import { createUserCache, createUserDirectory, type UserCache } from './users.js';
+import { createVisibilityService, type VisibilityService } from './permissions/visibility.js';
 
 export interface DispatcherDeps {
   registry: Registry;
@@ -71,6 +72,11 @@ export interface DispatcherDeps {
   userCache?: UserCache;
   /** share a team/channel resolver */
   scopes?: ScopeResolver;
+  /**
+   * who each caller may see (the server's rule); default: one over `api` and
+   * `permissions`. Every user lookup of an invocation is cut to the caller's view.
+   */
+  visibility?: VisibilityService;
 }
 
 export type DispatchOutcome = 'ok' | 'user_error' | 'refused' | 'unavailable' | 'crash' | 'unknown_command' | 'timeout';
@@ -154,6 +160,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   const triggers: Triggers = { ...DEFAULT_TRIGGERS, ...deps.services.triggers, root: rootTrigger };
   const userCache = deps.userCache ?? createUserCache({ now });
   const scopes = deps.scopes ?? createScopeResolver(deps.api, { now });
+  const visibility = deps.visibility ?? createVisibilityService({ api: deps.api, permissions: deps.permissions, now, logger: deps.logger });
   const counters: DispatcherStats = { served: 0, byOutcome: {}, byCommand: {} };
 
   function count(command: string | undefined, outcome: DispatchOutcome): void {
@@ -328,7 +335,8 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       ...(channel ? { channelId: channel.id } : !scopeRef.channel && !scopeRef.team && inv.channelId ? { channelId: inv.channelId } : {}),
     };
 
-    const users = deps.users ?? createUserDirectory(deps.api, { cache: userCache, signal });
+    // someone the caller may not see is answered exactly like someone unknown (core/users.ts)
+    const users = deps.users ?? createUserDirectory(deps.api, { cache: userCache, signal, viewer: () => visibility.viewer(caller.id, { signal }) });
     const access = sub.access;
     const otherReq = access.other === undefined ? access.self : access.other;
     const extras = deps.services.policy.extraRequirements(command.name, sub.name);

@@ -11,6 +11,11 @@
  * "Ann Lee" (username `alee`) when she is the only match. Users are cached briefly
  * (default 30 s) by id and username.
  *
+ * Everything it returns is cut to the people the caller may see (`viewer`, see
+ * core/permissions/visibility.ts): someone the caller may not see is answered exactly
+ * like someone unknown, with the same API calls (a cached record of an invisible
+ * person is not used: the lookup goes to the server as it would for a stranger).
+ *
  * @example
  *   const users = createUserDirectory(api);
  *   const ann = await users.resolve('@ann');
@@ -97,7 +102,20 @@ export interface UserDirectoryOptions {
   maxSearches?: number;
   /** how many candidates an `ambiguous` error lists (default 8) */
   maxCandidates?: number;
+  /**
+   * Who the caller may see (core/permissions/visibility.ts `Viewer`). Default: everyone
+   * (tools and tests); the dispatcher always passes the caller's.
+   */
+  viewer?: () => Promise<Seer>;
 }
+
+/** The part of a `Viewer` the directory needs. */
+export interface Seer {
+  readonly everyone: boolean;
+  sees(userId: string): boolean;
+}
+
+const SEES_EVERYONE: Seer = { everyone: true, sees: () => true };
 
 /** What a reference looks like, decided from its text alone. */
 export type UserRefKind = 'username' | 'email' | 'id' | 'text';
@@ -123,46 +141,50 @@ export function createUserDirectory(api: MattermostApi, opts: UserDirectoryOptio
   const call: CallOptions = opts.signal ? { signal: opts.signal } : {};
   const maxSearches = opts.maxSearches ?? 10;
   const maxCandidates = opts.maxCandidates ?? 8;
+  const viewer = opts.viewer ?? (async () => SEES_EVERYONE);
 
   async function byIds(ids: string[]): Promise<Map<string, User>> {
+    const v = await viewer();
     const out = new Map<string, User>();
     const misses: string[] = [];
     for (const id of new Set(ids)) {
       const hit = cache.get(id);
-      if (hit) out.set(id, hit);
+      if (hit && v.sees(hit.id)) out.set(id, hit);
       else misses.push(id);
     }
     if (misses.length > 0) {
       for (const u of await api.getUsersByIds(misses, call)) {
         cache.put(u);
-        out.set(u.id, u);
+        if (v.sees(u.id)) out.set(u.id, u);
       }
     }
     return out;
   }
 
   async function byUsernames(names: string[]): Promise<Map<string, User>> {
+    const v = await viewer();
     const out = new Map<string, User>();
     const misses: string[] = [];
     for (const n of new Set(names)) {
       const hit = cache.getByUsername(n);
-      if (hit) out.set(n, hit);
+      if (hit && v.sees(hit.id)) out.set(n, hit);
       else misses.push(n);
     }
     if (misses.length > 0) {
       for (const u of await api.getUsersByUsernames(misses, call)) {
         cache.put(u);
-        out.set(u.username.toLowerCase(), u);
+        if (v.sees(u.id)) out.set(u.username.toLowerCase(), u);
       }
     }
     return out;
   }
 
   async function byEmail(email: string): Promise<User | undefined> {
+    const v = await viewer();
     try {
       const u = await api.getUserByEmail(email, call);
       cache.put(u);
-      return u;
+      return v.sees(u.id) ? u : undefined;
     } catch (e) {
       if (isApiError(e) && e.status === 404) return undefined;
       if (isApiError(e) && e.status === 403) {
@@ -174,8 +196,10 @@ export function createUserDirectory(api: MattermostApi, opts: UserDirectoryOptio
 
   /** Full-text search; one exact match wins, else one result, else ambiguous. */
   async function bySearch(ref: string, term: string): Promise<User | undefined> {
-    const results = await api.searchUsers({ term, allow_inactive: true, limit: 50 }, call);
-    results.forEach((u) => cache.put(u));
+    const v = await viewer();
+    const all = await api.searchUsers({ term, allow_inactive: true, limit: 50 }, call);
+    all.forEach((u) => cache.put(u));
+    const results = all.filter((u) => v.sees(u.id));
     if (results.length === 0) return undefined;
     if (results.length === 1) return results[0];
     const t = term.toLowerCase();
@@ -229,6 +253,10 @@ export function createUserDirectory(api: MattermostApi, opts: UserDirectoryOptio
 
   return {
     byIds,
+    async visible(items, idOf) {
+      const v = await viewer();
+      return v.everyone ? [...items] : items.filter((item) => v.sees(idOf(item)));
+    },
     resolveMany,
     async resolve(ref) {
       const { found } = await resolveMany([ref]);

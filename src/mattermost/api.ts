@@ -101,6 +101,12 @@ export interface MattermostApi {
   ): Promise<void>;
   /** GET /users/{id}/teams */
   getTeamsForUser(userId: string, o?: CallOptions): Promise<Team[]>;
+  /**
+   * GET /users/{id}/channels?include_deleted= — every channel of the user in every team,
+   * DMs and group messages included (needs `edit_other_users` for someone else). For a
+   * user in no channel at all the server's streamed answer is not JSON (ProtocolError).
+   */
+  getChannelsForUser(userId: string, q: { includeDeleted?: boolean }, o?: CallOptions): Promise<Channel[]>;
 
   // statuses ------------------------------------------------------------
   /** GET /users/{id}/status */

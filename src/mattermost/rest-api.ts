@@ -597,6 +597,19 @@ export function createRestApi(opts: RestApiOptions): MattermostApi {
         o,
       ),
 
+    getChannelsForUser: (userId, q, o) =>
+      execute(
+        {
+          method: 'GET',
+          path: '/users/{user_id}/channels',
+          params: { user_id: userId },
+          query: { include_deleted: q.includeDeleted },
+          kind: 'read',
+          parse: json(z.array(channelSchema)),
+        },
+        o,
+      ),
+
     getStatus: (userId, o) =>
       execute(
         { method: 'GET', path: '/users/{user_id}/status', params: { user_id: userId }, kind: 'read', parse: json(statusSchema) },
