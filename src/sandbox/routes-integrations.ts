@@ -248,6 +248,24 @@ export function registerIntegrationRoutes(r: Router, core: SandboxCore, slash: S
     return ok(post);
   });
 
+  // Soft delete like server/channels/api4/post.go deletePost: your own post needs
+  // delete_post, someone else's delete_others_posts (both in the post's channel); the post
+  // keeps its row with delete_at set, and post_deleted (post as a JSON string) goes to the
+  // channel (app/post.go DeletePost).
+  r.add('DELETE', '/posts/{post_id}', (ctx) => {
+    const me = caller(ctx);
+    const id = idParam(ctx, 'post_id');
+    const post = store.posts.find((p) => p.id === id && p.delete_at === 0);
+    if (!post) throw notFound('app.post.get.app_error');
+    const perm = post.user_id === me.id ? 'delete_post' : 'delete_others_posts';
+    if (!store.hasChannelPermission(me, post.channel_id, perm)) throw forbidden(me.id, perm);
+    const now = Date.now();
+    post.delete_at = now;
+    post.update_at = now;
+    core.hub.emit('post_deleted', { post: JSON.stringify(post), delete_by: me.id }, { channel_id: post.channel_id });
+    return statusOk();
+  });
+
   // ---- files ----------------------------------------------------------------
   const fileFor = (me: StoredUser, id: string) => {
     const f = store.files.get(id);

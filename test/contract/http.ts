@@ -225,3 +225,8 @@ export function statusLine(a: RawAnswer): string {
   const id = errorId(a);
   return id ? `${a.status} ${id}` : String(a.status);
 }
+
+/** For undo steps: throws (so the runner reports a possible leftover) unless the answer is 2xx. */
+export function mustSucceed(a: RawAnswer, what: string): void {
+  if (a.status < 200 || a.status >= 300) throw new Error(`${what}: ${statusLine(a)}`);
+}

@@ -1,5 +1,17 @@
 /** Every contract check, in the order they run (reads first, then writes). */
 import type { Check } from '../types.js';
 import { restChecks } from './rest.js';
+import { wsChecks } from './ws.js';
 
-export const ALL_CHECKS: readonly Check[] = [...restChecks];
+/**
+ * Written, but not yet run: the sandbox does not behave like the server here yet (the work is
+ * under way on another branch). A check joins ALL_CHECKS once the sandbox on main passes it.
+ */
+export const PENDING = new Set<string>(['ws.resume-needs-token']);
+
+const written: readonly Check[] = [...restChecks, ...wsChecks];
+
+export const ALL_CHECKS: readonly Check[] = written.filter((c) => !PENDING.has(c.id));
+
+/** The pending ones, for running by hand: npm run contract -- --only … does not include them. */
+export const PENDING_CHECKS: readonly Check[] = written.filter((c) => PENDING.has(c.id));
