@@ -2,6 +2,9 @@
 import type { Check } from '../types.js';
 import { restChecks } from './rest.js';
 import { wsChecks } from './ws.js';
+import { slashChecks, slashReadChecks } from './slash.js';
+import { scratchChecks } from './scratch.js';
+import { permChecks } from './perms.js';
 
 /**
  * Written, but not yet run: the sandbox does not behave like the server here yet (the work is
@@ -9,7 +12,7 @@ import { wsChecks } from './ws.js';
  */
 export const PENDING = new Set<string>(['ws.resume-needs-token']);
 
-const written: readonly Check[] = [...restChecks, ...wsChecks];
+const written: readonly Check[] = [...restChecks, ...slashReadChecks, ...permChecks, ...wsChecks, ...slashChecks, ...scratchChecks];
 
 export const ALL_CHECKS: readonly Check[] = written.filter((c) => !PENDING.has(c.id));
 
