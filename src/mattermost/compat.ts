@@ -1,0 +1,64 @@
+/**
+ * Server versions and the compatibility paths the bot takes for them. The version comes from
+ * `X-Version-Id` / the WebSocket `hello` (`<major>.<minor>.<patch>.<build>.<hash>.<licensed>`,
+ * docs/mattermost-notes.md §0); the bot logs the result once at start-up so an operator can
+ * see which behaviour it assumed for their server.
+ */
+
+export interface ServerVersion {
+  major: number;
+  minor: number;
+  patch: number;
+  /** `a.b.c` */
+  text: string;
+}
+
+/** Parses the first three numbers of a version id; undefined when there are none. */
+export function parseServerVersion(v: string): ServerVersion | undefined {
+  const m = /^(\d+)\.(\d+)\.(\d+)/.exec(v.trim());
+  if (!m) return undefined;
+  const [major, minor, patch] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  return { major, minor, patch, text: `${major}.${minor}.${patch}` };
+}
+
+/** True when `v` is at least `major.minor`. */
+export function atLeast(v: ServerVersion, major: number, minor: number): boolean {
+  return v.major > major || (v.major === major && v.minor >= minor);
+}
+
+export interface CompatPath {
+  /** what the choice is about */
+  feature: string;
+  /** what the bot does on this server */
+  path: string;
+  /** the notes section that explains it */
+  notes: string;
+}
+
+/**
+ * The version-dependent choices, for the start-up log. An unknown version gets the paths of
+ * current servers, and says so.
+ */
+export function compatibilityPaths(v: ServerVersion | undefined): CompatPath[] {
+  const known = v !== undefined;
+  const assumed = known ? '' : ' (version unknown: assuming a current server)';
+  const catchUp =
+    !v || atLeast(v, 6, 1)
+      ? `after a WebSocket gap, re-read over REST (GET /users/{id}/channels, posts?since)${assumed}`
+      : 'after a WebSocket gap, clear caches only (GET /users/{id}/channels needs 6.1)';
+  return [
+    { feature: 'websocket resume', path: 'token on the upgrade request, connection_id + next sequence_number', notes: '§3.1, §3.6' },
+    { feature: 'catch-up', path: catchUp, notes: '§5.11' },
+    {
+      feature: 'mentions in posted',
+      path: 'looks for its own id in the list (per-recipient on current servers, the whole list on older ones)',
+      notes: '§3.8',
+    },
+    {
+      feature: 'actions on ephemeral posts',
+      path: 'answer with ephemeral_text, never update (older servers fail the click after an update)',
+      notes: '§8.5',
+    },
+    { feature: 'trigger_id', path: 'verified with AsymmetricSigningPublicKey from the client config when the server publishes one', notes: '§4.5' },
+  ];
+}
