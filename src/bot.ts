@@ -32,6 +32,7 @@ import { createUserCache } from './core/users.js';
 import { renderPosts } from './render/markdown.js';
 import type { MattermostApi } from './mattermost/api.js';
 import { isApiError, isNetworkError } from './mattermost/errors.js';
+import { compatibilityPaths, parseServerVersion } from './mattermost/compat.js';
 import type { Team, User, WsEvent } from './mattermost/models.js';
 import { createRestApi } from './mattermost/rest-api.js';
 import { createHookUrlCheck, createResponseUrlClient } from './mattermost/response-url.js';
@@ -549,6 +550,12 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
       await replication.startSlash(registration, teams);
 
       phase = 'running';
+      // which version-dependent behaviour the bot assumes (docs/mattermost-notes.md §0)
+      const compat = compatibilityPaths(parseServerVersion(serverVersion));
+      log.info(
+        { serverVersion: serverVersion || 'unknown', compatibility: Object.fromEntries(compat.map((c) => [c.feature, c.path])) },
+        `compatibility paths for Mattermost ${serverVersion || '(version unknown)'}: ${compat.map((c) => c.feature).join(', ')}`,
+      );
       const registered = Object.fromEntries(registration.reports().map((r) => [r.teamName, r.error ? [] : r.registered]));
       log.info(
         {

@@ -47,6 +47,10 @@ describe('start-up and registration', () => {
     expect(ready).toHaveLength(1);
     expect(ready[0]?.fields).toMatchObject({ serverVersion: '10.5.0', bot: 'mmops', teams: ['acme', 'ops'] });
     expect(ready[0]?.fields.registered).toEqual({ acme: expectedTriggers, ops: expectedTriggers });
+    // the version-dependent paths are logged once, for the version the server reported
+    const compat = log.entries.filter((e) => e.msg.startsWith('compatibility paths for Mattermost 10.5.0'));
+    expect(compat).toHaveLength(1);
+    expect(compat[0]?.fields.compatibility).toMatchObject({ 'catch-up': expect.stringContaining('re-read over REST') });
     // the bot's own rights are logged at start-up
     expect(log.entries.some((e) => Array.isArray(e.fields.available))).toBe(true);
     expect(log.dump()).not.toContain(SANDBOX_BOT_TOKEN);
