@@ -217,8 +217,16 @@ export const wsChecks: Check[] = [
         opened.push(botSock, userSock);
         await hello(botSock, 'bot socket');
         await hello(userSock, 'user socket');
-        // the same roles again: the server still announces the change, and nothing is granted
-        const a = await ctx.admin.put(`/teams/${team.id}/members/${ctx.callerUser.id}/roles`, { roles: 'team_user' });
+        // the roles the member already has, again: the server still announces the change, and
+        // nothing is granted or taken (undo: the same value once more)
+        const path = `/teams/${team.id}/members/${ctx.callerUser.id}`;
+        const current = z.object({ roles: z.string() }).safeParse((await ctx.admin.get(path)).json);
+        ensure(current.success && current.data.roles.trim() !== '', 'cannot read the member\'s current roles');
+        const roles = current.data.roles;
+        ctx.onCleanup('put the member roles back', async () => {
+          mustSucceed(await ctx.admin.put(`${path}/roles`, { roles }), 'PUT member roles');
+        });
+        const a = await ctx.admin.put(`${path}/roles`, { roles });
         ensure(a.status === 200, `PUT …/members/{user}/roles: ${a.status}`);
         const own = await userSock.waitFor((f) => f.event === 'memberrole_updated', WAIT);
         ensure(own, 'the member got no memberrole_updated');
