@@ -246,7 +246,7 @@ export const slashChecks: Check[] = [
   {
     id: 'slash.response-url',
     what: 'response_url is <SiteURL>/hooks/commands/<id>: ok (text/plain) 5 times, then 400; an unknown id 404',
-    dependsOn: 'delayed answers (src/mattermost/rest-api.ts postToResponseUrl) and the response_url leash',
+    dependsOn: 'delayed answers and the response_url leash (src/mattermost/response-url.ts, src/transports/delayed-answer.ts)',
     notes: '§4.4, §6 item 22',
     kind: 'scratch',
     async run(ctx) {
