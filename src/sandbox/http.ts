@@ -65,6 +65,7 @@ const MESSAGES: Record<string, string> = {
   'app.file_info.get.app_error': 'Unable to get the file info.',
   'app.command_webhook.get.missing': 'Unable to find the webhook.',
   'web.command_webhook.command.app_error': 'Could not find the command.',
+  'web.command_webhook.invalid.app_error': 'Invalid webhook.',
   'app.command_webhook.try_use.invalid': 'Invalid webhook.',
   'api.web_socket_router.bad_seq.app_error': 'Invalid sequence for WebSocket message.',
   'api.web_socket_router.bad_action.app_error': 'Unknown WebSocket action.',
