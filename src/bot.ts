@@ -515,7 +515,7 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
         work,
         logger: log,
         onCommand: (source) => metrics.wsCommand(source),
-        ...(replication.claimPost ? { claim: replication.claimPost } : {}),
+        ...(replication.postClaims ? { claims: replication.postClaims } : {}),
         now,
       });
 

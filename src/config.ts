@@ -45,6 +45,10 @@ export interface Config {
   redisUrl: string | null;
   /** prefix of every Redis key */
   redisPrefix: string;
+  /** leader lease of the replicas (ms) */
+  leaderLeaseMs: number;
+  /** how long a replica's claim on a DM/mention holds before another may take it over (ms) */
+  postClaimMs: number;
 }
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[]; noServer: boolean };
@@ -85,6 +89,8 @@ export const CONFIG_VARIABLES: readonly VariableSpec[] = [
   { name: 'MMOPS_STATE_DIR', meaning: 'directory for the bot state (health watches)', defaultText: './.mmops', example: '/var/lib/mmops' },
   { name: 'MMOPS_ALLOW_BOTS', meaning: 'let other bot accounts run commands (true/false)', defaultText: 'false', example: 'true' },
   { name: 'MMOPS_REDIS_URL', meaning: 'Redis for running several replicas (needs MMOPS_PUBLIC_URL)', defaultText: 'none (one replica, state in-process)', example: 'redis://redis.internal:6379/0', secret: true },
+  { name: 'MMOPS_LEADER_LEASE_MS', meaning: 'leader lease of the replicas in ms (a dead leader is replaced within twice this)', defaultText: '10000', example: '5000' },
+  { name: 'MMOPS_POST_CLAIM_MS', meaning: "how long a replica's claim on a DM or mention holds (ms); a replica that dies is taken over after it", defaultText: '60000', example: '45000' },
   { name: 'MMOPS_REDIS_PREFIX', meaning: 'prefix of every Redis key (one per bot sharing a Redis)', defaultText: 'mmops:', example: 'mmops-prod:' },
 ];
 
@@ -225,6 +231,16 @@ const redisPrefixSchema = z
   .refine((p) => p.length <= 64, 'is longer than 64 characters')
   .refine((p) => /^[A-Za-z0-9_:.{}-]+$/.test(p), 'may only hold letters, digits and "_:.{}-"');
 
+const msSchema = (min: number, max: number) =>
+  z.string().transform((value, ctx) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || !(n >= min && n <= max)) {
+      ctx.addIssue({ code: 'custom', message: `${JSON.stringify(value)} is not a whole number of milliseconds from ${min} to ${max}` });
+      return z.NEVER;
+    }
+    return n;
+  });
+
 const pathSchema = z.string().refine((p) => !p.includes('\0'), 'is not a file path');
 
 /**
@@ -269,6 +285,8 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
   const allowBots = read('MMOPS_ALLOW_BOTS', boolSchema, false);
   const redisUrl = read('MMOPS_REDIS_URL', redisUrlSchema, null);
   const redisPrefix = read('MMOPS_REDIS_PREFIX', redisPrefixSchema, 'mmops:');
+  const leaderLeaseMs = read('MMOPS_LEADER_LEASE_MS', msSchema(500, 300_000), 10_000);
+  const postClaimMs = read('MMOPS_POST_CLAIM_MS', msSchema(1_000, 3_600_000), 60_000);
   if (redisUrl !== null && publicUrl === null) {
     // Replicas must all register the load balancer's address, never their own.
     problems.push(
@@ -297,6 +315,8 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
       allowBots,
       redisUrl,
       redisPrefix,
+      leaderLeaseMs,
+      postClaimMs,
     },
   };
 }

@@ -42,6 +42,8 @@ describe('loadConfig', () => {
         allowBots: false,
         redisUrl: null,
         redisPrefix: 'mmops:',
+        leaderLeaseMs: 10_000,
+        postClaimMs: 60_000,
       },
     });
     if (!r.ok) return;
@@ -66,6 +68,8 @@ describe('loadConfig', () => {
       MMOPS_ALLOW_BOTS: 'yes',
       MMOPS_REDIS_URL: 'rediss://default:pw@redis.internal:6380/1',
       MMOPS_REDIS_PREFIX: 'mmops-prod:',
+      MMOPS_LEADER_LEASE_MS: '5000',
+      MMOPS_POST_CLAIM_MS: '45000',
     });
     expect(r.ok && r.config).toEqual({
       mmUrl: 'https://chat.example.com/mm',
@@ -83,6 +87,8 @@ describe('loadConfig', () => {
       allowBots: true,
       redisUrl: 'rediss://default:pw@redis.internal:6380/1',
       redisPrefix: 'mmops-prod:',
+      leaderLeaseMs: 5_000,
+      postClaimMs: 45_000,
     });
   });
 
@@ -132,6 +138,8 @@ describe('loadConfig', () => {
     ['MMOPS_AUDIT_CHANNEL without team', { MMOPS_AUDIT_CHANNEL: 'audit' }, 'MMOPS_AUDIT_CHANNEL: "audit" is not team:channel (the URL names, lowercase) (e.g. MMOPS_AUDIT_CHANNEL=ops:audit)'],
     ['MMOPS_REDIS_URL another scheme', { MMOPS_REDIS_URL: 'http://redis:6379', MMOPS_PUBLIC_URL: 'https://bot.example.com' }, 'MMOPS_REDIS_URL: must start with redis:// or rediss:// (e.g. MMOPS_REDIS_URL=redis://redis.internal:6379/0)'],
     ['MMOPS_REDIS_URL without MMOPS_PUBLIC_URL', { MMOPS_REDIS_URL: 'redis://redis:6379' }, "MMOPS_PUBLIC_URL: is required with MMOPS_REDIS_URL: every replica registers slash commands at this one address (the load balancer's) (e.g. MMOPS_PUBLIC_URL=https://mmops.example.com)"],
+    ['MMOPS_LEADER_LEASE_MS too short', { MMOPS_LEADER_LEASE_MS: '100' }, 'MMOPS_LEADER_LEASE_MS: "100" is not a whole number of milliseconds from 500 to 300000 (e.g. MMOPS_LEADER_LEASE_MS=5000)'],
+    ['MMOPS_POST_CLAIM_MS not a number', { MMOPS_POST_CLAIM_MS: '1m' }, 'MMOPS_POST_CLAIM_MS: "1m" is not a whole number of milliseconds from 1000 to 3600000 (e.g. MMOPS_POST_CLAIM_MS=45000)'],
     ['MMOPS_REDIS_PREFIX with a space', { MMOPS_REDIS_PREFIX: 'my bot:' }, 'MMOPS_REDIS_PREFIX: may only hold letters, digits and "_:.{}-" (e.g. MMOPS_REDIS_PREFIX=mmops-prod:)'],
     ['MMOPS_ALLOW_BOTS not boolean', { MMOPS_ALLOW_BOTS: 'sometimes' }, 'MMOPS_ALLOW_BOTS: "sometimes" is not true or false (e.g. MMOPS_ALLOW_BOTS=true)'],
   ];

@@ -5,10 +5,13 @@
  * - **Shared state**: with MMOPS_REDIS_URL (or a store given in BotDeps.state) every
  *   replica uses the same {@link StateStore}; without, an in-process store and today's
  *   single-replica behaviour (watches in `$MMOPS_STATE_DIR/watches.json`).
- * - **One answer per post**: the WebSocket intake claims `post:<id>` (SET NX) before
- *   handling a DM or mention; the replica whose claim wins answers, the others skip it.
- *   While the store is unreachable no replica can claim, so none answers (never two);
- *   the catch-up after a gap handles what was missed.
+ * - **One answer per post**: the WebSocket intake claims `post:<id>` (SET NX, 60 s)
+ *   before handling a DM or mention; the replica whose claim wins renews it while it
+ *   works (every 20 s, so only slow commands cost more round trips), answers, and marks
+ *   the post `done` (24 h); the others skip it, and look once more when the claim could
+ *   have run out: if the winner died before answering (SIGKILL), one of them takes the
+ *   post over. While the store is unreachable no replica can claim, so none answers
+ *   (never two); the catch-up after a gap handles what was missed.
  * - **One leader** (src/bot/leader.ts) registers slash commands and runs the health
  *   watch schedule. Followers only *learn* the tokens of the registered commands (a
  *   read-only listing) so they can verify the slash requests the load balancer sends
@@ -27,14 +30,23 @@ import type { Config } from '../config.js';
 import type { Logger } from '../core/command.js';
 import type { MattermostApi } from '../mattermost/api.js';
 import type { Team } from '../mattermost/models.js';
+import type { PostClaims } from '../transports/ws-intake.js';
 import { createHealthWatchService, type HealthWatchScheduler, type HealthWatchServiceOptions } from '../services/health-watch.js';
 import type { SlashRegistration, TeamRegistration } from '../services/slash-registration.js';
 import { createRedisStateStore, redactRedisUrl } from '../state/redis-state-store.js';
 import { createMemoryStateStore, type StateStore } from '../state/state-store.js';
 import { createLeader, DEFAULT_LEASE_MS, type Leader } from './leader.js';
 
-/** How long a post claim lives: longer than any resume or catch-up window. */
-export const POST_CLAIM_TTL_MS = 24 * 3_600_000;
+/** How long an answered post stays marked: longer than any resume or catch-up window. */
+export const POST_DONE_TTL_MS = 24 * 3_600_000;
+/**
+ * How long a claim holds while its replica works on the post; longer than the
+ * dispatcher's deadline (25 s) plus delivery. If the replica dies, the claim runs out
+ * and another replica takes the post over.
+ */
+export const POST_CLAIM_TTL_MS = 60_000;
+/** how many times a replica looks again at a post another replica holds without answering */
+const MAX_TAKEOVER_LOOKS = 5;
 const GENERATION_KEY = 'slash:generation';
 
 export interface ReplicationDeps {
@@ -46,6 +58,8 @@ export interface ReplicationDeps {
   replicaId?: string;
   /** leader lease (default 10 s) */
   leaseMs?: number;
+  /** how long a post claim holds while its replica works on it (default 60 s) */
+  postClaimMs?: number;
 }
 
 /** A store that can say whether it is reachable (the Redis one can). */
@@ -58,8 +72,8 @@ export interface Replication {
   readonly replicaId: string;
   /** the lease loop, when shared */
   readonly leader: Leader | undefined;
-  /** the WebSocket intake's claim: true = this replica handles the post (throws while the store is down) */
-  claimPost: ((postId: string) => Promise<boolean>) | undefined;
+  /** the WebSocket intake's claims (one replica per post), when shared */
+  postClaims: PostClaims | undefined;
   /** health watches kept in the shared store, run by the leader; undefined when not shared */
   sharedWatches(opts: Omit<HealthWatchServiceOptions, 'store' | 'canAct'>): HealthWatchScheduler | undefined;
   /** registers (leader) or learns (follower) slash commands in `teams`, then starts the lease loop */
@@ -106,6 +120,61 @@ export function createReplication(opts: { config: Config; logger: Logger; deps?:
   let registration: SlashRegistration | undefined;
   let seenGeneration: string | undefined;
   let watches: HealthWatchScheduler | undefined;
+  const claimMs = deps.postClaimMs ?? opts.config.postClaimMs ?? POST_CLAIM_TTL_MS;
+  /** posts another replica claimed: looked at again once their claim could have run out */
+  const takeovers = new Map<string, NodeJS.Timeout>();
+  const attempts = new Map<string, number>();
+  let stopped = false;
+
+  /** claims this replica works on: renewed every claimMs / 3 so a slow command is not taken over */
+  const working = new Map<string, NodeJS.Timeout>();
+
+  const postClaims: PostClaims = {
+    async claim(postId) {
+      const mine = await state.claim(`post:${postId}`, claimMs);
+      if (mine && !working.has(postId)) {
+        const renew = setInterval(() => {
+          state.set(`post:${postId}`, 'working', claimMs).catch(() => undefined); // the claim then runs out; the answer may come twice
+        }, Math.max(100, Math.floor(claimMs / 3)));
+        renew.unref();
+        working.set(postId, renew);
+      }
+      return mine;
+    },
+    done(postId) {
+      clearInterval(working.get(postId));
+      working.delete(postId);
+      attempts.delete(postId);
+      // a claim that expires is taken over; "done" keeps anyone from answering twice
+      state.set(`post:${postId}`, 'done', POST_DONE_TTL_MS).catch((err: unknown) =>
+        log.warn({ err, postId }, 'could not mark a post answered; if this replica stops within a minute another may answer it again'),
+      );
+    },
+    lost(postId, retry) {
+      if (stopped || takeovers.has(postId) || takeovers.size >= 50_000) return;
+      const attempt = (attempts.get(postId) ?? 0) + 1;
+      if (attempt > MAX_TAKEOVER_LOOKS) {
+        attempts.delete(postId);
+        log.warn({ postId }, 'a post stayed claimed by another replica without an answer; giving up on it here');
+        return;
+      }
+      attempts.set(postId, attempt);
+      const t = setTimeout(() => {
+        takeovers.delete(postId);
+        if (stopped) return;
+        // answered: forget it; still claimed or free: run it again (the claim decides)
+        state.get(`post:${postId}`).then(
+          (v) => {
+            if (v === 'done') attempts.delete(postId);
+            else retry();
+          },
+          () => retry(), // the store is down: the retry's claim fails and is logged
+        );
+      }, claimMs + 250 + Math.floor(Math.random() * 500));
+      t.unref();
+      takeovers.set(postId, t);
+    },
+  };
 
   async function bumpGeneration(token: number): Promise<void> {
     const value = `${token}:${Date.now()}`;
@@ -133,7 +202,7 @@ export function createReplication(opts: { config: Config; logger: Logger; deps?:
         store: state,
         owner: replicaId,
         logger: opts.logger,
-        ttlMs: deps.leaseMs ?? DEFAULT_LEASE_MS,
+        ttlMs: deps.leaseMs ?? opts.config.leaderLeaseMs ?? DEFAULT_LEASE_MS,
         async onElected(token) {
           await registerAll(token);
           await watches?.start();
@@ -158,7 +227,7 @@ export function createReplication(opts: { config: Config; logger: Logger; deps?:
     state,
     replicaId,
     leader,
-    claimPost: shared ? (postId) => state.claim(`post:${postId}`, POST_CLAIM_TTL_MS) : undefined,
+    postClaims: shared ? postClaims : undefined,
     sharedWatches(watchOpts) {
       if (!shared || !leader) return undefined;
       watches = createHealthWatchService({ ...watchOpts, store: { state, owner: replicaId }, canAct: () => leader.confirm() });
@@ -197,6 +266,12 @@ export function createReplication(opts: { config: Config; logger: Logger; deps?:
       return state.healthy() ? undefined : 'state_store_down';
     },
     async stop() {
+      stopped = true;
+      for (const t of takeovers.values()) clearTimeout(t);
+      attempts.clear();
+      for (const t of working.values()) clearInterval(t);
+      working.clear();
+      takeovers.clear();
       await leader?.stop();
       if (owned) await state.close().catch((err: unknown) => log.warn({ err }, 'state store did not close cleanly'));
     },

@@ -191,7 +191,14 @@ export interface MattermostApi {
   // posts and files -----------------------------------------------------
   /** POST /posts */
   createPost(
-    post: { channel_id: string; message: string; root_id?: string; props?: Record<string, unknown> },
+    post: {
+      channel_id: string;
+      message: string;
+      root_id?: string;
+      props?: Record<string, unknown>;
+      /** makes the call idempotent for 30 s (the server returns the first post; docs/mattermost-notes.md, app/post.go deduplicateCreatePost) */
+      pending_post_id?: string;
+    },
     o?: CallOptions,
   ): Promise<Post>;
   /** POST /posts/ephemeral */

@@ -51,6 +51,8 @@ function validateCommand(c: z.infer<typeof commandBody>): void {
 
 export function registerIntegrationRoutes(r: Router, core: SandboxCore, slash: SlashRunner): void {
   const store = core.store;
+  /** pending_post_id → the post it created (server: seenPendingPostIdsCache) */
+  const seenPending = new Map<string, { postId: string; expiresAt: number }>();
   const enabled = (): void => {
     if (!store.config.enableCommands) throw appError(501, 'api.command.disabled.app_error');
   };
@@ -216,6 +218,15 @@ export function registerIntegrationRoutes(r: Router, core: SandboxCore, slash: S
     const channel = store.channels.get(body.channel_id);
     if (!channel) throw forbidden(me.id, 'create_post');
     if (body.type && !body.type.startsWith('custom_') && body.type !== '') throw invalidBodyParam('post.type');
+    // Idempotent within 30 s by pending_post_id, as the server's deduplicateCreatePost
+    // (server/channels/app/post.go; pendingPostIDsCacheTTL): a repeat gets the first post.
+    const pending = body.pending_post_id ?? '';
+    if (pending) {
+      for (const [k, v] of seenPending) if (v.expiresAt <= Date.now()) seenPending.delete(k);
+      const seen = seenPending.get(pending);
+      const first = seen ? store.posts.find((p) => p.id === seen.postId) : undefined;
+      if (first) return ok({ ...first, pending_post_id: pending }, 201);
+    }
     const setOnline = ctx.query.get('set_online') !== 'false';
     const post = core.createPost(
       me,
@@ -223,7 +234,8 @@ export function registerIntegrationRoutes(r: Router, core: SandboxCore, slash: S
       { message: body.message ?? '', rootId: body.root_id ?? '', fileIds: body.file_ids ?? [], props: body.props ?? {}, type: body.type ?? '', createAt: body.create_at },
       { setOnline },
     );
-    return ok({ ...post, pending_post_id: body.pending_post_id ?? '' }, 201);
+    if (pending) seenPending.set(pending, { postId: post.id, expiresAt: Date.now() + 30_000 });
+    return ok({ ...post, pending_post_id: pending }, 201);
   });
 
   r.add('POST', '/posts/ephemeral', (ctx) => {

@@ -55,16 +55,27 @@ export interface WsIntakeOptions {
   logger: Logger;
   /** how many post ids are remembered against duplicates (default 5 000) */
   seenPosts?: number;
-  /**
-   * claims a post for this replica across replicas (true = handle it); throws when it
-   * cannot tell. Default: the in-process duplicate check only.
-   */
-  claim?: (postId: string) => Promise<boolean>;
+  /** claims across replicas (src/bot/replication.ts); default: the in-process duplicate check only */
+  claims?: PostClaims;
   /** called once per post turned into a command (metrics) */
   onCommand?: (source: Invocation['source']) => void;
   now?: () => number;
   /** the pointer left in the thread when a private answer went to the DM */
   dmPointerText?: string;
+}
+
+/** How replicas share out posts: exactly one handles each. */
+export interface PostClaims {
+  /** true = this replica handles the post; throws when it cannot tell (store down) */
+  claim(postId: string): Promise<boolean>;
+  /** the post was answered (or failed for good): nobody should take it over */
+  done(postId: string): void;
+  /**
+   * another replica holds the post (or answered it); `retry` runs the post through the
+   * intake once more (the claim runs out if that replica died before answering, and the
+   * retry takes it). The claims decide whether and when to retry.
+   */
+  lost(postId: string, retry: () => void): void;
 }
 
 export interface WsIntake {
@@ -120,8 +131,18 @@ export function createWsIntake(opts: WsIntakeOptions): WsIntake {
     return ch.id;
   }
 
-  async function postAll(channelId: string, rootId: string, posts: string[]): Promise<void> {
-    for (const message of posts) await opts.api.createPost({ channel_id: channelId, message, ...(rootId ? { root_id: rootId } : {}) });
+  /**
+   * The same answer posted twice (a replica took a post over from one that died after
+   * posting but before marking it done) is one post: the server dedupes a repeated
+   * pending_post_id for 30 s (server/channels/app/post.go deduplicateCreatePost).
+   */
+  const pendingId = (source: Post, what: string): string => `${opts.botUserId}:${source.id}:${what}`;
+
+  async function postAll(channelId: string, rootId: string, posts: string[], source: Post): Promise<void> {
+    let i = 0;
+    for (const message of posts) {
+      await opts.api.createPost({ channel_id: channelId, message, ...(rootId ? { root_id: rootId } : {}), pending_post_id: pendingId(source, String(i++)) });
+    }
   }
 
   async function deliver(post: Post, direct: boolean, rootId: string, reply: Reply, ref: string): Promise<void> {
@@ -135,16 +156,16 @@ export function createWsIntake(opts: WsIntakeOptions): WsIntake {
       } catch (err) {
         // never fall back to a stored post: say where the answer went (nowhere), not what it was
         log.error({ err, ref }, 'sensitive answer could not be shown privately; not sent');
-        await opts.api.createPost({ channel_id: post.channel_id, message: secretNotice(ref), ...(rootId ? { root_id: rootId } : {}) });
+        await opts.api.createPost({ channel_id: post.channel_id, message: secretNotice(ref), ...(rootId ? { root_id: rootId } : {}), pending_post_id: pendingId(post, 'notice') });
       }
       return;
     }
     if (direct) {
-      await postAll(post.channel_id, rootId, posts);
+      await postAll(post.channel_id, rootId, posts, post);
       return;
     }
     if (reply.visibility === 'channel' && !reply.sensitive) {
-      await postAll(post.channel_id, rootId, posts);
+      await postAll(post.channel_id, rootId, posts, post);
       return;
     }
     if (opts.canEphemeral()) {
@@ -159,11 +180,11 @@ export function createWsIntake(opts: WsIntakeOptions): WsIntake {
       }
     }
     const dm = await dmChannelWith(post.user_id);
-    await postAll(dm, '', posts);
-    await opts.api.createPost({ channel_id: post.channel_id, message: pointer, root_id: rootId });
+    await postAll(dm, '', posts, post);
+    await opts.api.createPost({ channel_id: post.channel_id, message: pointer, root_id: rootId, pending_post_id: pendingId(post, 'pointer') });
   }
 
-  async function handlePosted(ev: WsEvent): Promise<void> {
+  async function handlePosted(ev: WsEvent, retried = false): Promise<void> {
     const data = postedDataSchema.safeParse(ev.data);
     const post = data.success ? parseJsonString(postSchema, data.data.post) : undefined;
     if (!data.success || !post) {
@@ -188,17 +209,25 @@ export function createWsIntake(opts: WsIntakeOptions): WsIntake {
     if (seen.get(post.id)) return ignore('duplicate');
     seen.set(post.id, true);
     if (text === '') return ignore('empty');
-    if (opts.claim) {
+    const claims = opts.claims;
+    if (claims) {
       let mine: boolean;
       try {
-        mine = await opts.claim(post.id);
+        mine = await claims.claim(post.id);
       } catch (err) {
         // answering without a claim could answer twice; the catch-up handles it once the store is back
         seen.delete(post.id);
         log.warn({ err, postId: post.id }, 'post not handled: the shared state store cannot be reached to claim it');
         return;
       }
-      if (!mine) return ignore('claimed');
+      if (!mine) {
+        claims.lost(post.id, () => {
+          seen.delete(post.id);
+          if (opts.work.accepting) void opts.work.track(handlePosted(ev, true)).catch((err: unknown) => log.error({ err, postId: post.id }, 'posted event could not be handled'));
+        });
+        return ignore('claimed');
+      }
+      if (retried) log.warn({ postId: post.id }, 'another replica claimed this post and did not answer it (it stopped?): answering it here');
     }
 
     const source: Invocation['source'] = direct ? 'dm' : 'mention';
@@ -218,11 +247,15 @@ export function createWsIntake(opts: WsIntakeOptions): WsIntake {
       receivedAt: now(),
     };
     opts.onCommand?.(source);
-    const { reply, ref } = await opts.run(inv);
     try {
-      await deliver(post, direct, rootId, reply, ref);
-    } catch (err) {
-      log.error({ err, ref, postId: post.id }, 'answer could not be posted');
+      const { reply, ref } = await opts.run(inv);
+      try {
+        await deliver(post, direct, rootId, reply, ref);
+      } catch (err) {
+        log.error({ err, ref, postId: post.id }, 'answer could not be posted');
+      }
+    } finally {
+      claims?.done(post.id);
     }
   }
 

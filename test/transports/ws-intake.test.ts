@@ -5,7 +5,7 @@ import type { MattermostApi } from '../../src/mattermost/api.js';
 import { wsEventSchema, type Post, type WsEvent } from '../../src/mattermost/models.js';
 import { renderPosts } from '../../src/render/markdown.js';
 import { createInFlight } from '../../src/transports/in-flight.js';
-import { commandText, createWsIntake, secretNotice } from '../../src/transports/ws-intake.js';
+import { commandText, createWsIntake, secretNotice, type PostClaims } from '../../src/transports/ws-intake.js';
 import { stubApi } from '../helpers/context.js';
 import { createMemoryLogger } from '../helpers/logger.js';
 
@@ -72,11 +72,13 @@ interface Posted {
   userId?: string;
 }
 
-function setup(opts: { reply?: (inv: Invocation) => Reply; canEphemeral?: boolean; ephemeralFails?: boolean; claim?: (postId: string) => Promise<boolean> } = {}) {
+function setup(opts: { reply?: (inv: Invocation) => Reply; canEphemeral?: boolean; ephemeralFails?: boolean; claims?: PostClaims } = {}) {
   const ran: Invocation[] = [];
   const out: Posted[] = [];
+  const pendingIds: Array<string | undefined> = [];
   const api = stubApi({
-    createPost: async (p) => {
+    createPost: async ({ pending_post_id, ...p }) => {
+      pendingIds.push(pending_post_id);
       out.push({ kind: 'post', ...p });
       return { id: 'x', create_at: 0, update_at: 0, edit_at: 0, delete_at: 0, user_id: BOT, channel_id: p.channel_id, root_id: p.root_id ?? '', message: p.message, type: '', props: {}, file_ids: [] };
     },
@@ -113,9 +115,9 @@ function setup(opts: { reply?: (inv: Invocation) => Reply; canEphemeral?: boolea
     canEphemeral: () => opts.canEphemeral ?? true,
     work,
     logger: log,
-    ...(opts.claim ? { claim: opts.claim } : {}),
+    ...(opts.claims ? { claims: opts.claims } : {}),
   });
-  return { intake, ran, out, api, log, work };
+  return { intake, ran, out, api, log, work, pendingIds };
 }
 
 describe('commandText', () => {
@@ -272,31 +274,74 @@ describe('WebSocket intake', () => {
 });
 
 describe('claims across replicas', () => {
-  it('claims each addressed post once and answers only what it won', async () => {
-    const claimed: string[] = [];
-    const { intake, ran, out } = setup({
+  it('posts answers with a pending_post_id derived from the command post, so a repeat after a takeover is one post', async () => {
+    const first = setup();
+    const ev = posted({ message: 'status' }, { channelType: 'D' });
+    await first.intake.handleEvent(ev);
+    const second = setup(); // another replica answering the same post
+    await second.intake.handleEvent(ev);
+    expect(first.pendingIds).toHaveLength(1);
+    expect(first.pendingIds[0]).toMatch(new RegExp(`^${BOT}:post\\d+:0$`));
+    expect(second.pendingIds).toEqual(first.pendingIds);
+  });
+
+  function claimsOf(decide: (id: string) => boolean | Promise<boolean>) {
+    const log = { claimed: [] as string[], done: [] as string[], retries: [] as Array<() => void> };
+    const claims: PostClaims = {
       claim: async (id) => {
-        claimed.push(id);
-        return claimed.length === 1; // another replica wins the second
+        log.claimed.push(id);
+        return decide(id);
       },
-    });
+      done: (id) => void log.done.push(id),
+      lost: (_id, retry) => void log.retries.push(retry),
+    };
+    return { claims, log };
+  }
+
+  it('claims each addressed post once, answers only what it won, and marks it done', async () => {
+    const c = claimsOf(() => c.log.claimed.length === 1); // another replica wins the second
+    const { intake, ran, out } = setup({ claims: c.claims });
     await intake.handleEvent(posted({ message: 'status' }, { channelType: 'D' }));
     await intake.handleEvent(posted({ message: 'status' }, { channelType: 'D' }));
     // not addressed: no claim at all (no store round trip for chatter)
     await intake.handleEvent(posted({ message: 'hello everyone' }));
-    expect(claimed).toHaveLength(2);
+    expect(c.log.claimed).toHaveLength(2);
     expect(ran).toHaveLength(1);
     expect(out).toHaveLength(1);
+    expect(c.log.done).toEqual([c.log.claimed[0]]);
+    expect(c.log.retries).toHaveLength(1); // the lost one is looked at again later
+  });
+
+  it('takes a post over when the replica holding it never answered (its claim ran out)', async () => {
+    let holderAlive = true;
+    const c = claimsOf(() => !holderAlive);
+    const { intake, ran, out, work, log } = setup({ claims: c.claims });
+    await intake.handleEvent(posted({ message: 'status' }, { channelType: 'D' }));
+    expect(ran).toHaveLength(0);
+    holderAlive = false; // SIGKILLed before answering: the claim expires
+    c.log.retries[0]?.();
+    await work.drain(1_000);
+    expect(ran).toHaveLength(1);
+    expect(out).toHaveLength(1);
+    expect(log.entries.some((e) => e.level === 'warn' && /did not answer it/.test(e.msg))).toBe(true);
+    // a retry that finds the post still held hands it back to the claims, which decide
+    // whether to look again (src/bot/replication.ts stops once it is marked done)
+    c.log.retries.length = 0;
+    holderAlive = true;
+    await intake.handleEvent(posted({ message: 'status' }, { channelType: 'D' }));
+    c.log.retries[0]?.();
+    await work.drain(1_000);
+    expect(c.log.retries).toHaveLength(2);
+    expect(ran).toHaveLength(1);
   });
 
   it('does not answer, and says so in the log, when the claim cannot be made; a replay later is handled', async () => {
     let down = true;
-    const { intake, ran, out, log } = setup({
-      claim: async () => {
-        if (down) throw new Error('Redis is not connected');
-        return true;
-      },
+    const c = claimsOf(() => {
+      if (down) throw new Error('Redis is not connected');
+      return true;
     });
+    const { intake, ran, out, log } = setup({ claims: c.claims });
     const ev = posted({ message: 'status' }, { channelType: 'D' });
     await intake.handleEvent(ev);
     expect(ran).toHaveLength(0);
