@@ -52,6 +52,8 @@ const set = defineSubcommand({
   access: ACCESS,
   target: (raw) => rawWord(raw, 'target', 0),
   botNeeds: [EDIT_OTHERS],
+  // changes someone's picture: decided on current roles, never the cache
+  fresh: true,
   async execute(ctx) {
     const files = ctx.invocation.fileIds ?? [];
     if (ctx.invocation.source === 'slash' || files.length === 0) {

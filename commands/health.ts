@@ -41,6 +41,8 @@ const report = defineSubcommand({
   examples: ['health'],
   args: z.object({}),
   access: { self: MANAGE_SYSTEM },
+  // not `fresh`: health must answer when the server does not (the rights cached from
+  // before decide then); it reads and shows, it changes nothing
   async execute(ctx) {
     const skip: Partial<Record<'cluster' | 'saml', string>> = {};
     // the bot could read these with its own rights; show them only to callers the server would
@@ -91,6 +93,8 @@ const watch = defineSubcommand({
   positional: ['channel'],
   args: z.object({ channel: word.optional(), every: z.string().optional() }),
   access: { self: MANAGE_SYSTEM },
+  // changes what the bot posts: decided on current roles, never the cache
+  fresh: true,
   scope: channelRefOf,
   // the bot posts there itself
   botNeeds: [CREATE_POST],
@@ -136,6 +140,8 @@ const unwatch = defineSubcommand({
   positional: ['channel'],
   args: z.object({ channel: word.optional() }),
   access: { self: MANAGE_SYSTEM },
+  // changes what the bot posts: decided on current roles, never the cache
+  fresh: true,
   scope: channelRefOf,
   async execute(ctx) {
     const service = watchService(ctx);

@@ -143,6 +143,8 @@ const set = defineSubcommand({
   target: (raw) => splitSetWords(rawWords(raw, 'words'), raw['until'] !== undefined).user,
   // The bot sets the status with its own token, so even the caller's own is "another user's" to the server.
   botNeeds: [{ permission: 'edit_other_users', scope: 'system' }],
+  // sets someone's status: decided on current roles, never the cache
+  fresh: true,
   async execute(ctx) {
     const usage = usageLine(ctx, 'status', SET_USAGE);
     const { state, user: ref, others, clock } = splitSetWords(ctx.args.words, ctx.args.until !== undefined);

@@ -43,6 +43,8 @@ const add = defineSubcommand({
   args: z.object({ team: word, users: words }),
   // POST /teams/{id}/members/batch: add_user_to_team in that team (§5.5)
   access: { self: ADD_TO_TEAM },
+  // changes membership: decided on current roles, never the cache
+  fresh: true,
   scope: teamScope,
   botNeeds: [ADD_TO_TEAM],
   async execute(ctx) {
@@ -109,6 +111,8 @@ const invite = defineSubcommand({
   // POST /teams/{id}/invite/email: invite_user and add_user_to_team in that team (§5.5);
   // the second one is checked in execute, before anything is sent
   access: { self: INVITE_TO_TEAM },
+  // changes membership: decided on current roles, never the cache
+  fresh: true,
   scope: teamScope,
   botNeeds: [INVITE_TO_TEAM, ADD_TO_TEAM],
   async execute(ctx) {

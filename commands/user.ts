@@ -31,6 +31,7 @@ import {
   MANAGE_ROLES,
   MANAGE_SYSTEM,
   USERS_WRITE,
+  currentUser,
   freshUser,
   generatePassword,
   meetsPasswordPolicy,
@@ -73,7 +74,7 @@ const activate = defineSubcommand({
   botNeeds: [USERS_WRITE],
   destructive: true,
   async execute(ctx) {
-    const user = await freshUser(ctx, await actingOn(ctx, ctx.args.target, ACTIVE_ACCESS));
+    const user = await currentUser(ctx, await actingOn(ctx, ctx.args.target, ACTIVE_ACCESS));
     if (user.id === ctx.caller.id) return say('Your account is already active.');
     if (user.delete_at === 0) return say(`${userLabel(user)} is already active; nothing to do.`);
     await serverSays(`reactivate ${userLabel(user)}`, () => ctx.api.updateUserActive(user.id, true, { signal: ctx.signal }));
@@ -94,7 +95,7 @@ const deactivate = defineSubcommand({
   botNeeds: [USERS_WRITE],
   destructive: true,
   async execute(ctx) {
-    const user = await freshUser(ctx, await actingOn(ctx, ctx.args.target, ACTIVE_ACCESS));
+    const user = await currentUser(ctx, await actingOn(ctx, ctx.args.target, ACTIVE_ACCESS));
     const self = user.id === ctx.caller.id;
     refuseBotSelf(ctx, user, 'deactivate');
     if (user.delete_at > 0) return say(`${userLabel(user)} is already deactivated; nothing to do.`);
@@ -140,7 +141,7 @@ const roles = defineSubcommand({
   botNeeds: [MANAGE_ROLES],
   destructive: true,
   async execute(ctx) {
-    const user = await freshUser(ctx, await actingOn(ctx, ctx.args.target, { self: MANAGE_ROLES }));
+    const user = await currentUser(ctx, await actingOn(ctx, ctx.args.target, { self: MANAGE_ROLES }));
     const before = roleList(user.roles);
     const wanted = [...new Set(ctx.args.roles.flatMap((r) => r.split(',')).map((r) => r.trim().toLowerCase()).filter(Boolean))];
     if (wanted.length === 0) {
@@ -349,7 +350,7 @@ const mfa = defineSubcommand({
     const w = mfaWords(ctx.args);
     const usage = usageFor(ctx, 'user', MFA_USAGE);
     if (w.state !== 'on' && w.state !== 'off') throw invalidInput('Say off (to reset MFA), e.g. user mfa @bob off.', usage);
-    const user = await freshUser(ctx, await actingOn(ctx, w.target, EDIT_ACCESS));
+    const user = await currentUser(ctx, await actingOn(ctx, w.target, EDIT_ACCESS));
     const self = user.id === ctx.caller.id;
     if (w.state === 'on') {
       return say(
@@ -397,7 +398,7 @@ const auth = defineSubcommand({
   async execute(ctx) {
     const usage = usageFor(ctx, 'user', AUTH_USAGE);
     const method = ctx.args.method.toLowerCase();
-    const user = await freshUser(ctx, await actingOn(ctx, ctx.args.target, AUTH_ACCESS));
+    const user = await currentUser(ctx, await actingOn(ctx, ctx.args.target, AUTH_ACCESS));
     if (method === 'email') {
       return say(
         `Mattermost's API cannot switch an account back to email and password. ${user.id === ctx.caller.id ? 'You can' : `${userLabel(user)} can`} do it from Profile → Security → Sign-in Method (it needs their current single sign-on login).`,
@@ -498,7 +499,7 @@ const password = defineSubcommand({
     if (!ctx.args.generate) {
       throw invalidInput('Add --generate: I create a strong password and show it once, only to you. (I never accept a password typed into chat.)', usage);
     }
-    const user = await freshUser(ctx, await actingOn(ctx, ctx.args.target, PASSWORD_ACCESS));
+    const user = await currentUser(ctx, await actingOn(ctx, ctx.args.target, PASSWORD_ACCESS));
     refuseBotSelf(ctx, user, 'change the password of');
     if (user.is_bot) throw new UserError('forbidden', `${userLabel(user)} is a bot account; bots sign in with tokens, not passwords.`);
     if (user.delete_at > 0) throw new UserError('conflict', `${userLabel(user)} is deactivated; reactivate them first.`);

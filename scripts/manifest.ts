@@ -42,6 +42,8 @@ export interface ManifestSubcommand {
   botNeeds: ManifestRequirement[];
   destructive: boolean;
   sensitive: boolean;
+  /** decided on the caller's and target's current roles read from the server, never the cache */
+  fresh: boolean;
 }
 
 export interface ManifestCommand {
@@ -114,6 +116,7 @@ export function buildManifest(commands: readonly CommandDefinition[], pkg: { nam
         botNeeds,
         destructive: s.destructive ?? false,
         sensitive: s.sensitive ?? false,
+        fresh: s.fresh === true || s.destructive === true || s.sensitive === true,
       };
     }),
   }));

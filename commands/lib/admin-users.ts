@@ -34,9 +34,20 @@ export function refuseBotSelf(ctx: Pick<CommandContext, 'services'>, user: Pick<
   }
 }
 
-/** The user as the server has it now (never the directory cache): destructive steps read fresh state. */
+/** The user as the server has it now (never the directory cache), e.g. after a change. */
 export async function freshUser(ctx: Pick<CommandContext, 'api' | 'signal'>, user: Pick<User, 'id'>): Promise<User> {
   return ctx.api.getUser(user.id, { signal: ctx.signal });
+}
+
+/**
+ * The user as the server has it at the start of this invocation, before acting: the
+ * caller or target the dispatcher already read from the server for a privileged
+ * subcommand (`ctx.fresh`), else a new read. Never the directory cache.
+ */
+export async function currentUser(ctx: Pick<CommandContext, 'api' | 'signal' | 'fresh' | 'caller' | 'target'>, user: Pick<User, 'id'>): Promise<User> {
+  if (ctx.fresh && ctx.target?.id === user.id) return ctx.target;
+  if (ctx.fresh && ctx.caller.id === user.id) return ctx.caller;
+  return freshUser(ctx, user);
 }
 
 const ADMIN_PAGE = 200;

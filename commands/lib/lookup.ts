@@ -11,7 +11,7 @@ import type { User } from '../../src/mattermost/models.js';
 import { commandCode } from './command-line.js';
 import { isSystemAdmin } from './people.js';
 
-type Ctx = Pick<CommandContext, 'users' | 'caller' | 'target' | 'perms' | 'invocation' | 'services'>;
+type Ctx = Pick<CommandContext, 'users' | 'caller' | 'target' | 'perms' | 'invocation' | 'services'> & Partial<Pick<CommandContext, 'api' | 'signal' | 'fresh'>>;
 
 /** Drops repeats (case-insensitive), keeping the first spelling and the order. */
 export function uniqueRefs(refs: string[]): string[] {
@@ -60,13 +60,17 @@ export async function orAmbiguity(
 /**
  * The user a subcommand acts on: `ctx.target` when the dispatcher resolved (and
  * checked) it, else `ref` resolved here with `access.other` checked for anyone but
- * the caller, else the caller.
+ * the caller, else the caller. In a privileged invocation (`ctx.fresh`) someone resolved
+ * here is read again from the server before the checks, so a system admin promoted a
+ * moment ago is protected at once (the server tells the bot nothing of it,
+ * docs/mattermost-notes.md §6 item 24).
  */
 export async function actingOn(ctx: Ctx, ref: string | undefined, access: Access): Promise<User> {
   if (ctx.target) return ctx.target;
   if (!ref?.trim()) return ctx.caller;
-  const user = await ctx.users.resolve(ref);
+  let user = await ctx.users.resolve(ref);
   if (user.id === ctx.caller.id) return user;
+  if (ctx.fresh && ctx.api) user = await ctx.api.getUser(user.id, ctx.signal ? { signal: ctx.signal } : {});
   const other = access.other === undefined ? access.self : access.other;
   if (other) await ctx.perms.require(other);
   if (access.adminTargetNeedsManageSystem && isSystemAdmin(user)) {

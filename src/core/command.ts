@@ -185,6 +185,11 @@ export interface CommandContext<A = unknown> {
   invocation: Invocation;
   /** the person who typed the command (fresh or cached, active, human) */
   caller: User;
+  /**
+   * `caller` and `target` were read from the server for this invocation (a privileged
+   * subcommand acting with a permission or on someone else); otherwise they may be cached.
+   */
+  fresh?: boolean;
   /** resolved when the subcommand declares `target` and one was given */
   target?: User;
   /** resolved when the subcommand declares `scope` (else the invocation's team/channel, if any) */
@@ -225,8 +230,16 @@ export interface SubcommandDefinition<S extends z.ZodType = z.ZodType> {
    * "not available: the bot account lacks X". Default: none.
    */
   botNeeds?: Requirement[];
-  /** re-check permissions from the server, never from cache */
+  /** changes something on the server; implies {@link fresh} */
   destructive?: boolean;
+  /**
+   * A privileged action: decide on the caller's and the target's current roles, read from
+   * the server for this invocation (once each, however many checks), never on the cache.
+   * Implied by `destructive` and `sensitive`; declare it on other privileged actions
+   * (setting someone else's status or picture, system administration). Cheap reads
+   * (help, own status, whois) leave it off and keep the cache.
+   */
+  fresh?: boolean;
   /** output must only reach the caller (never a channel) */
   sensitive?: boolean;
   execute(ctx: CommandContext<z.infer<S>>): Promise<Reply>;

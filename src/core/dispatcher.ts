@@ -10,7 +10,10 @@
  *  6. target       `sub.target(raw)` resolved; a miss is hidden from callers who
  *                  could not act on others anyway (they get the permission message)
  *  7. permissions  self/other requirement (+ manage_system on admin targets) + policy;
- *                  refusal = one line naming what is missing, audited, nothing runs
+ *                  refusal = one line naming what is missing, audited, nothing runs.
+ *                  Privileged subcommands (`fresh`, `destructive`, `sensitive`) first
+ *                  read the caller and the target again from the server (once each per
+ *                  invocation) and decide on those, never on the cache
  *  8. bot rights   `sub.botNeeds` against the bot account → "not available"
  *  9. arguments    zod (only now, so a refused caller learns nothing from validation)
  * 10. execute      under a deadline AbortSignal; privileged actions audited
@@ -41,7 +44,7 @@ import type {
 import { isUserError, UserError } from './errors.js';
 import { mergingChild, serializeError } from './logger.js';
 import { parseArgs, tokenize, validateArgs } from './parse.js';
-import type { Decision, PermissionService, Where } from './permission-service.js';
+import { freshReads, type Decision, type FreshReads, type PermissionService, type Where } from './permission-service.js';
 import { createCallerPermissions } from './permissions/caller.js';
 import { placeWords, refusalText, type RefusalPlace } from './permissions/refusal.js';
 import type { Registry } from './registry.js';
@@ -308,8 +311,11 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       if (isApiError(e) && e.status === 404) throw new Stop(refusedReply(raw("I couldn't find your account.")), 'refused');
       throw e;
     }
-    if (caller.delete_at > 0) throw new Stop(refusedReply(raw('Your account is deactivated.')), 'refused');
-    if (caller.is_bot && !deps.allowBots) throw new Stop(refusedReply(raw("Bots can't run commands here.")), 'refused');
+    const mayRun = (u: User): void => {
+      if (u.delete_at > 0) throw new Stop(refusedReply(raw('Your account is deactivated.')), 'refused');
+      if (u.is_bot && !deps.allowBots) throw new Stop(refusedReply(raw("Bots can't run commands here.")), 'refused');
+    };
+    mayRun(caller);
 
     const rawArgs: RawArgs = parseArgs(rest, { positional: sub.positional ?? [], schema: sub.args });
 
@@ -340,7 +346,13 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     const access = sub.access;
     const otherReq = access.other === undefined ? access.self : access.other;
     const extras = deps.services.policy.extraRequirements(command.name, sub.name);
-    const fresh = sub.destructive === true;
+    // Privileged subcommands (destructive ones and sensitive reads) decide on the server's
+    // current roles of the caller and of the target, never on the cache: the server tells the
+    // bot nothing when someone else's system, team or channel roles change
+    // (docs/mattermost-notes.md §6 item 24). Each thing is read once per invocation.
+    const readsFresh = sub.fresh === true || sub.destructive === true || sub.sensitive === true;
+    const reads = freshReads();
+    let fresh: false | FreshReads = false;
 
     const check = async (req: Requirement): Promise<Decision> => deps.permissions.check(caller.id, req, where, { fresh });
 
@@ -403,6 +415,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         if (isUserError(e) && (e.code === 'not_found' || e.code === 'ambiguous') && otherReq) {
           // Do not reveal who exists to someone who could not act on others anyway.
           state.privileged = true;
+          if (readsFresh) fresh = reads;
           const d = await check(otherReq);
           if (!d.allowed) await refuse(otherReq, d);
         }
@@ -411,6 +424,16 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       state.targetLabel = `@${target.username}`;
     }
     const isOther = target !== undefined && target.id !== caller.id;
+    if (readsFresh) {
+      fresh = reads;
+      caller = await deps.permissions.getUser(caller.id, { fresh });
+      mayRun(caller);
+      state.caller = caller;
+      if (target) {
+        target = target.id === caller.id ? caller : await deps.permissions.getUser(target.id, { fresh });
+        userCache.put(target);
+      }
+    }
 
     // 7. caller's permissions
     const reqs: Requirement[] = [];
@@ -454,6 +477,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       api: deps.api,
       users,
       perms: createCallerPermissions({ perms: deps.permissions, userId: caller.id, where, fresh, describe: describePlace }),
+      ...(fresh ? { fresh: true } : {}),
       services: deps.services,
       log: log.child({ command: command.name, subcommand: sub.name }),
       ref,

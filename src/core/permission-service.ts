@@ -21,15 +21,35 @@ export interface Where {
   channelId?: string;
 }
 
+/**
+ * The reads of one invocation that must see the server's current state: with it, each
+ * user, membership, team, channel, scheme and role is read from the server once (the
+ * first time a check needs it) and that read is reused by every later check of the same
+ * invocation. Make one per invocation with {@link freshReads}.
+ */
+export interface FreshReads {
+  /** cache key → the read made for this invocation */
+  readonly loads: Map<string, Promise<unknown>>;
+}
+
+/** A new, empty set of fresh reads (one per privileged invocation). */
+export function freshReads(): FreshReads {
+  return { loads: new Map() };
+}
+
 export interface CheckOptions {
-  /** bypass every cache (destructive actions) */
-  fresh?: boolean;
+  /**
+   * Bypass the cache: `true` re-reads everything on this check; a {@link FreshReads}
+   * re-reads each thing once per invocation (privileged subcommands: the server tells
+   * the bot nothing when someone else's roles change, docs/mattermost-notes.md §6 item 24).
+   */
+  fresh?: boolean | FreshReads;
 }
 
 export interface PermissionService {
   /** Decides whether `userId` holds `req` at `where` (team/channel ids for those scopes). */
   check(userId: string, req: Requirement, where?: Where, opts?: CheckOptions): Promise<Decision>;
-  /** The user record, cached unless `fresh`. */
+  /** The user record, cached unless `fresh` (with a {@link FreshReads}: read once per invocation). */
   getUser(userId: string, opts?: CheckOptions): Promise<User>;
   /** Drops cache entries that an event makes stale. */
   handleEvent(ev: WsEvent): void;

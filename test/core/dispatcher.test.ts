@@ -54,10 +54,13 @@ interface CheckCall {
   opts: CheckOptions | undefined;
 }
 
-function stubPermissions(): PermissionService & { checks: CheckCall[] } {
+/** `current`: what the server holds now, returned only to fresh reads (the cache still has `everyone`). */
+function stubPermissions(current: Record<string, User> = {}): PermissionService & { checks: CheckCall[]; userReads: Array<{ userId: string; opts: CheckOptions | undefined }> } {
   const checks: CheckCall[] = [];
+  const userReads: Array<{ userId: string; opts: CheckOptions | undefined }> = [];
   return {
     checks,
+    userReads,
     async check(userId, req, where, opts): Promise<Decision> {
       // every test user is a system_user, which holds view_members (visibility is tested in
       // test/core/permissions/visibility.test.ts and test/security/visibility.test.ts)
@@ -67,7 +70,10 @@ function stubPermissions(): PermissionService & { checks: CheckCall[] } {
       const ok = held.includes(req.permission) || (where?.teamId !== undefined && held.includes(`${req.permission}@team:${where.teamId}`));
       return ok ? { allowed: true } : { allowed: false, reason: 'missing_permission', requirement: req };
     },
-    async getUser(userId) {
+    async getUser(userId, opts) {
+      userReads.push({ userId, opts });
+      const now = opts?.fresh ? current[userId] : undefined;
+      if (now) return now;
       const u = everyone.find((x) => x.id === userId);
       if (!u) throw new ApiError(404, 'app.user.missing_account.const', 'not found', 'r', 'GET /users/{user_id}');
       return u;
@@ -265,11 +271,11 @@ const testCommands: CommandDefinition[] = [
 
 // ---------------------------------------------------------------------------
 
-function setup(over: Partial<DispatcherDeps> = {}, policy: Record<string, Requirement[]> = {}) {
+function setup(over: Partial<DispatcherDeps> = {}, policy: Record<string, Requirement[]> = {}, current: Record<string, User> = {}) {
   ran.mockReset();
   const log = createMemoryLogger();
   const audits: AuditEntry[] = [];
-  const permissions = stubPermissions();
+  const permissions = stubPermissions(current);
   const api = apiStub();
   const services: Services = {
     audit: (e) => audits.push(e),
@@ -426,12 +432,45 @@ describe('dispatcher: caller and permissions', () => {
     expect((await run(heidi, 'user deactivate @bob')).result.outcome).toBe('ok');
   });
 
-  it('checks destructive subcommands fresh from the server', async () => {
+  it('checks privileged subcommands against the server: caller and target read once each, every check sharing one set of fresh reads', async () => {
     const { run, permissions } = setup();
-    await run(alice, 'user deactivate @bob');
-    expect(permissions.checks.every((c) => c.opts?.fresh === true)).toBe(true);
+    expect((await run(alice, 'user deactivate @bob')).result.outcome).toBe('ok');
+    const fresh = permissions.checks[0]?.opts?.fresh;
+    expect(fresh).toMatchObject({ loads: expect.any(Map) });
+    expect(permissions.checks.every((c) => c.opts?.fresh === fresh)).toBe(true);
+    expect(permissions.userReads.filter((r) => r.opts?.fresh === fresh).map((r) => r.userId)).toEqual([alice.id, bob.id]);
+    expect(ran.mock.calls.at(-1)?.[0]).toMatchObject({ fresh: true });
+    // a subcommand that is neither destructive, sensitive nor declared fresh keeps the cache
+    permissions.userReads.length = 0;
     await run(alice, 'user count --n 1');
     expect(permissions.checks.at(-1)?.opts?.fresh).toBe(false);
+    expect(permissions.userReads.every((r) => !r.opts?.fresh)).toBe(true);
+    expect(ran.mock.calls.at(-1)?.[0].fresh).toBeUndefined();
+  });
+
+  it('a sensitive read is privileged too: the caller is read fresh', async () => {
+    const { run, permissions } = setup();
+    await run(bob, 'user sessions');
+    expect(permissions.userReads.some((r) => r.userId === bob.id && typeof r.opts?.fresh === 'object')).toBe(true);
+  });
+
+  it("decides on the target's current roles: someone promoted to system admin since the cache was filled is protected at once", async () => {
+    const promoted = { ...bob, roles: 'system_user system_admin' };
+    const { run, permissions, api } = setup({}, {}, { [bob.id]: promoted });
+    const { result, text } = await run(heidi, 'user deactivate @bob');
+    expect(result.outcome).toBe('refused');
+    expect(text).toContain('`manage_system`');
+    expect(permissions.checks.map((c) => c.req.permission)).toEqual(['edit_other_users', 'manage_system']);
+    expect(ran).not.toHaveBeenCalled();
+    expect(api.calls.filter((c) => !c.method.startsWith('get'))).toEqual([]);
+  });
+
+  it("decides on the caller's current account: deactivated since the cache was filled means refused", async () => {
+    const { run } = setup({}, {}, { [alice.id]: { ...alice, delete_at: 5 } });
+    const { result, text } = await run(alice, 'user deactivate @bob');
+    expect(result.outcome).toBe('refused');
+    expect(text).toContain('Your account is deactivated.');
+    expect(ran).not.toHaveBeenCalled();
   });
 
   it('adds the operator policy requirements', async () => {

@@ -8,13 +8,14 @@
  */
 import type { CallerPermissions, Requirement } from '../command.js';
 import { UserError } from '../errors.js';
-import type { PermissionService, Where } from '../permission-service.js';
+import type { FreshReads, PermissionService, Where } from '../permission-service.js';
 import { refusalSentence, refusalText, type RefusalPlace } from './refusal.js';
 
 /**
  * Binds `perms` to a caller. `where` is the default place (the invocation's team and
- * channel); a call's own `where` fields override it. `fresh` re-checks from the server
- * (destructive subcommands). `describe` says how a refusal may name the place (the
+ * channel); a call's own `where` fields override it. `fresh` checks against the server's
+ * current state (privileged subcommands: the invocation's {@link FreshReads}, so each thing
+ * is read once however many checks there are). `describe` says how a refusal may name the place (the
  * dispatcher passes names the caller may see); without it the refusal says "that team"
  * / "that channel". Refusals use the dispatcher's wording ({@link refusalText}).
  */
@@ -22,7 +23,7 @@ export function createCallerPermissions(opts: {
   perms: PermissionService;
   userId: string;
   where?: Where;
-  fresh?: boolean;
+  fresh?: boolean | FreshReads;
   describe?: (req: Requirement, where: Where) => Promise<RefusalPlace> | RefusalPlace;
 }): CallerPermissions {
   const { perms, userId, where: base = {}, fresh = false, describe } = opts;

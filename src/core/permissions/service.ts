@@ -5,10 +5,13 @@
  * It loads the user, their team/channel memberships, the team/channel (for `scheme_id`),
  * the schemes and the role definitions it needs, caches all of them (LRU, short TTL, size
  * bound), and drops entries on the WebSocket events that change them. A warm check makes
- * no API calls; `{ fresh: true }` (destructive actions) re-reads everything from the server.
+ * no API calls; `{ fresh: freshReads() }` (privileged subcommands) reads each thing from
+ * the server once for the invocation, `{ fresh: true }` on every check.
  *
- * The bot cannot see other users' team-role changes over the WebSocket (protocol §6.24),
- * so the TTL is what bounds staleness for those: keep it short.
+ * The bot is told nothing when someone else's system, team or channel roles change: the
+ * server addresses `user_role_updated`, `memberrole_updated` and `channel_member_updated`
+ * to that user only (docs/mattermost-notes.md §6 item 24). The TTL bounds staleness for
+ * cheap reads; privileged actions never rely on it.
  *
  * @example
  *   const perms = createPermissionService({ api, selfUserId: me.id, logger });
@@ -18,7 +21,7 @@
  */
 import { z } from 'zod';
 import type { Logger, Requirement } from '../command.js';
-import type { CheckOptions, Decision, PermissionService, Where } from '../permission-service.js';
+import type { CheckOptions, Decision, FreshReads, PermissionService, Where } from '../permission-service.js';
 import type { MattermostApi } from '../../mattermost/api.js';
 import { isApiError } from '../../mattermost/errors.js';
 import {
@@ -130,6 +133,9 @@ const noopLogger: Logger = {
 
 const isNotFound = (e: unknown): boolean => isApiError(e) && e.status === 404;
 
+/** How a read treats the cache: `false` use it, `true` bypass it, {@link FreshReads} once per invocation. */
+type Fresh = boolean | FreshReads;
+
 // WebSocket payload shapes (protocol §3.8); JSON-string fields go through parseJsonString.
 const userIdData = z.object({ user_id: z.string().min(1) });
 const teamUserData = z.object({ user_id: z.string().min(1), team_id: z.string().min(1) });
@@ -162,9 +168,9 @@ export function createPermissionService(opts: PermissionServiceOptions): Permiss
   };
   const warnedSchemes = new Set<string>();
 
-  async function load<T>(kind: Kind<T>, id: string, fresh: boolean, fetch: () => Promise<T>): Promise<T> {
+  async function load<T>(kind: Kind<T>, id: string, fresh: Fresh, fetch: () => Promise<T>): Promise<T> {
     const key = `${kind.prefix}:${id}`;
-    if (!fresh) {
+    if (fresh === false) {
       const hit = cache.get(key);
       const v = hit ? kind.unwrap(hit.value) : undefined;
       if (v !== undefined) return v;
@@ -173,6 +179,13 @@ export function createPermissionService(opts: PermissionServiceOptions): Permiss
         const shared = kind.unwrap(await pending);
         if (shared !== undefined) return shared;
       }
+    } else if (fresh !== true) {
+      // already read (or being read) from the server for this invocation
+      const mine = fresh.loads.get(key) as Promise<CachedValue> | undefined;
+      if (mine) {
+        const v = kind.unwrap(await mine);
+        if (v !== undefined) return v;
+      }
     }
     const ticket = startLoad(key);
     const p = fetch().then((value) => {
@@ -180,7 +193,11 @@ export function createPermissionService(opts: PermissionServiceOptions): Permiss
       if (!ticket.stale) cache.set(key, boxed);
       return boxed;
     });
-    if (!fresh) inflight.set(key, p);
+    if (fresh === false) inflight.set(key, p);
+    else if (fresh !== true) {
+      p.catch(() => {}); // rethrown below to this caller, and to later ones through the map
+      fresh.loads.set(key, p);
+    }
     try {
       const v = kind.unwrap(await p);
       if (v === undefined) throw new Error(`permission cache: wrong kind under ${key}`);
@@ -191,13 +208,13 @@ export function createPermissionService(opts: PermissionServiceOptions): Permiss
     }
   }
 
-  const loadUser = (userId: string, fresh: boolean): Promise<User> =>
+  const loadUser = (userId: string, fresh: Fresh): Promise<User> =>
     load(USER, userId, fresh, () => api.getUser(userId));
 
-  const loadTeam = (teamId: string, fresh: boolean): Promise<Team> =>
+  const loadTeam = (teamId: string, fresh: Fresh): Promise<Team> =>
     load(TEAM, teamId, fresh, () => api.getTeam(teamId));
 
-  const loadTeamMember = (teamId: string, userId: string, fresh: boolean): Promise<TeamMember | null> =>
+  const loadTeamMember = (teamId: string, userId: string, fresh: Fresh): Promise<TeamMember | null> =>
     load(TEAM_MEMBER, `${teamId}:${userId}`, fresh, async () => {
       try {
         return await api.getTeamMember(teamId, userId);
@@ -207,7 +224,7 @@ export function createPermissionService(opts: PermissionServiceOptions): Permiss
       }
     });
 
-  const loadChannelMember = (channelId: string, userId: string, fresh: boolean): Promise<ChannelMember | null> =>
+  const loadChannelMember = (channelId: string, userId: string, fresh: Fresh): Promise<ChannelMember | null> =>
     load(CHANNEL_MEMBER, `${channelId}:${userId}`, fresh, async () => {
       try {
         return await api.getChannelMember(channelId, userId);
@@ -217,7 +234,7 @@ export function createPermissionService(opts: PermissionServiceOptions): Permiss
       }
     });
 
-  const loadChannel = (channelId: string, fresh: boolean): Promise<Channel | null> =>
+  const loadChannel = (channelId: string, fresh: Fresh): Promise<Channel | null> =>
     load(CHANNEL, channelId, fresh, async () => {
       try {
         return await api.getChannel(channelId);
@@ -231,7 +248,7 @@ export function createPermissionService(opts: PermissionServiceOptions): Permiss
       }
     });
 
-  const loadScheme = (schemeId: string, fresh: boolean): Promise<Scheme | null> =>
+  const loadScheme = (schemeId: string, fresh: Fresh): Promise<Scheme | null> =>
     load(SCHEME, schemeId, fresh, async () => {
       try {
         return await api.getScheme(schemeId);
@@ -253,25 +270,25 @@ export function createPermissionService(opts: PermissionServiceOptions): Permiss
     });
 
   /** A scheme by id: `UNREADABLE_SCHEME` when it exists but the bot may not read it. */
-  async function schemeById(schemeId: string | null | undefined, fresh: boolean): Promise<SchemeInput> {
+  async function schemeById(schemeId: string | null | undefined, fresh: Fresh): Promise<SchemeInput> {
     if (!schemeId) return null;
     return (await loadScheme(schemeId, fresh)) ?? UNREADABLE_SCHEME;
   }
 
-  async function loadTeamScheme(teamId: string, fresh: boolean): Promise<SchemeInput> {
+  async function loadTeamScheme(teamId: string, fresh: Fresh): Promise<SchemeInput> {
     const team = await loadTeam(teamId, fresh);
     return schemeById(team.scheme_id, fresh);
   }
 
   /** Effective team roles; the team (and its scheme) is read only when the member's flags need it. */
-  async function teamRoles(teamId: string, userId: string, fresh: boolean): Promise<string[]> {
+  async function teamRoles(teamId: string, userId: string, fresh: Fresh): Promise<string[]> {
     const member = await loadTeamMember(teamId, userId, fresh);
     if (!member || member.delete_at > 0) return [];
     const scheme = usesSchemeRoles(member, 'team') ? await loadTeamScheme(teamId, fresh) : null;
     return effectiveTeamRoles(member, scheme);
   }
 
-  async function channelRoles(channel: Channel, userId: string, fresh: boolean): Promise<string[]> {
+  async function channelRoles(channel: Channel, userId: string, fresh: Fresh): Promise<string[]> {
     const member = await loadChannelMember(channel.id, userId, fresh);
     if (!member) return [];
     if (!usesSchemeRoles(member, 'channel')) return effectiveChannelRoles(member, null, null);
@@ -288,7 +305,7 @@ export function createPermissionService(opts: PermissionServiceOptions): Permiss
     userId: string,
     scope: Requirement['scope'],
     where: Where,
-    fresh: boolean,
+    fresh: Fresh,
   ): Promise<{ team: string[]; channel: string[] }> {
     if (scope === 'system') return { team: [], channel: [] };
     if (scope === 'channel' && where.channelId) {
@@ -309,25 +326,29 @@ export function createPermissionService(opts: PermissionServiceOptions): Permiss
     return { team: await teamRoles(teamId, userId, fresh), channel: [] };
   }
 
-  /** Role definitions for `names`, with one `POST /roles/names` for all that are missing. */
-  async function loadRoles(names: string[], fresh: boolean): Promise<Map<string, Role | null>> {
+  /**
+   * Role definitions for `names`, with one `POST /roles/names` for all that are missing
+   * (from the cache, or, when fresh, from this invocation's reads).
+   */
+  async function loadRoles(names: string[], fresh: Fresh): Promise<Map<string, Role | null>> {
     const out = new Map<string, Role | null>();
     const waits: Array<Promise<void>> = [];
     const missing: string[] = [];
+    const mine = fresh !== false && fresh !== true ? fresh : undefined;
     for (const name of names) {
       const key = `${ROLE.prefix}:${name}`;
-      if (!fresh) {
+      const pending = fresh === false ? inflight.get(key) : (mine?.loads.get(key) as Promise<CachedValue> | undefined);
+      if (fresh === false) {
         const hit = cache.get(key);
         const v = hit ? ROLE.unwrap(hit.value) : undefined;
         if (v !== undefined) {
           out.set(name, v);
           continue;
         }
-        const pending = inflight.get(key);
-        if (pending) {
-          waits.push(pending.then((c) => void out.set(name, ROLE.unwrap(c) ?? null)));
-          continue;
-        }
+      }
+      if (pending) {
+        waits.push(pending.then((c) => void out.set(name, ROLE.unwrap(c) ?? null)));
+        continue;
       }
       missing.push(name);
     }
@@ -346,7 +367,8 @@ export function createPermissionService(opts: PermissionServiceOptions): Permiss
       const perName = missing.map((name) => {
         const p = batch.then((byName) => ROLE.wrap(byName.get(name) ?? null));
         p.catch(() => {}); // the error is reported once, through `batch`
-        if (!fresh) inflight.set(`${ROLE.prefix}:${name}`, p);
+        if (fresh === false) inflight.set(`${ROLE.prefix}:${name}`, p);
+        else mine?.loads.set(`${ROLE.prefix}:${name}`, p);
         return { name, p };
       });
       try {
@@ -367,7 +389,7 @@ export function createPermissionService(opts: PermissionServiceOptions): Permiss
   const refuse = (reason: 'inactive' | 'bot' | 'unknown_user'): Decision => ({ allowed: false, reason });
 
   async function check(userId: string, req: Requirement, where: Where = {}, o: CheckOptions = {}): Promise<Decision> {
-    const fresh = o.fresh === true;
+    const fresh: Fresh = o.fresh ?? false;
     // user and memberships in parallel; allSettled so a refusal never leaves a rejection unhandled
     const [userR, scopeR] = await Promise.allSettled([
       loadUser(userId, fresh),
@@ -501,7 +523,7 @@ export function createPermissionService(opts: PermissionServiceOptions): Permiss
 
   return {
     check,
-    getUser: (userId, o = {}) => loadUser(userId, o.fresh === true),
+    getUser: (userId, o = {}) => loadUser(userId, o.fresh ?? false),
     handleEvent,
     clear,
     stats: () => cache.stats(),

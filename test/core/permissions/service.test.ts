@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { Logger, Requirement } from '../../../src/core/command.js';
-import type { PermissionService } from '../../../src/core/permission-service.js';
+import { freshReads, type PermissionService } from '../../../src/core/permission-service.js';
 import { createPermissionService, type PermissionServiceOptions } from '../../../src/core/permissions/service.js';
 import { ApiError } from '../../../src/mattermost/errors.js';
 import { wsEventSchema, type WsEvent } from '../../../src/mattermost/models.js';
@@ -308,6 +308,35 @@ describe('createPermissionService', () => {
       const d = await perms.check(w.u.plain.id, team('invite_user'), { teamId: w.t.strict.id }, { fresh: true });
       expect(d.allowed).toBe(true);
       expect(stub.calls).toEqual({ getUser: 1, getTeamMember: 1, getTeam: 1, getScheme: 1, getRolesByNames: 1 });
+    });
+
+    it('one invocation’s fresh reads: each thing read from the server once, however many checks (and getUser) share them', async () => {
+      const perms = make();
+      await perms.check(w.u.plain.id, team('invite_user'), { teamId: w.t.strict.id }); // warm cache
+      stub.add(mkRole('st_team_user', ['view_team', 'invite_user']));
+      stub.resetCalls();
+      const reads = freshReads();
+      const [a, b] = await Promise.all([
+        perms.check(w.u.plain.id, team('invite_user'), { teamId: w.t.strict.id }, { fresh: reads }),
+        perms.check(w.u.plain.id, team('view_team'), { teamId: w.t.strict.id }, { fresh: reads }),
+      ]);
+      expect(a).toEqual({ allowed: true }); // the server's current role, not the cached one
+      expect(b).toEqual({ allowed: true });
+      await perms.getUser(w.u.plain.id, { fresh: reads });
+      await perms.check(w.u.plain.id, sys('create_team'), {}, { fresh: reads }); // system_user: read with the team check
+      expect(stub.calls).toEqual({ getUser: 1, getTeamMember: 1, getTeam: 1, getScheme: 1, getRolesByNames: 1 });
+      // the next invocation reads again
+      stub.resetCalls();
+      await perms.check(w.u.plain.id, team('invite_user'), { teamId: w.t.strict.id }, { fresh: freshReads() });
+      expect(stub.calls).toEqual({ getUser: 1, getTeamMember: 1, getTeam: 1, getScheme: 1, getRolesByNames: 1 });
+    });
+
+    it('a failed fresh read fails every check of that invocation that needs it, and is not cached', async () => {
+      const perms = make();
+      const reads = freshReads();
+      await expect(perms.getUser('nosuchuser0000000000000000', { fresh: reads })).rejects.toBeInstanceOf(ApiError);
+      expect(await perms.check('nosuchuser0000000000000000', sys('create_team'), {}, { fresh: reads })).toEqual({ allowed: false, reason: 'unknown_user' });
+      expect(stub.calls.getUser).toBe(1);
     });
 
     it('getUser caches unless fresh, and throws the API error for unknown users', async () => {
