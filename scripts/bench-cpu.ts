@@ -11,6 +11,7 @@ import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { newSigningKeyPem } from '../src/sandbox/signing.js';
 import { channelIdFor, SANDBOX_BOT_TOKEN, teamIdFor, userIdFor } from '../src/sandbox/seed.js';
 import { buildForBench, fmt, runLoad, startChild, waitForEvent } from './bench-lib.js';
 
@@ -32,7 +33,8 @@ const dir = mkdtempSync(join(tmpdir(), 'mmops-cpu-'));
 // `--tsx` runs the TypeScript directly (no build step), at some cost in speed
 const compiled = argv.includes('--tsx') ? undefined : await buildForBench();
 const ready = z.object({ url: z.string() });
-const fake = startChild('bench-fake.ts', {}, join(dir, 'fake.log'), [], compiled);
+const signingKeyPem = newSigningKeyPem();
+const fake = startChild('bench-fake.ts', { BENCH_SIGNING_KEY: signingKeyPem }, join(dir, 'fake.log'), [], compiled);
 const { url: fakeUrl } = await waitForEvent(fake, 'ready', ready, 60_000);
 const env = { MM_URL: fakeUrl, MM_BOT_TOKEN: SANDBOX_BOT_TOKEN, MMOPS_LISTEN: '127.0.0.1:0', LOG_LEVEL: logLevel, MMOPS_STATE_DIR: mkdtempSync(join(dir, 'state-')) };
 const cpuProf = profile ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
@@ -53,6 +55,7 @@ try {
     userId: userIdFor('alice'),
     userName: 'alice',
     siteUrl: fakeUrl,
+    signingKeyPem,
   };
   await runLoad({ target, texts: commands, concurrency, count: 1_000 });
   await bot.call('resetSamples', null, z.unknown());

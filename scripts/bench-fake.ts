@@ -28,7 +28,9 @@ function seed(): ReturnType<typeof demoSeed> {
 }
 
 {
-  const fake = await startFakeMattermost({ seed: seed() });
+  // the parent signs slash trigger ids with the same key (BENCH_SIGNING_KEY, PKCS#8 PEM)
+  const signingKeyPem = process.env.BENCH_SIGNING_KEY;
+  const fake = await startFakeMattermost({ seed: seed(), ...(signingKeyPem ? { signingKeyPem } : {}) });
   const byUser = z.object({ userId: z.string() });
   const onOff = z.object({ on: z.boolean() });
   let cpuMark = process.cpuUsage();

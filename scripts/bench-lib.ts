@@ -11,6 +11,7 @@ import { existsSync, openSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { signTriggerId } from '../src/sandbox/signing.js';
 import { z } from 'zod';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -223,6 +224,8 @@ export interface SlashTarget {
   siteUrl: string;
   /** the fake's ids of mentioned users, by username (the server adds user_mentions) */
   mentionIds?: Record<string, string>;
+  /** the fake server's signing key (PKCS#8 PEM): trigger ids are signed like the server's */
+  signingKeyPem?: string;
 }
 
 let triggerCounter = 0;
@@ -242,7 +245,8 @@ export function slashForm(t: SlashTarget, text: string): string {
   form.append('team_id', t.teamId);
   form.append('text', text);
   form.append('token', t.token);
-  form.append('trigger_id', Buffer.from(`${hookId}:${t.userId}:${Date.now()}:${n}`).toString('base64'));
+  // signed like the server's (src/sandbox/signing.ts); the baseline ignores it
+  form.append('trigger_id', t.signingKeyPem ? signTriggerId(t.signingKeyPem, t.userId).triggerId : Buffer.from(`${hookId}:${t.userId}:${Date.now()}:${n}`).toString('base64'));
   form.append('user_id', t.userId);
   form.append('user_name', t.userName);
   for (const m of text.matchAll(/(?:^|\s)@([a-z0-9][a-z0-9._-]*)/gi)) {

@@ -20,6 +20,7 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
+import { newSigningKeyPem } from '../src/sandbox/signing.js';
 import { channelIdFor, SANDBOX_BOT_TOKEN, teamIdFor, userIdFor } from '../src/sandbox/seed.js';
 import {
   BENCH_USER_COUNT,
@@ -97,6 +98,8 @@ interface BotRun {
 }
 
 let fakeUrl = '';
+/** the fake server's signing key: the load generator signs trigger ids like the server */
+const signingKeyPem = newSigningKeyPem();
 /** the compiled project the children run (undefined: tsx) */
 let compiled: string | undefined;
 let fake: Child | undefined;
@@ -104,7 +107,7 @@ const started: Child[] = [];
 let botCount = 0;
 
 async function startFake(): Promise<Child> {
-  const child = startChild('bench-fake.ts', {}, join(runDir, 'fake.log'), [], compiled);
+  const child = startChild('bench-fake.ts', { BENCH_SIGNING_KEY: signingKeyPem }, join(runDir, 'fake.log'), [], compiled);
   started.push(child);
   const ready = await waitForEvent(child, 'ready', readySchema, 60_000);
   fakeUrl = ready.url;
@@ -153,6 +156,7 @@ async function startBot(o: { instrument?: boolean; profile?: boolean; nodeFlags?
         userName: caller,
         siteUrl: fakeUrl,
         mentionIds,
+        signingKeyPem,
       };
     },
   };

@@ -17,7 +17,7 @@
  */
 import { z } from 'zod';
 import { resolvePublicUrl, type Config, type ListenAddress } from './config.js';
-import type { CommandDefinition, HealthWatchService, Invocation, Logger, Services } from './core/command.js';
+import type { BotStatus, CommandDefinition, HealthWatchService, Invocation, Logger, Services } from './core/command.js';
 import { createReplication, type ReplicationDeps } from './bot/replication.js';
 import { createAuditTrail, type AuditTrail } from './core/audit.js';
 import { createDispatcher, type Dispatcher, type DispatchResult } from './core/dispatcher.js';
@@ -41,6 +41,7 @@ import { createBotStatus, shortServerVersion } from './services/bot-status.js';
 import { createBotHealthWatches } from './services/health-watch.js';
 import { createMetrics, type Metrics } from './services/metrics.js';
 import { createSlashRegistration, SLASH_PATH, type SlashRegistration, type TeamRegistration } from './services/slash-registration.js';
+import { createSlashTrust, type ReplaySet, type SlashTrust } from './services/slash-trust.js';
 import { createHttpServer, type HttpServer } from './transports/http-server.js';
 import { createInFlight } from './transports/in-flight.js';
 import { createOpsRoutes, createReadinessCheck } from './transports/ops-endpoints.js';
@@ -90,6 +91,8 @@ export interface BotDeps extends ReplicationDeps {
   shutdownGraceMs?: number;
   /** per-invocation deadline (default: the dispatcher's 25 s) */
   deadlineMs?: number;
+  /** where accepted slash trigger ids are remembered (default: in this process) */
+  replay?: ReplaySet;
 }
 
 export interface Bot {
@@ -146,6 +149,7 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
   let permissions: PermissionService | undefined;
   let visibility: VisibilityService | undefined;
   let registration: SlashRegistration | undefined;
+  let trust: SlashTrust | undefined;
   let dispatcher: Dispatcher | undefined;
   let intake: WsIntake | undefined;
   let rights: BotRights | undefined;
@@ -158,6 +162,10 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
   const userCache = createUserCache({ now });
   const status = createBotStatus({
     now,
+    slash: () => ({
+      slashTeams: registration?.reports().filter((r) => !r.error && r.registered.length > 0).map((r) => r.teamName) ?? [],
+      slashSignatures: slashSignatures(),
+    }),
     socket: () => {
       const s = socket?.state();
       return { connected: s?.connected ?? false, since: s?.since ?? null, reconnects: s?.reconnects ?? 0 };
@@ -175,6 +183,13 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
     degraded: () => replication.problem(),
     now,
   });
+
+  function slashSignatures(): NonNullable<BotStatus['slashSignatures']> {
+    const key = trust?.keyState() ?? 'unknown';
+    if (key === 'present') return 'verified';
+    if (config.allowUnsignedSlash) return 'unsigned_allowed';
+    return key === 'absent' ? 'unsigned' : 'unknown';
+  }
 
   async function run(inv: Invocation): Promise<DispatchResult> {
     if (!dispatcher) throw new Error('dispatch before start-up finished');
@@ -201,7 +216,9 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
 
   async function listen(): Promise<void> {
     const handleSlash = createSlashEndpoint({
-      verify: (token) => registration?.verify(token),
+      authenticate: async (token, teamId) => (registration ? registration.authenticate(token, teamId) : undefined),
+      // before start-up knows the key nothing is trusted: refuse rather than run unchecked
+      checkCaller: async (req) => (trust ? trust.check(req) : { verdict: 'refused', reason: 'missing' }),
       run,
       render,
       respondLater: (url, body, to) => delayed.deliver(url, body, to),
@@ -504,7 +521,20 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
         rootTrigger: config.rootTrigger,
         triggerPrefix: config.triggerPrefix,
         slashUrl,
+        now,
       });
+      const slashTrust = createSlashTrust({
+        fetchKey: async () => (await api.getClientConfig({ signal: stopping.signal })).AsymmetricSigningPublicKey,
+        maxAgeMs: config.triggerMaxAgeMs,
+        allowUnsigned: config.allowUnsignedSlash,
+        logger: log,
+        ...(post ? { alarm: post } : {}),
+        // replicas share the claims, so a request replayed to another replica is caught too
+        ...(deps.replay ? { replay: deps.replay } : replication.shared ? { replay: replication.state } : {}),
+        now,
+      });
+      await slashTrust.start();
+      trust = slashTrust;
       intake = createWsIntake({
         botUserId: user.id,
         botUsername: user.username,
@@ -563,13 +593,16 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
           bot: user.username,
           teams: teams.map((t) => t.name),
           registered,
+          slashTeams: status.snapshot().slashTeams,
+          slashRequests: slashSignatures(),
           url: urlOf(),
           slashUrl,
         },
         `ready: @${user.username} on Mattermost ${serverVersion || '(version unknown)'}, ` +
           (teams.length > 0
             ? teams.map((t) => `${t.name}: ${(registered[t.name] ?? []).join(' ') || 'no slash commands'}`).join('; ')
-            : 'in no team (DMs only)'),
+            : 'in no team (DMs only)') +
+          `; slash requests ${slashSignatures() === 'verified' ? "verified by the server's signature" : slashSignatures() === 'unknown' ? 'not verifiable yet (signing key unread)' : 'not signed by the server'}`,
       );
     } catch (err) {
       // leave nothing running behind a failed start
@@ -597,6 +630,7 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
     await audit?.flush().catch((err: unknown) => log.warn({ err }, 'audit summaries could not be flushed'));
     await Promise.resolve(watches?.stop?.()).catch((err: unknown) => log.warn({ err }, 'health watches did not stop cleanly'));
     await replication.stop(); // gives the leader lease up: another replica takes over at once
+    await trust?.stop().catch((err: unknown) => log.warn({ err }, 'slash trust did not stop cleanly'));
     await socket?.stop().catch((err: unknown) => log.warn({ err }, 'WebSocket did not close cleanly'));
     await http?.stop();
     await opsHttp?.stop();

@@ -49,6 +49,13 @@ export interface Config {
   leaderLeaseMs: number;
   /** how long a replica's claim on a DM/mention holds before another may take it over (ms) */
   postClaimMs: number;
+  /** how old a slash request's signed trigger_id may be (MMOPS_TRIGGER_MAX_AGE, default 60 s) */
+  triggerMaxAgeMs: number;
+  /**
+   * run privileged slash commands even when the server signs no trigger_id, trusting the
+   * form's user_id on the command token alone (unsafe; default false)
+   */
+  allowUnsignedSlash: boolean;
 }
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[]; noServer: boolean };
@@ -92,6 +99,13 @@ export const CONFIG_VARIABLES: readonly VariableSpec[] = [
   { name: 'MMOPS_LEADER_LEASE_MS', meaning: 'leader lease of the replicas in ms (a dead leader is replaced within twice this)', defaultText: '10000', example: '5000' },
   { name: 'MMOPS_POST_CLAIM_MS', meaning: "how long a replica's claim on a DM or mention holds (ms); a replica that dies is taken over after it", defaultText: '60000', example: '45000' },
   { name: 'MMOPS_REDIS_PREFIX', meaning: 'prefix of every Redis key (one per bot sharing a Redis)', defaultText: 'mmops:', example: 'mmops-prod:' },
+  { name: 'MMOPS_TRIGGER_MAX_AGE', meaning: "seconds a slash request's signed trigger_id stays acceptable", defaultText: '60', example: '30' },
+  {
+    name: 'MMOPS_ALLOW_UNSIGNED_SLASH',
+    meaning: 'UNSAFE: run privileged slash commands on a server that signs no trigger_id (anyone who can read a command token can act as anyone)',
+    defaultText: 'false',
+    example: 'true',
+  },
 ];
 
 const specOf = (name: string): VariableSpec => {
@@ -240,6 +254,13 @@ const msSchema = (min: number, max: number) =>
     }
     return n;
   });
+const maxAgeSchema = z.string().transform((value, ctx) => {
+  if (!/^[0-9]+$/.test(value) || Number(value) < 1 || Number(value) > 3600) {
+    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(value)} is not a whole number of seconds between 1 and 3600` });
+    return z.NEVER;
+  }
+  return Number(value) * 1000;
+});
 
 const pathSchema = z.string().refine((p) => !p.includes('\0'), 'is not a file path');
 
@@ -293,6 +314,8 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
       problem('MMOPS_PUBLIC_URL', 'is required with MMOPS_REDIS_URL: every replica registers slash commands at this one address (the load balancer\'s)'),
     );
   }
+  const triggerMaxAgeMs = read('MMOPS_TRIGGER_MAX_AGE', maxAgeSchema, 60_000);
+  const allowUnsignedSlash = read('MMOPS_ALLOW_UNSIGNED_SLASH', boolSchema, false);
 
   if (problems.length > 0 || mmUrl === undefined || botToken === undefined) {
     return { ok: false, problems, noServer };
@@ -317,6 +340,8 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
       redisPrefix,
       leaderLeaseMs,
       postClaimMs,
+      triggerMaxAgeMs,
+      allowUnsignedSlash,
     },
   };
 }

@@ -44,6 +44,8 @@ describe('loadConfig', () => {
         redisPrefix: 'mmops:',
         leaderLeaseMs: 10_000,
         postClaimMs: 60_000,
+        triggerMaxAgeMs: 60_000,
+        allowUnsignedSlash: false,
       },
     });
     if (!r.ok) return;
@@ -70,6 +72,8 @@ describe('loadConfig', () => {
       MMOPS_REDIS_PREFIX: 'mmops-prod:',
       MMOPS_LEADER_LEASE_MS: '5000',
       MMOPS_POST_CLAIM_MS: '45000',
+      MMOPS_TRIGGER_MAX_AGE: '30',
+      MMOPS_ALLOW_UNSIGNED_SLASH: 'true',
     });
     expect(r.ok && r.config).toEqual({
       mmUrl: 'https://chat.example.com/mm',
@@ -89,6 +93,8 @@ describe('loadConfig', () => {
       redisPrefix: 'mmops-prod:',
       leaderLeaseMs: 5_000,
       postClaimMs: 45_000,
+      triggerMaxAgeMs: 30_000,
+      allowUnsignedSlash: true,
     });
   });
 
@@ -142,6 +148,9 @@ describe('loadConfig', () => {
     ['MMOPS_POST_CLAIM_MS not a number', { MMOPS_POST_CLAIM_MS: '1m' }, 'MMOPS_POST_CLAIM_MS: "1m" is not a whole number of milliseconds from 1000 to 3600000 (e.g. MMOPS_POST_CLAIM_MS=45000)'],
     ['MMOPS_REDIS_PREFIX with a space', { MMOPS_REDIS_PREFIX: 'my bot:' }, 'MMOPS_REDIS_PREFIX: may only hold letters, digits and "_:.{}-" (e.g. MMOPS_REDIS_PREFIX=mmops-prod:)'],
     ['MMOPS_ALLOW_BOTS not boolean', { MMOPS_ALLOW_BOTS: 'sometimes' }, 'MMOPS_ALLOW_BOTS: "sometimes" is not true or false (e.g. MMOPS_ALLOW_BOTS=true)'],
+    ['MMOPS_TRIGGER_MAX_AGE with a unit', { MMOPS_TRIGGER_MAX_AGE: '60s' }, 'MMOPS_TRIGGER_MAX_AGE: "60s" is not a whole number of seconds between 1 and 3600 (e.g. MMOPS_TRIGGER_MAX_AGE=30)'],
+    ['MMOPS_TRIGGER_MAX_AGE zero', { MMOPS_TRIGGER_MAX_AGE: '0' }, 'MMOPS_TRIGGER_MAX_AGE: "0" is not a whole number of seconds between 1 and 3600 (e.g. MMOPS_TRIGGER_MAX_AGE=30)'],
+    ['MMOPS_ALLOW_UNSIGNED_SLASH not boolean', { MMOPS_ALLOW_UNSIGNED_SLASH: 'maybe' }, 'MMOPS_ALLOW_UNSIGNED_SLASH: "maybe" is not true or false (e.g. MMOPS_ALLOW_UNSIGNED_SLASH=true)'],
   ];
 
   it.each(cases)('%s → one clear line', (_name, env, line) => {

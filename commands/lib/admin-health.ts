@@ -2,6 +2,7 @@
  * How a health report reads in chat (`/health`), and the `--every 5m` interval
  * syntax of `/health watch`. The report itself is built in src/services/health-check.ts.
  */
+import type { BotStatus } from '../../src/core/command.js';
 import { fields, list, md, paragraph, raw, table, title, type Block, type Text } from '../../src/core/reply.js';
 import {
   VERDICT_LABEL,
@@ -103,6 +104,13 @@ function samlBlocks(s: SamlSection): Block[] {
   ];
 }
 
+const SIGNATURE_LABEL: Record<NonNullable<BotStatus['slashSignatures']>, string> = {
+  verified: "✅ verified by the server's signature",
+  unsigned: '⚠️ not signed by the server (privileged commands only by DM)',
+  unsigned_allowed: '⚠️ not signed by the server, and MMOPS_ALLOW_UNSIGNED_SLASH=true trusts them anyway (unsafe)',
+  unknown: "⚠️ the server's signing key could not be read yet",
+};
+
 function botBlocks(b: BotSection, now: number): Block[] {
   const head = paragraph(raw('**This bot**'));
   const s = b.status;
@@ -120,6 +128,8 @@ function botBlocks(b: BotSection, now: number): Block[] {
       ['Commands served', String(s.commandsServed)],
       ['Last error', s.lastError ? `${clip(s.lastError.message, 200)} (${relativeTime(s.lastError.at, now)})` : 'none'],
       ['Server version', s.serverVersion ? clip(s.serverVersion, 40) : undefined],
+      ['Slash commands in', s.slashTeams ? (s.slashTeams.length > 0 ? clip(s.slashTeams.join(', '), 300) : 'no team (DMs and mentions only)') : undefined],
+      ['Slash requests', s.slashSignatures ? SIGNATURE_LABEL[s.slashSignatures] : undefined],
     ]),
   ];
 }

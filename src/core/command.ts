@@ -76,6 +76,11 @@ export interface Invocation {
   userMentions?: Record<string, string>;
   /** channel names → ids the server resolved for a slash command (`channel_mentions`) */
   channelMentions?: Record<string, string>;
+  /**
+   * true when nothing proves that `userId` sent this (a slash request from a server that
+   * signs no trigger_id): privileged subcommands are refused (dispatcher)
+   */
+  unverifiedCaller?: boolean;
   /** ms since epoch */
   receivedAt: number;
 }
@@ -123,6 +128,15 @@ export interface BotStatus {
   commandsServed: number;
   lastError: { at: number; message: string } | null;
   serverVersion: string;
+  /** names of the teams where slash commands are registered (absent: not known) */
+  slashTeams?: string[];
+  /**
+   * whether slash requests carry the server's signature: 'verified' (checked on every
+   * request), 'unsigned' (the server signs none: privileged commands by DM only),
+   * 'unsigned_allowed' (none, and MMOPS_ALLOW_UNSIGNED_SLASH=true), 'unknown' (its key
+   * could not be read yet)
+   */
+  slashSignatures?: 'verified' | 'unsigned' | 'unsigned_allowed' | 'unknown';
 }
 
 /** A scheduled `/health watch`. */

@@ -303,6 +303,18 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       );
     }
 
+    // 3b. a slash request the server signed nobody for: its user_id is only a claim, and
+    // anyone who can read the command token can make it (docs/mattermost-notes.md §4.5)
+    if (inv.unverifiedCaller && needsProvenCaller(sub, deps.services.policy.extraRequirements(command.name, sub.name))) {
+      log.warn({ command: command.name, subcommand: sub.name }, 'privileged command over an unsigned slash request refused');
+      throw new Stop(
+        refusedReply(
+          md`I can't verify who sent this slash command (this Mattermost server doesn't sign slash requests), so I won't run ${code(label(command, sub))} this way. Send it to me in a direct message instead.`,
+        ),
+        'refused',
+      );
+    }
+
     // 4. caller
     let caller: User;
     try {
@@ -598,6 +610,16 @@ const scopeLabel = (req: Requirement, team?: Team, channel?: Channel): string =>
 const say = (text: Text, tone: ReplyTone): Reply => reply([paragraph(text)], { tone });
 
 const refusedReply = (text: Text): Reply => say(text, 'refused');
+
+/**
+ * Whether running `sub` for someone depends on who they are: any permission (for self or
+ * others), a policy requirement, or a destructive or sensitive action. Only the rest
+ * (help, whois, viewing a status) may run for a caller nothing proves.
+ */
+function needsProvenCaller(sub: SubcommandDefinition, extras: readonly Requirement[]): boolean {
+  const other = sub.access.other === undefined ? sub.access.self : sub.access.other;
+  return sub.access.self !== null || other !== null || extras.length > 0 || sub.destructive === true || sub.sensitive === true;
+}
 
 const sorry = (ref: string): Reply => say(md`Sorry, something went wrong (ref ${ref}).`, 'error');
 

@@ -252,6 +252,7 @@ export const clientConfigSchema = z
   .object({
     /** no trailing slash (server/config/utils.go fixConfig); '' when not configured */
     SiteURL: z.string().optional(),
+    /** base64 DER SPKI of the key that signs trigger ids (docs/mattermost-notes.md §4.5); absent without one */
     AsymmetricSigningPublicKey: z.string().optional(),
   })
   .catchall(z.unknown());

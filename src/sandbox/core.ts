@@ -44,13 +44,16 @@ export class SandboxCore {
   readonly ephemeral: Array<{ userId: string; post: Post }> = [];
   readonly hooks = new Map<string, CommandHook>();
   /** this server's asymmetric signing key (one per instance), see signing.ts */
-  readonly signer: TriggerSigner = createTriggerSigner();
+  readonly signer: TriggerSigner;
 
   constructor(
     readonly store: FakeStore,
     readonly hub: Hub,
     readonly version: string,
-  ) {}
+    signingKeyPem?: string,
+  ) {
+    this.signer = createTriggerSigner(signingKeyPem);
+  }
 
   /** `<version>.<build>.<config hash>.<licensed>` (X-Version-Id and hello). */
   versionId(): string {

@@ -61,6 +61,8 @@ export interface StartOptions {
   wsReadTimeoutMs?: number;
   /** unauthenticated WebSocket auth deadline (default 5 000 ms) */
   wsAuthTimeoutMs?: number;
+  /** the server's signing key (P-256, PKCS#8 PEM); default: a new key for this instance */
+  signingKeyPem?: string;
 }
 
 export interface Faults {
@@ -173,7 +175,7 @@ export async function startFakeMattermost(opts: StartOptions = {}): Promise<Fake
     serverVersion: () => core.versionId(),
     version,
   });
-  core = new SandboxCore(store, hub, version);
+  core = new SandboxCore(store, hub, version, opts.signingKeyPem);
   const slash = new SlashRunner(core);
   const router = new Router();
   registerUserRoutes(router, core);

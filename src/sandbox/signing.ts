@@ -14,7 +14,7 @@
  * (as only someone holding the server's private key could), back-date, tamper, or sign
  * with a key the server never published.
  */
-import { createSign, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, createSign, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { newId } from './ids.js';
 
 export interface SignedTrigger {
@@ -53,9 +53,24 @@ function signWith(key: KeyObject, userId: string, opts: SignOptions = {}): Signe
   return { clientTriggerId, triggerId: Buffer.from(data + signature, 'utf8').toString('base64') };
 }
 
-/** A new signer with its own key pair. */
-export function createTriggerSigner(): TriggerSigner {
-  const { privateKey, publicKey } = newKeyPair();
+/** A fresh P-256 private key as PKCS#8 PEM (for {@link createTriggerSigner} in another process). */
+export function newSigningKeyPem(): string {
+  return newKeyPair().privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+}
+
+/** A trigger id for `userId` signed with a PKCS#8 PEM key (load generators sign like the server). */
+export function signTriggerId(privateKeyPem: string, userId: string, opts?: SignOptions): SignedTrigger {
+  // parsing the PEM costs more than signing: keep the last key (a load generator uses one)
+  if (lastKey?.pem !== privateKeyPem) lastKey = { pem: privateKeyPem, key: createPrivateKey(privateKeyPem) };
+  return signWith(lastKey.key, userId, opts);
+}
+let lastKey: { pem: string; key: KeyObject } | undefined;
+
+/** A signer with its own new key pair, or with the given P-256 private key (PKCS#8 PEM). */
+export function createTriggerSigner(privateKeyPem?: string): TriggerSigner {
+  const { privateKey, publicKey } = privateKeyPem
+    ? { privateKey: createPrivateKey(privateKeyPem), publicKey: createPublicKey(createPrivateKey(privateKeyPem)) }
+    : newKeyPair();
   return {
     publicKey: publicKey.export({ type: 'spki', format: 'der' }).toString('base64'),
     sign: (userId, opts) => signWith(privateKey, userId, opts),

@@ -12,6 +12,8 @@ import type { User } from '../mattermost/models.js';
 export interface BotStatusOptions {
   /** the WebSocket state, read on every snapshot */
   socket: () => { connected: boolean; since: number | null; reconnects: number };
+  /** where slash commands are registered and whether their requests are signed, read on every snapshot */
+  slash?: () => Pick<BotStatus, 'slashTeams' | 'slashSignatures'>;
   now?: () => number;
 }
 
@@ -57,6 +59,7 @@ export function createBotStatus(opts: BotStatusOptions): BotStatusTracker {
         commandsServed: served,
         lastError,
         serverVersion,
+        ...opts.slash?.(),
       };
     },
   };

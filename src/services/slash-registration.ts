@@ -56,6 +56,9 @@ export interface SlashRegistrationOptions {
   triggerPrefix: string;
   /** full URL of the slash endpoint: MMOPS_PUBLIC_URL + SLASH_PATH */
   slashUrl: string;
+  now?: () => number;
+  /** least time between two token re-reads of one team (default 60 000) */
+  tokenRefreshIntervalMs?: number;
 }
 
 export interface SlashRegistration {
@@ -67,8 +70,14 @@ export interface SlashRegistration {
    * Never throws.
    */
   learnTeam(team: Team): Promise<TeamRegistration>;
-  /** The binding whose token equals `token` (constant-time), else undefined. */
+  /** The binding whose token equals `token` (constant-time), in any team, else undefined. */
   verify(token: string): SlashBinding | undefined;
+  /**
+   * The binding of team `teamId` whose token equals `token`; a token of another team
+   * never matches. On a miss in a team we registered in, that team's commands are read
+   * again (a token may have been regenerated), at most once a minute per team.
+   */
+  authenticate(token: string, teamId: string): Promise<SlashBinding | undefined>;
   /** Every working binding, all teams. */
   bindings(): SlashBinding[];
   /** The last result per team. */
@@ -97,6 +106,10 @@ function pathOf(url: string): string {
 /** Creates the registration service (see the module comment). */
 export function createSlashRegistration(opts: SlashRegistrationOptions): SlashRegistration {
   const { api, botUserId, rootTrigger, triggerPrefix, slashUrl } = opts;
+  const now = opts.now ?? Date.now;
+  const tokenRefreshIntervalMs = opts.tokenRefreshIntervalMs ?? 60_000;
+  /** teamId → when its tokens were last re-read, and the re-read in flight */
+  const tokenReads = new Map<string, { at: number; running?: Promise<void> }>();
   const log = opts.logger.child({ component: 'slash-registration' });
   const ourPath = pathOf(slashUrl);
   /** teamId → bindings with their token digests */
@@ -273,23 +286,65 @@ export function createSlashRegistration(opts: SlashRegistrationOptions): SlashRe
     return report;
   }
 
-  function verify(token: string): SlashBinding | undefined {
+  /** Compares against every entry (no early exit) so timing says nothing about which matched. */
+  function match(entries: Iterable<{ binding: SlashBinding; digest: Buffer }>, token: string): SlashBinding | undefined {
     if (token === '') return undefined;
     const candidate = digest(token);
-    let match: SlashBinding | undefined;
-    // Compare against every token (no early exit) so timing says nothing about which matched.
-    for (const entries of byTeam.values()) {
-      for (const e of entries) {
-        if (timingSafeEqual(candidate, e.digest) && match === undefined) match = e.binding;
-      }
+    let found: SlashBinding | undefined;
+    for (const e of entries) {
+      if (timingSafeEqual(candidate, e.digest) && found === undefined) found = e.binding;
     }
-    return match;
+    return found;
+  }
+
+  function verify(token: string): SlashBinding | undefined {
+    return match([...byTeam.values()].flat(), token);
+  }
+
+  /** Re-reads the tokens of our commands in one team (after `PUT /commands/{id}/regen_token`). */
+  async function rereadTokens(teamId: string): Promise<void> {
+    const current = byTeam.get(teamId);
+    if (!current) return;
+    let listed: Command[];
+    try {
+      listed = await api.listCustomCommands(teamId);
+    } catch (err) {
+      log.warn({ teamId, err: describe(err) }, 'could not re-read the slash command tokens of a team; keeping the known ones');
+      return;
+    }
+    const next = current.map((e) => {
+      const cmd = listed.find((c) => c.id === e.binding.commandId && isOurs(c) && c.token !== '');
+      return cmd ? { binding: e.binding, digest: digest(cmd.token) } : e;
+    });
+    const changed = next.filter((e, i) => !timingSafeEqual(e.digest, current[i]?.digest ?? Buffer.alloc(32))).map((e) => `/${e.binding.trigger}`);
+    byTeam.set(teamId, next);
+    log.info({ teamId, changed }, changed.length > 0 ? `slash command tokens changed (regenerated): ${changed.join(' ')}` : 'slash command tokens re-read: unchanged');
+  }
+
+  async function authenticate(token: string, teamId: string): Promise<SlashBinding | undefined> {
+    const known = byTeam.get(teamId);
+    if (!known || token === '') return undefined;
+    const hit = match(known, token);
+    if (hit) return hit;
+    let read = tokenReads.get(teamId);
+    if (!read?.running) {
+      if (read && now() - read.at < tokenRefreshIntervalMs) return undefined;
+      const entry: { at: number; running?: Promise<void> } = { at: now() };
+      entry.running = rereadTokens(teamId).finally(() => {
+        entry.running = undefined;
+      });
+      tokenReads.set(teamId, entry);
+      read = entry;
+    }
+    await read.running;
+    return match(byTeam.get(teamId) ?? [], token);
   }
 
   return {
     registerTeam: (team) => registerTeam(team),
     learnTeam: (team) => registerTeam(team, true),
     verify,
+    authenticate,
     bindings: () => [...byTeam.values()].flat().map((e) => e.binding),
     reports: () => [...reportByTeam.values()],
   };

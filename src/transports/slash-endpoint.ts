@@ -6,8 +6,10 @@
  * comes from the registration binding, the reply and its Markdown from the dispatcher
  * and the renderer.
  *
- * - wrong or missing token → 401, nothing runs; body too large → 413; not a form or
- *   not a valid one → 400; the same `trigger_id` twice → 409 for the second, nothing runs;
+ * - wrong or missing token, or a token of another team → 401, nothing runs; a
+ *   `trigger_id` the server did not sign for this `user_id`, too old, or seen before →
+ *   401 (checked by `checkCaller`); body too large → 413; not a form or not a valid
+ *   one → 400; the same `trigger_id` twice → 409 for the second, nothing runs;
  * - replies are ephemeral unless meant for the channel and not sensitive; a long reply
  *   is split into `extra_responses`, never cut;
  * - a command still running after `slowAfterMs` (~2 s) gets an immediate ephemeral
@@ -16,7 +18,7 @@
  *   `src/mattermost/response-url.ts`) and who and where to answer otherwise.
  *
  * @example
- *   const handle = createSlashEndpoint({ verify: slash.verify, run, render: renderPosts,
+ *   const handle = createSlashEndpoint({ authenticate: slash.authenticate, checkCaller: trust.check, run, render: renderPosts,
  *     respondLater: (url, body, to) => delayed.deliver(url, body, to), work, logger });
  *   routes.push({ method: 'POST', path: SLASH_PATH, handle });
  */
@@ -25,6 +27,7 @@ import { z } from 'zod';
 import type { Invocation, Logger } from '../core/command.js';
 import { createLruTtlCache } from '../core/permissions/cache.js';
 import type { Reply } from '../core/reply.js';
+import type { SlashTrustResult } from '../services/slash-trust.js';
 import { BodyTooLargeError, readBody, sendJson } from './http-server.js';
 import type { InFlight } from './in-flight.js';
 
@@ -50,8 +53,16 @@ export interface SlashRun {
 }
 
 export interface SlashEndpointOptions {
-  /** the registered trigger a token belongs to; `command: null` = the root trigger */
-  verify(token: string): { command: string | null; trigger: string; teamId: string } | undefined;
+  /**
+   * the registered trigger a token belongs to *in the request's team* (a token of
+   * another team never matches); `command: null` = the root trigger
+   */
+  authenticate(token: string, teamId: string): Promise<{ command: string | null; trigger: string; teamId: string } | undefined>;
+  /**
+   * checks the server's signature on `trigger_id` (services/slash-trust.ts); absent =
+   * not checked (unit tests of the transport alone)
+   */
+  checkCaller?(req: { triggerId: string; userId: string; source: string }): Promise<SlashTrustResult>;
   /** runs the invocation (the dispatcher); must not throw for expected failures */
   run(inv: Invocation): Promise<SlashRun>;
   /** reply → post texts, each within one post's limit */
@@ -195,11 +206,12 @@ export function createSlashEndpoint(opts: SlashEndpointOptions): (req: IncomingM
     // Authenticate before validating anything else: an unauthenticated caller learns nothing.
     const formToken = typeof fields.token === 'string' ? fields.token : '';
     const hdrToken = headerToken(req);
-    const binding = formToken || hdrToken ? opts.verify(hdrToken ?? formToken) : undefined;
+    const formTeam = typeof fields.team_id === 'string' ? fields.team_id : '';
+    const binding = formToken || hdrToken ? await opts.authenticate(hdrToken ?? formToken, formTeam) : undefined;
     // when both are present they must name the same command
     const bothAgree = !(formToken && hdrToken) || formToken === hdrToken;
     if (!binding || !bothAgree) {
-      log.warn({ hasToken: Boolean(formToken || hdrToken) }, 'slash request refused: unknown command token');
+      log.warn({ hasToken: Boolean(formToken || hdrToken) }, 'slash request refused: unknown command token (or a token of another team)');
       answer(res, 401, { error: 'invalid or missing command token' });
       return;
     }
@@ -213,6 +225,18 @@ export function createSlashEndpoint(opts: SlashEndpointOptions): (req: IncomingM
       return;
     }
     const form = parsed.data;
+
+    // Who is asking: the token says "for our command", only the server's signature says who.
+    let unverifiedCaller = false;
+    if (opts.checkCaller) {
+      const trust = await opts.checkCaller({ triggerId: form.trigger_id, userId: form.user_id, source: req.socket.remoteAddress ?? '' });
+      if (trust.verdict === 'refused') {
+        // logged (once) and alarmed by the checker
+        answer(res, 401, { error: 'the request could not be verified' });
+        return;
+      }
+      unverifiedCaller = trust.verdict === 'unsigned' && !trust.allowed;
+    }
 
     if (form.trigger_id) {
       if (seenTriggers.get(form.trigger_id)) {
@@ -235,6 +259,7 @@ export function createSlashEndpoint(opts: SlashEndpointOptions): (req: IncomingM
       rootId: form.root_id,
       ...(userMentions ? { userMentions } : {}),
       ...(channelMentions ? { channelMentions } : {}),
+      ...(unverifiedCaller ? { unverifiedCaller: true } : {}),
       receivedAt: now(),
     };
 

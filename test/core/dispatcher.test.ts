@@ -394,6 +394,23 @@ describe('dispatcher: caller and permissions', () => {
     expect(ran).not.toHaveBeenCalled();
   });
 
+  it('refuses privileged subcommands for a caller nothing proves (unsigned slash), before any lookup', async () => {
+    const { run, permissions, api } = setup();
+    const refused = await run(alice, 'user deactivate @ann', { source: 'slash', unverifiedCaller: true });
+    expect(refused.result.outcome).toBe('refused');
+    expect(refused.text).toContain("I can't verify who sent this slash command");
+    expect(refused.text).toContain('direct message');
+    expect(ran).not.toHaveBeenCalled();
+    expect(permissions.checks).toEqual([]);
+    expect(api.calls).toEqual([]);
+    // a policy requirement makes an open subcommand privileged too
+    const withPolicy = setup({}, { echo: [{ permission: 'manage_system', scope: 'system' }] });
+    expect((await withPolicy.run(alice, 'echo hi', { source: 'slash', unverifiedCaller: true })).result.outcome).toBe('refused');
+    // open subcommands still run, and the same privileged one runs when the caller is proven
+    expect((await run(bob, 'echo hi', { source: 'slash', unverifiedCaller: true })).text).toBe('hi');
+    expect((await run(alice, 'user deactivate @ann', { source: 'slash' })).result.outcome).toBe('ok');
+  });
+
   it('runs nothing when refused, and audits the refusal', async () => {
     const { run, audits } = setup();
     const { result } = await run(bob, 'user deactivate @ann');

@@ -75,7 +75,7 @@ const existing = (over: Partial<Command>): Command => ({
   ...over,
 });
 
-function make(api: ReturnType<typeof fakeServer>['api'], over: { prefix?: string; root?: string } = {}) {
+function make(api: ReturnType<typeof fakeServer>['api'], over: { prefix?: string; root?: string; now?: () => number } = {}) {
   const log = createMemoryLogger();
   const reg = createSlashRegistration({
     api,
@@ -85,6 +85,7 @@ function make(api: ReturnType<typeof fakeServer>['api'], over: { prefix?: string
     rootTrigger: over.root ?? 'mmops',
     triggerPrefix: over.prefix ?? '',
     slashUrl: URL,
+    ...(over.now ? { now: over.now } : {}),
   });
   return { reg, log };
 }
@@ -186,5 +187,43 @@ describe('slash registration', () => {
     expect(reg.verify('')).toBeUndefined();
     expect(reg.verify(`${root?.token}x`)).toBeUndefined();
     expect(reg.verify('short')).toBeUndefined();
+  });
+
+  it('binds a token to its team: another team\'s token never matches', async () => {
+    const server = fakeServer();
+    const { reg } = make(server.api);
+    const other: Team = { ...team, id: 'otherteamotherteamotherte1', name: 'other' };
+    await reg.registerTeam(team);
+    await reg.registerTeam(other);
+    const rootA = server.commands.find((c) => c.trigger === 'mmops' && c.team_id === team.id)?.token ?? '';
+    expect(await reg.authenticate(rootA, team.id)).toMatchObject({ teamId: team.id, trigger: 'mmops' });
+    expect(await reg.authenticate(rootA, other.id)).toBeUndefined();
+    expect(await reg.authenticate(rootA, 'unknownteamunknownteamunk1')).toBeUndefined();
+  });
+
+  it('re-reads a team\'s tokens once on an unknown token (regen_token), at most once a minute per team', async () => {
+    const server = fakeServer();
+    let t = 0;
+    const { reg, log } = make(server.api, { now: () => t });
+    await reg.registerTeam(team);
+    const lists = () => server.api.calls.filter((c) => c.method === 'listCustomCommands').length;
+    const before = lists();
+    const root = server.commands.find((c) => c.trigger === 'mmops');
+    if (!root) throw new Error('no root command');
+    const old = root.token;
+    root.token = 'regeneratedregeneratedreg1';
+    // the new token: one re-read, then accepted; the old one is refused from then on
+    expect(await reg.authenticate('regeneratedregeneratedreg1', team.id)).toMatchObject({ trigger: 'mmops' });
+    expect(lists()).toBe(before + 1);
+    expect(log.entries.some((e) => e.msg.includes('tokens changed (regenerated): /mmops'))).toBe(true);
+    expect(await reg.authenticate(old, team.id)).toBeUndefined();
+    // unknown tokens within the minute: no further reads, even many at once
+    await Promise.all(Array.from({ length: 20 }, () => reg.authenticate('guessguessguessguessguess1', team.id)));
+    expect(lists()).toBe(before + 1);
+    t += 60_000;
+    expect(await reg.authenticate('guessguessguessguessguess1', team.id)).toBeUndefined();
+    expect(lists()).toBe(before + 2);
+    // tokens never reach the log
+    expect(log.dump()).not.toContain('regeneratedregeneratedreg1');
   });
 });

@@ -67,7 +67,7 @@ async function setup(opts: {
   const work = createInFlight();
   const log = createMemoryLogger();
   const handle = createSlashEndpoint({
-    verify: (t) => TOKENS[t],
+    authenticate: async (t, teamId) => (TOKENS[t]?.teamId === teamId ? TOKENS[t] : undefined),
     run: async (inv) => {
       ran.push(inv);
       return { reply: await (opts.reply ?? (() => reply([paragraph('done')])))(inv), ref: 'REF123' };
@@ -128,6 +128,7 @@ describe('slash endpoint', () => {
   it.each([
     ['a wrong token', { token: 'wrongwrongwrongwrongwrong1' }, {}],
     ['no token', { token: '' }, {}],
+    ['a token of another team', { team_id: 'otherteamotherteamotherte1' }, {}],
     ['a header token that differs from the form token', {}, { Authorization: 'Token tokroottokroottokroottok01' }],
   ])('answers 401 and runs nothing for %s', async (_name, over, headers) => {
     const s = await setup();
@@ -135,6 +136,40 @@ describe('slash endpoint', () => {
     expect(res.status).toBe(401);
     expect(s.ran).toHaveLength(0);
     expect(s.statuses).toEqual([401]);
+  });
+
+  it('asks checkCaller about the trigger_id, user and source; a refusal is 401 and nothing runs', async () => {
+    const asked: Array<{ triggerId: string; userId: string; source: string }> = [];
+    const s = await setup({
+      extra: {
+        checkCaller: async (req) => {
+          asked.push(req);
+          return { verdict: 'refused', reason: 'bad_signature' };
+        },
+      },
+    });
+    const res = await post(s.url, form(baseForm({ trigger_id: 'signed-or-not' })));
+    expect(res.status).toBe(401);
+    expect(s.ran).toHaveLength(0);
+    expect(asked).toEqual([{ triggerId: 'signed-or-not', userId: ids.user, source: '127.0.0.1' }]);
+  });
+
+  it('never asks checkCaller for a request with a wrong token', async () => {
+    let asked = 0;
+    const s = await setup({ extra: { checkCaller: async () => (asked++, { verdict: 'verified' }) } });
+    expect((await post(s.url, form(baseForm({ token: 'wrongwrongwrongwrongwrong1' })))).status).toBe(401);
+    expect(asked).toBe(0);
+  });
+
+  it.each([
+    ['verified', { verdict: 'verified' } as const, undefined],
+    ['unsigned, not allowed', { verdict: 'unsigned', allowed: false } as const, true],
+    ['unsigned, allowed by MMOPS_ALLOW_UNSIGNED_SLASH', { verdict: 'unsigned', allowed: true } as const, undefined],
+  ])('runs a %s request, marking an unproven caller', async (_name, verdict, flag) => {
+    const s = await setup({ extra: { checkCaller: async () => verdict } });
+    expect((await post(s.url, form(baseForm()))).status).toBe(200);
+    expect(s.ran).toHaveLength(1);
+    expect(s.ran[0]?.unverifiedCaller).toBe(flag);
   });
 
   it('answers 413 for an oversize body, running nothing', async () => {
