@@ -29,6 +29,9 @@ Options:
   --as USER          start as USER (default alice)
   --in CHANNEL       start in CHANNEL, team:channel or @user (default acme:town-square)
   --timeout SECONDS  how long to wait for each answer (default 10)
+  --replicas N       run N bot replicas (1-5) behind a round-robin proxy for /slash,
+                     sharing state (Redis if MMOPS_REDIS_URL is set, else in-process):
+                     each DM and mention is still answered once
   --no-color         no colours (also NO_COLOR=1; colours are only used on a terminal)
   --help             this text
 
@@ -43,6 +46,7 @@ const argsSchema = z.object({
   in: z.string().min(1, '--in needs a channel, e.g. --in ops:town-square').optional(),
   timeout: z.coerce.number({ message: '--timeout needs a number of seconds' }).positive('--timeout needs a positive number of seconds').max(600, '--timeout is at most 600 seconds').optional(),
   'no-color': z.boolean().optional(),
+  replicas: z.coerce.number({ message: '--replicas needs a number' }).int('--replicas needs a whole number').min(1, '--replicas is 1 to 5').max(5, '--replicas is 1 to 5').optional(),
   help: z.boolean().optional(),
 });
 
@@ -60,6 +64,7 @@ export function parseDemoArgs(argv: readonly string[]): DemoArgs | string {
         in: { type: 'string' },
         timeout: { type: 'string' },
         'no-color': { type: 'boolean' },
+        replicas: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -100,7 +105,7 @@ export async function runDemo(argv: readonly string[] = process.argv.slice(2)): 
   if (interactive) process.stdout.write('Starting the sandbox server and the bot…\n');
   let sandbox: Sandbox;
   try {
-    sandbox = await startSandbox({ logLevel: 'info' });
+    sandbox = await startSandbox({ logLevel: 'info', ...(args.replicas !== undefined ? { replicas: args.replicas } : {}) });
   } catch (err) {
     process.stderr.write(`demo: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
@@ -142,7 +147,8 @@ export async function runDemo(argv: readonly string[] = process.argv.slice(2)): 
       process.stdout.write('Stopping the bot and the sandbox…\n');
     } else {
       const text = script?.text ?? readFileSync(0, 'utf8');
-      process.stdout.write(`mmops sandbox: Mattermost at ${sandbox.fake.url}, bot at ${sandbox.bot.url}\n\n`);
+      const where = sandbox.proxy ? `${sandbox.bots.length} bot replicas behind ${sandbox.proxy.url} (${sandbox.bots.map((b) => b.url).join(', ')})` : `bot at ${sandbox.bot.url}`;
+      process.stdout.write(`mmops sandbox: Mattermost at ${sandbox.fake.url}, ${where}\n\n`);
       const report = await con.runScript(text, { name: script?.name ?? 'stdin' });
       code = report.exitCode;
     }
