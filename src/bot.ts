@@ -288,7 +288,7 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
         return await api.getMe({ signal: stopping.signal });
       } catch (err) {
         if (stopping.signal.aborted) throw new StartupError('stopped', 'stopped during start-up', 0);
-        if (isApiError(err) && err.status === 401) {
+        if (isApiError(err) && err.isTokenRejected) {
           throw new StartupError(
             'token_rejected',
             `the server rejected MM_BOT_TOKEN (401 from ${config.mmUrl}): check that the token is current and that its bot account is enabled`,

@@ -548,9 +548,23 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     }
     if (isApiError(err)) {
       const base = { ...ctxFields, err: serializeError(err) };
-      if (err.status === 403) {
+      if (err.isTokenRejected) {
+        log.error({ ...base, hint: 'check MM_BOT_TOKEN' }, 'bot token rejected');
+        return {
+          reply: say(md`The Mattermost server rejected the bot's access token (${code('MM_BOT_TOKEN')}); an admin must fix it. (ref ${ref})`, 'error'),
+          outcome: 'unavailable',
+        };
+      }
+      if (err.status === 403 && CHANNEL_MEMBER_READS.has(err.endpoint)) {
+        // the bot cannot read the channel (not a member of a private one): not the caller's fault
+        log.info(base, 'channel membership unreadable by the bot');
+        return { reply: say(raw("I can't see that channel; add me to it or ask in a DM."), 'warning'), outcome: 'unavailable' };
+      }
+      if (err.status === 403 || err.status === 401) {
+        // an ordinary refusal (a 401 only means a bad token with the ids above): say what the server said
         log.warn(base, 'server refused');
-        return { reply: say(raw("Mattermost refused that: the bot account isn't allowed to do it."), 'refused'), outcome: 'unavailable' };
+        const why = err.serverMessage || 'it did not say why';
+        return { reply: say(md`Mattermost refused that: ${why}`, 'refused'), outcome: 'unavailable' };
       }
       if (err.status === 404) {
         log.info(base, 'server: not found');
@@ -569,8 +583,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         log.info(base, 'server rejected input');
         return { reply: say(md`Mattermost rejected that: ${err.serverMessage}`, 'warning'), outcome: 'user_error' };
       }
-      if (err.status === 401) log.error({ ...base, hint: 'check MM_BOT_TOKEN' }, 'bot token rejected');
-      else log.error(base, 'server error');
+      log.error(base, 'server error');
       return { reply: sorry(ref), outcome: 'crash' };
     }
     if (isNetworkError(err)) {
@@ -601,6 +614,13 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
 }
 
 // ---------------------------------------------------------------------------
+
+/** Reads of a channel's members; a 403 there means the bot cannot read the channel. */
+const CHANNEL_MEMBER_READS: ReadonlySet<string> = new Set([
+  'GET /api/v4/channels/{channel_id}/members/{user_id}',
+  'POST /api/v4/channels/{channel_id}/members/ids',
+  'GET /api/v4/channels/{channel_id}/members',
+]);
 
 const label = (cmd: CommandDefinition, sub?: SubcommandDefinition): string => (sub?.name ? `${cmd.name} ${sub.name}` : cmd.name);
 

@@ -4,6 +4,19 @@
  * or the server answered with something we cannot read ({@link ProtocolError}).
  */
 
+/**
+ * The AppError ids that mean "this token is no good": every session-required route answers
+ * an unknown, revoked or expired token with `session_expired`, and a non-OAuth token in the
+ * query string with `token_provided` (`server/channels/web/handlers.go` ServeHTTP; the
+ * finer `api.context.invalid_token.error` of `server/channels/app/session.go` GetSession
+ * is replaced by `session_expired` there). Other 401s are ordinary refusals
+ * (docs/mattermost-notes.md §1.2).
+ */
+export const TOKEN_REJECTED_IDS: ReadonlySet<string> = new Set([
+  'api.context.session_expired.app_error',
+  'api.context.token_provided.app_error',
+]);
+
 /** The server answered with a non-2xx status. */
 export class ApiError extends Error {
   override readonly name = 'ApiError';
@@ -31,6 +44,10 @@ export class ApiError extends Error {
   }
   get isUnauthorized(): boolean {
     return this.status === 401;
+  }
+  /** the server rejected the bot's token itself (decided on the error id, not the status) */
+  get isTokenRejected(): boolean {
+    return this.status === 401 && TOKEN_REJECTED_IDS.has(this.serverErrorId);
   }
 }
 

@@ -14,7 +14,7 @@ import { z } from 'zod';
 import type { Logger } from '../core/command.js';
 import { silentLogger } from '../core/logger.js';
 import type { ApiStats, CallOptions, MattermostApi } from './api.js';
-import { ApiError, NetworkError, ProtocolError } from './errors.js';
+import { ApiError, NetworkError, ProtocolError, TOKEN_REJECTED_IDS } from './errors.js';
 import {
   appErrorSchema,
   auditSchema,
@@ -40,15 +40,8 @@ import {
   userAutocompleteSchema,
   userSchema,
 } from './models.js';
-import {
-  type AttemptFailure,
-  type RequestKind,
-  backoffDelay,
-  decideRetry,
-  remainingRequests,
-  resetSeconds,
-  retryAfterSeconds,
-} from './retry-policy.js';
+import { createPacer, emptyBudgetIntervalMs } from './pacing.js';
+import { type AttemptFailure, type RequestKind, backoffDelay, decideRetry, retryAfterSeconds } from './retry-policy.js';
 
 // Client4 is published as CommonJS: a default import gives module.exports.
 const { Client4, ClientError } = pkg;
@@ -163,8 +156,8 @@ export function createRestApi(opts: RestApiOptions): MattermostApi {
   const semaphore = createSemaphore(opts.maxConcurrency ?? 16);
   const stats: ApiStats = { requests: 0, byEndpoint: {}, rateLimitWaits: 0, retries: 0, lastRoundTripMs: 0 };
   const breaker = { failures: 0, openUntil: 0 };
-  /** no request starts before this time (X-RateLimit-Remaining hit 0, or a 429) */
-  let pausedUntil = 0;
+  /** spacing while X-RateLimit-Remaining is 0, and the Retry-After of a 429 */
+  const pacer = createPacer({ now, maxIntervalMs: maxRateLimitWaitMs });
   let tokenRejectionLogged = false;
 
   /** Never let the token reach a message, whatever the server or the runtime put in it. */
@@ -315,21 +308,22 @@ export function createRestApi(opts: RestApiOptions): MattermostApi {
     } else {
       message = `HTTP ${raw.status} ${raw.statusText}`.trim();
     }
-    if (raw.status === 401) {
+    if (raw.status === 401 && TOKEN_REJECTED_IDS.has(id)) {
       message = `the Mattermost server rejected MM_BOT_TOKEN (${message || 'unauthorized'}); check that the bot's access token is correct and has not been revoked`;
       if (!tokenRejectionLogged) {
         tokenRejectionLogged = true;
         log.error({ endpoint, serverErrorId: id }, 'Mattermost rejected MM_BOT_TOKEN (401)');
       }
     }
-    const retryAfter = raw.status === 429 ? retryAfterSeconds(raw.headers, now()) : undefined;
+    const retryAfter = raw.status === 429 ? rateLimitWaitMs(raw.headers) / 1000 : undefined;
     return new ApiError(raw.status, id, redact(message), requestId, endpoint, retryAfter);
   }
 
-  function notePacing(headers: Headers): void {
-    if (remainingRequests(headers) !== 0) return;
-    const waitMs = Math.min((resetSeconds(headers) ?? 1) * 1000, maxRateLimitWaitMs);
-    pausedUntil = Math.max(pausedUntil, now() + waitMs);
+  /** How long a 429 asks to wait: its Retry-After, else one spacing interval, else 1 s. */
+  function rateLimitWaitMs(headers: Headers): number {
+    const secs = retryAfterSeconds(headers, now());
+    if (secs !== undefined) return secs * 1000;
+    return emptyBudgetIntervalMs(headers) ?? 1000;
   }
 
   async function execute<T>(spec: RequestSpec<T>, o?: CallOptions): Promise<T> {
@@ -351,10 +345,10 @@ export function createRestApi(opts: RestApiOptions): MattermostApi {
           `Mattermost is not answering (${breaker.failures} failed attempts in a row); next try in ${secs}s`,
         );
       }
-      const pause = pausedUntil - now();
+      const pause = pacer.reserve();
       if (pause > 0) {
         if (!pauseCounted) stats.rateLimitWaits += 1;
-        log.debug({ endpoint, waitMs: pause }, 'pacing: rate-limit budget used up, waiting for reset');
+        log.debug({ endpoint, waitMs: pause }, 'pacing: rate-limit budget used up, spacing requests');
         await wait(pause, signal, endpoint, spec.kind);
       }
       pauseCounted = false;
@@ -394,17 +388,17 @@ export function createRestApi(opts: RestApiOptions): MattermostApi {
 
       record(endpoint, result.status, ms);
       breaker.failures = 0;
-      notePacing(result.headers);
+      pacer.observe(result.headers);
 
       if (result.status >= 200 && result.status < 300) return spec.parse(result.body, endpoint);
 
       if (result.status === 429) {
         const error = toApiError(result, endpoint);
-        const waitMs = (error.retryAfterSeconds ?? 1) * 1000;
+        const waitMs = rateLimitWaitMs(result.headers);
         if (rateLimitRetries >= maxRateLimitRetries || waitMs > maxRateLimitWaitMs) throw error;
         rateLimitRetries += 1;
         stats.rateLimitWaits += 1;
-        pausedUntil = Math.max(pausedUntil, now() + waitMs);
+        pacer.blockFor(waitMs);
         log.warn({ endpoint, waitMs }, 'rate limited by Mattermost (429); waiting before retrying');
         // the wait itself happens at the top of the loop, shared with concurrent requests
         pauseCounted = true;

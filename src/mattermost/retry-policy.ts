@@ -49,35 +49,19 @@ export function backoffDelay(attempt: number, random: () => number, baseMs = 200
 }
 
 /**
- * Seconds to wait from rate-limit headers: `Retry-After` (seconds or an HTTP date),
- * else `X-RateLimit-Reset` (seconds). undefined when neither is usable.
+ * Seconds to wait from a 429's `Retry-After` (seconds or an HTTP date); undefined when
+ * absent or unusable. `X-RateLimit-Reset` is deliberately not a fallback: it is the time
+ * until the whole burst is refilled, not the wait before the next request (see pacing.ts).
  */
 export function retryAfterSeconds(
   headers: { get(name: string): string | null },
   nowMs: number,
 ): number | undefined {
   const retryAfter = headers.get('retry-after');
-  if (retryAfter !== null && retryAfter.trim() !== '') {
-    const secs = Number(retryAfter.trim());
-    if (Number.isFinite(secs) && secs >= 0) return secs;
-    const date = Date.parse(retryAfter);
-    if (Number.isFinite(date)) return Math.max(0, Math.ceil((date - nowMs) / 1000));
-  }
-  return resetSeconds(headers);
-}
-
-/** `X-RateLimit-Reset` in seconds, when present and numeric. */
-export function resetSeconds(headers: { get(name: string): string | null }): number | undefined {
-  const reset = headers.get('x-ratelimit-reset');
-  if (reset === null || reset.trim() === '') return undefined;
-  const secs = Number(reset.trim());
-  return Number.isFinite(secs) && secs >= 0 ? secs : undefined;
-}
-
-/** `X-RateLimit-Remaining`, when present and numeric. */
-export function remainingRequests(headers: { get(name: string): string | null }): number | undefined {
-  const remaining = headers.get('x-ratelimit-remaining');
-  if (remaining === null || remaining.trim() === '') return undefined;
-  const n = Number(remaining.trim());
-  return Number.isFinite(n) ? n : undefined;
+  if (retryAfter === null || retryAfter.trim() === '') return undefined;
+  const secs = Number(retryAfter.trim());
+  if (Number.isFinite(secs) && secs >= 0) return secs;
+  const date = Date.parse(retryAfter);
+  if (Number.isFinite(date)) return Math.max(0, Math.ceil((date - nowMs) / 1000));
+  return undefined;
 }

@@ -28,6 +28,7 @@ import { SlashRunner, type SlashResult } from './slash.js';
 import { demoSeed, emptySeed } from './seed.js';
 import type { TriggerSigner } from './signing.js';
 import { FakeStore, type Post, type SeedData, type StoredUser } from './store.js';
+import { GcraLimiter, LIMIT_EXCEEDED_BODY, rateLimitHeaders } from './rate-limit.js';
 
 export type { Broadcast } from './hub.js';
 export type { SlashResult, CommandResponse } from './slash.js';
@@ -76,8 +77,14 @@ export interface Faults {
    * AppError (429 → the plain-text rate-limit answer). `errorId` overrides the AppError id.
    */
   failNext(method: string, pathPattern: RegExp, status: number, times?: number, errorId?: string): void;
-  /** GCRA-like limiter over all REST requests (§1.3): `perSec` refill, `burst` + 1 capacity */
-  rateLimit: { enabled: boolean; perSec: number; burst: number };
+  /** The next `times` (default 1) matching requests get a 429 whose Retry-After is `retryAfterSeconds`. */
+  rateLimitNext(method: string, pathPattern: RegExp, retryAfterSeconds: number, times?: number): void;
+  /**
+   * The server's GCRA limiter (RateLimitSettings, §1.3) over every request and WebSocket
+   * upgrade: `perSec` (PerSec), `burst` (MaxBurst), keyed by remote address, or by token
+   * with `varyByUser` (VaryByUser)
+   */
+  rateLimit: { enabled: boolean; perSec: number; burst: number; varyByUser?: boolean };
 }
 
 export interface FakeMattermost {
@@ -184,43 +191,37 @@ export async function startFakeMattermost(opts: StartOptions = {}): Promise<Fake
   registerIntegrationRoutes(router, core, slash);
 
   const requests: RecordedRequest[] = [];
-  const failures: Array<{ method: string; pattern: RegExp; status: number; left: number; errorId?: string }> = [];
-  const limiter = { tokens: -1, last: 0, key: '' };
+  const failures: Array<{ method: string; pattern: RegExp; status: number; left: number; errorId?: string; retryAfterSeconds?: number }> = [];
+  const limiter: { gcra: GcraLimiter | undefined; key: string } = { gcra: undefined, key: '' };
   const faults: Faults = {
     latencyMs: 0,
     down: false,
     failNext(method, pathPattern, status, times = 1, errorId) {
       failures.push({ method: method.toUpperCase(), pattern: pathPattern, status, left: times, errorId });
     },
+    rateLimitNext(method, pathPattern, retryAfterSeconds, times = 1) {
+      failures.push({ method: method.toUpperCase(), pattern: pathPattern, status: 429, left: times, retryAfterSeconds });
+    },
     rateLimit: { enabled: false, perSec: 10, burst: 100 },
   };
 
   const versionHeader = (): string => core.versionId();
 
-  /** Token bucket of capacity burst+1 refilled at perSec; returns the headers and whether allowed. */
-  const rateCheck = (): { allowed: boolean; headers: Record<string, string> } => {
+  /**
+   * The server's limiter (rate-limit.ts): it wraps the whole router, so every request —
+   * REST, hooks and WebSocket upgrades — counts, keyed by the remote address (or the
+   * token, with `varyByUser`), as RateLimitSettings.VaryByRemoteAddr / VaryByUser do.
+   */
+  const rateCheck = (req: IncomingMessage): { allowed: boolean; headers: Record<string, string> } => {
     const rl = faults.rateLimit;
-    const cap = rl.burst + 1;
-    const key = `${rl.perSec}/${rl.burst}`;
-    const now = Date.now();
-    if (limiter.key !== key || limiter.tokens < 0) {
-      limiter.key = key;
-      limiter.tokens = cap;
-      limiter.last = now;
+    const quotaKey = `${rl.perSec}/${rl.burst}`;
+    if (!limiter.gcra || limiter.key !== quotaKey) {
+      limiter.gcra = new GcraLimiter({ perSec: rl.perSec, burst: rl.burst });
+      limiter.key = quotaKey;
     }
-    limiter.tokens = Math.min(cap, limiter.tokens + ((now - limiter.last) / 1000) * rl.perSec);
-    limiter.last = now;
-    const headers: Record<string, string> = { 'X-RateLimit-Limit': String(cap) };
-    if (limiter.tokens >= 1) {
-      limiter.tokens -= 1;
-      headers['X-RateLimit-Remaining'] = String(Math.floor(limiter.tokens));
-      headers['X-RateLimit-Reset'] = String(Math.ceil((cap - limiter.tokens) / rl.perSec));
-      return { allowed: true, headers };
-    }
-    headers['X-RateLimit-Remaining'] = '0';
-    headers['X-RateLimit-Reset'] = String(Math.ceil((cap - limiter.tokens) / rl.perSec));
-    headers['Retry-After'] = String(Math.max(1, Math.ceil((1 - limiter.tokens) / rl.perSec)));
-    return { allowed: false, headers };
+    const key = rl.varyByUser ? tokenFromRequest(req).token || (req.socket.remoteAddress ?? '') : (req.socket.remoteAddress ?? '');
+    const result = limiter.gcra.take(key);
+    return { allowed: !result.limited, headers: rateLimitHeaders(result) };
   };
 
   const errorFor = (status: number, errorId?: string): AppError => {
@@ -317,10 +318,10 @@ export async function startFakeMattermost(opts: StartOptions = {}): Promise<Fake
       record.body = redact(body);
 
       if (faults.rateLimit.enabled) {
-        const rl = rateCheck();
+        const rl = rateCheck(req);
         Object.assign(headers, rl.headers);
         if (!rl.allowed) {
-          send({ status: 429, text: 'limit exceeded\n', contentType: 'text/plain; charset=utf-8' });
+          send({ status: 429, text: LIMIT_EXCEEDED_BODY, contentType: 'text/plain; charset=utf-8', headers: { 'X-Content-Type-Options': 'nosniff' } });
           return;
         }
       }
@@ -329,7 +330,14 @@ export async function startFakeMattermost(opts: StartOptions = {}): Promise<Fake
       if (failure) {
         failure.left -= 1;
         if (failure.status === 429) {
-          send({ status: 429, text: 'limit exceeded\n', contentType: 'text/plain; charset=utf-8', headers: { 'Retry-After': '1', 'X-RateLimit-Limit': '101', 'X-RateLimit-Remaining': '0', 'X-RateLimit-Reset': '1' } });
+          // what the default limiter (PerSec 10, MaxBurst 100) answers with its burst spent
+          const retryAfter = String(failure.retryAfterSeconds ?? 1);
+          send({
+            status: 429,
+            text: LIMIT_EXCEEDED_BODY,
+            contentType: 'text/plain; charset=utf-8',
+            headers: { 'X-Content-Type-Options': 'nosniff', 'Retry-After': retryAfter, 'X-RateLimit-Limit': '101', 'X-RateLimit-Remaining': '0', 'X-RateLimit-Reset': '11' },
+          });
         } else {
           sendError(errorFor(failure.status, failure.errorId));
         }
@@ -416,6 +424,16 @@ export async function startFakeMattermost(opts: StartOptions = {}): Promise<Fake
     if (path !== '/api/v4/websocket' && path !== '/api/v4/websocket/') {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
+    }
+    if (faults.rateLimit.enabled) {
+      const rl = rateCheck(req);
+      if (!rl.allowed) {
+        const hdrs = Object.entries(rl.headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+        socket.end(
+          `HTTP/1.1 429 Too Many Requests\r\nContent-Type: text/plain; charset=utf-8\r\n${hdrs}Content-Length: ${LIMIT_EXCEEDED_BODY.length}\r\nConnection: close\r\n\r\n${LIMIT_EXCEEDED_BODY}`,
+        );
+        return;
+      }
     }
     const { token, queryToken } = tokenFromRequest(req);
     hub.handleUpgrade(req, socket, head, queryToken ? '' : token);

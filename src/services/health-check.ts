@@ -150,7 +150,11 @@ export async function probe<T>(call: () => Promise<T>, now: () => number, permis
 export function classifyFailure(err: unknown, permission?: string): Extract<Probe<never>, { ok: false }> {
   if (isApiError(err)) {
     if (err.status === 403 || err.status === 401) {
-      const what = err.status === 401 ? 'the bot token was rejected' : `the bot account lacks ${permission ?? 'the permission'}`;
+      const what = err.isTokenRejected
+        ? 'the bot token was rejected'
+        : err.status === 401
+          ? `the server refused: ${err.serverMessage || 'no reason given'}`
+          : `the bot account lacks ${permission ?? 'the permission'}`;
       return { ok: false, kind: 'refused', detail: `${what}.`, ...(permission ? { permission } : {}) };
     }
     if (err.status === 501) return { ok: false, kind: 'off', detail: err.serverMessage || 'Not available on this server.' };

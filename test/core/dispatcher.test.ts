@@ -108,6 +108,7 @@ function apiStub(): MattermostApi & { calls: Array<{ method: string; args: unkno
 
 const ran = vi.fn<(ctx: CommandContext) => void>();
 let lastSignal: AbortSignal | undefined;
+let apiFailure = new ApiError(500, '', '', '', 'GET /x');
 
 const OTHER: Requirement = { permission: 'edit_other_users', scope: 'system' };
 
@@ -251,6 +252,17 @@ const testCommands: CommandDefinition[] = [
         access: { self: null },
         execute: async () => {
           throw new ApiError(403, 'api.context.permissions.app_error', 'You do not have the appropriate permissions.', 'r', 'PUT /users/{user_id}/active');
+        },
+      }),
+      defineSubcommand({
+        name: 'apifail',
+        summary: 'server says no, as set in apiFailure',
+        usage: 'trouble apifail',
+        examples: ['trouble apifail'],
+        args: z.object({}),
+        access: { self: null },
+        execute: async () => {
+          throw apiFailure;
         },
       }),
       defineSubcommand({
@@ -568,11 +580,47 @@ describe('dispatcher: execution and failures', () => {
     expect(renderReply(result.reply)).toContain('shutting down');
   });
 
-  it('explains a 403 from the server in a plain sentence', async () => {
+  it("explains a 403 from the server with the server's message", async () => {
     const { run } = setup();
     const { result, text } = await run(bob, 'trouble api403');
     expect(result.outcome).toBe('unavailable');
-    expect(text).toContain("Mattermost refused that: the bot account isn't allowed to do it.");
+    expect(result.reply.tone).toBe('refused');
+    expect(text).toContain('Mattermost refused that: You do not have the appropriate permissions\\.');
+  });
+
+  it('treats a 401 with another error id as a refusal with its message, not a bad token', async () => {
+    const { run, log } = setup();
+    apiFailure = new ApiError(
+      401,
+      'api.user.update_active.not_enable.app_error',
+      'You cannot deactivate yourself because this feature is not enabled.',
+      'r',
+      'PUT /api/v4/users/{user_id}/active',
+    );
+    const { result, text } = await run(bob, 'trouble apifail');
+    expect(result.outcome).toBe('unavailable');
+    expect(result.reply.tone).toBe('refused');
+    expect(text).toContain('Mattermost refused that: You cannot deactivate yourself because this feature is not enabled\\.');
+    expect(text).not.toContain('MM_BOT_TOKEN');
+    expect(log.find('bot token rejected')).toBeUndefined();
+  });
+
+  it('names MM_BOT_TOKEN only when the server rejected the token itself', async () => {
+    const { run, log } = setup();
+    apiFailure = new ApiError(401, 'api.context.session_expired.app_error', 'Invalid or expired session, please login again.', 'r', 'GET /api/v4/users/{user_id}');
+    const { result, text } = await run(bob, 'trouble apifail');
+    expect(result.outcome).toBe('unavailable');
+    expect(text).toContain('MM_BOT_TOKEN');
+    expect(text).toContain(result.ref);
+    expect(log.find('bot token rejected')?.level).toBe('error');
+  });
+
+  it("turns a 403 reading a channel's members into \"I can't see that channel\"", async () => {
+    const { run } = setup();
+    apiFailure = new ApiError(403, 'api.context.permissions.app_error', 'You do not have the appropriate permissions.', 'r', 'GET /api/v4/channels/{channel_id}/members/{user_id}');
+    const { result, text } = await run(bob, 'trouble apifail');
+    expect(result.outcome).toBe('unavailable');
+    expect(text).toContain("I can't see that channel; add me to it or ask in a DM.");
   });
 
   it('lists candidates for an ambiguous name', async () => {

@@ -65,6 +65,33 @@ describe('REST against the fake server', () => {
     expect(api.stats()).toMatchObject({ rateLimitWaits: 1, retries: 1 });
   });
 
+  it("spaces requests by Reset / Limit once the server's budget is empty: no 429, no pause for Reset", async () => {
+    // PerSec 2, MaxBurst 4: Limit 5, one request per 500 ms once the burst is spent, Reset 3 s
+    mm.faults.rateLimit = { enabled: true, perSec: 2, burst: 4 };
+    const api = createRestApi({ url: mm.url, token: SANDBOX_BOT_TOKEN });
+    for (let i = 0; i < 8; i++) await api.getMe();
+    const seen = mm.requests.filter((r) => r.path === '/api/v4/users/me');
+    expect(seen.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200, 200, 200]);
+    expect(api.stats().rateLimitWaits).toBe(3);
+    const gaps = seen.slice(5).map((r, i) => r.at - (seen[i + 4]?.at ?? 0));
+    for (const gap of gaps) {
+      // at least the server's interval (else it would have answered 429) …
+      expect(gap).toBeGreaterThanOrEqual(500);
+      // … and not the 3 s until the bucket is full again
+      expect(gap).toBeLessThan(3_000);
+    }
+  });
+
+  it('waits exactly the Retry-After of a 429 before trying again', async () => {
+    const api = createRestApi({ url: mm.url, token: SANDBOX_BOT_TOKEN });
+    mm.faults.rateLimitNext('GET', /\/api\/v4\/users\/me$/, 2);
+    expect((await api.getMe()).username).toBe('mmops');
+    const [limited, ok] = mm.requests.filter((r) => r.path === '/api/v4/users/me');
+    expect(limited?.status).toBe(429);
+    expect(ok?.status).toBe(200);
+    expect((ok?.at ?? 0) - (limited?.at ?? 0)).toBeGreaterThanOrEqual(2_000);
+  });
+
   it('explains a revoked token', async () => {
     const api = createRestApi({ url: mm.url, token: SANDBOX_BOT_TOKEN });
     mm.revokeToken(SANDBOX_BOT_TOKEN);

@@ -300,9 +300,34 @@ describe('error mapping', () => {
       .reply(401, appError(401, 'api.context.session_expired.app_error', `Invalid or expired session, please login again. ${TOKEN}`));
     const e = (await caught(makeApi().getMe())) as ApiError;
     expect(e.isUnauthorized).toBe(true);
+    expect(e.isTokenRejected).toBe(true);
     expect(e.message).toContain('MM_BOT_TOKEN');
     expect(e.message).not.toContain(TOKEN);
     expect(e.serverMessage).not.toContain(TOKEN);
+  });
+
+  it('treats a 401 with another error id as a refusal, not as a bad token', async () => {
+    nock(BASE)
+      .put(`/api/v4/users/${U2}/active`)
+      .reply(
+        401,
+        appError(401, 'api.user.update_active.not_enable.app_error', 'You cannot deactivate yourself because this feature is not enabled.'),
+      );
+    const e = (await caught(makeApi().updateUserActive(U2, false))) as ApiError;
+    expect(e.status).toBe(401);
+    expect(e.isTokenRejected).toBe(false);
+    expect(e.serverErrorId).toBe('api.user.update_active.not_enable.app_error');
+    expect(e.serverMessage).toBe('You cannot deactivate yourself because this feature is not enabled.');
+    expect(e.message).not.toContain('MM_BOT_TOKEN');
+  });
+
+  it('names MM_BOT_TOKEN for token_provided too', async () => {
+    nock(BASE)
+      .get('/api/v4/users/me')
+      .reply(401, appError(401, 'api.context.token_provided.app_error', 'Session is not OAuth but token was provided in the query string.'));
+    const e = (await caught(makeApi().getMe())) as ApiError;
+    expect(e.isTokenRejected).toBe(true);
+    expect(e.message).toContain('MM_BOT_TOKEN');
   });
 
   it('keeps the token out of network error messages', async () => {
@@ -436,14 +461,14 @@ describe('rate limits', () => {
     expect(api.stats().rateLimitWaits).toBe(1);
   });
 
-  it('falls back to X-RateLimit-Reset when Retry-After is missing', async () => {
+  it('without Retry-After waits one spacing interval (Reset / Limit), never Reset', async () => {
     nock(BASE)
       .get('/api/v4/users/me')
-      .reply(429, 'limit exceeded\n', { 'Content-Type': 'text/plain', 'X-RateLimit-Reset': '4' })
+      .reply(429, 'limit exceeded\n', { 'Content-Type': 'text/plain', 'X-RateLimit-Limit': '101', 'X-RateLimit-Remaining': '0', 'X-RateLimit-Reset': '11' })
       .get('/api/v4/users/me')
       .reply(200, user(U1, 'x'));
     await makeApi().getMe();
-    expect(sleeps).toEqual([4000]);
+    expect(sleeps).toEqual([109]);
   });
 
   it('does not wait out an absurd Retry-After', async () => {
@@ -454,21 +479,45 @@ describe('rate limits', () => {
     expect(sleeps).toEqual([]);
   });
 
-  it('paces the next request when X-RateLimit-Remaining reaches 0', async () => {
+  it('with X-RateLimit-Remaining 0 spaces requests by Reset / Limit, and stops spacing when room returns', async () => {
+    const empty = { 'X-RateLimit-Limit': '101', 'X-RateLimit-Remaining': '0', 'X-RateLimit-Reset': '11' };
     nock(BASE)
       .get('/api/v4/users/me')
-      .reply(200, user(U1, 'x'), { 'X-RateLimit-Remaining': '1', 'X-RateLimit-Reset': '1' })
+      .reply(200, user(U1, 'x'), { 'X-RateLimit-Limit': '101', 'X-RateLimit-Remaining': '1', 'X-RateLimit-Reset': '10' })
       .get('/api/v4/users/me')
-      .reply(200, user(U1, 'x'), { 'X-RateLimit-Remaining': '0', 'X-RateLimit-Reset': '2' })
+      .reply(200, user(U1, 'x'), empty)
       .get('/api/v4/users/me')
-      .reply(200, user(U1, 'x'), { 'X-RateLimit-Remaining': '100', 'X-RateLimit-Reset': '0' });
+      .reply(200, user(U1, 'x'), empty)
+      .get('/api/v4/users/me')
+      .reply(200, user(U1, 'x'), { 'X-RateLimit-Limit': '101', 'X-RateLimit-Remaining': '2', 'X-RateLimit-Reset': '10' })
+      .get('/api/v4/users/me')
+      .reply(200, user(U1, 'x'), { 'X-RateLimit-Limit': '101', 'X-RateLimit-Remaining': '1', 'X-RateLimit-Reset': '10' });
     const api = makeApi();
     await api.getMe();
     await api.getMe();
     expect(sleeps).toEqual([]);
     await api.getMe();
-    expect(sleeps).toEqual([2000]);
-    expect(api.stats().rateLimitWaits).toBe(1);
+    await api.getMe();
+    // 11 s / 101 ≈ 109 ms before each request while the budget is empty — not 11 s
+    expect(sleeps).toEqual([109, 109]);
+    await api.getMe();
+    expect(sleeps).toEqual([109, 109]);
+    expect(api.stats().rateLimitWaits).toBe(2);
+  });
+
+  it('spaces concurrent requests one interval apart instead of releasing them together', async () => {
+    const empty = { 'X-RateLimit-Limit': '3', 'X-RateLimit-Remaining': '0', 'X-RateLimit-Reset': '3' };
+    nock(BASE).get('/api/v4/users/me').times(4).reply(200, user(U1, 'x'), empty);
+    const waits: number[] = [];
+    const api = makeApi({
+      // real waiting would serialize nothing here: record each wait without advancing the clock
+      sleep: async (ms) => {
+        waits.push(ms);
+      },
+    });
+    await api.getMe();
+    await Promise.all([api.getMe(), api.getMe(), api.getMe()]);
+    expect(waits).toEqual([1000, 2000, 3000]);
   });
 });
 

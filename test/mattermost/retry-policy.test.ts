@@ -3,7 +3,6 @@ import { describe, expect, it } from 'vitest';
 import {
   backoffDelay,
   decideRetry,
-  remainingRequests,
   retryAfterSeconds,
 } from '../../src/mattermost/retry-policy.js';
 
@@ -46,18 +45,13 @@ describe('backoffDelay', () => {
 });
 
 describe('rate-limit headers', () => {
-  it('prefers Retry-After seconds, then an HTTP date, then X-RateLimit-Reset', () => {
+  it('reads Retry-After as seconds or an HTTP date, and never falls back to X-RateLimit-Reset', () => {
     const now = Date.parse('2025-01-01T00:00:00Z');
     expect(retryAfterSeconds(headers({ 'Retry-After': '7', 'X-RateLimit-Reset': '3' }), now)).toBe(7);
     expect(retryAfterSeconds(headers({ 'Retry-After': 'Wed, 01 Jan 2025 00:00:05 GMT' }), now)).toBe(5);
-    expect(retryAfterSeconds(headers({ 'X-RateLimit-Reset': '3' }), now)).toBe(3);
+    // Reset is the time to refill the whole burst, not a wait (pacing.ts)
+    expect(retryAfterSeconds(headers({ 'X-RateLimit-Reset': '3' }), now)).toBeUndefined();
     expect(retryAfterSeconds(headers({ 'Retry-After': 'soon' }), now)).toBeUndefined();
     expect(retryAfterSeconds(headers({}), now)).toBeUndefined();
-  });
-
-  it('reads X-RateLimit-Remaining', () => {
-    expect(remainingRequests(headers({ 'X-RateLimit-Remaining': '0' }))).toBe(0);
-    expect(remainingRequests(headers({ 'X-RateLimit-Remaining': '55' }))).toBe(55);
-    expect(remainingRequests(headers({}))).toBeUndefined();
   });
 });

@@ -157,7 +157,11 @@ describe('buildHealthReport', () => {
 describe('classifyFailure', () => {
   it('maps each error to a kind and a sentence', () => {
     expect(classifyFailure(new ApiError(403, '', '', '', 'GET /x'), 'perm_x')).toMatchObject({ kind: 'refused', permission: 'perm_x' });
-    expect(classifyFailure(new ApiError(401, '', '', '', 'GET /x')).detail).toContain('token was rejected');
+    expect(classifyFailure(new ApiError(401, 'api.context.session_expired.app_error', '', '', 'GET /x')).detail).toContain('token was rejected');
+    // another 401 is a refusal with the server's words, not a bad token
+    const other = classifyFailure(new ApiError(401, 'api.user.update_active.not_enable.app_error', 'Not enabled.', '', 'GET /x'));
+    expect(other.detail).toContain('Not enabled.');
+    expect(other.detail).not.toContain('token');
     expect(classifyFailure(new ApiError(502, '', '', '', 'GET /x'))).toMatchObject({ kind: 'failed', detail: 'The server answered with an error (HTTP 502).' });
     expect(classifyFailure(new NetworkError('GET /x', 'timeout', true))).toMatchObject({ kind: 'unreachable', detail: 'No answer in time.' });
     expect(classifyFailure(new ProtocolError('GET /x', 'bad'))).toMatchObject({ kind: 'failed' });
