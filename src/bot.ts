@@ -21,6 +21,7 @@ import type { BotStatus, CommandDefinition, HealthWatchService, Invocation, Logg
 import { createReplication, type ReplicationDeps } from './bot/replication.js';
 import { createAuditTrail, type AuditTrail } from './core/audit.js';
 import { createDispatcher, type Dispatcher, type DispatchResult } from './core/dispatcher.js';
+import { withScheduler } from './core/scheduler.js';
 import { createLogger } from './core/logger.js';
 import type { PermissionService } from './core/permission-service.js';
 import { resolveBotRights, type BotRights } from './core/permissions/bot-rights.js';
@@ -136,7 +137,13 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
   const stopping = new AbortController();
   const api: MattermostApi =
     deps.api ??
-    createRestApi({ url: config.mmUrl, token: config.botToken, logger: log, onRequest: (info) => metrics.apiRequest(info) });
+    createRestApi({
+      url: config.mmUrl,
+      token: config.botToken,
+      logger: log,
+      maxConcurrency: config.limits.apiConcurrency,
+      onRequest: (info) => metrics.apiRequest(info),
+    });
 
   let phase: 'idle' | 'starting' | 'running' | 'stopping' | 'stopped' = 'idle';
   let http: HttpServer | undefined;
@@ -499,20 +506,24 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
         triggers: { root: config.rootTrigger, prefix: config.triggerPrefix },
         botCan: async (req, where) => (await perms.check(user.id, req, where ?? {})).allowed,
       };
-      dispatcher = createDispatcher({
-        registry,
-        api,
-        permissions: perms,
-        services,
-        logger: log,
-        botUserId: user.id,
-        rootTrigger: config.rootTrigger,
-        allowBots: config.allowBots,
-        userCache,
-        visibility,
-        now,
-        ...(deps.deadlineMs !== undefined ? { deadlineMs: deps.deadlineMs } : {}),
-      });
+      // every way in (slash, DM, mention) runs through this one fair admission (scheduler.ts)
+      dispatcher = withScheduler(
+        createDispatcher({
+          registry,
+          api,
+          permissions: perms,
+          services,
+          logger: log,
+          botUserId: user.id,
+          rootTrigger: config.rootTrigger,
+          allowBots: config.allowBots,
+          userCache,
+          visibility,
+          now,
+          ...(deps.deadlineMs !== undefined ? { deadlineMs: deps.deadlineMs } : {}),
+        }),
+        { limits: config.limits, logger: log },
+      );
       registration = createSlashRegistration({
         api,
         logger: log,

@@ -56,7 +56,34 @@ export interface Config {
    * form's user_id on the command token alone (unsafe; default false)
    */
   allowUnsignedSlash: boolean;
+  /** load limits: fair admission of commands (src/core/scheduler.ts), API and connection bounds */
+  limits: LoadLimits;
 }
+
+/** Bounds under load (README "Fair under load"). */
+export interface LoadLimits {
+  /** commands one user may have running at once (MMOPS_USER_RUNNING) */
+  perUserRunning: number;
+  /** commands one user may have waiting (MMOPS_USER_QUEUED) */
+  perUserQueued: number;
+  /** commands running at once, all users (MMOPS_MAX_RUNNING) */
+  maxRunning: number;
+  /** commands waiting, all users (MMOPS_MAX_QUEUED) */
+  maxQueued: number;
+  /** REST requests in flight toward Mattermost (MMOPS_API_CONCURRENCY) */
+  apiConcurrency: number;
+  /** open connections to the bot's HTTP endpoint (MMOPS_MAX_CONNECTIONS) */
+  maxConnections: number;
+}
+
+export const DEFAULT_LOAD_LIMITS: LoadLimits = {
+  perUserRunning: 2,
+  perUserQueued: 5,
+  maxRunning: 16,
+  maxQueued: 256,
+  apiConcurrency: 16,
+  maxConnections: 256,
+};
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[]; noServer: boolean };
 
@@ -106,6 +133,12 @@ export const CONFIG_VARIABLES: readonly VariableSpec[] = [
     defaultText: 'false',
     example: 'true',
   },
+  { name: 'MMOPS_USER_RUNNING', meaning: 'commands one person may have running at once (more wait)', defaultText: '2', example: '3' },
+  { name: 'MMOPS_USER_QUEUED', meaning: 'commands one person may have waiting (more are answered "busy")', defaultText: '5', example: '10' },
+  { name: 'MMOPS_MAX_RUNNING', meaning: 'commands running at once, everyone together', defaultText: '16', example: '32' },
+  { name: 'MMOPS_MAX_QUEUED', meaning: 'commands waiting, everyone together (more are answered "busy")', defaultText: '256', example: '512' },
+  { name: 'MMOPS_API_CONCURRENCY', meaning: 'requests to the Mattermost API in flight at once', defaultText: '16', example: '8' },
+  { name: 'MMOPS_MAX_CONNECTIONS', meaning: "open connections to the bot's HTTP endpoint (more get 503)", defaultText: '256', example: '1024' },
 ];
 
 const specOf = (name: string): VariableSpec => {
@@ -262,6 +295,17 @@ const maxAgeSchema = z.string().transform((value, ctx) => {
   return Number(value) * 1000;
 });
 
+/** A whole number in [min, max]. */
+const countSchema = (min: number, max: number) =>
+  z.string().transform((value, ctx) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min || n > max) {
+      ctx.addIssue({ code: 'custom', message: `${JSON.stringify(value)} is not a whole number from ${min} to ${max}` });
+      return z.NEVER;
+    }
+    return n;
+  });
+
 const pathSchema = z.string().refine((p) => !p.includes('\0'), 'is not a file path');
 
 /**
@@ -308,6 +352,15 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
   const redisPrefix = read('MMOPS_REDIS_PREFIX', redisPrefixSchema, 'mmops:');
   const leaderLeaseMs = read('MMOPS_LEADER_LEASE_MS', msSchema(500, 300_000), 10_000);
   const postClaimMs = read('MMOPS_POST_CLAIM_MS', msSchema(1_000, 3_600_000), 60_000);
+  const d = DEFAULT_LOAD_LIMITS;
+  const limits: LoadLimits = {
+    perUserRunning: read('MMOPS_USER_RUNNING', countSchema(1, 1_000), d.perUserRunning),
+    perUserQueued: read('MMOPS_USER_QUEUED', countSchema(0, 100_000), d.perUserQueued),
+    maxRunning: read('MMOPS_MAX_RUNNING', countSchema(1, 10_000), d.maxRunning),
+    maxQueued: read('MMOPS_MAX_QUEUED', countSchema(0, 1_000_000), d.maxQueued),
+    apiConcurrency: read('MMOPS_API_CONCURRENCY', countSchema(1, 1_000), d.apiConcurrency),
+    maxConnections: read('MMOPS_MAX_CONNECTIONS', countSchema(1, 1_000_000), d.maxConnections),
+  };
   if (redisUrl !== null && publicUrl === null) {
     // Replicas must all register the load balancer's address, never their own.
     problems.push(
@@ -342,6 +395,7 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
       postClaimMs,
       triggerMaxAgeMs,
       allowUnsignedSlash,
+      limits,
     },
   };
 }

@@ -46,6 +46,7 @@ describe('loadConfig', () => {
         postClaimMs: 60_000,
         triggerMaxAgeMs: 60_000,
         allowUnsignedSlash: false,
+        limits: { perUserRunning: 2, perUserQueued: 5, maxRunning: 16, maxQueued: 256, apiConcurrency: 16, maxConnections: 256 },
       },
     });
     if (!r.ok) return;
@@ -74,6 +75,12 @@ describe('loadConfig', () => {
       MMOPS_POST_CLAIM_MS: '45000',
       MMOPS_TRIGGER_MAX_AGE: '30',
       MMOPS_ALLOW_UNSIGNED_SLASH: 'true',
+      MMOPS_USER_RUNNING: '3',
+      MMOPS_USER_QUEUED: '10',
+      MMOPS_MAX_RUNNING: '32',
+      MMOPS_MAX_QUEUED: '512',
+      MMOPS_API_CONCURRENCY: '8',
+      MMOPS_MAX_CONNECTIONS: '1024',
     });
     expect(r.ok && r.config).toEqual({
       mmUrl: 'https://chat.example.com/mm',
@@ -95,6 +102,7 @@ describe('loadConfig', () => {
       postClaimMs: 45_000,
       triggerMaxAgeMs: 30_000,
       allowUnsignedSlash: true,
+      limits: { perUserRunning: 3, perUserQueued: 10, maxRunning: 32, maxQueued: 512, apiConcurrency: 8, maxConnections: 1024 },
     });
   });
 
@@ -147,6 +155,8 @@ describe('loadConfig', () => {
     ['MMOPS_LEADER_LEASE_MS too short', { MMOPS_LEADER_LEASE_MS: '100' }, 'MMOPS_LEADER_LEASE_MS: "100" is not a whole number of milliseconds from 500 to 300000 (e.g. MMOPS_LEADER_LEASE_MS=5000)'],
     ['MMOPS_POST_CLAIM_MS not a number', { MMOPS_POST_CLAIM_MS: '1m' }, 'MMOPS_POST_CLAIM_MS: "1m" is not a whole number of milliseconds from 1000 to 3600000 (e.g. MMOPS_POST_CLAIM_MS=45000)'],
     ['MMOPS_REDIS_PREFIX with a space', { MMOPS_REDIS_PREFIX: 'my bot:' }, 'MMOPS_REDIS_PREFIX: may only hold letters, digits and "_:.{}-" (e.g. MMOPS_REDIS_PREFIX=mmops-prod:)'],
+    ['MMOPS_USER_RUNNING zero', { MMOPS_USER_RUNNING: '0' }, 'MMOPS_USER_RUNNING: "0" is not a whole number from 1 to 1000 (e.g. MMOPS_USER_RUNNING=3)'],
+    ['MMOPS_MAX_CONNECTIONS not a number', { MMOPS_MAX_CONNECTIONS: 'lots' }, 'MMOPS_MAX_CONNECTIONS: "lots" is not a whole number from 1 to 1000000 (e.g. MMOPS_MAX_CONNECTIONS=1024)'],
     ['MMOPS_ALLOW_BOTS not boolean', { MMOPS_ALLOW_BOTS: 'sometimes' }, 'MMOPS_ALLOW_BOTS: "sometimes" is not true or false (e.g. MMOPS_ALLOW_BOTS=true)'],
     ['MMOPS_TRIGGER_MAX_AGE with a unit', { MMOPS_TRIGGER_MAX_AGE: '60s' }, 'MMOPS_TRIGGER_MAX_AGE: "60s" is not a whole number of seconds between 1 and 3600 (e.g. MMOPS_TRIGGER_MAX_AGE=30)'],
     ['MMOPS_TRIGGER_MAX_AGE zero', { MMOPS_TRIGGER_MAX_AGE: '0' }, 'MMOPS_TRIGGER_MAX_AGE: "0" is not a whole number of seconds between 1 and 3600 (e.g. MMOPS_TRIGGER_MAX_AGE=30)'],

@@ -82,7 +82,8 @@ export interface DispatcherDeps {
   visibility?: VisibilityService;
 }
 
-export type DispatchOutcome = 'ok' | 'user_error' | 'refused' | 'unavailable' | 'crash' | 'unknown_command' | 'timeout';
+/** How an invocation ended; `busy` = not admitted (src/core/scheduler.ts), nothing ran. */
+export type DispatchOutcome = 'ok' | 'user_error' | 'refused' | 'unavailable' | 'crash' | 'unknown_command' | 'timeout' | 'busy';
 
 export interface DispatchResult {
   reply: Reply;

@@ -41,6 +41,8 @@ import type { InFlight } from './in-flight.js';
 export interface WsRun {
   reply: Reply;
   ref: string;
+  /** `busy`: not admitted (src/core/scheduler.ts); its answer goes through the notice lane */
+  outcome?: string;
 }
 
 export interface WsIntakeOptions {
@@ -62,6 +64,10 @@ export interface WsIntakeOptions {
   now?: () => number;
   /** the pointer left in the thread when a private answer went to the DM */
   dmPointerText?: string;
+  /** "busy" answers posted at once (default 2): they never take the API slots real work needs */
+  busyConcurrency?: number;
+  /** threads with a "busy" answer waiting to be posted (default 1 000) */
+  busyMaxPending?: number;
 }
 
 /** How replicas share out posts: exactly one handles each. */
@@ -81,6 +87,16 @@ export interface PostClaims {
 export interface WsIntake {
   /** Handles one WebSocket event; resolves when its reply was delivered (or it was ignored). */
   handleEvent(ev: WsEvent): Promise<void>;
+}
+
+/** A "busy" answer waiting to be posted; `covers` = the refused posts it answers. */
+interface BusyNotice {
+  post: Post;
+  direct: boolean;
+  rootId: string;
+  reply: Reply;
+  ref: string;
+  covers: number;
 }
 
 export type IgnoreReason = 'own' | 'bot' | 'webhook' | 'system' | 'edited' | 'duplicate' | 'claimed' | 'not_addressed' | 'empty' | 'malformed';
@@ -184,6 +200,48 @@ export function createWsIntake(opts: WsIntakeOptions): WsIntake {
     await opts.api.createPost({ channel_id: post.channel_id, message: pointer, root_id: rootId, pending_post_id: pendingId(post, 'pointer') });
   }
 
+  // "Busy" answers: a flood of refused commands must not become a flood of posts that
+  // crowds out everyone's real work toward the API. They go out a few at a time, and
+  // several waiting for one person in one thread become one post answering all of them.
+  const busyConcurrency = Math.max(1, opts.busyConcurrency ?? 2);
+  const busyMaxPending = Math.max(1, opts.busyMaxPending ?? 1_000);
+  const busyPending = new Map<string, BusyNotice>();
+  let busyPosting = 0;
+
+  function queueBusy(n: BusyNotice): void {
+    const key = `${n.post.user_id}:${n.post.channel_id}:${n.rootId}`;
+    const waiting = busyPending.get(key);
+    if (waiting) {
+      waiting.covers += 1;
+      log.debug({ ref: n.ref, postId: n.post.id, covers: waiting.covers }, 'busy answer folded into the one waiting for this thread');
+      return;
+    }
+    if (busyPending.size >= busyMaxPending) {
+      log.warn({ ref: n.ref, postId: n.post.id, userId: n.post.user_id }, 'busy answer not posted: too many threads are waiting for one');
+      return;
+    }
+    busyPending.set(key, n);
+    drainBusy();
+  }
+
+  function drainBusy(): void {
+    while (busyPosting < busyConcurrency && busyPending.size > 0) {
+      const first = busyPending.entries().next().value;
+      if (!first) return;
+      const [key, n] = first;
+      busyPending.delete(key);
+      busyPosting += 1;
+      void opts.work.track(
+        deliver(n.post, n.direct, n.rootId, n.reply, n.ref)
+          .catch((err: unknown) => log.error({ err, ref: n.ref, postId: n.post.id }, 'busy answer could not be posted'))
+          .finally(() => {
+            busyPosting -= 1;
+            drainBusy();
+          }),
+      );
+    }
+  }
+
   async function handlePosted(ev: WsEvent, retried = false): Promise<void> {
     const data = postedDataSchema.safeParse(ev.data);
     const post = data.success ? parseJsonString(postSchema, data.data.post) : undefined;
@@ -248,7 +306,11 @@ export function createWsIntake(opts: WsIntakeOptions): WsIntake {
     };
     opts.onCommand?.(source);
     try {
-      const { reply, ref } = await opts.run(inv);
+      const { reply, ref, outcome } = await opts.run(inv);
+      if (outcome === 'busy') {
+        queueBusy({ post, direct, rootId, reply, ref, covers: 1 });
+        return;
+      }
       try {
         await deliver(post, direct, rootId, reply, ref);
       } catch (err) {

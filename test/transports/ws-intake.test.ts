@@ -352,3 +352,60 @@ describe('claims across replicas', () => {
     expect(ran).toHaveLength(1);
   });
 });
+
+describe('busy answers', () => {
+  it('posts "busy" answers a few at a time, one per waiting thread, and never drops one silently', async () => {
+    const out: Posted[] = [];
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const releases: Array<() => void> = [];
+    const api = stubApi({
+      createPost: async (p) => {
+        inFlight += 1;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        await new Promise<void>((r) => releases.push(r));
+        inFlight -= 1;
+        out.push({ kind: 'post', ...p });
+        return { id: 'x', create_at: 0, update_at: 0, edit_at: 0, delete_at: 0, user_id: BOT, channel_id: p.channel_id, root_id: p.root_id ?? '', message: p.message, type: '', props: {}, file_ids: [] };
+      },
+      createEphemeralPost: async (userId, p) => {
+        out.push({ kind: 'ephemeral', userId, ...p });
+        return { id: 'e', create_at: 0, update_at: 0, edit_at: 0, delete_at: 0, user_id: BOT, channel_id: p.channel_id, root_id: p.root_id ?? '', message: p.message, type: 'system_ephemeral', props: {}, file_ids: [] };
+      },
+    } satisfies Partial<MattermostApi>);
+    const log = createMemoryLogger();
+    const intake = createWsIntake({
+      botUserId: BOT,
+      botUsername: 'mmops',
+      run: async () => ({ reply: reply([paragraph('busy, try again in a moment')]), ref: 'BUSY', outcome: 'busy' }),
+      render: (r) => renderPosts(r),
+      api,
+      canEphemeral: () => true,
+      work: createInFlight(),
+      logger: log,
+      busyConcurrency: 1,
+      busyMaxPending: 2,
+    });
+    // five refused DMs in one DM, then one in each of three threads of a channel
+    for (let i = 0; i < 5; i++) await intake.handleEvent(posted({ message: `whois @ann ${i}` }, { channelType: 'D' }));
+    for (let i = 0; i < 3; i++) {
+      await intake.handleEvent(posted({ message: '@mmops whois @ann', root_id: `root${i}`.padEnd(26, '0') }, { mentions: [BOT] }));
+    }
+    // the first DM answer is posting; the second waits and the DM's three others fold into
+    // it; the first thread waits too; the lane (2 waiting) is full for the last two threads
+    const drain = async () => {
+      while (releases.length > 0 || inFlight > 0) {
+        releases.shift()?.();
+        await new Promise((r) => setImmediate(r));
+      }
+    };
+    await drain();
+    expect(maxInFlight).toBe(1);
+    expect(out.filter((o) => o.channel_id === DM).map((o) => o.message)).toHaveLength(2);
+    expect(out.filter((o) => o.kind === 'ephemeral')).toHaveLength(1);
+    expect(log.entries.filter((e) => e.msg === 'busy answer folded into the one waiting for this thread')).toHaveLength(3);
+    const dropped = log.entries.filter((e) => e.msg === 'busy answer not posted: too many threads are waiting for one');
+    expect(dropped).toHaveLength(2);
+    expect(dropped[0]?.level).toBe('warn');
+  });
+});
