@@ -224,6 +224,7 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
   async function listen(): Promise<void> {
     const handleSlash = createSlashEndpoint({
       authenticate: async (token, teamId) => (registration ? registration.authenticate(token, teamId) : undefined),
+      knownToken: (token) => registration?.verify(token) !== undefined,
       // before start-up knows the key nothing is trusted: refuse rather than run unchecked
       checkCaller: async (req) => (trust ? trust.check(req) : { verdict: 'refused', reason: 'missing' }),
       run,
@@ -239,7 +240,12 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
     const slashRoute = { method: 'POST' as const, path: SLASH_PATH, handle: handleSlash };
     // With MMOPS_OPS_LISTEN the main listener serves /slash alone, so it can be exposed
     // to the Mattermost server without exposing health and metrics.
-    http = createHttpServer({ listen: config.listen, logger: log, routes: config.opsListen ? [slashRoute] : [slashRoute, ...opsRoutes] });
+    http = createHttpServer({
+      listen: config.listen,
+      logger: log,
+      maxConnections: config.limits.maxConnections,
+      routes: config.opsListen ? [slashRoute] : [slashRoute, ...opsRoutes],
+    });
     bound = await startListener(http, 'MMOPS_LISTEN', config.listen);
     if (config.opsListen) {
       opsHttp = createHttpServer({ listen: config.opsListen, logger: log, routes: opsRoutes });

@@ -31,6 +31,12 @@ export interface HttpServerOptions {
   requestTimeoutMs?: number;
   /** headers must arrive within this, default 5 s */
   headersTimeoutMs?: number;
+  /**
+   * open connections at most (MMOPS_MAX_CONNECTIONS); one more is answered 503 at once and
+   * closed, without reading its request. Default: unbounded.
+   */
+  maxConnections?: number;
+  now?: () => number;
 }
 
 export interface HttpServer {
@@ -102,7 +108,30 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
   let server: Server | undefined;
   let bound: ListenAddress | undefined;
 
+  /** Connections turned away (over maxConnections): answered 503, their requests never handled. */
+  const refused = new WeakSet<Socket>();
+  let refusedCount = 0;
+  let lastRefusalLog = -Infinity;
+  const now = opts.now ?? Date.now;
+
+  function refuseConnection(socket: Socket): void {
+    refused.add(socket);
+    refusedCount += 1;
+    if (now() - lastRefusalLog >= 60_000) {
+      lastRefusalLog = now();
+      log.warn({ open: sockets.size, limit: opts.maxConnections, refusedSoFar: refusedCount }, 'connection refused with 503: MMOPS_MAX_CONNECTIONS reached');
+    }
+    const body = '{"error":"too many connections, try again in a moment"}';
+    socket.on('error', () => socket.destroy());
+    socket.end(
+      `HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+    );
+    // never wait for the client: the socket goes once the answer is out
+    socket.setTimeout(1_000, () => socket.destroy());
+  }
+
   async function dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (refused.has(req.socket)) return; // already answered 503
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     const sameMethod = opts.routes.filter((r) => r.path === path);
     const route = sameMethod.find((r) => r.method === req.method);
@@ -142,6 +171,10 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
         // idle sockets (a client that connects and sends nothing) are cut too
         s.setTimeout(requestTimeout, (socket) => socket.destroy());
         s.on('connection', (socket) => {
+          if (opts.maxConnections !== undefined && sockets.size >= opts.maxConnections) {
+            refuseConnection(socket);
+            return;
+          }
           sockets.add(socket);
           socket.on('close', () => sockets.delete(socket));
         });

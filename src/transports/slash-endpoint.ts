@@ -6,7 +6,10 @@
  * comes from the registration binding, the reply and its Markdown from the dispatcher
  * and the renderer.
  *
- * - wrong or missing token, or a token of another team → 401, nothing runs; a
+ * - no `Authorization: Token` header of the right shape → 401 at once, before the body is
+ *   read; a header token no team of ours knows gets a small body budget only (enough to
+ *   learn its team for the regenerated-token refresh); a form token that differs from the
+ *   header, or a token of another team → 401, nothing runs; a
  *   `trigger_id` the server did not sign for this `user_id`, too old, or seen before →
  *   401 (checked by `checkCaller`); body too large → 413; not a form or not a valid
  *   one → 400; the same `trigger_id` twice → 409 for the second, nothing runs;
@@ -22,6 +25,7 @@
  *     respondLater: (url, body, to) => delayed.deliver(url, body, to), work, logger });
  *   routes.push({ method: 'POST', path: SLASH_PATH, handle });
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { Invocation, Logger } from '../core/command.js';
@@ -58,6 +62,10 @@ export interface SlashEndpointOptions {
    * another team never matches); `command: null` = the root trigger
    */
   authenticate(token: string, teamId: string): Promise<{ command: string | null; trigger: string; teamId: string } | undefined>;
+  /** whether any team of ours has this token registered now (sync; decides the body budget) */
+  knownToken?(token: string): boolean;
+  /** body budget for a token no team knows yet (default 16 KiB) */
+  unknownTokenBodyBytes?: number;
   /**
    * checks the server's signature on `trigger_id` (services/slash-trust.ts); absent =
    * not checked (unit tests of the transport alone)
@@ -87,6 +95,8 @@ export interface SlashEndpointOptions {
 
 const FORM_TYPE = 'application/x-www-form-urlencoded';
 const id = z.string().regex(/^[a-z0-9]{26}$/, 'not a Mattermost id');
+/** A command token is a 26-character id (model.NewId); anything far off that shape is refused unread. */
+const COMMAND_TOKEN = /^[A-Za-z0-9]{1,64}$/;
 
 /** The form fields of §4.1 the bot uses. Unknown fields are ignored. */
 export const slashFormSchema = z.object({
@@ -134,6 +144,12 @@ function headerToken(req: IncomingMessage): string | undefined {
   return m?.[1];
 }
 
+/** Constant-time equality of two tokens (their digests, so the lengths leak nothing either). */
+function tokensEqual(a: string, b: string): boolean {
+  const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
+  return timingSafeEqual(digest(a), digest(b));
+}
+
 /** Reply + rendered posts → CommandResponse. Exported for tests and the console. */
 export function toCommandResponse(reply: Reply, posts: string[]): CommandResponse {
   const response_type = reply.visibility === 'channel' && !reply.sensitive ? 'in_channel' : 'ephemeral';
@@ -162,7 +178,7 @@ export function createSlashEndpoint(opts: SlashEndpointOptions): (req: IncomingM
 
   function answer(res: ServerResponse, status: number, body: unknown): void {
     opts.onStatus?.(status);
-    if (status === 413 || status === 400) res.setHeader('Connection', 'close');
+    if (status === 413 || status === 400 || status === 401) res.setHeader('Connection', 'close');
     sendJson(res, status, body);
   }
 
@@ -172,6 +188,21 @@ export function createSlashEndpoint(opts: SlashEndpointOptions): (req: IncomingM
       req.resume();
       return;
     }
+    // Authenticate on the header before reading a byte of the body: the server always sends
+    // `Authorization: Token <command token>` (server/channels/app/command.go
+    // DoCommandRequest), so a caller without a known token costs no buffer at all.
+    const hdrToken = headerToken(req);
+    if (!hdrToken || !COMMAND_TOKEN.test(hdrToken)) {
+      log.warn({ hasToken: hdrToken !== undefined }, 'slash request refused: no command token in the Authorization header');
+      answer(res, 401, { error: 'invalid or missing command token' });
+      return;
+    }
+    // A token we do not know may be one an admin just regenerated: its team (in the body)
+    // is re-read once a minute at most. Until then such a request may cost only a small
+    // buffer, so unknown tokens cannot make the bot hold large bodies.
+    const knownToken = opts.knownToken ? opts.knownToken(hdrToken) : true;
+    const bodyLimit = knownToken ? maxBodyBytes : Math.min(maxBodyBytes, opts.unknownTokenBodyBytes ?? 16 * 1024);
+
     const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
     if (type !== FORM_TYPE) {
       log.warn({ contentType: type ?? '' }, 'slash request refused: not a form body');
@@ -182,10 +213,15 @@ export function createSlashEndpoint(opts: SlashEndpointOptions): (req: IncomingM
 
     let body: Buffer;
     try {
-      body = await readBody(req, maxBodyBytes);
+      body = await readBody(req, bodyLimit);
     } catch (err) {
+      if (err instanceof BodyTooLargeError && !knownToken) {
+        log.warn({ limit: bodyLimit }, 'slash request refused: unknown command token with a body over the unknown-token budget');
+        answer(res, 401, { error: 'invalid or missing command token' });
+        return;
+      }
       if (err instanceof BodyTooLargeError) {
-        log.warn({ limit: maxBodyBytes }, 'slash request refused: body too large');
+        log.warn({ limit: bodyLimit }, 'slash request refused: body too large');
         answer(res, 413, { error: 'request body too large' });
         return;
       }
@@ -203,15 +239,17 @@ export function createSlashEndpoint(opts: SlashEndpointOptions): (req: IncomingM
     }
     const fields = formObject(params);
 
-    // Authenticate before validating anything else: an unauthenticated caller learns nothing.
+    // The form carries the same token (§4.1): one that differs is not the server's request.
     const formToken = typeof fields.token === 'string' ? fields.token : '';
-    const hdrToken = headerToken(req);
     const formTeam = typeof fields.team_id === 'string' ? fields.team_id : '';
-    const binding = formToken || hdrToken ? await opts.authenticate(hdrToken ?? formToken, formTeam) : undefined;
-    // when both are present they must name the same command
-    const bothAgree = !(formToken && hdrToken) || formToken === hdrToken;
-    if (!binding || !bothAgree) {
-      log.warn({ hasToken: Boolean(formToken || hdrToken) }, 'slash request refused: unknown command token (or a token of another team)');
+    if (!tokensEqual(formToken, hdrToken)) {
+      log.warn({ hasFormToken: formToken !== '' }, 'slash request refused: the form token does not match the Authorization header');
+      answer(res, 401, { error: 'invalid or missing command token' });
+      return;
+    }
+    const binding = await opts.authenticate(hdrToken, formTeam);
+    if (!binding) {
+      log.warn({ knownToken }, 'slash request refused: unknown command token (or a token of another team)');
       answer(res, 401, { error: 'invalid or missing command token' });
       return;
     }

@@ -62,6 +62,61 @@ describe('HTTP server', () => {
   });
 });
 
+describe('HTTP server: connection cap', () => {
+  /** Opens a raw connection and sends `text`; resolves with what the server answered before closing. */
+  const raw = (port: number, text: string) => {
+    const socket = connect(port, '127.0.0.1');
+    const answer = new Promise<string>((resolve) => {
+      let got = '';
+      socket.on('data', (d: Buffer) => (got += d.toString('latin1')));
+      socket.on('close', () => resolve(got));
+      socket.on('error', () => resolve(got));
+    });
+    const opened = new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    return { socket, answer, opened: opened.then(() => socket.write(text)) };
+  };
+
+  it('answers 503 at once beyond maxConnections, runs nothing for it, and serves again once one closes', async () => {
+    let handled = 0;
+    const log = createMemoryLogger();
+    server = createHttpServer({
+      listen: { host: '127.0.0.1', port: 0 },
+      logger: log,
+      maxConnections: 2,
+      routes: [
+        {
+          method: 'GET',
+          path: '/x',
+          handle: (_q, r) => {
+            handled += 1;
+            sendJson(r, 200, { ok: true });
+          },
+        },
+      ],
+    });
+    const { port } = await server.start();
+    // two slow clients hold the two connections (headers never finished)
+    const a = raw(port, 'GET /x HTTP/1.1\r\nHost: x\r\n');
+    const b = raw(port, 'GET /x HTTP/1.1\r\nHost: x\r\n');
+    await Promise.all([a.opened, b.opened]);
+    await new Promise((r) => setTimeout(r, 50));
+    const third = raw(port, 'GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    await third.opened;
+    const answer = await third.answer;
+    expect(answer.startsWith('HTTP/1.1 503')).toBe(true);
+    expect(answer).toContain('Retry-After: 1');
+    expect(handled).toBe(0);
+    expect(log.find('connection refused with 503: MMOPS_MAX_CONNECTIONS reached')?.fields).toMatchObject({ limit: 2 });
+    a.socket.destroy();
+    await a.answer;
+    await new Promise((r) => setTimeout(r, 50));
+    const res = await fetch(`http://127.0.0.1:${port}/x`);
+    expect(res.status).toBe(200);
+    expect(handled).toBe(1);
+    b.socket.destroy();
+  });
+});
+
 describe('ops endpoints', () => {
   it('serves healthz, readyz (503 with a reason, then 200) and metrics', async () => {
     let connected = false;

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Invocation } from '../../src/core/command.js';
 import { list, paragraph, reply, type Reply } from '../../src/core/reply.js';
@@ -68,6 +69,7 @@ async function setup(opts: {
   const log = createMemoryLogger();
   const handle = createSlashEndpoint({
     authenticate: async (t, teamId) => (TOKENS[t]?.teamId === teamId ? TOKENS[t] : undefined),
+    knownToken: (t) => TOKENS[t] !== undefined,
     run: async (inv) => {
       ran.push(inv);
       return { reply: await (opts.reply ?? (() => reply([paragraph('done')])))(inv), ref: 'REF123' };
@@ -86,8 +88,12 @@ async function setup(opts: {
   return { url: `http://127.0.0.1:${bound.port}/slash`, ran, later, work, log, statuses };
 }
 
-const post = (url: string, body: string, headers: Record<string, string> = {}) =>
-  fetch(url, { method: 'POST', body, headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...headers } });
+/** POSTs a form as the server does: `Authorization: Token <the form's token>` unless told otherwise. */
+const post = (url: string, body: string, headers: Record<string, string> = {}) => {
+  const token = new URLSearchParams(body).get('token');
+  const auth: Record<string, string> = token ? { Authorization: `Token ${token}` } : {};
+  return fetch(url, { method: 'POST', body, headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...auth, ...headers } });
+};
 
 describe('slash endpoint', () => {
   it('runs a verified command and answers CommandResponse JSON', async () => {
@@ -116,20 +122,13 @@ describe('slash endpoint', () => {
     expect(s.ran[0]?.text).toBe('status @ann --json');
   });
 
-  it('accepts the token from the Authorization header the server sends', async () => {
-    const s = await setup();
-    const f = baseForm();
-    delete f.token;
-    const res = await post(s.url, form(f), { Authorization: 'Token tokwhoistokwhoistokwhois01' });
-    expect(res.status).toBe(200);
-    expect(s.ran).toHaveLength(1);
-  });
-
   it.each([
     ['a wrong token', { token: 'wrongwrongwrongwrongwrong1' }, {}],
     ['no token', { token: '' }, {}],
     ['a token of another team', { team_id: 'otherteamotherteamotherte1' }, {}],
     ['a header token that differs from the form token', {}, { Authorization: 'Token tokroottokroottokroottok01' }],
+    ['a good form token without the Authorization header', {}, { Authorization: '' }],
+    ['a good header and no form token', { token: '' }, { Authorization: 'Token tokwhoistokwhoistokwhois01' }],
   ])('answers 401 and runs nothing for %s', async (_name, over, headers) => {
     const s = await setup();
     const res = await post(s.url, form(baseForm(over)), headers);
@@ -181,7 +180,11 @@ describe('slash endpoint', () => {
 
   it('answers 400 for a body that is not a form', async () => {
     const s = await setup();
-    const res = await fetch(s.url, { method: 'POST', body: JSON.stringify(baseForm()), headers: { 'Content-Type': 'application/json' } });
+    const res = await fetch(s.url, {
+      method: 'POST',
+      body: JSON.stringify(baseForm()),
+      headers: { 'Content-Type': 'application/json', Authorization: 'Token tokwhoistokwhoistokwhois01' },
+    });
     expect(res.status).toBe(400);
     expect(s.ran).toHaveLength(0);
   });
@@ -272,5 +275,49 @@ describe('slash endpoint', () => {
     await post(s.url, form(baseForm()));
     expect(s.log.dump()).not.toContain('wrongwrongwrong');
     expect(s.log.dump()).not.toContain('tokwhois');
+  });
+});
+
+describe('slash endpoint: bounded resources', () => {
+  it('answers 401 to an unknown Authorization token at once, without reading the body', async () => {
+    const s = await setup();
+    const { port } = new URL(s.url);
+    const socket = connect(Number(port), '127.0.0.1');
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    // headers announce a large body that never comes: only an answer without reading it can arrive
+    socket.write(
+      'POST /slash HTTP/1.1\r\nHost: x\r\nAuthorization: Token wrongwrongwrongwrongwrong1\r\n' +
+        'Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 200000\r\n\r\ntoken=wrong',
+    );
+    const head = await new Promise<string>((resolve) => {
+      let got = '';
+      socket.on('data', (d: Buffer) => {
+        got += d.toString('latin1');
+        if (got.includes('\r\n\r\n')) resolve(got);
+      });
+    });
+    socket.destroy();
+    expect(head.startsWith('HTTP/1.1 401')).toBe(true);
+    expect(head.toLowerCase()).toContain('connection: close');
+    expect(s.ran).toHaveLength(0);
+    expect(s.statuses).toEqual([401]);
+  });
+
+  it('lets a small request with a token no team knows yet reach authenticate (a regenerated token), nothing runs when it stays unknown', async () => {
+    const seen: string[] = [];
+    const s = await setup({ extra: { authenticate: async (t) => { seen.push(t); return undefined; } } });
+    const res = await post(s.url, form(baseForm({ token: 'regeneratedtoken0000000001' })), { Authorization: 'Token regeneratedtoken0000000001' });
+    expect(res.status).toBe(401);
+    expect(seen).toEqual(['regeneratedtoken0000000001']);
+    expect(s.ran).toHaveLength(0);
+  });
+
+  it('refuses at once a request without an Authorization header, never asking authenticate', async () => {
+    const seen: string[] = [];
+    const s = await setup({ extra: { authenticate: async (t) => { seen.push(t); return undefined; } } });
+    const res = await fetch(s.url, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: form(baseForm()) });
+    expect(res.status).toBe(401);
+    expect(seen).toEqual([]);
+    expect(s.ran).toHaveLength(0);
   });
 });
