@@ -98,6 +98,10 @@ const createdAt = performance.now();
 const bot = createBot(config, deps);
 await bot.start();
 const readyAt = performance.now();
+let registeredAt = 0;
+void bot.registered().then(() => {
+  registeredAt = performance.now();
+});
 bot.socket()?.onState((s) => notifyParent('socketState', { connected: s.connected, at: Date.now(), reconnects: s.reconnects }));
 
 let cpuMark = process.cpuUsage();
@@ -107,6 +111,8 @@ serveParent({
     botId: bot.user?.id ?? '',
     /** createBot() → start() resolved */
     startToReadyMs: readyAt - createdAt,
+    /** createBot() → slash commands registered in every team (0 while still registering) */
+    startToRegisteredMs: registeredAt > 0 ? registeredAt - createdAt : 0,
     /** process start (node + module loading) → ready */
     processToReadyMs: readyAt,
     /** node start + loading the bot's modules */

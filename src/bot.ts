@@ -34,7 +34,7 @@ import { renderPosts } from './render/markdown.js';
 import type { MattermostApi } from './mattermost/api.js';
 import { isApiError, isNetworkError } from './mattermost/errors.js';
 import { compatibilityPaths, parseServerVersion } from './mattermost/compat.js';
-import type { Team, User, WsEvent } from './mattermost/models.js';
+import type { Team, TeamMember, User, WsEvent } from './mattermost/models.js';
 import { createRestApi } from './mattermost/rest-api.js';
 import { createHookUrlCheck, createResponseUrlClient } from './mattermost/response-url.js';
 import { createWebSocketClient, type MattermostSocket, type WebSocketClientOptions } from './mattermost/websocket.js';
@@ -109,6 +109,8 @@ export interface Bot {
   readonly user: User | undefined;
   /** per-team slash registration results */
   registrations(): TeamRegistration[];
+  /** settles once the slash commands are registered in every team (start() does not wait for it) */
+  registered(): Promise<void>;
   /** the bot's own rights, once resolved */
   rights(): BotRights | undefined;
   /** the WebSocket client, once created */
@@ -123,6 +125,12 @@ export interface Bot {
 const addedToTeamSchema = z.object({ team_id: z.string().min(1), user_id: z.string().min(1) });
 const userUpdatedSchema = z.object({ user: z.object({ id: z.string().min(1) }) });
 const helloSchema = z.object({ server_version: z.string().default('') });
+
+/** The default team and channel roles (server/public/model/role.go), read with the bot's own. */
+const BASE_ROLE_NAMES = ['team_user', 'team_admin', 'team_guest', 'channel_user', 'channel_admin', 'channel_guest'];
+
+/** Teams whose slash commands are registered at once, in the background after start-up. */
+const SLASH_REGISTRATION_CONCURRENCY = 4;
 
 const EPHEMERAL_RIGHT = { permission: 'create_post_ephemeral', scope: 'system' } as const;
 
@@ -161,6 +169,8 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
   let intake: WsIntake | undefined;
   let rights: BotRights | undefined;
   let canEphemeral = false;
+  /** settles when the background slash registration is done (or stopped) */
+  let registrationDone: Promise<void> = Promise.resolve();
   let audit: AuditTrail | undefined;
   let hellos = 0;
   let serverVersion = '';
@@ -471,6 +481,62 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
     }
   }
 
+  /**
+   * One call each for the bot's teams (done by chooseTeams) and its memberships in them
+   * (`GET /users/{id}/teams/members`): the bot's own permission checks then need no
+   * call per team, so a restart costs about (teams + 5) calls, the teams' `GET /commands`
+   * included.
+   */
+  async function primeBotFacts(perms: PermissionService, user: User, teams: Team[]): Promise<void> {
+    if (!perms.prime) return;
+    perms.prime({ users: [user], teams });
+    let members: TeamMember[];
+    try {
+      members = await api.getTeamMembersForUser(user.id, { signal: stopping.signal });
+    } catch (err) {
+      log.warn({ err }, "could not list the bot's team memberships at once; they are read per team instead");
+      return;
+    }
+    const byTeam = new Map(members.map((m) => [m.team_id, m]));
+    perms.prime({ teamMembers: teams.map((t) => ({ teamId: t.id, userId: user.id, member: byTeam.get(t.id) ?? null })) });
+    // every role the bot's own checks read, in one call (else one batch per kind of check)
+    const names = new Set([...BASE_ROLE_NAMES, ...user.roles.split(/\s+/), ...members.flatMap((m) => m.roles.split(/\s+/))]);
+    names.delete('');
+    try {
+      const roles = await api.getRolesByNames([...names], { signal: stopping.signal });
+      const byName = new Map(roles.map((r) => [r.name, r]));
+      perms.prime({ roles: [...names].map((name) => ({ name, role: byName.get(name) ?? null })) });
+    } catch (err) {
+      log.warn({ err }, 'could not read the roles at once; they are read as needed');
+    }
+  }
+
+  /** Registers the slash commands of every team, a few teams at a time, paced by the REST client. */
+  async function registerInBackground(reg: SlashRegistration, teams: Team[]): Promise<void> {
+    const started = now();
+    try {
+      await replication.startSlash(reg, teams, { concurrency: SLASH_REGISTRATION_CONCURRENCY, signal: stopping.signal });
+    } catch (err) {
+      if (!stopping.signal.aborted) log.warn({ err }, 'slash command registration stopped early');
+      return;
+    }
+    if (stopping.signal.aborted) return;
+    const reports = reg.reports();
+    const registered = Object.fromEntries(reports.map((r) => [r.teamName, r.error ? [] : r.registered]));
+    const failed = reports.filter((r) => r.error).length;
+    log.info(
+      {
+        teams: teams.length,
+        failed,
+        ms: now() - started,
+        ...(teams.length <= 20 ? { registered } : {}),
+      },
+      teams.length <= 20
+        ? `slash commands registered: ${teams.map((t) => `${t.name}: ${(registered[t.name] ?? []).join(' ') || 'no slash commands'}`).join('; ') || 'no team'}`
+        : `slash commands registered in ${teams.length - failed} of ${teams.length} teams`,
+    );
+  }
+
   async function start(): Promise<void> {
     if (phase !== 'idle') throw new Error(`start() called while ${phase}`);
     phase = 'starting';
@@ -567,6 +633,7 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
       });
 
       const teams = await chooseTeams(user.id);
+      await primeBotFacts(perms, user, teams);
       rights = await resolveBotRights(perms, user.id, registry.all(), teams.map((t) => t.id)).catch((err: unknown) => {
         log.warn({ err }, 'could not resolve the bot account\'s own rights');
         return undefined;
@@ -594,8 +661,7 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
 
       await connectSocket(user);
 
-      await replication.startSlash(registration, teams);
-
+      // DMs and mentions are answered from here on; slash commands follow in the background
       phase = 'running';
       // which version-dependent behaviour the bot assumes (docs/mattermost-notes.md §0)
       const compat = compatibilityPaths(parseServerVersion(serverVersion));
@@ -603,24 +669,20 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
         { serverVersion: serverVersion || 'unknown', compatibility: Object.fromEntries(compat.map((c) => [c.feature, c.path])) },
         `compatibility paths for Mattermost ${serverVersion || '(version unknown)'}: ${compat.map((c) => c.feature).join(', ')}`,
       );
-      const registered = Object.fromEntries(registration.reports().map((r) => [r.teamName, r.error ? [] : r.registered]));
       log.info(
         {
           serverVersion: serverVersion || 'unknown',
           bot: user.username,
-          teams: teams.map((t) => t.name),
-          registered,
-          slashTeams: status.snapshot().slashTeams,
+          teams: teams.length <= 20 ? teams.map((t) => t.name) : `${teams.length} teams`,
           slashRequests: slashSignatures(),
           url: urlOf(),
           slashUrl,
         },
-        `ready: @${user.username} on Mattermost ${serverVersion || '(version unknown)'}, ` +
-          (teams.length > 0
-            ? teams.map((t) => `${t.name}: ${(registered[t.name] ?? []).join(' ') || 'no slash commands'}`).join('; ')
-            : 'in no team (DMs only)') +
+        `ready: @${user.username} on Mattermost ${serverVersion || '(version unknown)'} answers DMs and mentions; ` +
+          (teams.length > 0 ? `registering slash commands in ${teams.length} team${teams.length === 1 ? '' : 's'}` : 'in no team (DMs only)') +
           `; slash requests ${slashSignatures() === 'verified' ? "verified by the server's signature" : slashSignatures() === 'unknown' ? 'not verifiable yet (signing key unread)' : 'not signed by the server'}`,
       );
+      registrationDone = registerInBackground(registration, teams);
     } catch (err) {
       // leave nothing running behind a failed start
       await shutdown(0);
@@ -692,6 +754,7 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
       return me;
     },
     registrations: () => registration?.reports() ?? [],
+    registered: () => registrationDone,
     rights: () => rights,
     socket: () => socket,
     metrics,

@@ -77,7 +77,7 @@ export interface Replication {
   /** health watches kept in the shared store, run by the leader; undefined when not shared */
   sharedWatches(opts: Omit<HealthWatchServiceOptions, 'store' | 'canAct'>): HealthWatchScheduler | undefined;
   /** registers (leader) or learns (follower) slash commands in `teams`, then starts the lease loop */
-  startSlash(registration: SlashRegistration, teams: Team[]): Promise<void>;
+  startSlash(registration: SlashRegistration, teams: Team[], opts?: { concurrency?: number; signal?: AbortSignal }): Promise<void>;
   /** the bot was added to a team */
   addTeam(registration: SlashRegistration, team: Team): Promise<TeamRegistration>;
   /** a short reason code when this replica cannot do its shared work, else undefined */
@@ -186,15 +186,21 @@ export function createReplication(opts: { config: Config; logger: Logger; deps?:
     }
   }
 
+  /** teams worked on at once, and the signal that stops the work (set by startSlash) */
+  let concurrency = 1;
+  let stopSignal: AbortSignal | undefined;
+
   async function registerAll(token: number): Promise<void> {
-    if (!registration) return;
-    for (const team of teams) await registration.registerTeam(team);
+    const reg = registration;
+    if (!reg) return;
+    await forEachLimited(teams, concurrency, stopSignal, (team) => reg.registerTeam(team));
     await bumpGeneration(token);
   }
 
   async function learnAll(): Promise<void> {
-    if (!registration) return;
-    for (const team of teams) await registration.learnTeam(team);
+    const reg = registration;
+    if (!reg) return;
+    await forEachLimited(teams, concurrency, stopSignal, (team) => reg.learnTeam(team));
   }
 
   const leader: Leader | undefined = shared
@@ -234,11 +240,13 @@ export function createReplication(opts: { config: Config; logger: Logger; deps?:
       if (leader.isLeader()) void watches.start();
       return watches;
     },
-    async startSlash(reg, list) {
+    async startSlash(reg, list, o = {}) {
       registration = reg;
       teams = [...list];
+      concurrency = Math.max(1, o.concurrency ?? 1);
+      stopSignal = o.signal;
       if (!leader) {
-        for (const team of teams) await reg.registerTeam(team);
+        await forEachLimited(teams, concurrency, stopSignal, (team) => reg.registerTeam(team));
         return;
       }
       // take the lease now if it is free (onElected registers), else learn what the leader made
@@ -276,4 +284,21 @@ export function createReplication(opts: { config: Config; logger: Logger; deps?:
       if (owned) await state.close().catch((err: unknown) => log.warn({ err }, 'state store did not close cleanly'));
     },
   };
+}
+
+/** Runs `fn` over `items`, at most `limit` at once, in order; stops starting new ones once `signal` aborts. */
+export async function forEachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  signal: AbortSignal | undefined,
+  fn: (item: T) => Promise<unknown>,
+): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length && !signal?.aborted) {
+      const item = items[next++] as T;
+      await fn(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), items.length) }, worker));
 }

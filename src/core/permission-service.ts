@@ -6,7 +6,7 @@
  * WebSocket events invalidate.
  */
 import type { Requirement } from './command.js';
-import type { User, WsEvent } from '../mattermost/models.js';
+import type { Role, Team, TeamMember, User, WsEvent } from '../mattermost/models.js';
 
 export type Decision =
   | { allowed: true }
@@ -55,6 +55,17 @@ export interface PermissionService {
   handleEvent(ev: WsEvent): void;
   /** Forgets everything (after a WebSocket gap, when events may have been missed). */
   clear(): void;
+  /**
+   * Seeds the cache with facts already fetched in bulk (start-up: the bot's teams and its
+   * memberships from one call each), so checks need no call per team.
+   */
+  prime?(facts: {
+    users?: User[];
+    teams?: Team[];
+    teamMembers?: Array<{ teamId: string; userId: string; member: TeamMember | null }>;
+    /** role definitions by name (null = no such role) */
+    roles?: Array<{ name: string; role: Role | null }>;
+  }): void;
   /** Cache counters for /metrics. */
   stats(): { hits: number; misses: number; size: number };
 }

@@ -107,6 +107,8 @@ export interface MattermostApi {
    * user in no channel at all the server's streamed answer is not JSON (ProtocolError).
    */
   getChannelsForUser(userId: string, q: { includeDeleted?: boolean }, o?: CallOptions): Promise<Channel[]>;
+  /** GET /users/{id}/teams/members: the user's membership in each of its teams, one call */
+  getTeamMembersForUser(userId: string, o?: CallOptions): Promise<TeamMember[]>;
 
   // statuses ------------------------------------------------------------
   /** GET /users/{id}/status */

@@ -603,6 +603,17 @@ export function createRestApi(opts: RestApiOptions): MattermostApi {
         },
         o,
       ),
+    getTeamMembersForUser: (userId, o) =>
+      execute(
+        {
+          method: 'GET',
+          path: '/users/{user_id}/teams/members',
+          params: { user_id: userId },
+          kind: 'read',
+          parse: json(z.array(teamMemberSchema)),
+        },
+        o,
+      ),
 
     getStatus: (userId, o) =>
       execute(

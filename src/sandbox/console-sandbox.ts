@@ -124,6 +124,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   try {
     for (const b of bots) {
       await b.start();
+      await b.registered();
       proxy?.setTargets(bots.filter((x) => x.url).map((x) => x.url));
     }
   } catch (err) {

@@ -133,6 +133,7 @@ describe('start-up', () => {
     if (!bot) throw new Error('no bot in the seed');
     bot.roles = 'system_user';
     await e2e.bot.start();
+    await e2e.bot.registered();
     const reports = e2e.bot.registrations();
     expect(reports.length).toBeGreaterThan(0);
     for (const r of reports) {

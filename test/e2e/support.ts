@@ -59,7 +59,10 @@ export async function startE2E(opts: { env?: Record<string, string>; deps?: BotD
   };
   const bot = make();
   try {
-    if (opts.start !== false) await bot.start();
+    if (opts.start !== false) {
+      await bot.start();
+      await bot.registered();
+    }
   } catch (e) {
     await bot.stop();
     await fake.close();
@@ -73,6 +76,7 @@ export async function startE2E(opts: { env?: Record<string, string>; deps?: BotD
     async restart() {
       const b = make();
       await b.start();
+      await b.registered();
       return b;
     },
     async close() {

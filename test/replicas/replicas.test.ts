@@ -48,6 +48,7 @@ async function startCluster(): Promise<Cluster> {
       const bot = createBot(config, { ...FAST, logger: log, state, leaseMs: LEASE_MS });
       bots.push(bot);
       await bot.start();
+      await bot.registered();
       lb.setTargets(bots.filter((b) => b.url).map((b) => b.url));
       return bot;
     },

@@ -158,6 +158,7 @@ describe('soak', () => {
       const config = configFor(envFor(fake.url, { LOG_LEVEL: 'info' }));
       bot = createBot(config, { ...FAST, logger: log });
       await bot.start();
+      await bot.registered();
       const f = fake;
       const b = bot;
 

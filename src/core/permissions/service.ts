@@ -526,6 +526,12 @@ export function createPermissionService(opts: PermissionServiceOptions): Permiss
     getUser: (userId, o = {}) => loadUser(userId, o.fresh ?? false),
     handleEvent,
     clear,
+    prime(facts) {
+      for (const u of facts.users ?? []) cache.set(`${USER.prefix}:${u.id}`, USER.wrap(u));
+      for (const t of facts.teams ?? []) cache.set(`${TEAM.prefix}:${t.id}`, TEAM.wrap(t));
+      for (const m of facts.teamMembers ?? []) cache.set(`${TEAM_MEMBER.prefix}:${m.teamId}:${m.userId}`, TEAM_MEMBER.wrap(m.member));
+      for (const r of facts.roles ?? []) cache.set(`${ROLE.prefix}:${r.name}`, ROLE.wrap(r.role));
+    },
     stats: () => cache.stats(),
   };
 }
