@@ -41,6 +41,9 @@ import {
 // ---------------------------------------------------------------------------
 // options
 
+/** The V8 flag `npm start` puts first in NODE_OPTIONS (package.json "start"; NODE_OPTIONS can override it). */
+const NPM_START_OLD_SPACE_FLAG = '--max-old-space-size=64';
+
 const argv = process.argv.slice(2);
 const opts = {
   json: argv.includes('--json'),
@@ -460,8 +463,9 @@ async function main(): Promise<Results> {
   }
   await stopChild(bot.child);
 
-  // 5. the same memory run with V8's old space capped (the default cap is a share of the machine's memory)
-  const cappedFlags = ['--max-old-space-size=128'];
+  // 5. the same memory run with V8's old space capped as `npm start` caps it (package.json;
+  // the default cap is a share of the machine's memory)
+  const cappedFlags = [NPM_START_OLD_SPACE_FLAG];
   const capped = await startBot({ nodeFlags: cappedFlags });
   await runLoad({ target: capped.target('mmops'), texts, concurrency: 16, count: scale.warmup });
   const rssCapped = await measureRss(capped, scale.rssCommands, cappedFlags);
