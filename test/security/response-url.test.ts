@@ -84,6 +84,7 @@ describe('a response_url answering X-RateLimit-Remaining: 0', () => {
     const { fake, bot } = e2e;
     fake.store.config.siteUrl = hook.url;
     await bot.start();
+    await bot.registered();
 
     const first = await fake.executeSlash('alice', 'acme:town-square', '/mmops status @bob');
     expect(first.error).toBeUndefined();

@@ -56,6 +56,7 @@ describe('a bot account without create_post_ephemeral', () => {
     if (!admin) throw new Error('seed changed: no system_admin role');
     admin.permissions = admin.permissions.filter((p) => p !== 'create_post_ephemeral');
     await e.bot.start();
+    await e.bot.registered();
     return e;
   }
 
