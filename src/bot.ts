@@ -34,7 +34,7 @@ import { renderPosts } from './render/markdown.js';
 import type { MattermostApi } from './mattermost/api.js';
 import { isApiError, isNetworkError } from './mattermost/errors.js';
 import { compatibilityPaths, parseServerVersion } from './mattermost/compat.js';
-import type { Team, TeamMember, User, WsEvent } from './mattermost/models.js';
+import type { ClientConfig, Team, TeamMember, User, WsEvent } from './mattermost/models.js';
 import { createRestApi } from './mattermost/rest-api.js';
 import { createHookUrlCheck, createResponseUrlClient } from './mattermost/response-url.js';
 import { createWebSocketClient, type MattermostSocket, type WebSocketClientOptions } from './mattermost/websocket.js';
@@ -189,8 +189,22 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
     },
   });
 
+  // The client config (SiteURL, the trigger_id signing key) is read by two start-up steps;
+  // reads within a few seconds share one request, later refreshes read it again.
+  let clientConfigRead: { at: number; value: Promise<ClientConfig> } | undefined;
+  function clientConfig(): Promise<ClientConfig> {
+    const t = now();
+    if (clientConfigRead && t - clientConfigRead.at < 5_000) return clientConfigRead.value;
+    const value = api.getClientConfig({ signal: stopping.signal });
+    clientConfigRead = { at: t, value };
+    value.catch(() => {
+      if (clientConfigRead?.value === value) clientConfigRead = undefined;
+    });
+    return value;
+  }
+
   // Delayed slash answers: response_url on a leash, through a client of its own
-  const hookUrls = createHookUrlCheck({ mmUrl: config.mmUrl, siteUrl: async () => (await api.getClientConfig()).SiteURL ?? '', logger: log, now });
+  const hookUrls = createHookUrlCheck({ mmUrl: config.mmUrl, siteUrl: async () => (await clientConfig()).SiteURL ?? '', logger: log, now });
   const delayed = createDelayedAnswers({ hooks: hookUrls, client: createResponseUrlClient(), api, logger: log });
 
   const readiness = createReadinessCheck({
@@ -607,7 +621,7 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
         now,
       });
       const slashTrust = createSlashTrust({
-        fetchKey: async () => (await api.getClientConfig({ signal: stopping.signal })).AsymmetricSigningPublicKey,
+        fetchKey: async () => (await clientConfig()).AsymmetricSigningPublicKey,
         maxAgeMs: config.triggerMaxAgeMs,
         allowUnsigned: config.allowUnsignedSlash,
         logger: log,

@@ -252,6 +252,7 @@ describe('registration only where allowed', () => {
     if (!membership) throw new Error('seed changed: the bot is not in ops');
     membership.delete_at = Date.now();
     await bot.start();
+    await bot.registered();
     // bob, team admin of ops, adds the bot to his team
     fake.clearRequests();
     expect((await api(fake, 'bob', 'POST', `/teams/${ops}/members`, { team_id: ops, user_id: BOT_ID })).status).toBe(201);
@@ -266,7 +267,9 @@ describe('registration only where allowed', () => {
     expect(rolesOf(fake, 'dave')).toBe('system_user');
     // the ready line and /health name only acme
     const ready = log.entries.find((e) => e.msg.startsWith('ready'));
-    expect(ready?.fields.slashTeams).toEqual(['acme']);
+    expect(ready?.fields.teams).toEqual(['acme']);
+    const registered = log.entries.find((e) => e.msg.startsWith('slash commands registered'));
+    expect(Object.keys((registered?.fields.registered ?? {}) as object)).toEqual(['acme']);
     const health = await fake.executeSlash('alice', 'acme:town-square', '/mmops health');
     expect(health.ephemeral.map((p) => p.message).join('\n')).toMatch(/Slash commands in:\*\* acme\b/);
   });
@@ -278,6 +281,7 @@ describe('a server that signs no trigger_id', () => {
     const { fake, bot } = e2e;
     fake.store.config.signingKey = false;
     await bot.start();
+    await bot.registered();
     fake.clearRequests();
     const refused = await fake.executeSlash('alice', 'acme:town-square', '/mmops user roles @dave system_user system_admin');
     expect(refused.error).toBeUndefined();
@@ -298,6 +302,7 @@ describe('a server that signs no trigger_id', () => {
     const { fake, bot, log } = e2e;
     fake.store.config.signingKey = false;
     await bot.start();
+    await bot.registered();
     expect(log.entries.some((e) => e.level === 'warn' && e.msg.includes('MMOPS_ALLOW_UNSIGNED_SLASH=true'))).toBe(true);
     const ran = await fake.executeSlash('alice', 'acme:town-square', '/mmops user roles @dave system_user system_admin');
     expect(ran.error).toBeUndefined();
