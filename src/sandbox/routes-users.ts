@@ -169,9 +169,13 @@ export function registerUserRoutes(r: Router, core: SandboxCore): void {
     return ok(view(u, ctx));
   });
 
+  // api4/status.go getUserStatusesByIds: no permission or visibility check; ids without a
+  // status row (unknown ids too) come back offline (platform GetUserStatusesByIds); none
+  // at all when statuses are disabled
   r.add('POST', '/users/status/ids', (ctx) => {
     const ids = parseBody(ctx, idList, 'user_ids');
     if (ids.length === 0 || ids.some((id) => !isId(id))) throw invalidBodyParam('user_ids');
+    if (!store.config.enableUserStatuses) return ok([]);
     return ok(ids.map((id) => store.statusView(store.statusOf(id))));
   });
 
@@ -433,11 +437,12 @@ export function registerUserRoutes(r: Router, core: SandboxCore): void {
   });
 
   // ---- status ---------------------------------------------------------------
+  // api4/status.go getUserStatus: the same lookup for one id, so an unknown id is "offline";
+  // 404 only when statuses are disabled (the list comes back empty)
   r.add('GET', '/users/{user_id}/status', (ctx) => {
     const id = userParam(ctx);
-    const s = store.statuses.get(id);
-    if (!s || !store.users.has(id)) throw notFound('api.status.user_not_found.app_error');
-    return ok(store.statusView(s));
+    if (!store.config.enableUserStatuses) throw notFound('api.status.user_not_found.app_error');
+    return ok(store.statusView(store.statusOf(id)));
   });
 
   r.add('PUT', '/users/{user_id}/status', (ctx) => {

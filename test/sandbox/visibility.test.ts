@@ -140,6 +140,13 @@ describe('statuses are not restricted (api4/status.go: "No permission check requ
     expect((await erin('GET', `/users/${ivan}/status`)).json).toMatchObject({ user_id: ivan, status: 'offline' });
     expect(((await erin('POST', '/users/status/ids', [ivan])).json as Array<{ user_id: string }>).map((s) => s.user_id)).toEqual([ivan]);
   });
+
+  it('an id without a status row, even an unknown one, is offline; 404 only with statuses turned off', async () => {
+    expect((await erin('GET', `/users/${nobody}/status`)).json).toMatchObject({ user_id: nobody, status: 'offline' });
+    mm.store.config.enableUserStatuses = false;
+    expect((await dave('GET', `/users/${bob}/status`)).status).toBe(404);
+    expect((await dave('POST', '/users/status/ids', [bob])).json).toEqual([]);
+  });
 });
 
 describe('GET /users/{id}/channels (what the bot reads to apply the rule)', () => {
