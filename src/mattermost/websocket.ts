@@ -1,8 +1,20 @@
 /**
- * The Mattermost WebSocket client (on `ws`): authenticates with an
- * `authentication_challenge`, delivers every server event exactly once and in order,
+ * The Mattermost WebSocket client (on `ws`): authenticates on the upgrade request
+ * (`Authorization: Bearer`), delivers every server event exactly once and in order,
  * keeps the connection alive with application pings, and reconnects with backoff,
  * resuming the previous connection so that missed events are replayed.
+ *
+ * Why the token goes on the upgrade: the server honours `connection_id` only when the
+ * upgrade request itself carries a session (server/channels/api4/websocket.go
+ * connectWebSocket); a socket authenticated by `authentication_challenge` always starts
+ * a fresh connection and loses what was sent in the gap. The challenge is kept as a
+ * fallback for when the header does not reach the server (a proxy stripping it): the
+ * first frame on every socket is a `ping`; a `not_authenticated` refusal means the
+ * header was not honoured, and the challenge follows.
+ *
+ * Readiness: a fresh connection sends `hello`; a resumed one sends neither `hello` nor
+ * a challenge reply (docs/mattermost-notes.md §3.6), so the `ping` reply is what
+ * confirms it is up.
  *
  * @example
  *   const socket = createWebSocketClient({ url: env.MM_URL, token: env.MM_BOT_TOKEN, logger });
@@ -39,6 +51,8 @@ export interface SocketState {
   lastError: string | null;
   /** the server keeps closing the socket right after authentication: the token is probably bad */
   authRejected: boolean;
+  /** the current (or last) connection resumed the previous one: nothing was missed */
+  resumed: boolean;
 }
 
 /** A long-lived, self-healing WebSocket connection to Mattermost. */
@@ -83,6 +97,8 @@ interface Conn {
   ws: WebSocket;
   nextActionSeq: number;
   authSeq: number;
+  /** seq of the `ping` sent first on every socket (confirms a header-authenticated socket) */
+  probeSeq: number;
   challengeSent: boolean;
   authenticated: boolean;
   resumed: boolean;
@@ -94,6 +110,10 @@ interface Conn {
   pendingPing: { seq: number; timer: NodeJS.Timeout } | null;
   authTimer: NodeJS.Timeout | null;
 }
+
+/** Largest frame accepted from the server; the server's own limit on what it reads is far smaller. */
+export const MAX_PAYLOAD_BYTES = 8 * 1024 * 1024;
+const NOT_AUTHENTICATED = 'api.web_socket_router.not_authenticated.app_error';
 
 /** Creates the client; nothing happens until start(). */
 export function createWebSocketClient(opts: WebSocketClientOptions): MattermostSocket {
@@ -127,6 +147,7 @@ export function createWebSocketClient(opts: WebSocketClientOptions): MattermostS
   let gapResumes = 0;
   let forceFresh = false;
   let lastError: string | null = null;
+  let lastResumed = false;
 
   let resolveReady: () => void = () => {};
   let rejectReady: (e: Error) => void = () => {};
@@ -148,6 +169,7 @@ export function createWebSocketClient(opts: WebSocketClientOptions): MattermostS
       lastSeq,
       lastError,
       authRejected,
+      resumed: lastResumed,
     };
   }
 
@@ -197,7 +219,11 @@ export function createWebSocketClient(opts: WebSocketClientOptions): MattermostS
       : baseUrl;
     let ws: WebSocket;
     try {
-      ws = new WebSocket(url, { handshakeTimeout: Math.max(pingTimeoutMs, 1_000) });
+      ws = new WebSocket(url, {
+        handshakeTimeout: Math.max(pingTimeoutMs, 1_000),
+        headers: { Authorization: `Bearer ${token}` },
+        maxPayload: MAX_PAYLOAD_BYTES,
+      });
     } catch (err) {
       lastError = redact(describe(err));
       log.error({ err: lastError }, 'cannot open the Mattermost WebSocket');
@@ -208,6 +234,7 @@ export function createWebSocketClient(opts: WebSocketClientOptions): MattermostS
       ws,
       nextActionSeq: 1,
       authSeq: 0,
+      probeSeq: 0,
       challengeSent: false,
       authenticated: false,
       resumed: resume,
@@ -222,10 +249,11 @@ export function createWebSocketClient(opts: WebSocketClientOptions): MattermostS
 
     ws.on('open', () => {
       if (conn !== current) return;
-      conn.authSeq = conn.nextActionSeq++;
-      send(conn, { seq: conn.authSeq, action: 'authentication_challenge', data: { token } });
-      conn.challengeSent = true;
-      // No hello / challenge reply at all: the socket is useless (half-open or hung server).
+      // The upgrade carried the token: a ping tells whether the server took it (a
+      // resumed connection sends no hello, so nothing else would confirm it).
+      conn.probeSeq = conn.nextActionSeq++;
+      send(conn, { seq: conn.probeSeq, action: 'ping' });
+      // No hello / ping reply at all: the socket is useless (half-open or hung server).
       conn.authTimer = setTimeout(() => {
         conn.authTimer = null;
         lastError = `no answer to authentication within ${pingTimeoutMs} ms`;
@@ -277,7 +305,25 @@ export function createWebSocketClient(opts: WebSocketClientOptions): MattermostS
   }
 
   function onReply(conn: Conn, reply: WsReply): void {
-    if (reply.seq_reply === conn.authSeq) {
+    if (conn.probeSeq !== 0 && reply.seq_reply === conn.probeSeq) {
+      conn.probeSeq = 0;
+      if (reply.status === 'OK') {
+        markAuthenticated(conn);
+      } else if (reply.error?.id === NOT_AUTHENTICATED && !conn.challengeSent) {
+        // the header did not authenticate the socket: fall back to the challenge
+        // (no resume possible on this socket: a hello with a new id will follow)
+        log.info({}, 'the WebSocket upgrade was not authenticated by its Authorization header; using authentication_challenge');
+        conn.authSeq = conn.nextActionSeq++;
+        send(conn, { seq: conn.authSeq, action: 'authentication_challenge', data: { token } });
+        conn.challengeSent = true;
+      } else {
+        log.warn({ serverErrorId: reply.error?.id ?? '' }, 'Mattermost refused the first ping on the WebSocket; reconnecting');
+        lastError = `first ping refused: ${reply.error?.id ?? reply.status}`;
+        kill(conn, 'probe-refused');
+      }
+      return;
+    }
+    if (conn.authSeq !== 0 && reply.seq_reply === conn.authSeq) {
       if (reply.status === 'OK') {
         markAuthenticated(conn);
       } else {
@@ -315,6 +361,7 @@ export function createWebSocketClient(opts: WebSocketClientOptions): MattermostS
       connectionId = newId;
       lastSeq = ev.seq;
       gapResumes = 0;
+      conn.resumed = false;
       markAuthenticated(conn);
       deliver(ev);
       emitState();
@@ -357,6 +404,7 @@ export function createWebSocketClient(opts: WebSocketClientOptions): MattermostS
       authRejected = false;
       log.info({}, 'Mattermost accepted the WebSocket authentication again');
     }
+    lastResumed = conn.resumed;
     if (everConnected) reconnects += 1;
     everConnected = true;
     connectedSince = now();

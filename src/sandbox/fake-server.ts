@@ -117,6 +117,11 @@ export interface FakeMattermost {
   ephemeral: Array<{ userId: string; post: Post }>;
   /** close every WS connection abruptly (terminate, or close with `code`); connections stay resumable */
   dropSockets(code?: number): void;
+  /**
+   * restart the WebSocket hub as a server restart does: every socket closes and every
+   * connection's dead queue is lost, so the next reconnect gets a new id and a hello
+   */
+  restartWebSocketHub(): void;
   /** refuse WebSocket upgrades (503) while false */
   setWebSocketAccepting(on: boolean): void;
   /** the token stops working on REST (401) and WS (silent close, open sockets closed) */
@@ -489,6 +494,9 @@ export async function startFakeMattermost(opts: StartOptions = {}): Promise<Fake
     ephemeral: core.ephemeral,
     dropSockets(code) {
       hub.dropSockets(code);
+    },
+    restartWebSocketHub() {
+      hub.restart();
     },
     setWebSocketAccepting(on) {
       hub.accepting = on;

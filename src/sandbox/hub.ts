@@ -1,7 +1,17 @@
 /**
- * The fake server's WebSocket hub (protocol §3): authentication by header or
- * `authentication_challenge`, `hello`, per-connection `seq`, action replies, server
- * pings, the delivery filter of §3.5, and resumption from a dead queue of 128 events.
+ * The fake server's WebSocket hub (docs/mattermost-notes.md §3): authentication by
+ * header or `authentication_challenge`, `hello`, per-connection `seq`, action replies,
+ * server pings, the delivery filter of §3.5, and resumption as the real server does it
+ * (server/channels/api4/websocket.go connectWebSocket, app/platform/web_hub.go,
+ * app/platform/web_conn.go):
+ * - `connection_id` is honoured only on an upgrade that carries a valid token; a
+ *   challenge-authenticated socket always starts a fresh connection;
+ * - only an *inactive* connection (its socket gone) can be resumed: while the old
+ *   socket is still open the server opens a fresh connection instead;
+ * - the last 128 events written are kept (the dead queue) for replay; events for an
+ *   inactive connection wait in its send queue (256), and an overflow removes the
+ *   connection (the resume then gets a new id and a hello);
+ * - {@link Hub.restart} forgets every connection, as a server restart does.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -28,7 +38,18 @@ export interface Broadcast {
 /** Adjusts an event's data for one recipient (e.g. per-recipient `mentions`). */
 export type PerRecipient = (userId: string, data: Record<string, unknown>, conn: { postedAck: boolean }) => Record<string, unknown>;
 
+/** web_conn.go deadQueueSize */
 const DEAD_QUEUE_SIZE = 128;
+/** web_conn.go sendQueueSize */
+const SEND_QUEUE_SIZE = 256;
+/** model.IsValidId: 26 lowercase letters and digits */
+const VALID_ID = /^[a-z0-9]{26}$/;
+
+interface QueuedEvent {
+  event: string;
+  data: Record<string, unknown>;
+  wire: Record<string, unknown>;
+}
 
 /** One logical connection (survives socket drops until reaped, for resumption). */
 interface Conn {
@@ -37,10 +58,12 @@ interface Conn {
   userId: string;
   token: string;
   authenticated: boolean;
-  /** the seq the next event gets */
+  /** the seq the next written event gets */
   seq: number;
-  /** last events sent (or queued while the socket was down), for replay */
+  /** the last events written to a socket, for replay (web_conn.go deadQueue) */
   queue: Array<{ seq: number; frame: string }>;
+  /** events for this connection while it has no socket (web_conn.go send channel) */
+  pending: QueuedEvent[];
   postedAck: boolean;
   lastSeenAt: number;
   authTimer?: NodeJS.Timeout;
@@ -96,29 +119,33 @@ export class Hub {
       return;
     }
     const url = new URL(req.url ?? '/', 'http://x');
-    const connectionId = url.searchParams.get('connection_id');
-    const seqParam = url.searchParams.get('sequence_number');
+    const connectionId = url.searchParams.get('connection_id') ?? '';
+    const seqParam = url.searchParams.get('sequence_number') ?? '';
     const postedAck = url.searchParams.get('posted_ack') === 'true';
-    // an empty connection_id is a fresh connection (the official client sends
-    // `connection_id=&sequence_number=0` the first time)
-    const hasConn = connectionId !== null && connectionId !== '';
-    // a connection id without a usable sequence number → the upgrade is rejected (§3.6)
-    if (hasConn && (seqParam === null || !/^\d+$/.test(seqParam))) {
-      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-      return;
-    }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const user = headerToken ? this.resolveToken(headerToken) : undefined;
-      const resume = hasConn && connectionId ? { id: connectionId, seq: Number(seqParam) } : undefined;
-      if (user) {
-        this.attach(ws, user, headerToken, postedAck, resume);
-      } else {
-        this.awaitChallenge(ws, postedAck, resume);
+      if (!user) {
+        // No session on the upgrade: connection_id and sequence_number are not even
+        // looked at; whatever the challenge brings is a fresh connection
+        // (api4/websocket.go connectWebSocket).
+        this.awaitChallenge(ws, postedAck);
+        return;
       }
+      if (connectionId === '') {
+        this.attach(ws, user, headerToken, postedAck, undefined);
+        return;
+      }
+      // The upgrade has already succeeded: a malformed id or sequence number closes the
+      // socket without a word (platform.PopulateWebConnConfig returns an error).
+      if (!VALID_ID.test(connectionId) || !/^\d+$/.test(seqParam)) {
+        ws.close();
+        return;
+      }
+      this.attach(ws, user, headerToken, postedAck, { id: connectionId, seq: Number(seqParam) });
     });
   }
 
-  private awaitChallenge(ws: WebSocket, postedAck: boolean, resume: { id: string; seq: number } | undefined): void {
+  private awaitChallenge(ws: WebSocket, postedAck: boolean): void {
     const timer = setTimeout(() => ws.terminate(), this.opts.authTimeoutMs);
     const onMessage = (raw: RawData): void => {
       const req = this.parseRequest(raw);
@@ -137,7 +164,7 @@ export class Hub {
       }
       clearTimeout(timer);
       ws.off('message', onMessage);
-      this.attach(ws, user, token, postedAck, resume);
+      this.attach(ws, user, token, postedAck, undefined);
       // hello (sent by attach) comes before the OK reply
       this.send(ws, JSON.stringify({ status: 'OK', seq_reply: req.seq }));
     };
@@ -150,31 +177,39 @@ export class Hub {
     this.reap();
     let conn: Conn | undefined;
     let replay: string[] = [];
+    let lost = false;
     if (resume) {
       const old = this.conns.get(resume.id);
-      if (old && old.userId === user.id) {
-        // `sequence_number` is the next seq the client wants (the official client sends
-        // last seq + 1, and the server's hasMsgLoss compares it with the last sent + 1)
+      // Only an inactive connection can be taken over (web_hub.go checkConn →
+      // RemoveInactiveByConnectionID); an active one means a fresh connection.
+      if (old && old.userId === user.id && !old.ws) {
+        conn = old;
+        // `sequence_number` is the next seq the client wants (web_conn.go writePump)
         const next = resume.seq;
-        if (next === old.seq) {
-          conn = old;
-        } else if (next < old.seq && old.queue.some((e) => e.seq === next)) {
-          replay = old.queue.filter((e) => e.seq >= next).map((e) => e.frame);
-          conn = old;
-        } else {
-          // events were lost: the old record is useless now
-          this.conns.delete(old.id);
-        }
-        if (conn?.ws && conn.ws !== ws) {
-          const prev = conn.ws;
-          this.detach(conn, prev);
-          prev.terminate();
+        const last = old.queue[old.queue.length - 1];
+        if (next !== 0) {
+          const at = old.queue.findIndex((e) => e.seq === next);
+          if (at >= 0) {
+            replay = old.queue.slice(at).map((e) => e.frame);
+            old.seq = (last?.seq ?? next - 1) + 1;
+          } else if (last && last.seq !== next - 1) {
+            lost = true; // hasMsgLoss: new id, seq 0, hello; the send queue still follows
+          } else {
+            old.seq = next;
+          }
         }
       }
     }
     const fresh = !conn;
     if (!conn) {
-      conn = { id: newId(), ws: undefined, userId: user.id, token, authenticated: true, seq: 0, queue: [], postedAck, lastSeenAt: Date.now() };
+      conn = { id: newId(), ws: undefined, userId: user.id, token, authenticated: true, seq: 0, queue: [], pending: [], postedAck, lastSeenAt: Date.now() };
+      this.conns.set(conn.id, conn);
+    }
+    if (lost) {
+      this.conns.delete(conn.id);
+      conn.id = newId();
+      conn.seq = 0;
+      conn.queue = [];
       this.conns.set(conn.id, conn);
     }
     conn.ws = ws;
@@ -201,11 +236,12 @@ export class Hub {
       }
     }, this.opts.pingIntervalMs);
     c.pingTimer.unref();
-    if (fresh) {
-      this.deliver(c, 'hello', { server_version: this.opts.serverVersion(), connection_id: c.id }, { ...emptyBroadcast(), user_id: user.id });
+    if (fresh || lost) {
+      this.write(c, { event: 'hello', data: { server_version: this.opts.serverVersion(), connection_id: c.id }, wire: wireOf({ ...emptyBroadcast(), user_id: user.id }) });
     } else {
       for (const frame of replay) this.send(ws, frame);
     }
+    for (const q of c.pending.splice(0)) this.write(c, q);
   }
 
   private detach(c: Conn, ws: WebSocket): void {
@@ -285,19 +321,20 @@ export class Hub {
     if (ws.readyState === ws.OPEN) ws.send(frame);
   }
 
-  /** Assigns the next seq, queues for replay, and writes if the socket is up. */
+  /** Writes now (seq assigned at write time, as web_conn.go writePump does) or queues while the socket is down. */
   private deliver(c: Conn, event: string, data: Record<string, unknown>, broadcast: Broadcast): void {
-    const wire: Record<string, unknown> = {
-      omit_users: broadcast.omit_users,
-      user_id: broadcast.user_id,
-      channel_id: broadcast.channel_id,
-      team_id: broadcast.team_id,
-      connection_id: broadcast.connection_id,
-      omit_connection_id: broadcast.omit_connection_id,
-    };
-    if (broadcast.contains_sanitized_data) wire.contains_sanitized_data = true;
-    if (broadcast.contains_sensitive_data) wire.contains_sensitive_data = true;
-    const frame = JSON.stringify({ event, data, broadcast: wire, seq: c.seq });
+    const q: QueuedEvent = { event, data, wire: wireOf(broadcast) };
+    if (c.ws) {
+      this.write(c, q);
+      return;
+    }
+    c.pending.push(q);
+    // a full send queue closes and removes the connection (web_hub.go closeAndRemoveConn)
+    if (c.pending.length > SEND_QUEUE_SIZE) this.conns.delete(c.id);
+  }
+
+  private write(c: Conn, q: QueuedEvent): void {
+    const frame = JSON.stringify({ event: q.event, data: q.data, broadcast: q.wire, seq: c.seq });
     c.queue.push({ seq: c.seq, frame });
     if (c.queue.length > DEAD_QUEUE_SIZE) c.queue.shift();
     c.seq += 1;
@@ -336,6 +373,17 @@ export class Hub {
   private sharesChannel(a: string, b: string): boolean {
     const mine = new Set(this.store.channelMembers.filter((m) => m.user_id === a).map((m) => m.channel_id));
     return this.store.channelMembers.some((m) => m.user_id === b && mine.has(m.channel_id));
+  }
+
+  /**
+   * A server restart as the WebSocket layer sees it: every socket closes and every
+   * connection record (dead queue, send queue) is forgotten, so no resume can succeed.
+   */
+  restart(): void {
+    for (const c of this.conns.values()) if (c.pingTimer) clearInterval(c.pingTimer);
+    const sockets = [...this.wss.clients];
+    this.conns.clear();
+    for (const ws of sockets) ws.terminate();
   }
 
   /** Closes every socket abruptly; the logical connections stay resumable. */
@@ -379,6 +427,20 @@ export class Hub {
     this.conns.clear();
     this.wss.close();
   }
+}
+
+function wireOf(broadcast: Broadcast): Record<string, unknown> {
+  const wire: Record<string, unknown> = {
+    omit_users: broadcast.omit_users,
+    user_id: broadcast.user_id,
+    channel_id: broadcast.channel_id,
+    team_id: broadcast.team_id,
+    connection_id: broadcast.connection_id,
+    omit_connection_id: broadcast.omit_connection_id,
+  };
+  if (broadcast.contains_sanitized_data) wire.contains_sanitized_data = true;
+  if (broadcast.contains_sensitive_data) wire.contains_sensitive_data = true;
+  return wire;
 }
 
 export function emptyBroadcast(): Broadcast {

@@ -79,19 +79,36 @@ describe('connecting', () => {
     expect(toWebSocketUrl('http://127.0.0.1:8065/mm/')).toBe('ws://127.0.0.1:8065/mm/api/v4/websocket');
   });
 
-  it('authenticates with a challenge at seq 1, delivers hello and becomes ready', async () => {
+  it('authenticates on the upgrade with a Bearer header, confirms with a ping at seq 1, delivers hello and becomes ready', async () => {
     const { server, socket, events } = await setup();
     socket.start();
     await socket.ready();
-    expect(server.received[0]).toEqual({ seq: 1, action: 'authentication_challenge', data: { token: server.token } });
+    expect(server.upgradeAuth[0]).toBe(`Bearer ${server.token}`);
+    await eventually(() => expect(server.received[0]).toEqual({ seq: 1, action: 'ping' }));
+    // no challenge needed when the header was honoured
+    expect(server.received.some((f) => f.action === 'authentication_challenge')).toBe(false);
     expect(seqs(events)).toEqual(['hello:0']);
     const state = socket.state();
     expect(state.connected).toBe(true);
+    expect(state.resumed).toBe(false);
     expect(state.since).not.toBeNull();
     expect(state.connectionId).toBe(events[0]?.data['connection_id']);
     expect(state.lastSeq).toBe(0);
     expect(server.upgrades[0]?.has('connection_id')).toBe(false);
     // the token never reaches a log line
+    expect(JSON.stringify(logs)).not.toContain(server.token);
+  });
+
+  it('falls back to authentication_challenge when the header is not honoured', async () => {
+    const { server, socket, events } = await setup();
+    server.acceptHeaderAuth = false;
+    socket.start();
+    await socket.ready();
+    expect(server.received[0]).toEqual({ seq: 1, action: 'ping' });
+    expect(server.received[1]).toEqual({ seq: 2, action: 'authentication_challenge', data: { token: server.token } });
+    expect(seqs(events)).toEqual(['hello:0']);
+    expect(socket.state()).toMatchObject({ connected: true, resumed: false });
+    expect(logs.some((l) => l.msg.includes('authentication_challenge'))).toBe(true);
     expect(JSON.stringify(logs)).not.toContain(server.token);
   });
 
@@ -156,6 +173,47 @@ describe('resume', () => {
     await eventually(() => expect(events).toHaveLength(4));
     expect(seqs(events)).toEqual(['hello:0', 'posted:1', 'hello:0', 'posted:1']);
     expect(socket.state().lastSeq).toBe(1);
+  });
+
+  it('becomes ready on a resumed connection that sends neither hello nor a challenge reply (the ping confirms it)', async () => {
+    const { server, socket, events } = await setup();
+    socket.start();
+    await socket.ready();
+    const connectionId = socket.state().connectionId;
+    server.dropClient(); // nothing missed: the resume replays nothing
+    await server.waitForAuthenticated(2);
+    await eventually(() => expect(socket.state()).toMatchObject({ connected: true, reconnects: 1, resumed: true, connectionId }));
+    expect(seqs(events)).toEqual(['hello:0']);
+    // the only thing the resumed socket got back was the reply to its first frame, a ping
+    expect(server.received.at(-1)).toEqual({ seq: 1, action: 'ping' });
+    expect(server.received.some((f) => f.action === 'authentication_challenge')).toBe(false);
+    expect(server.upgradeAuth[1]).toBe(`Bearer ${server.token}`);
+  });
+
+  it('cannot resume through the challenge fallback: the server starts a new connection with a hello', async () => {
+    const { server, socket, events } = await setup();
+    server.acceptHeaderAuth = false;
+    socket.start();
+    await socket.ready();
+    const firstId = socket.state().connectionId;
+    server.dropClient();
+    server.emitUndelivered('posted', { n: 1 });
+    await server.waitForAuthenticated(2);
+    await eventually(() => expect(events).toHaveLength(2));
+    expect(seqs(events)).toEqual(['hello:0', 'hello:0']);
+    expect(socket.state()).toMatchObject({ resumed: false });
+    expect(socket.state().connectionId).not.toBe(firstId);
+  });
+
+  it('refuses frames over 8 MiB and reconnects', async () => {
+    const { server, socket, events } = await setup();
+    socket.start();
+    await socket.ready();
+    server.sendRaw('x'.repeat(8 * 1024 * 1024 + 1));
+    await server.waitForAuthenticated(2);
+    await eventually(() => expect(socket.state()).toMatchObject({ connected: true, reconnects: 1 }));
+    expect(server.clientCloseCodes).toContain(1009);
+    expect(seqs(events)).toEqual(['hello:0']);
   });
 
   it('treats a seq jump as lost events and resumes from the last good seq', async () => {

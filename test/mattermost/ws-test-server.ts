@@ -1,9 +1,12 @@
 /**
  * A minimal Mattermost-like WebSocket server for the client tests (loopback, port 0).
- * It follows the real server's rules (protocol §3): challenge auth, hello with seq 0,
+ * It follows the real server's rules (docs/mattermost-notes.md §3): a token on the
+ * upgrade authenticates at once; otherwise `authentication_challenge`; hello with seq 0,
  * per-connection seq, a dead queue for resume where `sequence_number` is the first seq
- * to send again (as in web_conn.go), a new hello when the resume cannot be satisfied,
- * silent close on a bad token, and `ping` replies. Knobs let tests break those rules.
+ * to send again (as in web_conn.go), resume only on an upgrade that carried the token
+ * (api4/websocket.go connectWebSocket), a new hello when the resume cannot be
+ * satisfied, silent close on a bad token, and `ping` replies. Knobs let tests break
+ * those rules.
  */
 import type { AddressInfo } from 'node:net';
 import { type WebSocket, WebSocketServer } from 'ws';
@@ -47,6 +50,10 @@ export interface TestServer {
   /** replay from (sequence_number - overlap): re-sends events the client already has */
   replayOverlap: number;
   answerPings: boolean;
+  /** false → the Authorization header is ignored (a proxy stripping it): challenge only */
+  acceptHeaderAuth: boolean;
+  /** Authorization headers of every upgrade request, in order */
+  upgradeAuth: Array<string | undefined>;
   token: string;
   close(): Promise<void>;
 }
@@ -70,6 +77,8 @@ export async function startTestServer(token = 'goodtoken0000000000000000a'): Pro
     clientCloseCodes: [],
     replayOverlap: 0,
     answerPings: true,
+    acceptHeaderAuth: true,
+    upgradeAuth: [],
     token,
     openSockets: () => [...wss.clients].filter((c) => c.readyState === c.OPEN).length,
     waitForAuthenticated(n) {
@@ -115,14 +124,45 @@ export async function startTestServer(token = 'goodtoken0000000000000000a'): Pro
     return seq;
   }
 
+  function authenticate(ws: WebSocket, params: URLSearchParams, canResume: boolean): void {
+    const resumeId = canResume ? params.get('connection_id') : null;
+    const resumeFrom = Number(params.get('sequence_number'));
+    const known = resumeId ? sessions.get(resumeId) : undefined;
+    let session: Session;
+    let replayFrom = -1;
+    if (known && Number.isInteger(resumeFrom) && known.queue.some((e) => e.seq === resumeFrom)) {
+      session = known;
+      replayFrom = Math.max(0, resumeFrom - server.replayOverlap);
+    } else if (known && resumeFrom === known.nextSeq) {
+      session = known; // nothing missed
+    } else {
+      session = { id: newId(), nextSeq: 0, queue: [] };
+      sessions.set(session.id, session);
+      record(session, 'hello', { server_version: '10.5.0.1.abc.true', connection_id: session.id });
+      replayFrom = session.nextSeq - 1;
+    }
+    live = { ws, session };
+    if (replayFrom >= 0) for (const e of session.queue) if (e.seq >= replayFrom) ws.send(e.frame);
+    authenticatedCount += 1;
+    for (const w of authWaiters.filter((w) => authenticatedCount >= w.n)) {
+      authWaiters.splice(authWaiters.indexOf(w), 1);
+      w.resolve();
+    }
+  }
+
   wss.on('connection', (ws, req) => {
     const params = new URL(req.url ?? '/', 'http://x').searchParams;
     server.upgrades.push(params);
+    server.upgradeAuth.push(req.headers.authorization);
     let authenticated = false;
     ws.on('close', (code) => {
       server.clientCloseCodes.push(code);
       if (live?.ws === ws) live = null;
     });
+    if (server.acceptHeaderAuth && req.headers.authorization === `Bearer ${server.token}`) {
+      authenticated = true;
+      authenticate(ws, params, true);
+    }
     ws.on('message', (raw) => {
       let frame: ReceivedFrame;
       try {
@@ -132,38 +172,16 @@ export async function startTestServer(token = 'goodtoken0000000000000000a'): Pro
       }
       server.received.push(frame);
       if (frame.action === 'authentication_challenge') {
-        if (authenticated) return;
+        if (authenticated) return; // ignored on an authenticated socket: no reply
         const data = frame.data as { token?: unknown } | undefined;
         if (data?.token !== server.token) {
           ws.close(); // bad token: silent close, no error frame
           return;
         }
         authenticated = true;
-        const resumeId = params.get('connection_id');
-        const resumeFrom = Number(params.get('sequence_number'));
-        const known = resumeId ? sessions.get(resumeId) : undefined;
-        let session: Session;
-        let replayFrom = -1;
-        if (known && Number.isInteger(resumeFrom) && known.queue.some((e) => e.seq === resumeFrom)) {
-          session = known;
-          replayFrom = Math.max(0, resumeFrom - server.replayOverlap);
-        } else if (known && resumeFrom === known.nextSeq) {
-          session = known; // nothing missed
-        } else {
-          session = { id: newId(), nextSeq: 0, queue: [] };
-          sessions.set(session.id, session);
-          record(session, 'hello', { server_version: '10.5.0.1.abc.true', connection_id: session.id });
-          replayFrom = session.nextSeq - 1;
-        }
-        live = { ws, session };
-        // like the real server: hello (or the replay) first, then the challenge reply
-        if (replayFrom >= 0) for (const e of session.queue) if (e.seq >= replayFrom) ws.send(e.frame);
+        // like the real server: hello first, then the challenge reply; never a resume
+        authenticate(ws, params, false);
         ws.send(JSON.stringify({ status: 'OK', seq_reply: frame.seq }));
-        authenticatedCount += 1;
-        for (const w of authWaiters.filter((w) => authenticatedCount >= w.n)) {
-          authWaiters.splice(authWaiters.indexOf(w), 1);
-          w.resolve();
-        }
         return;
       }
       if (!authenticated) {

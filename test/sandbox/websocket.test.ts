@@ -175,25 +175,93 @@ describe('resumption', () => {
     expect((await second.event('after_resume')).seq).toBe(before.seq + 3);
   });
 
-  it('sends a new hello with a new id when events were lost beyond the dead queue', async () => {
+  it('delivers events queued while away after the replay, and gives a new id and hello when the send queue overflowed', async () => {
     const first = probe({ token: tokenFor('grace') });
     const hello = await first.event('hello');
     mm.dropSockets(1001);
     await first.waitClosed();
-    for (let i = 0; i < 130; i++) mm.emit('flood', { i }, { user_id: userIdFor('grace') });
+    // up to 256 events wait in the send queue of the inactive connection (web_conn.go sendQueueSize)
+    for (let i = 0; i < 200; i++) mm.emit('flood', { i }, { user_id: userIdFor('grace') });
     const second = probe({ token: tokenFor('grace'), query: `connection_id=${hello.data.connection_id}&sequence_number=1` });
-    const fresh = await second.event('hello');
+    const last = await second.next((f) => f.event === 'flood' && f.data.i === 199);
+    expect(last.seq).toBe(200);
+    expect(second.frames.some((f) => f.event === 'hello')).toBe(false);
+
+    mm.dropSockets(1001);
+    await second.waitClosed();
+    for (let i = 0; i < 300; i++) mm.emit('flood2', { i }, { user_id: userIdFor('grace') });
+    const third = probe({ token: tokenFor('grace'), query: `connection_id=${hello.data.connection_id}&sequence_number=201` });
+    const fresh = await third.event('hello');
     expect(fresh.seq).toBe(0);
     expect(fresh.data.connection_id).not.toBe(hello.data.connection_id);
     await sleep(50);
-    expect(second.frames.some((f) => f.event === 'flood')).toBe(false);
+    expect(third.frames.some((f) => f.event === 'flood2')).toBe(false);
   });
 
-  it('treats an unknown connection id as a fresh connection and rejects a connection id without a sequence number', async () => {
+  it('answers a sequence number the dead queue cannot satisfy with a new id and hello, then the queued events', async () => {
+    const first = probe({ token: tokenFor('grace') });
+    const hello = await first.event('hello');
+    mm.dropSockets();
+    await first.waitClosed();
+    mm.emit('queued', {}, { user_id: userIdFor('grace') });
+    const second = probe({ token: tokenFor('grace'), query: `connection_id=${hello.data.connection_id}&sequence_number=7` });
+    const fresh = await second.event('hello');
+    expect(fresh.seq).toBe(0);
+    expect(fresh.data.connection_id).not.toBe(hello.data.connection_id);
+    expect((await second.event('queued')).seq).toBe(1);
+  });
+
+  it('never resumes a challenge-authenticated socket', async () => {
+    const first = probe({ token: tokenFor('grace') });
+    const hello = await first.event('hello');
+    mm.dropSockets();
+    await first.waitClosed();
+    mm.emit('missed', {}, { user_id: userIdFor('grace') });
+    const second = probe({ query: `connection_id=${hello.data.connection_id}&sequence_number=1` });
+    await new Promise((r) => second.ws.once('open', r));
+    second.send({ seq: 1, action: 'authentication_challenge', data: { token: tokenFor('grace') } });
+    const fresh = await second.event('hello');
+    expect(fresh.data.connection_id).not.toBe(hello.data.connection_id);
+    await sleep(50);
+    expect(second.frames.some((f) => f.event === 'missed')).toBe(false);
+  });
+
+  it('opens a fresh connection while the old socket is still open', async () => {
+    const first = probe({ token: tokenFor('grace') });
+    const hello = await first.event('hello');
+    const second = probe({ token: tokenFor('grace'), query: `connection_id=${hello.data.connection_id}&sequence_number=1` });
+    const fresh = await second.event('hello');
+    expect(fresh.data.connection_id).not.toBe(hello.data.connection_id);
+    expect(first.closed).toBe(false);
+    mm.emit('both', {}, { user_id: userIdFor('grace') });
+    await first.event('both');
+    await second.event('both');
+  });
+
+  it('loses every dead queue when the hub restarts', async () => {
+    const first = probe({ token: tokenFor('grace') });
+    const hello = await first.event('hello');
+    mm.restartWebSocketHub();
+    await first.waitClosed();
+    mm.emit('gone', {}, { user_id: userIdFor('grace') });
+    const second = probe({ token: tokenFor('grace'), query: `connection_id=${hello.data.connection_id}&sequence_number=1` });
+    const fresh = await second.event('hello');
+    expect(fresh.data.connection_id).not.toBe(hello.data.connection_id);
+    await sleep(50);
+    expect(second.frames.some((f) => f.event === 'gone')).toBe(false);
+  });
+
+  it('treats an unknown connection id as a fresh connection and closes the socket on a malformed id or sequence number', async () => {
     const unknown = probe({ token: SANDBOX_BOT_TOKEN, query: `connection_id=${'k'.repeat(26)}&sequence_number=5` });
     expect((await unknown.event('hello')).seq).toBe(0);
-    const broken = probe({ token: SANDBOX_BOT_TOKEN, query: `connection_id=${'k'.repeat(26)}` });
-    await broken.waitClosed();
-    expect(broken.frames).toEqual([]);
+    const noSeq = probe({ token: SANDBOX_BOT_TOKEN, query: `connection_id=${'k'.repeat(26)}` });
+    await noSeq.waitClosed();
+    expect(noSeq.frames).toEqual([]);
+    const badId = probe({ token: SANDBOX_BOT_TOKEN, query: 'connection_id=short&sequence_number=1' });
+    await badId.waitClosed();
+    expect(badId.frames).toEqual([]);
+    // a sequence number alone is a fresh connection
+    const seqOnly = probe({ token: SANDBOX_BOT_TOKEN, query: 'sequence_number=4' });
+    expect((await seqOnly.event('hello')).seq).toBe(0);
   });
 });
