@@ -48,7 +48,7 @@ const set = defineSubcommand({
   examples: ['avatar', 'avatar @bob'],
   positional: ['target'],
   args: z.object({ target: word.optional() }),
-  // POST /users/{id}/image: SessionHasPermissionToUserOrBot (§5.4)
+  // POST /users/{id}/image: SessionHasPermissionToUserOrBot (docs/mattermost-notes.md §5.4)
   access: ACCESS,
   target: (raw) => rawWord(raw, 'target', 0),
   botNeeds: [EDIT_OTHERS],

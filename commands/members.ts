@@ -109,7 +109,7 @@ const members = defineSubcommand({
   examples: ['members', 'members ~incidents', 'members ~town-square --page 2', 'members ~incidents @ann @bob'],
   positional: ['refs...'],
   args: z.object({ refs: words, page: pageFlag }),
-  // GET /channels/{id}/members, POST …/members/ids, GET …/members/{user_id}: read_channel (protocol §5.6)
+  // GET /channels/{id}/members, POST …/members/ids, GET …/members/{user_id}: read_channel (docs/mattermost-notes.md §5.6)
   access: { self: READ_CHANNEL },
   scope: (r) => {
     const c = channelWord(rawWords(r, 'refs'));

@@ -1,7 +1,7 @@
 /**
  * `/prefs [category] [@user]`: stored preferences. `/prefs set <category> <name>
  * <value>` and `/prefs delete <category> <name>` change them. Someone else's need
- * `edit_other_users` (SessionHasPermissionToUser, protocol §5.7), and the bot needs
+ * `edit_other_users` (SessionHasPermissionToUser, docs/mattermost-notes.md §5.7), and the bot needs
  * it too, since it reads and writes them with its own token even for the caller.
  */
 import { z } from 'zod';
@@ -16,7 +16,7 @@ import { clip, userLabel } from './lib/people.js';
 
 /** Preferences per page of `/prefs`. */
 export const PREFS_PER_PAGE = 40;
-/** Server limits (protocol §5.7). */
+/** Server limits (docs/mattermost-notes.md §5.7). */
 const MAX_KEY = 32;
 const MAX_VALUE = 20_000;
 /** Shown value length in the list (full values can be long JSON). */

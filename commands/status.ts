@@ -25,7 +25,7 @@ export const MAX_STATUS_USERS = 200;
 const SHOW_USAGE = 'status [@user|email|id ...]';
 const SET_USAGE = 'status set online|away|dnd|offline [--until 30m|2h|tomorrow 9:00] [@user]';
 
-/** The server's own status for a user with no status row yet (protocol §5.1). */
+/** The server's own status for a user with no status row yet (docs/mattermost-notes.md §5.1). */
 const offlineStatus = (userId: string): Status => ({ user_id: userId, status: 'offline', manual: false, last_activity_at: 0, dnd_end_time: 0 });
 
 async function statusOf(ctx: CommandContext, userId: string): Promise<Status> {
@@ -138,7 +138,7 @@ const set = defineSubcommand({
   examples: ['status set dnd --until 2h', 'status set away', 'status set dnd --until "tomorrow 9:00"', 'status set online @ann'],
   positional: ['words...'],
   args: z.object({ words, until: word.optional() }),
-  // PUT /users/{id}/status: SessionHasPermissionToUser (protocol §5.1).
+  // PUT /users/{id}/status: SessionHasPermissionToUser (docs/mattermost-notes.md §5.1).
   access: SET_ACCESS,
   target: (raw) => splitSetWords(rawWords(raw, 'words'), raw['until'] !== undefined).user,
   // The bot sets the status with its own token, so even the caller's own is "another user's" to the server.
@@ -157,7 +157,7 @@ const set = defineSubcommand({
     let dndEndSeconds: number | undefined;
     if (untilText) {
       const at = parseUntil(untilText, ctx.now(), userTimeZone(ctx.caller) ?? 'UTC');
-      dndEndSeconds = Math.floor(at / 1000); // the API takes seconds (protocol §5.1)
+      dndEndSeconds = Math.floor(at / 1000); // the API takes seconds (docs/mattermost-notes.md §5.1)
     }
 
     return orAmbiguity(ctx, ref ?? '', 'status', ['set', state], async () => {

@@ -2,7 +2,7 @@
  * `/team`: membership administration — add people (one batch call), invite by
  * email, set someone's team role.
  *
- * Permissions as the server checks them (protocol §5.5), in the named team:
+ * Permissions as the server checks them (docs/mattermost-notes.md §5.5), in the named team:
  * - `team add`: `add_user_to_team`;
  * - `team invite`: `invite_user` **and** `add_user_to_team` (the server checks both);
  * - `team role`: `manage_team_roles`.
@@ -41,7 +41,7 @@ const add = defineSubcommand({
   examples: ['team add acme @ann @bob', 'team add ops dave@example.com "Grace Hopper"'],
   positional: ['team', 'users...'],
   args: z.object({ team: word, users: words }),
-  // POST /teams/{id}/members/batch: add_user_to_team in that team (§5.5)
+  // POST /teams/{id}/members/batch: add_user_to_team in that team (docs/mattermost-notes.md §5.5)
   access: { self: ADD_TO_TEAM },
   // changes membership: decided on current roles, never the cache
   fresh: true,
@@ -108,7 +108,7 @@ const invite = defineSubcommand({
   examples: ['team invite acme ann@example.com bob@example.org'],
   positional: ['team', 'emails...'],
   args: z.object({ team: word, emails: words }),
-  // POST /teams/{id}/invite/email: invite_user and add_user_to_team in that team (§5.5);
+  // POST /teams/{id}/invite/email: invite_user and add_user_to_team in that team (docs/mattermost-notes.md §5.5);
   // the second one is checked in execute, before anything is sent
   access: { self: INVITE_TO_TEAM },
   // changes membership: decided on current roles, never the cache
@@ -186,7 +186,7 @@ const role = defineSubcommand({
   examples: ['team role ops @grace team_admin', 'team role ops @grace team_user'],
   positional: ['team', 'target', 'role'],
   args: z.object({ team: word, target: word, role: word }),
-  // PUT /teams/{id}/members/{user_id}/roles: manage_team_roles in that team (§5.5)
+  // PUT /teams/{id}/members/{user_id}/roles: manage_team_roles in that team (docs/mattermost-notes.md §5.5)
   access: { self: MANAGE_TEAM_ROLES, other: MANAGE_TEAM_ROLES },
   scope: teamScope,
   target: (raw) => rawWord(raw, 'target', 1),

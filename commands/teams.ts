@@ -37,7 +37,7 @@ const teamType = (t: Team): string => (t.type === 'O' ? 'open' : t.type === 'I' 
 
 const LIST_ACCESS: Access = {
   self: null,
-  // GET /users/{id}/teams of someone else (protocol §5.4)
+  // GET /users/{id}/teams of someone else (docs/mattermost-notes.md §5.4)
   other: { permission: 'sysconsole_read_user_management_users', scope: 'system' },
 };
 
@@ -111,7 +111,7 @@ const members = defineSubcommand({
   examples: ['teams members acme', 'teams members acme --page 2', 'teams members ops --role admin'],
   positional: ['team'],
   args: z.object({ team: word.optional(), page: pageFlag, role: roleFlag.optional() }),
-  // GET /teams/{id}/members: view_team on that team (protocol §5.5); the server leaves out
+  // GET /teams/{id}/members: view_team on that team (docs/mattermost-notes.md §5.5); the server leaves out
   // members the caller may not see (api4/team.go getTeamMembers), and so does this list
   access: { self: VIEW_TEAM },
   scope: teamScope,
@@ -171,7 +171,7 @@ const member = defineSubcommand({
   examples: ['teams member acme @ann', 'teams member ops bob@example.com'],
   positional: ['team', 'user'],
   args: z.object({ team: word, user: word }),
-  // GET /teams/{id}/members/{user_id}: view_team on that team (protocol §5.5)
+  // GET /teams/{id}/members/{user_id}: view_team on that team (docs/mattermost-notes.md §5.5)
   access: { self: VIEW_TEAM },
   scope: teamScope,
   botNeeds: [VIEW_TEAM],

@@ -2,7 +2,7 @@
  * `/user`: account administration — activate/deactivate, system roles, sessions,
  * audits, MFA reset, sign-in method, password reset.
  *
- * Permissions are declared as the server checks each endpoint (protocol §5.2, §5.4),
+ * Permissions are declared as the server checks each endpoint (docs/mattermost-notes.md §5.2, §5.4),
  * because the bot calls the API with its own (admin) token:
  *
  * | subcommand            | self                                    | someone else                                  |
@@ -135,7 +135,7 @@ const roles = defineSubcommand({
   examples: ['user roles @bob', 'user roles @bob system_user system_user_manager', 'user roles @bob system_user'],
   positional: ['target', 'roles...'],
   args: z.object({ target: word, roles: words }),
-  // PUT /users/{id}/roles: manage_roles (protocol §5.4); showing is part of the same job
+  // PUT /users/{id}/roles: manage_roles (docs/mattermost-notes.md §5.4); showing is part of the same job
   access: { self: MANAGE_ROLES, other: MANAGE_ROLES },
   target: target0,
   botNeeds: [MANAGE_ROLES],
@@ -234,7 +234,7 @@ const sessions = defineSubcommand({
   examples: ['user sessions', 'user sessions @bob', 'user sessions @bob revoke-all --yes'],
   positional: ['target', 'action'],
   args: z.object({ target: word.optional(), action: word.optional(), yes: flag }),
-  // GET /users/{id}/sessions, POST …/sessions/revoke/all: SessionHasPermissionToUser (§5.2)
+  // GET /users/{id}/sessions, POST …/sessions/revoke/all: SessionHasPermissionToUser (docs/mattermost-notes.md §5.2)
   access: EDIT_ACCESS,
   target: (raw) => sessionWords(raw).target,
   botNeeds: [EDIT_OTHERS],
@@ -295,7 +295,7 @@ const audits = defineSubcommand({
   examples: ['user audits', 'user audits @bob', 'user audits @bob --page 2'],
   positional: ['target'],
   args: z.object({ target: word.optional(), page: pageFlag }),
-  // GET /users/{id}/audits: SessionHasPermissionToUser (§5.4)
+  // GET /users/{id}/audits: SessionHasPermissionToUser (docs/mattermost-notes.md §5.4)
   access: EDIT_ACCESS,
   target: target0,
   botNeeds: [EDIT_OTHERS],
@@ -341,7 +341,7 @@ const mfa = defineSubcommand({
   examples: ['user mfa @bob off'],
   positional: ['target', 'state'],
   args: z.object({ target: word.optional(), state: word.optional() }),
-  // PUT /users/{id}/mfa: SessionHasPermissionToUser (§5.4)
+  // PUT /users/{id}/mfa: SessionHasPermissionToUser (docs/mattermost-notes.md §5.4)
   access: EDIT_ACCESS,
   target: (raw) => mfaWords(raw).target,
   botNeeds: [EDIT_OTHERS],
@@ -390,7 +390,7 @@ const auth = defineSubcommand({
   examples: ['user auth @bob saml', 'user auth @bob ldap --auth-data bob.b', 'user auth @bob gitlab --auth-data 4242'],
   positional: ['target', 'method'],
   args: z.object({ target: word, method: word, authData: word.optional() }),
-  // PUT /users/{id}/auth: the server lets only system admins do this (§5.4), for anyone
+  // PUT /users/{id}/auth: the server lets only system admins do this (docs/mattermost-notes.md §5.4), for anyone
   access: AUTH_ACCESS,
   target: target0,
   botNeeds: [MANAGE_SYSTEM],

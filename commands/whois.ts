@@ -5,7 +5,7 @@
  * The bot reads profiles with its own (usually admin) token, so the API does not
  * hide anything from it; the card therefore hides what the *caller* could not see
  * (email, sign-in method) unless they are the person, or hold `manage_system` or
- * `sysconsole_read_user_management_users` (protocol §5.3 SanitizeProfile).
+ * `sysconsole_read_user_management_users` (docs/mattermost-notes.md §5.3 SanitizeProfile).
  */
 import { z } from 'zod';
 import { defineCommand, defineSubcommand, type CommandContext, type Requirement } from '../src/core/command.js';
@@ -230,7 +230,7 @@ const complete = defineSubcommand({
     const prefix = (ctx.args.prefix ?? '').trim().replace(/^@/, '');
     if (!prefix) throw invalidInput('Give the start of a name.', usage);
     const channel = ctx.args.channel !== undefined ? await channelInScope(ctx, ctx.args.channel, READ_CHANNEL, usage) : undefined;
-    // `in_channel` without `in_team` is a server error (protocol §5.3), so a channel implies its team.
+    // `in_channel` without `in_team` is a server error (docs/mattermost-notes.md §5.3), so a channel implies its team.
     if (channel && !channel.team_id) throw invalidInput('Autocomplete in a channel works for team channels only, not DMs.', usage);
     const teamRef = ctx.args.team ?? (channel ? channel.team_id : undefined);
     const team = teamRef !== undefined ? await teamInScope(ctx, teamRef, VIEW_TEAM, usage) : undefined;

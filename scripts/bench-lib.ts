@@ -207,7 +207,7 @@ export function waitForEvent<T>(child: Child, event: string, schema: z.ZodType<T
 }
 
 // ---------------------------------------------------------------------------
-// The slash request, as the server sends it (protocol §4.1; like src/sandbox/slash.ts)
+// The slash request, as the server sends it (docs/mattermost-notes.md §4.1; like src/sandbox/slash.ts)
 
 export interface SlashTarget {
   /** bot base URL, e.g. http://127.0.0.1:4000 */

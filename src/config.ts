@@ -87,7 +87,7 @@ export const DEFAULT_LOAD_LIMITS: LoadLimits = {
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[]; noServer: boolean };
 
-/** Triggers the server keeps for itself (protocol §4.3a): a custom command cannot take them. */
+/** Triggers the server keeps for itself (docs/mattermost-notes.md §4.3a): a custom command cannot take them. */
 export const BUILT_IN_TRIGGERS: ReadonlySet<string> = new Set([
   'away', 'header', 'purpose', 'rename', 'code', 'status', 'dnd', 'echo', 'expand', 'collapse',
   'exportlink', 'groupmsg', 'help', 'invite', 'invite_people', 'join', 'leave', 'test', 'logout',

@@ -13,7 +13,7 @@ import type { User } from '../../src/mattermost/models.js';
 import { commandLine } from './command-line.js';
 import { isSystemAdmin, userLabel } from './people.js';
 
-// Permissions as the server checks them (protocol §5.2–5.5).
+// Permissions as the server checks them (docs/mattermost-notes.md §5.2–5.5).
 /** PUT /users/{id}/active (others), PUT /users/{id}/password (others). */
 export const USERS_WRITE: Requirement = { permission: 'sysconsole_write_user_management_users', scope: 'system' };
 /** SessionHasPermissionToUser for someone else. */

@@ -52,7 +52,7 @@ function schemeRoles(
   m: { scheme_guest: boolean; scheme_user: boolean; scheme_admin: boolean; roles: string; explicit_roles: string },
   prefix: 'team' | 'channel',
 ): string[] {
-  // Effective roles come from the scheme flags (protocol §6.20). With flags set,
+  // Effective roles come from the scheme flags (docs/mattermost-notes.md §6.20). With flags set,
   // `roles` also lists the scheme's role names (`team_user`, or a team scheme's own
   // `ops_team_user`), so only `explicit_roles` adds anything; without flags (older
   // servers) the role names in `roles` are all there is.

@@ -28,7 +28,7 @@ export const manualLabel = (s: Pick<Status, 'manual'>): string => (s.manual ? 'm
 
 /**
  * "until 2 Jan 2025, 14:30 CET (in 3 h)" for a timed DND; '' when not timed or not dnd.
- * `dnd_end_time` is in seconds (protocol §5.1).
+ * `dnd_end_time` is in seconds (docs/mattermost-notes.md §5.1).
  */
 export function dndUntil(s: Pick<Status, 'status' | 'dnd_end_time'>, now: number, tz?: string): string {
   if (s.status !== 'dnd' || !s.dnd_end_time || s.dnd_end_time <= 0) return '';

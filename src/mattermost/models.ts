@@ -1,6 +1,6 @@
 /**
  * zod schemas for the Mattermost wire models the bot relies on (see
- * ../shared/mattermost-protocol.md). Every API response and WebSocket payload is
+ * docs/mattermost-notes.md). Every API response and WebSocket payload is
  * parsed through one of these before the rest of the bot sees it.
  *
  * The server omits `omitempty` fields, so optional fields get defaults here and the

@@ -24,7 +24,7 @@
  *   ...
  *   await socket.stop();
  *
- * Sequence numbers (protocol §3.3, §3.6): each connection numbers its events from 0
+ * Sequence numbers (docs/mattermost-notes.md §3.3, §3.6): each connection numbers its events from 0
  * (`hello`). On reconnect we ask to resume with `connection_id` and `sequence_number`;
  * the server replays what we missed with the original numbers (duplicates are dropped
  * here), or, when it lost events, sends a new `hello` with a new `connection_id`.

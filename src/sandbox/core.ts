@@ -1,7 +1,7 @@
 /**
  * Server-side behaviour shared by the REST routes, the slash-command runner and the
  * test controls: creating posts (with the `posted` event and per-recipient mentions),
- * ephemeral posts, DM channels, and the `user_updated` triple (§3.8).
+ * ephemeral posts, DM channels, and the `user_updated` triple (docs/mattermost-notes.md §3.8).
  */
 import { newId } from './ids.js';
 import { AppError, appError, invalidBodyParam } from './http.js';
@@ -9,7 +9,7 @@ import type { Hub } from './hub.js';
 import { createTriggerSigner, type TriggerSigner } from './signing.js';
 import { channelMemberRow, type FakeStore, type Post, type StoredChannel, type StoredUser } from './store.js';
 
-/** A response_url registration (§4.4). */
+/** A response_url registration (docs/mattermost-notes.md §4.4). */
 export interface CommandHook {
   id: string;
   commandId: string;
@@ -261,7 +261,7 @@ export class SandboxCore {
     return post;
   }
 
-  /** The three `user_updated` copies of §3.8 (admin, sanitized, own). */
+  /** The three `user_updated` copies of docs/mattermost-notes.md §3.8 (admin, sanitized, own). */
   emitUserUpdated(user: StoredUser): void {
     const admin = [...this.store.users.values()].find((u) => this.store.isAdmin(u));
     const adminView = this.store.userView(user, admin && admin.id !== user.id ? admin : undefined);

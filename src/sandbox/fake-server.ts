@@ -1,7 +1,7 @@
 /**
  * An in-repo fake Mattermost server: real HTTP + WebSocket on loopback speaking REST v4
  * and the WebSocket protocol for every endpoint mmops uses (see
- * /work/shared/mattermost-protocol.md). Used by the test suite and by `npm run demo`.
+ * docs/mattermost-notes.md). Used by the test suite and by `npm run demo`.
  *
  * ```ts
  * import { startFakeMattermost } from '../../src/sandbox/fake-server.js';
@@ -80,7 +80,7 @@ export interface Faults {
   /** The next `times` (default 1) matching requests get a 429 whose Retry-After is `retryAfterSeconds`. */
   rateLimitNext(method: string, pathPattern: RegExp, retryAfterSeconds: number, times?: number): void;
   /**
-   * The server's GCRA limiter (RateLimitSettings, §1.3) over every request and WebSocket
+   * The server's GCRA limiter (RateLimitSettings, docs/mattermost-notes.md §1.3) over every request and WebSocket
    * upgrade: `perSec` (PerSec), `burst` (MaxBurst), keyed by remote address, or by token
    * with `varyByUser` (VaryByUser)
    */
@@ -95,12 +95,12 @@ export interface FakeMattermost {
   /** every REST request (and hook call), oldest first */
   requests: RecordedRequest[];
   clearRequests(): void;
-  /** push a WS event through the hub, applying the delivery filter of §3.5 */
+  /** push a WS event through the hub, applying the delivery filter of docs/mattermost-notes.md §3.5 */
   emit(event: string, data: Record<string, unknown>, broadcast?: Partial<Broadcast>): void;
   /** create a post exactly like POST /posts by that user (emits `posted` with per-recipient `mentions`) */
   postAs(username: string, channel: string, message: string, opts?: { rootId?: string; fileIds?: string[] }): Promise<Post>;
   /**
-   * Run a slash command as that user like POST /commands/execute (§4.1/4.2). `channel` is an
+   * Run a slash command as that user like POST /commands/execute (docs/mattermost-notes.md §4.1/4.2). `channel` is an
    * id, `team:channel-name` or `@user` (DM). For DMs pass `opts.team` (team name) or the first
    * team of the user that has the trigger is used. Failures are in `result.error`.
    */

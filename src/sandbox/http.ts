@@ -1,5 +1,5 @@
 /**
- * HTTP plumbing of the fake Mattermost server: AppError bodies (§1.1), a tiny router
+ * HTTP plumbing of the fake Mattermost server: AppError bodies (docs/mattermost-notes.md §1.1), a tiny router
  * with `{param}` patterns, the per-request context, and reply helpers. No framework:
  * Node's `http` only, so the wire bytes are exactly what we write.
  */
@@ -141,7 +141,7 @@ export function parseBody<T>(ctx: RequestCtx, schema: z.ZodType<T>, name: string
   return r.data;
 }
 
-/** Paging params (§ conventions): page default 0, per_page default 60, clamped to 200. */
+/** Paging params (docs/mattermost-notes.md § conventions): page default 0, per_page default 60, clamped to 200. */
 export function paging(ctx: RequestCtx): { page: number; perPage: number } {
   const pageRaw = ctx.query.get('page');
   const perRaw = ctx.query.get('per_page');

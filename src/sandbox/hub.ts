@@ -1,7 +1,7 @@
 /**
  * The fake server's WebSocket hub (docs/mattermost-notes.md §3): authentication by
  * header or `authentication_challenge`, `hello`, per-connection `seq`, action replies,
- * server pings, the delivery filter of §3.5, and resumption as the real server does it
+ * server pings, the delivery filter of docs/mattermost-notes.md §3.5, and resumption as the real server does it
  * (server/channels/api4/websocket.go connectWebSocket, app/platform/web_hub.go,
  * app/platform/web_conn.go):
  * - `connection_id` is honoured only on an upgrade that carries a valid token; a
@@ -21,7 +21,7 @@ import { newId } from './ids.js';
 import { appError } from './http.js';
 import type { FakeStore, StoredUser } from './store.js';
 
-/** The broadcast part of an event (§3.3), plus the two optional flags. */
+/** The broadcast part of an event (docs/mattermost-notes.md §3.3), plus the two optional flags. */
 export interface Broadcast {
   omit_users: Record<string, boolean> | null;
   user_id: string;
@@ -157,7 +157,7 @@ export class Hub {
       const token = typeof req.data?.token === 'string' ? req.data.token : '';
       const user = token ? this.resolveToken(token) : undefined;
       if (!user) {
-        // bad token: silent close, no error frame (§3.1)
+        // bad token: silent close, no error frame (docs/mattermost-notes.md §3.1)
         clearTimeout(timer);
         ws.terminate();
         return;
@@ -341,7 +341,7 @@ export class Hub {
     if (c.ws) this.send(c.ws, frame);
   }
 
-  /** Pushes an event through the delivery filter (§3.5) to every matching connection. */
+  /** Pushes an event through the delivery filter (docs/mattermost-notes.md §3.5) to every matching connection. */
   emit(event: string, data: Record<string, unknown>, broadcast: Partial<Broadcast> = {}, perRecipient?: PerRecipient): void {
     const b: Broadcast = { ...emptyBroadcast(), ...broadcast };
     for (const c of [...this.conns.values()]) {

@@ -3,7 +3,7 @@
  * (docs/mattermost-notes.md §5.9). Modelled on `MakeDefaultRoles` in
  * server/public/model/role.go; a live server's lists drift with migrations, so the
  * team/channel ones are approximate but consistent: `system_admin` holds every
- * permission, team/channel roles hold what the §5 endpoint tables check. The
+ * permission, team/channel roles hold what the docs/mattermost-notes.md §5 endpoint tables check. The
  * system-console roles are as the server stores them, ancillary permissions included.
  */
 
@@ -408,7 +408,7 @@ export const ALL_PERMISSIONS: readonly string[] = [
   ]),
 ].sort();
 
-/** A role as the server stores it (the wire Role of §5.9). */
+/** A role as the server stores it (the wire Role of docs/mattermost-notes.md §5.9). */
 export interface RoleRecord {
   id: string;
   name: string;

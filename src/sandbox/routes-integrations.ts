@@ -1,5 +1,5 @@
 /**
- * Slash-command REST (§4.3), POST /commands/execute, posts and ephemeral posts (§5.10),
+ * Slash-command REST (docs/mattermost-notes.md §4.3), POST /commands/execute, posts and ephemeral posts (§5.10),
  * and file info / download.
  */
 import { z } from 'zod';
@@ -60,7 +60,7 @@ export function registerIntegrationRoutes(r: Router, core: SandboxCore, slash: S
   const isDuplicate = (teamId: string, trigger: string, exceptId = ''): boolean =>
     BUILT_IN_TRIGGERS.includes(trigger) || [...store.commands.values()].some((c) => c.team_id === teamId && c.delete_at === 0 && c.trigger === trigger && c.id !== exceptId);
 
-  /** The command if the caller may manage it; 404 to hide it otherwise (§6.15). */
+  /** The command if the caller may manage it; 404 to hide it otherwise (docs/mattermost-notes.md §6.15). */
   const manageable = (me: StoredUser, id: string): StoredCommand => {
     const cmd = store.commands.get(id);
     if (!cmd || cmd.delete_at > 0 || !store.hasTeamPermission(me, cmd.team_id, 'manage_own_slash_commands')) throw notFound('store.sql_command.save.get.app_error');
@@ -297,7 +297,7 @@ export function registerIntegrationRoutes(r: Router, core: SandboxCore, slash: S
   });
 }
 
-/** create_post on the channel, or create_post_public on the team for public channels (§5.10). */
+/** create_post on the channel, or create_post_public on the team for public channels (docs/mattermost-notes.md §5.10). */
 export function requirePostPermission(core: SandboxCore, me: StoredUser, channelId: string): void {
   const store = core.store;
   if (store.hasChannelPermission(me, channelId, 'create_post')) return;

@@ -1,6 +1,6 @@
 /**
  * Roles, schemes, system ping, cluster status and SAML certificate status
- * (protocol §5.8, §5.9).
+ * (docs/mattermost-notes.md §5.8, §5.9).
  */
 import { z } from 'zod';
 import { AppError, caller, forbidden, idParam, invalidBodyParam, invalidUrlParam, notFound, ok, parseBody, type Router } from './http.js';

@@ -1,6 +1,6 @@
 /**
- * Teams, team members, invitations, channels and channel members (protocol §5.5, §5.6),
- * with the events their mutations emit (§3.8).
+ * Teams, team members, invitations, channels and channel members (docs/mattermost-notes.md §5.5, §5.6),
+ * with the events their mutations emit (docs/mattermost-notes.md §3.8).
  */
 import { z } from 'zod';
 import {

@@ -1,6 +1,6 @@
 /**
  * Users, statuses, sessions, audits, MFA, auth, password, profile images, preferences
- * and bots (protocol §2, §5.1–5.4, §5.7), with the server's permission checks.
+ * and bots (docs/mattermost-notes.md §2, §5.1–5.4, §5.7), with the server's permission checks.
  */
 import { z } from 'zod';
 import {

@@ -1,9 +1,9 @@
 /**
- * Custom slash commands the way the server runs them (protocol §4): find the team's
+ * Custom slash commands the way the server runs them (docs/mattermost-notes.md §4): find the team's
  * command by trigger, POST the form body to the integration with
  * `Authorization: Token <command token>`, parse the reply (JSON only for
  * `application/json`), and turn it into posts or ephemeral posts authored by the
- * invoking user. Also the `response_url` hooks (§4.4).
+ * invoking user. Also the `response_url` hooks (docs/mattermost-notes.md §4.4).
  */
 import { z } from 'zod';
 import { newId } from './ids.js';
@@ -11,7 +11,7 @@ import { AppError, appError } from './http.js';
 import type { CommandHook, SandboxCore } from './core.js';
 import type { Post, StoredChannel, StoredCommand, StoredUser } from './store.js';
 
-/** Built-in triggers a custom command cannot take (§4.3a). */
+/** Built-in triggers a custom command cannot take (docs/mattermost-notes.md §4.3a). */
 export const BUILT_IN_TRIGGERS: readonly string[] = [
   'away', 'header', 'purpose', 'rename', 'code', 'status', 'dnd', 'echo', 'expand', 'collapse', 'exportlink',
   'groupmsg', 'help', 'invite', 'invite_people', 'join', 'leave', 'test', 'logout', 'marketplace', 'me',
@@ -32,7 +32,7 @@ const responseBase = z.object({
   skip_slack_parsing: z.boolean().optional(),
   attachments: z.array(z.unknown()).nullish(),
 });
-/** CommandResponse (§4.2). */
+/** CommandResponse (docs/mattermost-notes.md §4.2). */
 export const commandResponseSchema = responseBase.extend({ extra_responses: z.array(responseBase).nullish() });
 export type CommandResponse = z.infer<typeof commandResponseSchema>;
 
@@ -186,7 +186,7 @@ export class SlashRunner {
     await this.handleResponse(cmd, hook, response, result);
   }
 
-  /** Turns a CommandResponse (and its extra_responses) into posts (§4.2). */
+  /** Turns a CommandResponse (and its extra_responses) into posts (docs/mattermost-notes.md §4.2). */
   async handleResponse(cmd: StoredCommand, hook: CommandHook, response: CommandResponse, result: Pick<SlashResult, 'posts' | 'ephemeral'>): Promise<void> {
     const { core } = this;
     const store = core.store;
@@ -215,7 +215,7 @@ export class SlashRunner {
     }
   }
 
-  /** POST /hooks/commands/{id}: 5 uses within 30 minutes (§4.4). */
+  /** POST /hooks/commands/{id}: 5 uses within 30 minutes (docs/mattermost-notes.md §4.4). */
   async useHook(hookId: string, contentType: string | undefined, body: string): Promise<Pick<SlashResult, 'posts' | 'ephemeral'>> {
     const hook = this.core.hooks.get(hookId);
     // server/channels/app/webhook.go HandleCommandWebhook: an unknown or expired hook

@@ -1,7 +1,7 @@
 /**
  * The live data of the fake Mattermost server and the server-side rules that read it:
- * effective roles and permission checks (protocol §5 intro), profile sanitization
- * (§5.3), membership lookups. Route handlers and tests share one instance; tests may
+ * effective roles and permission checks (docs/mattermost-notes.md §5 intro), profile sanitization
+ * (docs/mattermost-notes.md §5.3), membership lookups. Route handlers and tests share one instance; tests may
  * mutate any field directly (e.g. `store.config.enableCommands = false`).
  */
 import { BUILT_IN_ROLES, type RoleRecord } from './role-catalog.js';
@@ -195,7 +195,7 @@ export interface StoredCommand {
   plugin_id: string;
 }
 
-/** The wire Post (§5.10). */
+/** The wire Post (docs/mattermost-notes.md §5.10). */
 export interface Post {
   id: string;
   create_at: number;
@@ -558,7 +558,7 @@ export class FakeStore {
 
   // wire shapes --------------------------------------------------------------
 
-  /** The User as the API returns it: self (secrets stripped) or another user (§5.3). */
+  /** The User as the API returns it: self (secrets stripped) or another user (docs/mattermost-notes.md §5.3). */
   userView(user: StoredUser, viewer: StoredUser | undefined): Record<string, unknown> {
     const self = viewer?.id === user.id;
     const asAdmin = viewer ? this.isAdmin(viewer) : false;
@@ -665,7 +665,7 @@ export function teamMemberRow(teamId: string, userId: string, kind: 'user' | 'ad
   };
 }
 
-/** Default channel-member notify props (§5.6). */
+/** Default channel-member notify props (docs/mattermost-notes.md §5.6). */
 export const DEFAULT_CHANNEL_NOTIFY_PROPS: Readonly<Record<string, string>> = {
   desktop: 'default',
   push: 'default',

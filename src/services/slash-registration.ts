@@ -1,6 +1,6 @@
 /**
  * Registers the bot's slash commands as custom commands of each team, idempotently
- * (protocol §4.3): the team's custom commands are listed first, ours (created by the
+ * (docs/mattermost-notes.md §4.3): the team's custom commands are listed first, ours (created by the
  * bot account and pointing at our slash path) are reused and updated when they
  * changed, never duplicated; commands we did not create are never touched.
  *
@@ -90,7 +90,7 @@ interface WantedCommand {
   input: Omit<CommandInput, 'team_id'>;
 }
 
-// Limits of the Command model (protocol §4.3).
+// Limits of the Command model (docs/mattermost-notes.md §4.3).
 const clip = (s: string, max: number): string => (s.length <= max ? s : `${s.slice(0, max - 1)}…`);
 
 const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();

@@ -1,5 +1,5 @@
 /**
- * The slash-command transport (protocol §4.1, §4.2, §4.4): Mattermost POSTs a
+ * The slash-command transport (docs/mattermost-notes.md §4.1, §4.2, §4.4): Mattermost POSTs a
  * form-encoded body; this handler verifies the command token (constant time, via
  * `verify`), turns the form into one {@link Invocation}, runs it, and answers with a
  * CommandResponse. It decides nothing about commands: which command a trigger means
@@ -35,7 +35,7 @@ import type { SlashTrustResult } from '../services/slash-trust.js';
 import { BodyTooLargeError, readBody, sendJson } from './http-server.js';
 import type { InFlight } from './in-flight.js';
 
-/** The Mattermost CommandResponse subset the bot sends (§4.2). */
+/** The Mattermost CommandResponse subset the bot sends (docs/mattermost-notes.md §4.2). */
 export interface CommandResponse {
   response_type: 'ephemeral' | 'in_channel';
   text: string;
@@ -98,7 +98,7 @@ const id = z.string().regex(/^[a-z0-9]{26}$/, 'not a Mattermost id');
 /** A command token is a 26-character id (model.NewId); anything far off that shape is refused unread. */
 const COMMAND_TOKEN = /^[A-Za-z0-9]{1,64}$/;
 
-/** The form fields of §4.1 the bot uses. Unknown fields are ignored. */
+/** The form fields of docs/mattermost-notes.md §4.1 the bot uses. Unknown fields are ignored. */
 export const slashFormSchema = z.object({
   token: z.string().default(''),
   team_id: id,
@@ -239,7 +239,7 @@ export function createSlashEndpoint(opts: SlashEndpointOptions): (req: IncomingM
     }
     const fields = formObject(params);
 
-    // The form carries the same token (§4.1): one that differs is not the server's request.
+    // The form carries the same token (docs/mattermost-notes.md §4.1): one that differs is not the server's request.
     const formToken = typeof fields.token === 'string' ? fields.token : '';
     const formTeam = typeof fields.team_id === 'string' ? fields.team_id : '';
     if (!tokensEqual(formToken, hdrToken)) {

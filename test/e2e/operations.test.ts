@@ -76,7 +76,7 @@ describe('slow slash commands', () => {
     expect(result.response?.response_type).toBe('ephemeral');
     expect(result.response?.text).toMatch(/working/i);
     const later = await waitFor(() => e2e?.fake.posts.find((p) => p.message.includes('finally done')), 'the delayed answer');
-    // a response_url post is authored by the invoking user, in the channel (protocol §4.4)
+    // a response_url post is authored by the invoking user, in the channel (docs/mattermost-notes.md §4.4)
     expect(later.user_id).toBe(userIdFor('alice'));
     expect(later.channel_id).toBe(channelIdFor('acme', 'town-square'));
   });

@@ -7,7 +7,7 @@
  * UpdateUserRolesWithUser; docs/mattermost-notes.md §6 item 24). So every privileged
  * subcommand reads the caller's and the target's current roles from the server before
  * acting, whatever the cache holds. And a role grants exactly what it stores
- * (server/channels/app/authorization.go RolesGrantPermission; §5.9): holding
+ * (server/channels/app/authorization.go RolesGrantPermission; docs/mattermost-notes.md §5.9): holding
  * `sysconsole_write_user_management_users` does not grant `edit_other_users`.
  *
  * Every refusal is checked twice: the answer, and that the privileged API call never

@@ -14,7 +14,7 @@ const team: Team = { id: 'teamteamteamteamteamteam01', create_at: 0, update_at: 
 const def = (name: string, ownTrigger = true): CommandDefinition => ({ name, summary: `${name} summary`, hint: `${name} hint`, ownTrigger, subcommands: [] });
 const COMMANDS = [def('whois'), def('teams'), def('status', false), def('health')];
 
-/** A tiny in-memory command store that behaves like POST/GET/PUT /commands (§4.3). */
+/** A tiny in-memory command store that behaves like POST/GET/PUT /commands (docs/mattermost-notes.md §4.3). */
 function fakeServer(initial: Command[] = [], opts: { refuse?: number; builtIns?: string[] } = {}) {
   const commands = [...initial];
   let n = 0;

@@ -20,7 +20,7 @@ const ALICE_DM_WITH_BOT = 'alicedmalicedmalicedmali01';
 let seq = 0;
 let postN = 0;
 
-/** A `posted` frame shaped like protocol §3.8 (post and mentions are JSON strings). */
+/** A `posted` frame shaped like docs/mattermost-notes.md §3.8 (post and mentions are JSON strings). */
 function posted(
   p: Partial<Post> & { message: string },
   opts: { channelType?: string; mentions?: string[]; teamId?: string; channelName?: string } = {},

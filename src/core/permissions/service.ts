@@ -136,7 +136,7 @@ const isNotFound = (e: unknown): boolean => isApiError(e) && e.status === 404;
 /** How a read treats the cache: `false` use it, `true` bypass it, {@link FreshReads} once per invocation. */
 type Fresh = boolean | FreshReads;
 
-// WebSocket payload shapes (protocol §3.8); JSON-string fields go through parseJsonString.
+// WebSocket payload shapes (docs/mattermost-notes.md §3.8); JSON-string fields go through parseJsonString.
 const userIdData = z.object({ user_id: z.string().min(1) });
 const teamUserData = z.object({ user_id: z.string().min(1), team_id: z.string().min(1) });
 const userUpdatedData = z.object({ user: z.object({ id: z.string().min(1) }) });

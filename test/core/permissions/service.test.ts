@@ -285,7 +285,7 @@ describe('createPermissionService', () => {
       const perms = make();
       await perms.check(w.u.plain.id, team('invite_user'), { teamId: w.t.main.id });
       stub.resetCalls();
-      // the server changes behind the bot's back (no event: §6.24)
+      // the server changes behind the bot's back (no event: docs/mattermost-notes.md §6.24)
       stub.add(mkTeamMember(w.t.main, w.u.plain, { scheme_user: false, scheme_guest: true }));
       expect((await perms.check(w.u.plain.id, team('invite_user'), { teamId: w.t.main.id })).allowed).toBe(true); // cached
       expect(stub.totalCalls()).toBe(0);
