@@ -49,6 +49,8 @@ import { createOpsRoutes, createReadinessCheck } from './transports/ops-endpoint
 import { createSlashEndpoint } from './transports/slash-endpoint.js';
 import { createDelayedAnswers } from './transports/delayed-answer.js';
 import { createWsIntake, type WsIntake } from './transports/ws-intake.js';
+import { createCatchUp, type CatchUp } from './services/catch-up.js';
+import { createPostLedger, type PostLedger } from './services/post-ledger.js';
 
 /** Why start-up stopped; `exitCode` is what main.ts exits with. */
 export type StartupErrorCode = 'token_rejected' | 'config' | 'stopped' | 'failed';
@@ -167,6 +169,8 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
   let trust: SlashTrust | undefined;
   let dispatcher: Dispatcher | undefined;
   let intake: WsIntake | undefined;
+  let ledger: PostLedger | undefined;
+  let catchUp: CatchUp | undefined;
   let rights: BotRights | undefined;
   let canEphemeral = false;
   /** settles when the background slash registration is done (or stopped) */
@@ -420,6 +424,8 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
           serverVersion = shortServerVersion(v.data.server_version);
           status.setServerVersion(serverVersion);
         }
+        // a fresh connection (not a resume): whatever was posted in the gap is read over REST
+        catchUp?.trigger(hellos > 1 ? 'the WebSocket did not resume' : 'start-up');
         if (hellos > 1) {
           // a new hello means events were missed: nothing cached can be trusted
           permissions?.clear();
@@ -632,6 +638,18 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
       });
       await slashTrust.start();
       trust = slashTrust;
+      try {
+        ledger = await createPostLedger({
+          store: replication.state,
+          now,
+          // the one claim model: the replicas' claims on post:<id> (claim, renew, done)
+          claims: replication.postClaims,
+          exclusive: !replication.shared,
+          onError: (err, what) => log.warn({ err }, `state store: ${what} failed`),
+        });
+      } catch (err) {
+        log.error({ err }, 'the state store cannot be read: no catch-up of posts missed while the bot was away until the next start');
+      }
       intake = createWsIntake({
         botUserId: user.id,
         botUsername: user.username,
@@ -642,9 +660,23 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
         work,
         logger: log,
         onCommand: (source) => metrics.wsCommand(source),
-        ...(replication.postClaims ? { claims: replication.postClaims } : {}),
+        ...(ledger ? { ledger } : {}),
+        late: { runWindowMs: config.catchupRunWindowMs, maxAgeMs: config.catchupMaxAgeMs },
         now,
       });
+      if (ledger) {
+        const handler = intake;
+        catchUp = createCatchUp({
+          api,
+          ledger,
+          botUserId: user.id,
+          handle: (post, channel) => handler.handleMissed(post, channel),
+          logger: log,
+          now,
+          maxAgeMs: config.catchupMaxAgeMs,
+          recheckAfterMs: replication.postClaims.leaseMs + 1_000,
+        });
+      }
 
       const teams = await chooseTeams(user.id);
       await primeBotFacts(perms, user, teams);
@@ -674,6 +706,8 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
       await hookUrls.load();
 
       await connectSocket(user);
+      // at every start-up; the first hello already asked for it when the socket is up
+      if (hellos === 0) catchUp?.trigger('start-up');
 
       // DMs and mentions are answered from here on; slash commands follow in the background
       phase = 'running';
@@ -717,8 +751,16 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
     phase = 'stopping';
     stopping.abort();
     work.close();
+    catchUp?.stop();
     const drained = await work.drain(graceMs);
-    if (!drained) log.warn({ inFlight: work.size }, 'shutdown: work still in flight after the grace period; closing anyway');
+    if (!drained) {
+      // what could not finish is answered "send it again" (and its late result dropped)
+      const cut = (await intake?.abandon().catch((err: unknown) => log.warn({ err }, 'could not answer the commands cut short'))) ?? 0;
+      // answers already on their way, and the "send it again" lines, get one more grace period
+      const done = await work.drain(graceMs);
+      log.warn({ inFlight: work.size, answeredResend: cut, drained: done }, 'shutdown: work was still in flight after the grace period');
+    }
+    await ledger?.flush().catch((err: unknown) => log.warn({ err }, 'the catch-up mark could not be stored'));
     // pending refusal summaries reach the audit channel before the bot goes
     await audit?.flush().catch((err: unknown) => log.warn({ err }, 'audit summaries could not be flushed'));
     await Promise.resolve(watches?.stop?.()).catch((err: unknown) => log.warn({ err }, 'health watches did not stop cleanly'));

@@ -58,6 +58,10 @@ export interface Config {
   allowUnsignedSlash: boolean;
   /** load limits: fair admission of commands (src/core/scheduler.ts), API and connection bounds */
   limits: LoadLimits;
+  /** a command missed during an outage still runs when younger than this (ms) */
+  catchupRunWindowMs: number;
+  /** a missed command up to this old (ms) gets a "send it again" line; older ones are ignored */
+  catchupMaxAgeMs: number;
 }
 
 /** Bounds under load (README "Fair under load"). */
@@ -139,6 +143,8 @@ export const CONFIG_VARIABLES: readonly VariableSpec[] = [
   { name: 'MMOPS_MAX_QUEUED', meaning: 'commands waiting, everyone together (more are answered "busy")', defaultText: '256', example: '512' },
   { name: 'MMOPS_API_CONCURRENCY', meaning: 'requests to the Mattermost API in flight at once', defaultText: '16', example: '8' },
   { name: 'MMOPS_MAX_CONNECTIONS', meaning: "open connections to the bot's HTTP endpoint (more get 503)", defaultText: '256', example: '1024' },
+  { name: 'MMOPS_CATCHUP_RUN_WINDOW', meaning: 'a command sent while the bot was away still runs if younger than this (s, m, h)', defaultText: '2m', example: '5m' },
+  { name: 'MMOPS_CATCHUP_MAX_AGE', meaning: 'older missed commands up to this age get a "send it again" line; older ones are ignored', defaultText: '24h', example: '12h' },
 ];
 
 const specOf = (name: string): VariableSpec => {
@@ -177,6 +183,17 @@ const httpUrl = (what: string) =>
     }
     return url;
   });
+
+/** "90s", "2m", "24h" (a bare number is seconds) → ms */
+const durationSchema = z.string().transform((value, ctx) => {
+  const m = /^(\d+)\s*(s|m|h)?$/i.exec(value.trim());
+  if (!m) {
+    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(value)} is not a duration; give a number with s, m or h` });
+    return z.NEVER;
+  }
+  const unit = (m[2] ?? 's').toLowerCase();
+  return Number(m[1]) * (unit === 'h' ? 3_600_000 : unit === 'm' ? 60_000 : 1_000);
+});
 
 const mmUrlSchema = httpUrl("the server's address").transform((url) =>
   // People often paste the API base; the client adds /api/v4 itself.
@@ -361,6 +378,11 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
     apiConcurrency: read('MMOPS_API_CONCURRENCY', countSchema(1, 1_000), d.apiConcurrency),
     maxConnections: read('MMOPS_MAX_CONNECTIONS', countSchema(1, 1_000_000), d.maxConnections),
   };
+  const catchupRunWindowMs = read('MMOPS_CATCHUP_RUN_WINDOW', durationSchema, 2 * 60_000);
+  const catchupMaxAgeMs = read('MMOPS_CATCHUP_MAX_AGE', durationSchema, 24 * 3_600_000);
+  if (catchupMaxAgeMs < catchupRunWindowMs) {
+    problems.push(problem('MMOPS_CATCHUP_MAX_AGE', 'must not be shorter than MMOPS_CATCHUP_RUN_WINDOW'));
+  }
   if (redisUrl !== null && publicUrl === null) {
     // Replicas must all register the load balancer's address, never their own.
     problems.push(
@@ -396,6 +418,8 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
       triggerMaxAgeMs,
       allowUnsignedSlash,
       limits,
+      catchupRunWindowMs,
+      catchupMaxAgeMs,
     },
   };
 }

@@ -47,6 +47,8 @@ describe('loadConfig', () => {
         triggerMaxAgeMs: 60_000,
         allowUnsignedSlash: false,
         limits: { perUserRunning: 2, perUserQueued: 5, maxRunning: 16, maxQueued: 256, apiConcurrency: 16, maxConnections: 256 },
+        catchupRunWindowMs: 120_000,
+        catchupMaxAgeMs: 86_400_000,
       },
     });
     if (!r.ok) return;
@@ -81,6 +83,8 @@ describe('loadConfig', () => {
       MMOPS_MAX_QUEUED: '512',
       MMOPS_API_CONCURRENCY: '8',
       MMOPS_MAX_CONNECTIONS: '1024',
+      MMOPS_CATCHUP_RUN_WINDOW: '90s',
+      MMOPS_CATCHUP_MAX_AGE: '12h',
     });
     expect(r.ok && r.config).toEqual({
       mmUrl: 'https://chat.example.com/mm',
@@ -103,6 +107,8 @@ describe('loadConfig', () => {
       triggerMaxAgeMs: 30_000,
       allowUnsignedSlash: true,
       limits: { perUserRunning: 3, perUserQueued: 10, maxRunning: 32, maxQueued: 512, apiConcurrency: 8, maxConnections: 1024 },
+      catchupRunWindowMs: 90_000,
+      catchupMaxAgeMs: 12 * 3_600_000,
     });
   });
 
@@ -157,6 +163,8 @@ describe('loadConfig', () => {
     ['MMOPS_REDIS_PREFIX with a space', { MMOPS_REDIS_PREFIX: 'my bot:' }, 'MMOPS_REDIS_PREFIX: may only hold letters, digits and "_:.{}-" (e.g. MMOPS_REDIS_PREFIX=mmops-prod:)'],
     ['MMOPS_USER_RUNNING zero', { MMOPS_USER_RUNNING: '0' }, 'MMOPS_USER_RUNNING: "0" is not a whole number from 1 to 1000 (e.g. MMOPS_USER_RUNNING=3)'],
     ['MMOPS_MAX_CONNECTIONS not a number', { MMOPS_MAX_CONNECTIONS: 'lots' }, 'MMOPS_MAX_CONNECTIONS: "lots" is not a whole number from 1 to 1000000 (e.g. MMOPS_MAX_CONNECTIONS=1024)'],
+    ['MMOPS_CATCHUP_RUN_WINDOW not a duration', { MMOPS_CATCHUP_RUN_WINDOW: 'soon' }, 'MMOPS_CATCHUP_RUN_WINDOW: "soon" is not a duration; give a number with s, m or h (e.g. MMOPS_CATCHUP_RUN_WINDOW=5m)'],
+    ['MMOPS_CATCHUP_MAX_AGE shorter than the run window', { MMOPS_CATCHUP_MAX_AGE: '1m' }, 'MMOPS_CATCHUP_MAX_AGE: must not be shorter than MMOPS_CATCHUP_RUN_WINDOW (e.g. MMOPS_CATCHUP_MAX_AGE=12h)'],
     ['MMOPS_ALLOW_BOTS not boolean', { MMOPS_ALLOW_BOTS: 'sometimes' }, 'MMOPS_ALLOW_BOTS: "sometimes" is not true or false (e.g. MMOPS_ALLOW_BOTS=true)'],
     ['MMOPS_TRIGGER_MAX_AGE with a unit', { MMOPS_TRIGGER_MAX_AGE: '60s' }, 'MMOPS_TRIGGER_MAX_AGE: "60s" is not a whole number of seconds between 1 and 3600 (e.g. MMOPS_TRIGGER_MAX_AGE=30)'],
     ['MMOPS_TRIGGER_MAX_AGE zero', { MMOPS_TRIGGER_MAX_AGE: '0' }, 'MMOPS_TRIGGER_MAX_AGE: "0" is not a whole number of seconds between 1 and 3600 (e.g. MMOPS_TRIGGER_MAX_AGE=30)'],

@@ -25,12 +25,13 @@
  *   await replication.startSlash(registration, teams);
  */
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../config.js';
 import type { Logger } from '../core/command.js';
 import type { MattermostApi } from '../mattermost/api.js';
 import type { Team } from '../mattermost/models.js';
-import type { PostClaims } from '../transports/ws-intake.js';
+import type { PostClaims } from '../services/post-ledger.js';
 import { createHealthWatchService, type HealthWatchScheduler, type HealthWatchServiceOptions } from '../services/health-watch.js';
 import type { SlashRegistration, TeamRegistration } from '../services/slash-registration.js';
 import { createRedisStateStore, redactRedisUrl } from '../state/redis-state-store.js';
@@ -72,8 +73,11 @@ export interface Replication {
   readonly replicaId: string;
   /** the lease loop, when shared */
   readonly leader: Leader | undefined;
-  /** the WebSocket intake's claims (one replica per post), when shared */
-  postClaims: PostClaims | undefined;
+  /**
+   * the claims on posts (one handler per post, across replicas and restarts): used by
+   * the post ledger (src/services/post-ledger.ts) for the WebSocket and the catch-up alike
+   */
+  postClaims: PostClaims;
   /** health watches kept in the shared store, run by the leader; undefined when not shared */
   sharedWatches(opts: Omit<HealthWatchServiceOptions, 'store' | 'canAct'>): HealthWatchScheduler | undefined;
   /** registers (leader) or learns (follower) slash commands in `teams`, then starts the lease loop */
@@ -88,6 +92,8 @@ export interface Replication {
 
 /** Builds the replication wiring for one bot (see the module comment). */
 export function createReplication(opts: { config: Config; logger: Logger; deps?: ReplicationDeps; api?: MattermostApi }): Replication {
+  // a post stays `done` longer than the catch-up looks back (MMOPS_CATCHUP_MAX_AGE)
+  const doneMs = Math.max(POST_DONE_TTL_MS, (opts.config.catchupMaxAgeMs ?? 0) + 3_600_000);
   const log = opts.logger.child({ component: 'replication' });
   const deps = opts.deps ?? {};
   const replicaId = deps.replicaId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
@@ -111,7 +117,12 @@ export function createReplication(opts: { config: Config; logger: Logger; deps?:
     shared = true;
     owned = true;
   } else {
-    state = createMemoryStateStore();
+    // one replica: kept in $MMOPS_STATE_DIR/state.json so a restart keeps its catch-up
+    // mark and post claims (src/services/post-ledger.ts)
+    state = createMemoryStateStore({
+      persistPath: join(opts.config.stateDir, 'state.json'),
+      onError: (err) => log.warn({ err }, 'state file could not be read or written'),
+    });
     shared = false;
     owned = true;
   }
@@ -129,26 +140,39 @@ export function createReplication(opts: { config: Config; logger: Logger; deps?:
   /** claims this replica works on: renewed every claimMs / 3 so a slow command is not taken over */
   const working = new Map<string, NodeJS.Timeout>();
 
-  const postClaims: PostClaims = {
-    async claim(postId) {
-      const mine = await state.claim(`post:${postId}`, claimMs);
-      if (mine && !working.has(postId)) {
-        const renew = setInterval(() => {
+  function renewWhileWorking(postId: string): void {
+    if (working.has(postId)) return;
+    const renew = setInterval(() => {
           state.set(`post:${postId}`, 'working', claimMs).catch(() => undefined); // the claim then runs out; the answer may come twice
         }, Math.max(100, Math.floor(claimMs / 3)));
-        renew.unref();
-        working.set(postId, renew);
-      }
+    renew.unref();
+    working.set(postId, renew);
+  }
+
+  const postClaims: PostClaims = {
+    leaseMs: claimMs,
+    async claim(postId) {
+      const mine = await state.claim(`post:${postId}`, claimMs);
+      if (mine) renewWhileWorking(postId);
       return mine;
     },
-    done(postId) {
+    async takeOver(postId) {
+      await state.set(`post:${postId}`, 'working', claimMs);
+      renewWhileWorking(postId);
+    },
+    async done(postId) {
       clearInterval(working.get(postId));
       working.delete(postId);
       attempts.delete(postId);
       // a claim that expires is taken over; "done" keeps anyone from answering twice
-      state.set(`post:${postId}`, 'done', POST_DONE_TTL_MS).catch((err: unknown) =>
+      await state.set(`post:${postId}`, 'done', doneMs).catch((err: unknown) =>
         log.warn({ err, postId }, 'could not mark a post answered; if this replica stops within a minute another may answer it again'),
       );
+    },
+    async release(postId) {
+      clearInterval(working.get(postId));
+      working.delete(postId);
+      await state.delete(`post:${postId}`);
     },
     lost(postId, retry) {
       if (stopped || takeovers.has(postId) || takeovers.size >= 50_000) return;
@@ -233,7 +257,7 @@ export function createReplication(opts: { config: Config; logger: Logger; deps?:
     state,
     replicaId,
     leader,
-    postClaims: shared ? postClaims : undefined,
+    postClaims,
     sharedWatches(watchOpts) {
       if (!shared || !leader) return undefined;
       watches = createHealthWatchService({ ...watchOpts, store: { state, owner: replicaId }, canAct: () => leader.confirm() });

@@ -19,6 +19,7 @@ import type {
   FileInfo,
   Ping,
   Post,
+  PostList,
   Preference,
   Role,
   SamlCertificateStatus,
@@ -154,6 +155,10 @@ export interface MattermostApi {
   getChannelMember(channelId: string, userId: string, o?: CallOptions): Promise<ChannelMember>;
   /** POST /channels/direct */
   createDirectChannel(userIdA: string, userIdB: string, o?: CallOptions): Promise<Channel>;
+  /** GET /channels/{id}/posts?since=ms: posts updated after `since` (the server stops at 1,000 rows) */
+  getPostsSince(channelId: string, since: number, o?: CallOptions): Promise<PostList>;
+  /** GET /channels/{id}/posts?per_page=&before=: one page, newest first (per_page ≤ 200) */
+  getPostsPage(channelId: string, q: { perPage: number; before?: string }, o?: CallOptions): Promise<PostList>;
 
   // roles and schemes ---------------------------------------------------
   /** POST /roles/names (unknown names are silently dropped) */

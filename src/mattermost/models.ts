@@ -127,6 +127,8 @@ export const channelSchema = z.object({
   purpose: str,
   creator_id: str,
   scheme_id: z.string().nullable().optional(),
+  /** when the newest post was made (ms); what catch-up uses to skip quiet channels */
+  last_post_at: z.number().optional(),
 });
 export type Channel = z.infer<typeof channelSchema>;
 
@@ -230,6 +232,15 @@ export const postSchema = z.object({
   file_ids: z.array(z.string()).nullable().default([]).transform((f) => f ?? []),
 });
 export type Post = z.infer<typeof postSchema>;
+
+/** GET /channels/{id}/posts: `order` lists the matching posts newest first; `posts` also holds their thread roots. */
+export const postListSchema = z.object({
+  order: z.array(z.string()).nullable().default([]).transform((o) => o ?? []),
+  posts: z.record(z.string(), postSchema).nullable().default({}).transform((p) => p ?? {}),
+  next_post_id: str,
+  prev_post_id: str,
+});
+export type PostList = z.infer<typeof postListSchema>;
 
 export const fileInfoSchema = z.object({
   id: z.string(),

@@ -26,6 +26,7 @@ import {
   emailInviteWithErrorSchema,
   fileInfoSchema,
   pingSchema,
+  postListSchema,
   postSchema,
   preferenceSchema,
   roleSchema,
@@ -781,6 +782,31 @@ export function createRestApi(opts: RestApiOptions): MattermostApi {
       execute(
         // 201 whether or not the DM existed: repeating it is harmless
         { method: 'POST', path: '/channels/direct', body: [userIdA, userIdB], kind: 'idempotent', parse: json(channelSchema) },
+        o,
+      ),
+
+    getPostsSince: (channelId, since, o) =>
+      execute(
+        {
+          method: 'GET',
+          path: '/channels/{channel_id}/posts',
+          params: { channel_id: channelId },
+          query: { since },
+          kind: 'read',
+          parse: json(postListSchema),
+        },
+        o,
+      ),
+    getPostsPage: (channelId, q, o) =>
+      execute(
+        {
+          method: 'GET',
+          path: '/channels/{channel_id}/posts',
+          params: { channel_id: channelId },
+          query: { per_page: q.perPage, before: q.before },
+          kind: 'read',
+          parse: json(postListSchema),
+        },
         o,
       ),
 

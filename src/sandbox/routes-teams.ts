@@ -10,6 +10,7 @@ import {
   forbidden,
   idParam,
   invalidBodyParam,
+  invalidUrlParam,
   isId,
   notFound,
   ok,
@@ -24,6 +25,9 @@ import type { SandboxCore } from './core.js';
 import { canSeeUser, userParam } from './routes-users.js';
 import { canSeeUserId, passes, viewRestrictions } from './visibility.js';
 import { channelMemberRow, type FakeStore, type StoredChannel, type StoredTeam, type StoredTeamMember, type StoredUser } from './store.js';
+
+/** server/channels/store/sqlstore/post_store.go GetPostsSince: `LIMIT 1000` */
+export const POSTS_SINCE_LIMIT = 1_000;
 
 function requireTeam(store: FakeStore, id: string): StoredTeam {
   const t = store.teams.get(id);
@@ -408,13 +412,42 @@ export function registerTeamRoutes(r: Router, core: SandboxCore): void {
     return ok({ ...channel }, 201);
   });
 
+  // api4/post.go getPostsForChannel: `since` (> 0) wins over before/after/page; it goes
+  // to the store's GetPostsSince, which takes at most 1,000 rows with no ORDER BY (an
+  // arbitrary subset; here: the oldest stored) plus their thread roots, and does not
+  // filter deleted posts. `order` lists only rows updated after `since`, newest first.
   r.add('GET', '/channels/{channel_id}/posts', (ctx) => {
     const me = caller(ctx);
     const channelId = idParam(ctx, 'channel_id');
     requireChannel(store, channelId);
     requireChannelPerm(store, me, channelId, 'read_channel_content');
+    const byCreate = (x: { create_at: number }, y: { create_at: number }) => y.create_at - x.create_at;
+    const sinceText = ctx.query.get('since') ?? '';
+    if (sinceText !== '' && !/^-?\d+$/.test(sinceText)) throw invalidUrlParam('since');
+    const since = sinceText === '' ? 0 : Number(sinceText);
+    if (since > 0) {
+      const rows = store.posts.filter((x) => x.channel_id === channelId && x.update_at > since).slice(0, POSTS_SINCE_LIMIT);
+      const roots = new Set(rows.map((x) => x.root_id).filter((id) => id !== ''));
+      const withRoots = [...rows, ...store.posts.filter((x) => roots.has(x.id) && !rows.includes(x))];
+      const order = [...rows].sort(byCreate).map((x) => x.id);
+      return ok({ order, posts: Object.fromEntries(withRoots.map((x) => [x.id, x])), next_post_id: '', prev_post_id: '', has_next: false });
+    }
     const p = paging(ctx);
-    const list = pageOf(store.posts.filter((x) => x.channel_id === channelId && x.delete_at === 0).sort((x, y) => y.create_at - x.create_at), p);
+    const live = store.posts.filter((x) => x.channel_id === channelId && x.delete_at === 0).sort(byCreate);
+    const before = ctx.query.get('before') ?? '';
+    const after = ctx.query.get('after') ?? '';
+    let list: typeof live;
+    if (before !== '' || after !== '') {
+      const anchorId = before || after;
+      if (!isId(anchorId)) throw invalidUrlParam(before ? 'before' : 'after');
+      const anchor = store.posts.find((x) => x.id === anchorId);
+      const at = anchor?.create_at ?? 0;
+      const side = before ? live.filter((x) => x.create_at < at) : live.filter((x) => x.create_at > at).reverse();
+      list = side.slice(p.page * p.perPage, (p.page + 1) * p.perPage);
+      if (after) list.reverse();
+    } else {
+      list = pageOf(live, p);
+    }
     return ok({ order: list.map((x) => x.id), posts: Object.fromEntries(list.map((x) => [x.id, x])), next_post_id: '', prev_post_id: '', has_next: false });
   });
 

@@ -9,9 +9,10 @@
  * - the bot's own posts, other bots', webhooks' (slash-command replies are authored by
  *   the human, flagged `from_webhook`), system messages and edits are ignored;
  * - each post is handled at most once, also when a resumed socket replays it;
- * - with several replicas each post is claimed in the shared state first (`claim`),
- *   so exactly one replica answers it; while the claim cannot be made (state store
- *   down) the post is not handled here and is logged (src/bot/replication.ts).
+ * - each post is claimed in the state store first (the `ledger`, on the replicas'
+ *   claims: src/bot/replication.ts), so exactly one replica answers it; while the claim
+ *   cannot be made (state store down) the post is not handled here and is logged; a
+ *   post another replica holds is looked at again once that claim could have run out.
  *
  * Where a reply goes: a DM answer goes to the DM. In a channel, a reply for the channel
  * is a thread post; a reply for the caller only is an ephemeral post where the bot may
@@ -25,9 +26,20 @@
  * than produce a secret it cannot hand over; if the ephemeral post still fails, only a
  * stored notice without the content is left.
  *
+ * Exactly once, across reconnects, restarts and replicas: with a `ledger`
+ * (src/services/post-ledger.ts) every post is claimed in the state store before it
+ * runs, and marked done once answered; the REST catch-up (src/services/catch-up.ts)
+ * hands missed posts in through {@link WsIntake.handleMissed}, claimed the same way.
+ * A missed command younger than `late.runWindowMs` runs with a note saying it was
+ * sent while the bot was reconnecting; an older one gets one "not run" line. During
+ * shutdown, posts are not taken (the ledger holds the catch-up mark below them) and
+ * {@link WsIntake.abandon} answers what could not finish "please send it again".
+ * Every stored reply carries `props.mmops_reply_to` = the post it answers, so a
+ * catch-up after a crash can see that a post was answered.
+ *
  * @example
  *   const intake = createWsIntake({ botUserId: me.id, botUsername: me.username, run, render, api, logger, work,
- *     canEphemeral: () => rights.ephemeral });
+ *     canEphemeral: () => rights.ephemeral, ledger });
  *   socket.onEvent((ev) => void intake.handleEvent(ev));
  */
 import { z } from 'zod';
@@ -36,7 +48,13 @@ import { createLruTtlCache } from '../core/permissions/cache.js';
 import type { Reply } from '../core/reply.js';
 import type { MattermostApi } from '../mattermost/api.js';
 import { parseJsonString, postedDataSchema, postSchema, type Post, type WsEvent } from '../mattermost/models.js';
+import { lateAnswerNote, notRunNotice, restartingNotice } from '../render/notices.js';
+import { REPLY_TO_PROP } from '../services/catch-up.js';
+import type { BeginOutcome, PostLedger } from '../services/post-ledger.js';
+import type { Channel } from '../mattermost/models.js';
 import type { InFlight } from './in-flight.js';
+
+export type { PostClaims } from '../services/post-ledger.js';
 
 export interface WsRun {
   reply: Reply;
@@ -57,8 +75,10 @@ export interface WsIntakeOptions {
   logger: Logger;
   /** how many post ids are remembered against duplicates (default 5 000) */
   seenPosts?: number;
-  /** claims across replicas (src/bot/replication.ts); default: the in-process duplicate check only */
-  claims?: PostClaims;
+  /** claims posts in the state store (exactly once across restarts and replicas); default: the in-process duplicate check only */
+  ledger?: PostLedger;
+  /** how missed posts (catch-up) are treated by age (defaults: run under 2 min, "not run" line up to 24 h) */
+  late?: { runWindowMs: number; maxAgeMs: number };
   /** called once per post turned into a command (metrics) */
   onCommand?: (source: Invocation['source']) => void;
   now?: () => number;
@@ -70,23 +90,17 @@ export interface WsIntakeOptions {
   busyMaxPending?: number;
 }
 
-/** How replicas share out posts: exactly one handles each. */
-export interface PostClaims {
-  /** true = this replica handles the post; throws when it cannot tell (store down) */
-  claim(postId: string): Promise<boolean>;
-  /** the post was answered (or failed for good): nobody should take it over */
-  done(postId: string): void;
-  /**
-   * another replica holds the post (or answered it); `retry` runs the post through the
-   * intake once more (the claim runs out if that replica died before answering, and the
-   * retry takes it). The claims decide whether and when to retry.
-   */
-  lost(postId: string, retry: () => void): void;
-}
-
 export interface WsIntake {
   /** Handles one WebSocket event; resolves when its reply was delivered (or it was ignored). */
   handleEvent(ev: WsEvent): Promise<void>;
+  /** Handles a post the WebSocket missed (read over REST); resolves with the ledger's decision, or 'ignored'. */
+  handleMissed(post: Post, channel: Channel): Promise<BeginOutcome | 'ignored'>;
+  /**
+   * Shutdown after the grace period: every command still running (not yet delivering its
+   * answer) gets one "please send it again" answer, and its late result is dropped.
+   * Resolves with how many.
+   */
+  abandon(): Promise<number>;
 }
 
 /** A "busy" answer waiting to be posted; `covers` = the refused posts it answers. */
@@ -150,19 +164,28 @@ export function createWsIntake(opts: WsIntakeOptions): WsIntake {
   /**
    * The same answer posted twice (a replica took a post over from one that died after
    * posting but before marking it done) is one post: the server dedupes a repeated
-   * pending_post_id for 30 s (server/channels/app/post.go deduplicateCreatePost).
+   * pending_post_id for 30 s (server/channels/app/post.go deduplicateCreatePost). Every
+   * stored reply also names the post it answers (`props.mmops_reply_to`), so a catch-up
+   * after a crash sees that a post was answered.
    */
   const pendingId = (source: Post, what: string): string => `${opts.botUserId}:${source.id}:${what}`;
 
-  async function postAll(channelId: string, rootId: string, posts: string[], source: Post): Promise<void> {
+  async function postAll(channelId: string, rootId: string, posts: string[], source: Post, what = ''): Promise<void> {
     let i = 0;
     for (const message of posts) {
-      await opts.api.createPost({ channel_id: channelId, message, ...(rootId ? { root_id: rootId } : {}), pending_post_id: pendingId(source, String(i++)) });
+      await opts.api.createPost({
+        channel_id: channelId,
+        message,
+        ...(rootId ? { root_id: rootId } : {}),
+        pending_post_id: pendingId(source, `${what}${i++}`),
+        props: { [REPLY_TO_PROP]: source.id },
+      });
     }
   }
 
-  async function deliver(post: Post, direct: boolean, rootId: string, reply: Reply, ref: string): Promise<void> {
+  async function deliver(post: Post, direct: boolean, rootId: string, reply: Reply, ref: string, note?: string): Promise<void> {
     const posts = opts.render(reply);
+    if (note !== undefined) posts.splice(0, 1, posts.length > 0 ? `${note}\n\n${posts[0] ?? ''}` : note);
     if (posts.length === 0) return;
     if (reply.sensitive) {
       try {
@@ -172,7 +195,7 @@ export function createWsIntake(opts: WsIntakeOptions): WsIntake {
       } catch (err) {
         // never fall back to a stored post: say where the answer went (nowhere), not what it was
         log.error({ err, ref }, 'sensitive answer could not be shown privately; not sent');
-        await opts.api.createPost({ channel_id: post.channel_id, message: secretNotice(ref), ...(rootId ? { root_id: rootId } : {}), pending_post_id: pendingId(post, 'notice') });
+        await opts.api.createPost({ channel_id: post.channel_id, message: secretNotice(ref), ...(rootId ? { root_id: rootId } : {}), pending_post_id: pendingId(post, 'notice'), props: { [REPLY_TO_PROP]: post.id } });
       }
       return;
     }
@@ -197,7 +220,7 @@ export function createWsIntake(opts: WsIntakeOptions): WsIntake {
     }
     const dm = await dmChannelWith(post.user_id);
     await postAll(dm, '', posts, post);
-    await opts.api.createPost({ channel_id: post.channel_id, message: pointer, root_id: rootId, pending_post_id: pendingId(post, 'pointer') });
+    await opts.api.createPost({ channel_id: post.channel_id, message: pointer, root_id: rootId, pending_post_id: pendingId(post, 'pointer'), props: { [REPLY_TO_PROP]: post.id } });
   }
 
   // "Busy" answers: a flood of refused commands must not become a flood of posts that
@@ -242,55 +265,107 @@ export function createWsIntake(opts: WsIntakeOptions): WsIntake {
     }
   }
 
-  async function handlePosted(ev: WsEvent, retried = false): Promise<void> {
+  /** Posts being handled here, for {@link WsIntake.abandon}. */
+  const active = new Map<string, { post: Post; direct: boolean; rootId: string; abandoned: boolean; delivering: boolean }>();
+  const runWindowMs = opts.late?.runWindowMs ?? 2 * 60_000;
+  const maxAgeMs = opts.late?.maxAgeMs ?? 24 * 3_600_000;
+
+  function parsePosted(ev: WsEvent): { post: Post; direct: boolean; mentioned: boolean; teamId: string } | undefined {
     const data = postedDataSchema.safeParse(ev.data);
     const post = data.success ? parseJsonString(postSchema, data.data.post) : undefined;
     if (!data.success || !post) {
       log.warn({ seq: ev.seq }, 'posted event with a malformed payload skipped');
-      return;
+      return undefined;
     }
-    const ignore = (reason: IgnoreReason): void => log.debug({ postId: post.id, reason }, 'post ignored');
+    const mentionIds = data.data.mentions !== undefined ? parseJsonString(mentionsSchema, data.data.mentions) : undefined;
+    return { post, direct: data.data.channel_type === 'D', mentioned: mentionIds?.includes(opts.botUserId) ?? false, teamId: data.data.team_id };
+  }
 
+  /** The command text when the post is a command for the bot, else undefined (logged). */
+  function addressed(post: Post, direct: boolean, mentioned: boolean): string | undefined {
+    const ignore = (reason: IgnoreReason): undefined => {
+      log.debug({ postId: post.id, reason }, 'post ignored');
+      return undefined;
+    };
     if (post.user_id === opts.botUserId) return ignore('own');
     if (post.props.from_bot === 'true') return ignore('bot');
     if (post.props.from_webhook === 'true' || post.props.from_oauth_app === 'true') return ignore('webhook');
     // any non-empty type is a system message (system_*) or a plugin's custom post
     if (post.type !== '') return ignore('system');
     if (post.edit_at > 0 || post.delete_at > 0) return ignore('edited');
-
-    const direct = data.data.channel_type === 'D';
-    const mentionIds = data.data.mentions !== undefined ? parseJsonString(mentionsSchema, data.data.mentions) : undefined;
-    const mentioned = mentionIds?.includes(opts.botUserId) ?? false;
     const text = commandText(post.message, opts.botUsername, { direct, mentioned });
     if (text === undefined) return ignore('not_addressed');
-
-    if (seen.get(post.id)) return ignore('duplicate');
-    seen.set(post.id, true);
     if (text === '') return ignore('empty');
-    const claims = opts.claims;
-    if (claims) {
-      let mine: boolean;
-      try {
-        mine = await claims.claim(post.id);
-      } catch (err) {
-        // answering without a claim could answer twice; the catch-up handles it once the store is back
-        seen.delete(post.id);
-        log.warn({ err, postId: post.id }, 'post not handled: the shared state store cannot be reached to claim it');
-        return;
-      }
-      if (!mine) {
-        claims.lost(post.id, () => {
-          seen.delete(post.id);
-          if (opts.work.accepting) void opts.work.track(handlePosted(ev, true)).catch((err: unknown) => log.error({ err, postId: post.id }, 'posted event could not be handled'));
-        });
-        return ignore('claimed');
-      }
-      if (retried) log.warn({ postId: post.id }, 'another replica claimed this post and did not answer it (it stopped?): answering it here');
-    }
+    return text;
+  }
 
-    const source: Invocation['source'] = direct ? 'dm' : 'mention';
+  /** Claims the post: through the ledger (the one claim model), else the in-process check. */
+  async function claim(post: Post): Promise<BeginOutcome> {
+    if (opts.ledger) return opts.ledger.begin(post);
+    if (seen.get(post.id)) return 'done';
+    seen.set(post.id, true);
+    return 'run';
+  }
+
+  async function handlePost(post: Post, direct: boolean, mentioned: boolean, teamId: string, missed: boolean, retried = false): Promise<BeginOutcome | 'ignored'> {
+    const text = addressed(post, direct, mentioned);
+    if (text === undefined) return 'ignored';
+    let outcome: BeginOutcome;
+    try {
+      outcome = await claim(post);
+    } catch (err) {
+      // answering without a claim could answer twice; the catch-up handles it once the store is back
+      opts.ledger?.hold(post);
+      log.warn({ err, postId: post.id }, 'post not handled: the state store cannot be reached to claim it');
+      return 'busy';
+    }
+    if (outcome !== 'run') {
+      log.debug({ postId: post.id, reason: outcome === 'busy' ? 'claimed' : 'duplicate', outcome }, 'post ignored');
+      // held elsewhere (another replica): looked at again once that claim could have run
+      // out; the catch-up re-checks the posts it read itself
+      if (outcome === 'busy' && !missed && opts.ledger) {
+        opts.ledger.lost(post, () => {
+          if (opts.work.accepting) {
+            void opts.work.track(handlePost(post, direct, mentioned, teamId, false, true)).catch((err: unknown) => log.error({ err, postId: post.id }, 'posted event could not be handled'));
+          }
+        });
+      }
+      return outcome;
+    }
+    if (retried) log.warn({ postId: post.id }, 'another replica claimed this post and did not answer it (it stopped?): answering it here');
     // In a channel, answer in the post's thread; in a DM, only if the post was in one.
     const rootId = direct ? post.root_id : post.root_id || post.id;
+    const entry = { post, direct, rootId, abandoned: false, delivering: false };
+    active.set(post.id, entry);
+    try {
+      const ageMs = Math.max(0, now() - post.create_at);
+      if (missed && ageMs > maxAgeMs) {
+        log.info({ postId: post.id, ageMs }, 'missed post too old to answer; ignored');
+      } else if (missed && ageMs > runWindowMs) {
+        log.info({ postId: post.id, ageMs }, 'missed command not run (too old); its sender is told to resend');
+        await postAll(post.channel_id, rootId, [notRunNotice(ageMs)], post, 'notrun');
+      } else {
+        await runCommand(post, direct, rootId, teamId, text, entry, missed ? lateAnswerNote(ageMs) : undefined);
+      }
+    } catch (err) {
+      log.error({ err, postId: post.id }, 'answer could not be posted');
+    } finally {
+      active.delete(post.id);
+    }
+    if (!entry.abandoned) await opts.ledger?.finish(post);
+    return 'run';
+  }
+
+  async function runCommand(
+    post: Post,
+    direct: boolean,
+    rootId: string,
+    teamId: string,
+    text: string,
+    entry: { abandoned: boolean; delivering: boolean },
+    note: string | undefined,
+  ): Promise<void> {
+    const source: Invocation['source'] = direct ? 'dm' : 'mention';
     const inv: Invocation = {
       source,
       // an ephemeral post is the only way to show something to the caller alone unstored
@@ -298,41 +373,64 @@ export function createWsIntake(opts: WsIntakeOptions): WsIntake {
       text,
       userId: post.user_id,
       channelId: post.channel_id,
-      teamId: data.data.team_id,
+      teamId,
       rootId,
       postId: post.id,
       ...(post.file_ids.length > 0 ? { fileIds: post.file_ids } : {}),
       receivedAt: now(),
     };
     opts.onCommand?.(source);
-    try {
-      const { reply, ref, outcome } = await opts.run(inv);
-      if (outcome === 'busy') {
-        queueBusy({ post, direct, rootId, reply, ref, covers: 1 });
-        return;
-      }
-      try {
-        await deliver(post, direct, rootId, reply, ref);
-      } catch (err) {
-        log.error({ err, ref, postId: post.id }, 'answer could not be posted');
-      }
-    } finally {
-      claims?.done(post.id);
+    const { reply, ref, outcome } = await opts.run(inv);
+    // cut short by a restart: its sender was already told to send it again
+    if (entry.abandoned) return;
+    if (outcome === 'busy') {
+      queueBusy({ post, direct, rootId, reply, ref, covers: 1 });
+      return;
     }
+    // from here the answer is on its way: a restart lets it finish rather than say "resend"
+    entry.delivering = true;
+    await deliver(post, direct, rootId, reply, ref, note);
   }
 
   return {
     async handleEvent(ev) {
       if (ev.event !== 'posted') return;
+      const parsed = parsePosted(ev);
+      if (!parsed) return;
       if (!opts.work.accepting) {
-        log.info({ seq: ev.seq }, 'posted event arrived during shutdown; not handled');
+        // not taken: the catch-up mark stays below it, so the next start answers it
+        if (addressed(parsed.post, parsed.direct, parsed.mentioned) !== undefined) opts.ledger?.hold(parsed.post);
+        log.info({ seq: ev.seq, postId: parsed.post.id }, 'posted event arrived during shutdown; left for the next start');
         return;
       }
       try {
-        await opts.work.track(handlePosted(ev));
+        await opts.work.track(handlePost(parsed.post, parsed.direct, parsed.mentioned, parsed.teamId, false));
       } catch (err) {
         log.error({ err, seq: ev.seq }, 'posted event could not be handled');
       }
+    },
+    async handleMissed(post, channel) {
+      if (!opts.work.accepting) {
+        opts.ledger?.hold(post);
+        return 'busy';
+      }
+      const direct = channel.type === 'D';
+      return opts.work.track(handlePost(post, direct, false, channel.team_id, true));
+    },
+    async abandon() {
+      const cut = [...active.values()].filter((e) => !e.abandoned && !e.delivering);
+      for (const e of cut) e.abandoned = true;
+      await Promise.all(
+        cut.map(async (e) => {
+          try {
+            await postAll(e.post.channel_id, e.rootId, [restartingNotice()], e.post, 'restart');
+          } catch (err) {
+            log.warn({ err, postId: e.post.id }, 'could not tell the sender to resend a command cut short by the restart');
+          }
+          await opts.ledger?.finish(e.post);
+        }),
+      );
+      return cut.length;
     },
   };
 }

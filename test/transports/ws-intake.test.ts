@@ -2,10 +2,15 @@ import { describe, expect, it } from 'vitest';
 import type { Invocation } from '../../src/core/command.js';
 import { paragraph, reply, type Reply } from '../../src/core/reply.js';
 import type { MattermostApi } from '../../src/mattermost/api.js';
-import { wsEventSchema, type Post, type WsEvent } from '../../src/mattermost/models.js';
+import { createReplication } from '../../src/bot/replication.js';
+import type { Config } from '../../src/config.js';
+import { postSchema, wsEventSchema, type Post, type WsEvent } from '../../src/mattermost/models.js';
 import { renderPosts } from '../../src/render/markdown.js';
 import { createInFlight } from '../../src/transports/in-flight.js';
 import { commandText, createWsIntake, secretNotice, type PostClaims } from '../../src/transports/ws-intake.js';
+import { REPLY_TO_PROP } from '../../src/services/catch-up.js';
+import { createPostLedger, type PostLedger } from '../../src/services/post-ledger.js';
+import { createMemoryStateStore, type StateStore } from '../../src/state/state-store.js';
 import { stubApi } from '../helpers/context.js';
 import { createMemoryLogger } from '../helpers/logger.js';
 
@@ -72,13 +77,25 @@ interface Posted {
   userId?: string;
 }
 
-function setup(opts: { reply?: (inv: Invocation) => Reply; canEphemeral?: boolean; ephemeralFails?: boolean; claims?: PostClaims } = {}) {
+function setup(
+  opts: {
+    reply?: (inv: Invocation) => Reply;
+    canEphemeral?: boolean;
+    ephemeralFails?: boolean;
+    ledger?: PostLedger;
+    now?: () => number;
+    run?: (inv: Invocation) => Promise<void>;
+  } = {},
+) {
   const ran: Invocation[] = [];
   const out: Posted[] = [];
   const pendingIds: Array<string | undefined> = [];
+  /** props.mmops_reply_to of every stored reply, in order */
+  const replyTo: unknown[] = [];
   const api = stubApi({
-    createPost: async ({ pending_post_id, ...p }) => {
+    createPost: async ({ pending_post_id, props, ...p }) => {
       pendingIds.push(pending_post_id);
+      replyTo.push(props?.[REPLY_TO_PROP]);
       out.push({ kind: 'post', ...p });
       return { id: 'x', create_at: 0, update_at: 0, edit_at: 0, delete_at: 0, user_id: BOT, channel_id: p.channel_id, root_id: p.root_id ?? '', message: p.message, type: '', props: {}, file_ids: [] };
     },
@@ -108,6 +125,7 @@ function setup(opts: { reply?: (inv: Invocation) => Reply; canEphemeral?: boolea
     botUsername: 'mmops',
     run: async (inv) => {
       ran.push(inv);
+      await opts.run?.(inv);
       return { reply: (opts.reply ?? (() => reply([paragraph(`answer to ${inv.text.replace(/@/g, '')}`)])))(inv), ref: 'REF' };
     },
     render: (r) => renderPosts(r),
@@ -115,9 +133,10 @@ function setup(opts: { reply?: (inv: Invocation) => Reply; canEphemeral?: boolea
     canEphemeral: () => opts.canEphemeral ?? true,
     work,
     logger: log,
-    ...(opts.claims ? { claims: opts.claims } : {}),
+    ...(opts.ledger ? { ledger: opts.ledger } : {}),
+    ...(opts.now ? { now: opts.now } : {}),
   });
-  return { intake, ran, out, api, log, work, pendingIds };
+  return { intake, ran, out, replyTo, api, log, work, pendingIds };
 }
 
 describe('commandText', () => {
@@ -144,6 +163,8 @@ describe('WebSocket intake', () => {
     expect(s.ran).toHaveLength(1);
     expect(s.ran[0]).toMatchObject({ source: 'dm', text: 'whois @ann', userId: ALICE, channelId: DM, teamId: '', rootId: '' });
     expect(s.out).toEqual([{ kind: 'post', channel_id: DM, message: 'answer to whois ann' }]);
+    // the reply names the post it answers (a catch-up after a crash can see it was answered)
+    expect(s.replyTo).toEqual([s.ran[0]?.postId]);
   });
 
   it('runs a mention in a channel and answers in its thread', async () => {
@@ -285,22 +306,28 @@ describe('claims across replicas', () => {
     expect(second.pendingIds).toEqual(first.pendingIds);
   });
 
-  function claimsOf(decide: (id: string) => boolean | Promise<boolean>) {
+  /** the post ledger on claims that `decide` (another replica holds a post when false) */
+  async function claimsOf(decide: (id: string) => boolean | Promise<boolean>) {
     const log = { claimed: [] as string[], done: [] as string[], retries: [] as Array<() => void> };
     const claims: PostClaims = {
+      leaseMs: 60_000,
       claim: async (id) => {
         log.claimed.push(id);
         return decide(id);
       },
-      done: (id) => void log.done.push(id),
+      takeOver: async () => {},
+      done: async (id) => void log.done.push(id),
+      release: async () => {},
       lost: (_id, retry) => void log.retries.push(retry),
     };
-    return { claims, log };
+    // the ledger's floor is its first start: the posts here are younger
+    const ledger = await createPostLedger({ store: createMemoryStateStore(), claims, now: () => 1730000000000 - 1 });
+    return { claims: ledger, log };
   }
 
   it('claims each addressed post once, answers only what it won, and marks it done', async () => {
-    const c = claimsOf(() => c.log.claimed.length === 1); // another replica wins the second
-    const { intake, ran, out } = setup({ claims: c.claims });
+    const c = await claimsOf(() => c.log.claimed.length === 1); // another replica wins the second
+    const { intake, ran, out } = setup({ ledger: c.claims });
     await intake.handleEvent(posted({ message: 'status' }, { channelType: 'D' }));
     await intake.handleEvent(posted({ message: 'status' }, { channelType: 'D' }));
     // not addressed: no claim at all (no store round trip for chatter)
@@ -314,8 +341,8 @@ describe('claims across replicas', () => {
 
   it('takes a post over when the replica holding it never answered (its claim ran out)', async () => {
     let holderAlive = true;
-    const c = claimsOf(() => !holderAlive);
-    const { intake, ran, out, work, log } = setup({ claims: c.claims });
+    const c = await claimsOf(() => !holderAlive);
+    const { intake, ran, out, work, log } = setup({ ledger: c.claims });
     await intake.handleEvent(posted({ message: 'status' }, { channelType: 'D' }));
     expect(ran).toHaveLength(0);
     holderAlive = false; // SIGKILLed before answering: the claim expires
@@ -337,11 +364,11 @@ describe('claims across replicas', () => {
 
   it('does not answer, and says so in the log, when the claim cannot be made; a replay later is handled', async () => {
     let down = true;
-    const c = claimsOf(() => {
+    const c = await claimsOf(() => {
       if (down) throw new Error('Redis is not connected');
       return true;
     });
-    const { intake, ran, out, log } = setup({ claims: c.claims });
+    const { intake, ran, out, log } = setup({ ledger: c.claims });
     const ev = posted({ message: 'status' }, { channelType: 'D' });
     await intake.handleEvent(ev);
     expect(ran).toHaveLength(0);
@@ -409,3 +436,104 @@ describe('busy answers', () => {
     expect(dropped[0]?.level).toBe('warn');
   });
 });
+
+/** the replicas' claims (the one claim model) on a store of this process's own */
+const claimsOn = (store: StateStore) =>
+  createReplication({ config: { catchupMaxAgeMs: 86_400_000 } as Config, logger: createMemoryLogger(), deps: { state: store, sharedState: false } }).postClaims;
+
+describe('WebSocket intake with the post ledger (exactly once, late commands, shutdown)', () => {
+  const T0 = 1730000000000;
+  const channel = (type: 'D' | 'O') => ({
+    id: type === 'D' ? DM : TOWN,
+    team_id: type === 'D' ? '' : TEAM,
+    create_at: 0,
+    update_at: 0,
+    delete_at: 0,
+    type,
+    display_name: '',
+    name: 'x',
+    header: '',
+    purpose: '',
+    creator_id: '',
+  });
+  const postOf = (ev: WsEvent): Post => postSchema.parse(JSON.parse(String(ev.data.post)));
+
+  async function withLedger(nowMs: number, extra: Parameters<typeof setup>[0] = {}) {
+    const store = createMemoryStateStore({ now: () => nowMs });
+    const ledger = await createPostLedger({ store, now: () => nowMs, claims: claimsOn(store) });
+    // the ledger's floor is its first start: make the posts of these tests younger than it
+    return { store, ledger, ...setup({ ledger, now: () => nowMs, ...extra }) };
+  }
+
+  it('answers a post once when the WebSocket and the catch-up both deliver it, and records it done in the store', async () => {
+    const s = await withLedger(T0 - 1);
+    const ev = posted({ message: 'whois @ann', create_at: T0 }, { channelType: 'D' });
+    await s.intake.handleEvent(ev);
+    expect(await s.intake.handleMissed(postOf(ev), channel('D'))).toBe('done');
+    await s.intake.handleEvent(ev);
+    expect(s.ran).toHaveLength(1);
+    expect(s.out).toHaveLength(1);
+    expect(await s.store.get(`post:${postOf(ev).id}`)).toBe('done');
+  });
+
+  it('runs a missed command inside the run window with a note, and answers an older one with one "not run" line', async () => {
+    const now = T0 + 10 * 60_000;
+    const s = await withLedger(T0 - 1, { now: () => now });
+    const young = postOf(posted({ message: 'whois @ann', create_at: now - 60_000 }, { channelType: 'D' }));
+    const old = postOf(posted({ message: 'whois @bob', create_at: now - 7 * 60_000 }, { channelType: 'D' }));
+    expect(await s.intake.handleMissed(young, channel('D'))).toBe('run');
+    expect(await s.intake.handleMissed(old, channel('D'))).toBe('run');
+    expect(s.ran.map((i) => i.text)).toEqual(['whois @ann']);
+    expect(s.out.map((o) => o.message)).toEqual([
+      '_You sent this 1 min ago while I was reconnecting; here is the answer._\n\nanswer to whois ann',
+      'Not run: you sent this 7 min ago while I was offline; send it again if you still need it.',
+    ]);
+    expect(s.replyTo).toEqual([young.id, old.id]);
+  });
+
+  it('never replays a post from before its first start (no stored mark)', async () => {
+    const s = await withLedger(T0 + 1);
+    const before = postOf(posted({ message: 'whois @ann', create_at: T0 }, { channelType: 'D' }));
+    expect(await s.intake.handleMissed(before, channel('D'))).toBe('before_floor');
+    expect(s.ran).toEqual([]);
+    expect(s.out).toEqual([]);
+  });
+
+  it('leaves posts that arrive during shutdown unclaimed and holds the mark below them', async () => {
+    const s = await withLedger(T0 - 1);
+    const first = posted({ message: 'whois @ann', create_at: T0 }, { channelType: 'D' });
+    await s.intake.handleEvent(first);
+    await s.ledger.flush();
+    expect(s.ledger.mark()).toBe(T0);
+    s.work.close();
+    const late = posted({ message: 'whois @bob', create_at: T0 + 5 }, { channelType: 'D' });
+    await s.intake.handleEvent(late);
+    const after = posted({ message: 'whois @cy', create_at: T0 + 9 }, { channelType: 'D' });
+    // a post handled elsewhere later must not carry the mark past the held one
+    await s.ledger.begin(postOf(after));
+    await s.ledger.finish(postOf(after));
+    await s.ledger.flush();
+    expect(s.ran).toHaveLength(1);
+    expect(await s.store.get(`post:${postOf(late).id}`)).toBeUndefined();
+    expect(s.ledger.mark()).toBe(T0 + 4);
+    expect(s.ledger.since()).toBeLessThanOrEqual(T0 + 4);
+  });
+
+  it('answers a command still running after the grace period with one "send it again" line, and drops its late result', async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const s = await withLedger(T0 - 1, { run: () => gate });
+    const ev = posted({ message: 'whois @ann', create_at: T0 }, { channelType: 'D' });
+    const handling = s.intake.handleEvent(ev);
+    await new Promise((r) => setTimeout(r, 5));
+    expect(await s.intake.abandon()).toBe(1);
+    release();
+    await handling;
+    expect(s.out.map((o) => o.message)).toEqual(['I am restarting and could not finish this; please send it again in a moment.']);
+    expect(s.replyTo).toEqual([postOf(ev).id]);
+    expect(await s.store.get(`post:${postOf(ev).id}`)).toBe('done');
+  });
+});
+

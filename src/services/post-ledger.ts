@@ -1,0 +1,219 @@
+/**
+ * Which posts addressed to the bot have been handled, kept in the {@link StateStore} so
+ * that a restart, a reconnect that did not resume, or a second replica never answers
+ * a post twice and never forgets one.
+ *
+ * - `post:<id>` is claimed through the replicas' {@link PostClaims} (src/bot/replication.ts:
+ *   set-if-absent with a lease, renewed while the post is worked on, `done` once
+ *   answered), for a post read from the WebSocket and one read by the catch-up alike,
+ *   so each is handled once. If the process dies before answering, the lease runs out
+ *   and another replica, or the next catch-up, takes the post again.
+ * - `catchup:mark` is the high-water mark: every post addressed to the bot created at
+ *   or before it has been handled. It only moves past posts actually handled; a post
+ *   received but not started (shutdown, a busy claim of another process) holds it back,
+ *   so the next catch-up reads it again.
+ * - `catchup:floor` is when the bot first ran with this state: nothing older is ever
+ *   replayed (a first start, or state lost, does not answer yesterday's DMs).
+ *
+ * @example
+ *   const ledger = await createPostLedger({ store: replication.state, claims: replication.postClaims, now });
+ *   if ((await ledger.begin(post)) === 'run') { await answer(post); await ledger.finish(post); }
+ */
+import type { StateStore } from '../state/state-store.js';
+
+/** What {@link PostLedger.begin} decided. */
+export type BeginOutcome =
+  /** claimed now: this caller handles it */
+  | 'run'
+  /** answered already (here, by an earlier process or another replica) */
+  | 'done'
+  /** another handler holds the lease right now */
+  | 'busy'
+  /** created before the bot's state began (first start or state lost): never replayed */
+  | 'before_floor';
+
+export interface PostRef {
+  id: string;
+  create_at: number;
+}
+
+/** How handlers share out posts: the claim on `post:<id>` (src/bot/replication.ts). */
+export interface PostClaims {
+  /** how long a claim holds without renewal (ms) */
+  readonly leaseMs: number;
+  /** true = this process handles the post (the claim is renewed until `done`); throws when it cannot tell (store down) */
+  claim(postId: string): Promise<boolean>;
+  /** takes a claim left by a dead process over (only where the store is this process's alone) */
+  takeOver(postId: string): Promise<void>;
+  /** the post was answered (or failed for good): nobody should take it over */
+  done(postId: string): Promise<void>;
+  /** gives a claim back unstarted (shutdown); throws when the store cannot be reached */
+  release(postId: string): Promise<void>;
+  /**
+   * another handler holds the post; `retry` runs it once more when that claim could
+   * have run out (its holder died before answering). The claims decide whether and when.
+   */
+  lost(postId: string, retry: () => void): void;
+}
+
+export interface PostLedger {
+  /** Claims a post addressed to the bot (see {@link BeginOutcome}). */
+  begin(post: PostRef): Promise<BeginOutcome>;
+  /** The post was answered (or its sender told to resend): done for good. */
+  finish(post: PostRef): Promise<void>;
+  /** The post was claimed but not started (shutdown): give the claim back, keep the mark below it. */
+  release(post: PostRef): Promise<void>;
+  /** A post received but not taken (shutdown, busy elsewhere): keep the mark below it. */
+  hold(post: PostRef): void;
+  /** Forget a hold (the post turned out handled elsewhere). */
+  unhold(post: PostRef): void;
+  /** Another handler holds the post: `retry` once its claim could have run out (see {@link PostClaims.lost}). */
+  lost(post: PostRef, retry: () => void): void;
+  /** Whether a post is being handled in this process right now. */
+  inProgress(id: string): boolean;
+  /** Lower bound (ms) for reading missed posts: max(floor, mark - overlap). */
+  since(): number;
+  /** The stored high-water mark (ms). */
+  mark(): number;
+  /** The floor (ms): posts at or before it are never handled by catch-up. */
+  floor(): number;
+  /** Writes the mark now (shutdown). */
+  flush(): Promise<void>;
+}
+
+export interface PostLedgerOptions {
+  /** where the mark and floor are kept (the claims' store) */
+  store: StateStore;
+  /** the claims on `post:<id>` (src/bot/replication.ts) */
+  claims: PostClaims;
+  now?: () => number;
+  /** posts created up to this long before the mark are read again (default 2 min: posts still on the wire) */
+  overlapMs?: number;
+  /**
+   * the store is this process's alone (one replica, the file store): a claim it finds
+   * that is not `done` was left by a process that died mid-command (SIGKILL), so it is
+   * taken over at once instead of waiting for the lease
+   */
+  exclusive?: boolean;
+  onError?: (err: unknown, what: string) => void;
+}
+
+const MARK_KEY = 'catchup:mark';
+const FLOOR_KEY = 'catchup:floor';
+const postKey = (id: string): string => `post:${id}`;
+
+/** Loads (or starts) the mark and floor, and returns the ledger. */
+export async function createPostLedger(opts: PostLedgerOptions): Promise<PostLedger> {
+  const { store } = opts;
+  const now = opts.now ?? Date.now;
+  const { claims } = opts;
+  const overlapMs = opts.overlapMs ?? 2 * 60_000;
+  const report = (err: unknown, what: string): void => opts.onError?.(err, what);
+
+  const readNumber = async (key: string): Promise<number | undefined> => {
+    const v = await store.get(key);
+    const n = v === undefined ? NaN : Number(v);
+    return Number.isFinite(n) ? n : undefined;
+  };
+  const start = now();
+  const storedFloor = await readNumber(FLOOR_KEY);
+  const storedMark = await readNumber(MARK_KEY);
+  // first start, or the state was lost: nothing older than now is replayed
+  const fixedFloor = storedFloor ?? (storedMark === undefined ? start : Math.min(start, storedMark));
+  let mark = storedMark ?? start;
+  if (storedFloor === undefined || storedMark === undefined) {
+    await store.set(FLOOR_KEY, String(fixedFloor));
+    await store.set(MARK_KEY, String(mark));
+  }
+
+  /** posts this process is handling, and posts it must not let the mark pass */
+  const running = new Map<string, number>();
+  const held = new Map<string, number>();
+  /** posts whose claim is being made right now (the WebSocket and a catch-up may race) */
+  const claiming = new Set<string>();
+  /** the newest create_at among posts finished since the mark was last computed */
+  let newestDone = mark;
+  let persisted = mark;
+  let writing: Promise<void> = Promise.resolve();
+
+  function recompute(): void {
+    let candidate = Math.max(mark, newestDone);
+    for (const at of running.values()) candidate = Math.min(candidate, at - 1);
+    for (const at of held.values()) candidate = Math.min(candidate, at - 1);
+    // a post held back may sit below the stored mark (it arrived in the overlap): the
+    // mark goes back for it, and forward again once it is handled
+    mark = candidate;
+    if (mark !== persisted) {
+      const value = mark;
+      writing = writing
+        .then(() => store.set(MARK_KEY, String(value)))
+        .then(() => {
+          persisted = value;
+        })
+        .catch((err: unknown) => report(err, 'storing the catch-up mark'));
+    }
+  }
+
+  /** Claims a post not being claimed or run here already. */
+  async function take(post: PostRef): Promise<BeginOutcome> {
+    const claimed = await claims.claim(post.id);
+    if (!claimed) {
+      const v = await store.get(postKey(post.id));
+      if (v === 'done') return 'done';
+      if (!opts.exclusive) return 'busy';
+      // left by a process that died before answering: ours now
+      await claims.takeOver(post.id);
+    }
+    running.set(post.id, post.create_at);
+    held.delete(post.id);
+    return 'run';
+  }
+
+  return {
+    async begin(post) {
+      if (post.create_at <= fixedFloor) return 'before_floor';
+      if (running.has(post.id) || claiming.has(post.id)) return 'busy';
+      claiming.add(post.id);
+      try {
+        return await take(post);
+      } finally {
+        claiming.delete(post.id);
+      }
+    },
+    async finish(post) {
+      running.delete(post.id);
+      held.delete(post.id);
+      if (post.create_at > newestDone) newestDone = post.create_at;
+      await claims.done(post.id); // logs its own failure
+      recompute();
+    },
+    async release(post) {
+      running.delete(post.id);
+      held.set(post.id, post.create_at);
+      try {
+        await claims.release(post.id);
+      } catch (err) {
+        report(err, 'releasing a post claim');
+      }
+      recompute();
+    },
+    hold(post) {
+      if (post.create_at <= fixedFloor || running.has(post.id)) return;
+      held.set(post.id, post.create_at);
+    },
+    unhold(post) {
+      if (held.delete(post.id)) recompute();
+    },
+    lost(post, retry) {
+      claims.lost(post.id, retry);
+    },
+    inProgress: (id) => running.has(id),
+    since: () => Math.max(fixedFloor, mark - overlapMs),
+    mark: () => mark,
+    floor: () => fixedFloor,
+    async flush() {
+      recompute();
+      await writing;
+    },
+  };
+}

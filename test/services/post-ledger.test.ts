@@ -1,0 +1,88 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createReplication } from '../../src/bot/replication.js';
+import type { Config } from '../../src/config.js';
+import type { Logger } from '../../src/core/command.js';
+import { createPostLedger } from '../../src/services/post-ledger.js';
+import { createMemoryStateStore, type StateStore } from '../../src/state/state-store.js';
+
+const T0 = 1_800_000_000_000;
+const post = (id: string, at: number) => ({ id, create_at: at });
+const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet };
+/** the replicas' claims on `store` (the one claim model the ledger uses) */
+const claimsOn = (store: StateStore, postClaimMs = 60_000) =>
+  createReplication({ config: { catchupMaxAgeMs: 86_400_000 } as Config, logger: quiet, deps: { state: store, sharedState: false, postClaimMs } }).postClaims;
+
+describe('post ledger', () => {
+  it('starts its mark and floor at the first start, and never takes a post from before it', async () => {
+    const store = createMemoryStateStore({ now: () => T0 });
+    const ledger = await createPostLedger({ store, now: () => T0, claims: claimsOn(store) });
+    expect(ledger.floor()).toBe(T0);
+    expect(ledger.mark()).toBe(T0);
+    expect(await ledger.begin(post('a', T0 - 1))).toBe('before_floor');
+    expect(await ledger.begin(post('b', T0 + 1))).toBe('run');
+    expect(await ledger.begin(post('b', T0 + 1))).toBe('busy');
+    await ledger.finish(post('b', T0 + 1));
+    expect(await ledger.begin(post('b', T0 + 1))).toBe('done');
+  });
+
+  it('keeps mark, floor and claims across a restart (persisted store), and reads again from mark minus the overlap', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'mmops-ledger-')), 'state.json');
+    let t = T0;
+    const s1 = createMemoryStateStore({ now: () => t, persistPath: path });
+    const l1 = await createPostLedger({ store: s1, now: () => t, overlapMs: 1_000, claims: claimsOn(s1) });
+    t += 60_000;
+    expect(await l1.begin(post('p1', T0 + 10_000))).toBe('run');
+    await l1.finish(post('p1', T0 + 10_000));
+    await l1.flush();
+    await s1.close();
+
+    const s2 = createMemoryStateStore({ now: () => t, persistPath: path });
+    const l2 = await createPostLedger({ store: s2, now: () => t, overlapMs: 1_000, claims: claimsOn(s2) });
+    expect(l2.floor()).toBe(T0);
+    expect(l2.mark()).toBe(T0 + 10_000);
+    expect(l2.since()).toBe(T0 + 9_000);
+    expect(await l2.begin(post('p1', T0 + 10_000))).toBe('done');
+  });
+
+  it('lets the claim of a handler that died run out, then hands the post out again', async () => {
+    let t = T0;
+    const store = createMemoryStateStore({ now: () => t });
+    const dead = await createPostLedger({ store, now: () => t, claims: claimsOn(store, 5_000) });
+    expect(await dead.begin(post('p', T0 + 1))).toBe('run');
+    const next = await createPostLedger({ store, now: () => t, claims: claimsOn(store, 5_000) });
+    expect(await next.begin(post('p', T0 + 1))).toBe('busy');
+    t += 6_000;
+    expect(await next.begin(post('p', T0 + 1))).toBe('run');
+  });
+
+  it('moves the mark only past handled posts: a running or held post keeps it below', async () => {
+    const store = createMemoryStateStore({ now: () => T0 });
+    const ledger = await createPostLedger({ store, now: () => T0, claims: claimsOn(store) });
+    await ledger.begin(post('slow', T0 + 10));
+    await ledger.begin(post('fast', T0 + 20));
+    await ledger.finish(post('fast', T0 + 20));
+    expect(ledger.mark()).toBe(T0 + 9);
+    ledger.hold(post('queued', T0 + 5));
+    expect((await ledger.flush(), ledger.mark())).toBe(T0 + 4);
+    await ledger.release(post('slow', T0 + 10));
+    ledger.unhold(post('queued', T0 + 5));
+    await ledger.flush();
+    // 'slow' was given back (not started): it stays held so the next start reads it
+    expect(ledger.mark()).toBe(T0 + 9);
+    expect(await store.get('post:slow')).toBeUndefined();
+  });
+
+  it('takes over at once a claim left by a dead process when the store is its own (exclusive), but never one it is running', async () => {
+    const store = createMemoryStateStore({ now: () => T0 });
+    const dead = await createPostLedger({ store, now: () => T0, claims: claimsOn(store) });
+    expect(await dead.begin(post('p', T0 + 1))).toBe('run');
+    const next = await createPostLedger({ store, now: () => T0, exclusive: true, claims: claimsOn(store) });
+    const [a, b] = await Promise.all([next.begin(post('p', T0 + 1)), next.begin(post('p', T0 + 1))]);
+    expect([a, b].sort()).toEqual(['busy', 'run']);
+    await next.finish(post('p', T0 + 1));
+    expect(await next.begin(post('p', T0 + 1))).toBe('done');
+  });
+});
