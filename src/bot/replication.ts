@@ -21,7 +21,8 @@
  *
  * @example
  *   const replication = createReplication({ config, logger, deps });
- *   intake = createWsIntake({ ..., claim: replication.claimPost });
+ *   const ledger = await createPostLedger({ store: replication.state, claims: replication.postClaims });
+ *   intake = createWsIntake({ ..., ledger });
  *   await replication.startSlash(registration, teams);
  */
 import { hostname } from 'node:os';

@@ -11,7 +11,7 @@ import { catchupChecks } from './catchup.js';
  * Written, but not yet run: the sandbox does not behave like the server here yet (the work is
  * under way on another branch). A check joins ALL_CHECKS once the sandbox on main passes it.
  */
-export const PENDING = new Set<string>(['rest.catchup.posts-since']);
+export const PENDING = new Set<string>([]);
 
 const written: readonly Check[] = [...restChecks, ...catchupChecks, ...slashReadChecks, ...permChecks, ...wsChecks, ...slashChecks, ...scratchChecks];
 
