@@ -19,6 +19,7 @@
  *   if (!d.allowed) ... // d.reason, d.requirement
  *   ws.on('event', (ev) => perms.handleEvent(ev));
  */
+import { silentLogger } from '../logger.js';
 import { z } from 'zod';
 import type { Logger, Requirement } from '../command.js';
 import type { CheckOptions, Decision, FreshReads, PermissionService, Where } from '../permission-service.js';
@@ -121,15 +122,6 @@ const ROLE: Kind<Role | null> = {
   unwrap: (c) => (c.kind === 'role' ? c.value : undefined),
 };
 
-const noopLogger: Logger = {
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-  child() {
-    return noopLogger;
-  },
-};
 
 const isNotFound = (e: unknown): boolean => isApiError(e) && e.status === 404;
 
@@ -152,7 +144,7 @@ const channelMemberKeys = channelMemberSchema.pick({ channel_id: true, user_id: 
 export function createPermissionService(opts: PermissionServiceOptions): PermissionService {
   const { api, allowBots = false, selfUserId } = opts;
   const now = opts.now ?? Date.now;
-  const log = (opts.logger ?? noopLogger).child({ component: 'permissions' });
+  const log = (opts.logger ?? silentLogger).child({ component: 'permissions' });
   const cache = createLruTtlCache<CachedValue>({
     ttlMs: opts.ttlMs ?? 30_000,
     maxEntries: opts.maxEntries ?? 5_000,

@@ -26,6 +26,7 @@
  *   const viewer = await visibility.viewer(callerId);
  *   if (!viewer.sees(target.id)) throw notFoundFor(ref); // exactly like an unknown person
  */
+import { silentLogger } from '../logger.js';
 import type { Logger, Requirement } from '../command.js';
 import type { CallOptions, MattermostApi } from '../../mattermost/api.js';
 import { isApiError, ProtocolError } from '../../mattermost/errors.js';
@@ -112,15 +113,6 @@ export function viewerSeeing(userId: string, ids: Iterable<string>): Viewer {
   return { userId, everyone: false, sees: (id) => set.has(id) };
 }
 
-const noopLogger: Logger = {
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-  child() {
-    return noopLogger;
-  },
-};
 
 /** 403 or 404: the bot may not read it (or it is gone). Counted as empty. */
 const unreadable = (e: unknown): boolean => isApiError(e) && (e.status === 403 || e.status === 404);
@@ -130,7 +122,7 @@ export function createVisibilityService(opts: VisibilityServiceOptions): Visibil
   const { api, permissions } = opts;
   const now = opts.now ?? Date.now;
   const maxVisible = opts.maxVisible ?? 50_000;
-  const log = (opts.logger ?? noopLogger).child({ component: 'visibility' });
+  const log = (opts.logger ?? silentLogger).child({ component: 'visibility' });
   const cache = createLruTtlCache<Viewer>({ ttlMs: opts.ttlMs ?? 30_000, maxEntries: opts.maxEntries ?? 1_000, now });
   const inflight = new Map<string, Promise<Viewer>>();
   /** bumped by every invalidation: a computation started before it is not stored */
