@@ -1,0 +1,72 @@
+/** Start-up step: the HTTP listeners (/slash, and /healthz, /readyz, /metrics). */
+import { resolvePublicUrl, type ListenAddress } from '../config.js';
+import { SLASH_PATH } from '../services/slash-registration.js';
+import { createHttpServer, type HttpServer } from '../transports/http-server.js';
+import { createOpsRoutes } from '../transports/ops-endpoints.js';
+import { createSlashEndpoint } from '../transports/slash-endpoint.js';
+import { runInvocation, render, urlOf, type BotRuntime } from './runtime.js';
+import { StartupError } from './startup-error.js';
+
+/** Listens on MMOPS_LISTEN (and MMOPS_OPS_LISTEN); health answers from here on. */
+export async function listen(rt: BotRuntime): Promise<void> {
+  const { config, log } = rt;
+  const slashRoute = { method: 'POST' as const, path: SLASH_PATH, handle: slashHandler(rt) };
+  const opsRoutes = createOpsRoutes({ readiness: rt.readiness, metrics: () => rt.metrics.render(), logger: log });
+  // With MMOPS_OPS_LISTEN the main listener serves /slash alone, so it can be exposed
+  // to the Mattermost server without exposing health and metrics.
+  rt.http = createHttpServer({
+    listen: config.listen,
+    logger: log,
+    maxConnections: config.limits.maxConnections,
+    routes: config.opsListen ? [slashRoute] : [slashRoute, ...opsRoutes],
+  });
+  const bound = await startListener(rt.http, 'MMOPS_LISTEN', config.listen);
+  rt.bound = bound;
+  if (config.opsListen) {
+    rt.opsHttp = createHttpServer({ listen: config.opsListen, logger: log, routes: opsRoutes });
+    rt.opsBound = await startListener(rt.opsHttp, 'MMOPS_OPS_LISTEN', config.opsListen);
+  }
+  rt.slashUrl = `${resolvePublicUrl(config, bound)}${SLASH_PATH}`;
+  if (!config.publicUrl && (bound.host === '0.0.0.0' || bound.host === '::')) {
+    log.warn(
+      { slashUrl: rt.slashUrl },
+      `MMOPS_PUBLIC_URL is not set, so slash commands point at ${rt.slashUrl}, which only works when Mattermost runs on this machine; set MMOPS_PUBLIC_URL to the address Mattermost can reach (e.g. MMOPS_PUBLIC_URL=https://mmops.example.com)`,
+    );
+  }
+  log.info({ url: urlOf(rt.bound), slashUrl: rt.slashUrl, ...(rt.opsBound ? { opsUrl: urlOf(rt.opsBound) } : {}) }, 'HTTP endpoint listening');
+}
+
+function slashHandler(rt: BotRuntime): ReturnType<typeof createSlashEndpoint> {
+  return createSlashEndpoint({
+    authenticate: async (token, teamId) => (rt.registration ? rt.registration.authenticate(token, teamId) : undefined),
+    knownToken: (token) => rt.registration?.verify(token) !== undefined,
+    // before start-up knows the key nothing is trusted: refuse rather than run unchecked
+    checkCaller: async (req) => (rt.trust ? rt.trust.check(req) : { verdict: 'refused', reason: 'missing' }),
+    run: (inv) => runInvocation(rt, inv),
+    render,
+    respondLater: (url, body, to) => rt.delayed.deliver(url, body, to),
+    work: rt.work,
+    logger: rt.log,
+    onStatus: (s) => rt.metrics.slashRequest(s),
+    ...(rt.deps.slowReplyMs !== undefined ? { slowAfterMs: rt.deps.slowReplyMs } : {}),
+    now: rt.now,
+  });
+}
+
+async function startListener(server: HttpServer, variable: string, where: ListenAddress): Promise<ListenAddress> {
+  try {
+    return await server.start();
+  } catch (err) {
+    const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
+    const example = `${variable}=127.0.0.1:${variable === 'MMOPS_LISTEN' ? 3979 : 9090}`;
+    throw new StartupError('config', `${variable}: ${whyNotListening(code, where, err)} (e.g. ${example})`, 2);
+  }
+}
+
+function whyNotListening(code: string, where: ListenAddress, err: unknown): string {
+  const at = `${where.host}:${where.port}`;
+  if (code === 'EADDRINUSE') return `${at} is already in use; choose another port`;
+  if (code === 'EACCES') return `not allowed to listen on ${at} (ports below 1024 need privileges)`;
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') return `${where.host} is not an address of this machine`;
+  return `cannot listen on ${at} (${err instanceof Error ? err.message : String(err)})`;
+}
