@@ -7,6 +7,8 @@ import { newId } from './ids.js';
 import { AppError, appError, invalidBodyParam } from './http.js';
 import type { Hub } from './hub.js';
 import { createTriggerSigner, type TriggerSigner } from './signing.js';
+import { addActionCookies, clientPost, CookieSecret, generateActionIds } from './post-actions.js';
+import type { IntegrationCall } from './routes-actions.js';
 import { channelMemberRow, type FakeStore, type Post, type StoredChannel, type StoredUser } from './store.js';
 
 /** A response_url registration (docs/mattermost-notes.md §4.4). */
@@ -45,6 +47,10 @@ export class SandboxCore {
   readonly hooks = new Map<string, CommandHook>();
   /** this server's asymmetric signing key (one per instance), see signing.ts */
   readonly signer: TriggerSigner;
+  /** PostActionCookieSecret: encrypts the action cookies of ephemeral posts (post-actions.ts) */
+  readonly cookieSecret = new CookieSecret();
+  /** every request sent to an integration for a click or a dialog submission (routes-actions.ts) */
+  readonly integrationCalls: IntegrationCall[] = [];
 
   constructor(
     readonly store: FakeStore,
@@ -151,6 +157,7 @@ export class SandboxCore {
     if (opts.fromWebhook) props.from_webhook = 'true';
     if (opts.overrideUsername) props.override_username = opts.overrideUsername;
     if (opts.overrideIconUrl) props.override_icon_url = opts.overrideIconUrl;
+    generateActionIds(props); // Post.PreCommit → GenerateActionIds (docs/mattermost-notes.md §8.1)
     const fileIds = (input.fileIds ?? []).filter((id) => this.store.files.has(id));
     const post: Post = {
       id: newId(),
@@ -207,7 +214,7 @@ export class SandboxCore {
       channel_display_name: channel.type === 'D' ? `@${author.username}` : channel.type === 'G' ? this.gmDisplayName(channel) : channel.display_name,
       channel_name: channel.name,
       channel_type: channel.type,
-      post: JSON.stringify(post),
+      post: JSON.stringify(clientPost(post)),
       sender_name: usernameOverride ? opts.overrideUsername : `@${sender?.username ?? ''}`,
       set_online: setOnline,
       team_id: channel.team_id,
@@ -232,11 +239,18 @@ export class SandboxCore {
       .join(', ');
   }
 
-  /** Sends an ephemeral post to one user (`ephemeral_message`); not stored. */
-  sendEphemeral(userId: string, channelId: string, message: string, opts: { rootId?: string; props?: Record<string, unknown>; authorId?: string } = {}): Post {
+  /**
+   * Sends an ephemeral post to one user (`ephemeral_message`); not stored. Like
+   * app/post.go SendEphemeralPost: type `system_ephemeral`, action ids filled in, each
+   * action given an encrypted cookie, `integration` stripped (docs/mattermost-notes.md §8.1-8.3).
+   * Returns (and records in `ephemeral`) the post as the user received it.
+   */
+  sendEphemeral(userId: string, channelId: string, message: string, opts: { rootId?: string; props?: Record<string, unknown>; authorId?: string; id?: string } = {}): Post {
     const now = Date.now();
+    const props = structuredClone(opts.props ?? {});
+    generateActionIds(props);
     const post: Post = {
-      id: newId(),
+      id: opts.id || newId(),
       create_at: now,
       update_at: now,
       edit_at: 0,
@@ -248,7 +262,7 @@ export class SandboxCore {
       original_id: '',
       message,
       type: 'system_ephemeral',
-      props: { ...(opts.props ?? {}) },
+      props,
       hashtags: '',
       pending_post_id: '',
       reply_count: 0,
@@ -256,8 +270,54 @@ export class SandboxCore {
       participants: null,
       metadata: {},
     };
-    this.ephemeral.push({ userId, post });
-    this.hub.emit('ephemeral_message', { post: JSON.stringify(post) }, { user_id: userId, channel_id: channelId });
+    const seen = clientPost(addActionCookies(post, this.cookieSecret));
+    this.ephemeral.push({ userId, post: seen });
+    this.hub.emit('ephemeral_message', { post: JSON.stringify(seen) }, { user_id: userId, channel_id: channelId });
+    return seen;
+  }
+
+  /**
+   * app/post.go UpdateEphemeralPost: the replacement reaches only `userId`, as a
+   * `post_edited` event (type `system_ephemeral`, fresh cookies). The record in
+   * `ephemeral` with the same id is replaced.
+   */
+  updateEphemeral(userId: string, post: Post): Post {
+    const props = structuredClone(post.props);
+    generateActionIds(props);
+    const updated: Post = { ...post, type: 'system_ephemeral', update_at: Date.now(), props };
+    const seen = clientPost(addActionCookies(updated, this.cookieSecret));
+    const i = this.ephemeral.findIndex((e) => e.userId === userId && e.post.id === post.id);
+    if (i >= 0) this.ephemeral[i] = { userId, post: seen };
+    else this.ephemeral.push({ userId, post: seen });
+    this.hub.emit('post_edited', { post: JSON.stringify(seen) }, { user_id: userId, channel_id: post.channel_id });
+    return seen;
+  }
+
+  /**
+   * app/post.go UpdatePost with safeUpdate=false, as a post action's `update` uses it:
+   * message (edit_at when it or the attachments change), props replaced, file ids from
+   * the update; `post_edited` to the channel.
+   */
+  updatePost(post: Post, update: { message: string; props: Record<string, unknown>; fileIds?: string[]; isPinned: boolean }): Post {
+    if (post.delete_at > 0) throw appError(400, 'api.post.update_post.permissions_details.app_error');
+    if (post.type.startsWith('system_')) throw appError(400, 'api.post.update_post.system_message.app_error');
+    const channel = this.store.channels.get(post.channel_id);
+    if (!channel) throw appError(404, 'app.channel.get.existing.app_error');
+    if (channel.delete_at > 0) throw appError(400, 'api.post.update_post.can_not_update_post_in_deleted.error');
+    const now = Date.now();
+    const props = structuredClone(update.props);
+    delete props.add_channel_member; // Post.SanitizeProps
+    generateActionIds(props);
+    const attachmentsChanged = JSON.stringify(post.props.attachments ?? null) !== JSON.stringify(props.attachments ?? null);
+    if (post.message !== update.message || attachmentsChanged) post.edit_at = now;
+    post.message = update.message;
+    post.props = props;
+    post.is_pinned = update.isPinned;
+    const fileIds = (update.fileIds ?? []).filter((id) => this.store.files.has(id));
+    if (fileIds.length) post.file_ids = fileIds;
+    else delete post.file_ids;
+    post.update_at = now;
+    this.hub.emit('post_edited', { post: JSON.stringify(clientPost(post)) }, { channel_id: post.channel_id });
     return post;
   }
 

@@ -24,6 +24,8 @@ import { registerUserRoutes } from './routes-users.js';
 import { registerTeamRoutes } from './routes-teams.js';
 import { registerSystemRoutes } from './routes-system.js';
 import { registerIntegrationRoutes, requirePostPermission } from './routes-integrations.js';
+import { registerActionRoutes, type IntegrationCall } from './routes-actions.js';
+import { forEachAction } from './post-actions.js';
 import { SlashRunner, type SlashResult } from './slash.js';
 import { demoSeed, emptySeed } from './seed.js';
 import type { TriggerSigner } from './signing.js';
@@ -34,6 +36,7 @@ export type { Broadcast } from './hub.js';
 export type { SlashResult, CommandResponse } from './slash.js';
 export type { Post, SeedData } from './store.js';
 export type { SignedTrigger, TriggerSigner } from './signing.js';
+export type { IntegrationCall } from './routes-actions.js';
 export { FakeStore } from './store.js';
 
 /** One REST request as the fake saw it. */
@@ -113,8 +116,20 @@ export interface FakeMattermost {
   readonly signer: TriggerSigner;
   /** stored posts (normal posts, including those made from command replies and response_url) */
   readonly posts: Post[];
-  /** ephemeral posts sent to users (not stored on the server) */
+  /**
+   * ephemeral posts sent to users (not stored on the server), as each user received them:
+   * actions carry their cookie and no `integration`; an action `update` replaces the entry
+   */
   ephemeral: Array<{ userId: string; post: Post }>;
+  /** every request the server sent to an integration for a click or a dialog submission, oldest first */
+  readonly integrationCalls: IntegrationCall[];
+  /**
+   * Clicks a button (or picks a menu option) as that user exactly like a client:
+   * POST /posts/{post_id}/actions/{action_id} with the user's token (recorded in
+   * `requests`). For an ephemeral post the user received, the action's cookie is sent
+   * unless `opts.cookie` is given ('' sends none). Resolves with the HTTP answer.
+   */
+  clickAction(username: string, postId: string, actionId: string, opts?: { selectedOption?: string; cookie?: string }): Promise<{ status: number; body: unknown }>;
   /** close every WS connection abruptly (terminate, or close with `code`); connections stay resumable */
   dropSockets(code?: number): void;
   /**
@@ -194,6 +209,7 @@ export async function startFakeMattermost(opts: StartOptions = {}): Promise<Fake
   registerTeamRoutes(router, core);
   registerSystemRoutes(router, core);
   registerIntegrationRoutes(router, core, slash);
+  registerActionRoutes(router, core);
 
   const requests: RecordedRequest[] = [];
   const failures: Array<{ method: string; pattern: RegExp; status: number; left: number; errorId?: string; retryAfterSeconds?: number }> = [];
@@ -454,6 +470,13 @@ export async function startFakeMattermost(opts: StartOptions = {}): Promise<Fake
   if (!seededSiteUrl) store.config.siteUrl = url;
 
   const userOrThrow = (username: string): StoredUser => store.requireUser(username);
+  /** a token of the user (a new access token when the seed gave none), for the client controls */
+  const tokenOf = (user: StoredUser): string => {
+    for (const t of store.tokens.values()) if (t.user_id === user.id) return t.token;
+    const token = newId();
+    store.tokens.set(token, { token, user_id: user.id, session_id: '', kind: 'access_token' });
+    return token;
+  };
 
   const mm: FakeMattermost = {
     url,
@@ -488,6 +511,33 @@ export async function startFakeMattermost(opts: StartOptions = {}): Promise<Fake
       return slash.run({ user, channel: ch, teamId, command: text, rootId: o.rootId ?? '', ...(o.forgedResponseUrl !== undefined ? { forgedResponseUrl: o.forgedResponseUrl } : {}) });
     },
     signer: core.signer,
+    integrationCalls: core.integrationCalls,
+    async clickAction(username, postId, actionId, o = {}) {
+      const user = userOrThrow(username);
+      let cookie = o.cookie;
+      if (cookie === undefined) {
+        const seen = [...core.ephemeral].reverse().find((e) => e.userId === user.id && e.post.id === postId);
+        if (seen) forEachAction(seen.post.props, (a) => {
+          if (cookie === undefined && a.id === actionId && typeof a.cookie === 'string') cookie = a.cookie;
+        });
+      }
+      const body: Record<string, string> = {};
+      if (o.selectedOption !== undefined) body.selected_option = o.selectedOption;
+      if (cookie) body.cookie = cookie;
+      const res = await fetch(`${url}/api/v4/posts/${postId}/actions/${actionId}`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${tokenOf(user)}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      const text = await res.text();
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = text;
+      }
+      return { status: res.status, body: parsed };
+    },
     get posts() {
       return store.posts;
     },

@@ -168,16 +168,23 @@ interface Route {
   handler: Handler;
 }
 
-/** Routes `METHOD /path/{param}` to handlers; `{param}` matches one path segment. */
+/** Routes `METHOD /path/{param}` to handlers; `{param}` matches one path segment, `{param:regex}` one matching `regex`. */
 export class Router {
   private routes: Route[] = [];
 
   add(method: string, pattern: string, handler: Handler, opts: { auth?: boolean } = {}): void {
     const names: string[] = [];
-    const src = pattern.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{(\w+)\}/g, (_m, name: string) => {
-      names.push(name);
-      return '([^/]+)';
-    });
+    // `{name}` matches one path segment; `{name:[A-Za-z0-9]+}` a segment of that class only,
+    // like the gorilla/mux routes of api4 (anything else then falls through to 404)
+    const src = pattern
+      .split(/(\{\w+(?::[^}]+)?\})/)
+      .map((part) => {
+        const m = /^\{(\w+)(?::([^}]+))?\}$/.exec(part);
+        if (!m) return part.replace(/[.*+?^$()|[\]\\{}]/g, '\\$&');
+        names.push(m[1] ?? '');
+        return `(${m[2] ?? '[^/]+'})`;
+      })
+      .join('');
     this.routes.push({ method, pattern, regex: new RegExp(`^${src}/?$`), names, auth: opts.auth ?? true, handler });
   }
 

@@ -20,6 +20,7 @@ import {
   type Router,
 } from './http.js';
 import type { SandboxCore } from './core.js';
+import { clientPost } from './post-actions.js';
 import { BUILT_IN_TRIGGERS, type SlashRunner } from './slash.js';
 import type { StoredCommand, StoredUser } from './store.js';
 
@@ -217,7 +218,8 @@ export function registerIntegrationRoutes(r: Router, core: SandboxCore, slash: S
     if (body.file_ids?.length && !store.hasChannelPermission(me, body.channel_id, 'upload_file')) throw forbidden(me.id, 'upload_file');
     const channel = store.channels.get(body.channel_id);
     if (!channel) throw forbidden(me.id, 'create_post');
-    if (body.type && !body.type.startsWith('custom_') && body.type !== '') throw invalidBodyParam('post.type');
+    // Post.IsValid: user posts may carry no type, a custom_ one, or slack_attachment
+    if (body.type && !body.type.startsWith('custom_') && body.type !== 'slack_attachment') throw invalidBodyParam('post.type');
     // Idempotent within 30 s by pending_post_id, as the server's deduplicateCreatePost
     // (server/channels/app/post.go; pendingPostIDsCacheTTL): a repeat gets the first post.
     const pending = body.pending_post_id ?? '';
@@ -225,7 +227,7 @@ export function registerIntegrationRoutes(r: Router, core: SandboxCore, slash: S
       for (const [k, v] of seenPending) if (v.expiresAt <= Date.now()) seenPending.delete(k);
       const seen = seenPending.get(pending);
       const first = seen ? store.posts.find((p) => p.id === seen.postId) : undefined;
-      if (first) return ok({ ...first, pending_post_id: pending }, 201);
+      if (first) return ok({ ...clientPost(first), pending_post_id: pending }, 201);
     }
     const setOnline = ctx.query.get('set_online') !== 'false';
     const post = core.createPost(
@@ -235,7 +237,7 @@ export function registerIntegrationRoutes(r: Router, core: SandboxCore, slash: S
       { setOnline },
     );
     if (pending) seenPending.set(pending, { postId: post.id, expiresAt: Date.now() + 30_000 });
-    return ok({ ...post, pending_post_id: pending }, 201);
+    return ok({ ...clientPost(post), pending_post_id: pending }, 201);
   });
 
   r.add('POST', '/posts/ephemeral', (ctx) => {
@@ -244,10 +246,19 @@ export function registerIntegrationRoutes(r: Router, core: SandboxCore, slash: S
     const raw = z.object({ user_id: z.string().optional(), post: z.unknown().optional() }).safeParse(ctx.body);
     if (!raw.success || !raw.data.user_id) throw invalidBodyParam('user_id');
     if (raw.data.post === undefined || raw.data.post === null) throw invalidBodyParam('post');
-    const post = z.object({ channel_id: z.string(), message: z.string().optional(), root_id: z.string().optional(), props: z.record(z.string(), z.unknown()).nullish() }).safeParse(raw.data.post);
+    const post = z
+      .object({ id: z.string().optional(), channel_id: z.string(), message: z.string().optional(), root_id: z.string().optional(), props: z.record(z.string(), z.unknown()).nullish() })
+      .safeParse(raw.data.post);
     if (!post.success) throw invalidBodyParam('post');
     if (!store.hasPermission(me, 'create_post_ephemeral')) throw forbidden(me.id, 'create_post_ephemeral');
-    const p = core.sendEphemeral(raw.data.user_id, post.data.channel_id, post.data.message ?? '', { rootId: post.data.root_id ?? '', props: post.data.props ?? {}, authorId: me.id });
+    // api4/post.go createEphemeralPost → SendEphemeralPost (keeps a given post id), the
+    // reply carries the action cookies and no integration (docs/mattermost-notes.md §8.1b)
+    const p = core.sendEphemeral(raw.data.user_id, post.data.channel_id, post.data.message ?? '', {
+      rootId: post.data.root_id ?? '',
+      props: post.data.props ?? {},
+      authorId: me.id,
+      ...(post.data.id ? { id: post.data.id } : {}),
+    });
     return ok(p, 201);
   });
 
@@ -257,7 +268,7 @@ export function registerIntegrationRoutes(r: Router, core: SandboxCore, slash: S
     const post = store.posts.find((p) => p.id === id && p.delete_at === 0);
     if (!post) throw notFound('app.post.get.app_error');
     if (!store.hasChannelPermission(me, post.channel_id, 'read_channel_content')) throw forbidden(me.id, 'read_channel_content');
-    return ok(post);
+    return ok(clientPost(post));
   });
 
   // Soft delete like server/channels/api4/post.go deletePost: your own post needs
@@ -274,7 +285,7 @@ export function registerIntegrationRoutes(r: Router, core: SandboxCore, slash: S
     const now = Date.now();
     post.delete_at = now;
     post.update_at = now;
-    core.hub.emit('post_deleted', { post: JSON.stringify(post), delete_by: me.id }, { channel_id: post.channel_id });
+    core.hub.emit('post_deleted', { post: JSON.stringify(clientPost(post)), delete_by: me.id }, { channel_id: post.channel_id });
     return statusOk();
   });
 

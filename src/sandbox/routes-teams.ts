@@ -22,6 +22,7 @@ import {
   type Router,
 } from './http.js';
 import type { SandboxCore } from './core.js';
+import { clientPost } from './post-actions.js';
 import { canSeeUser, userParam } from './routes-users.js';
 import { canSeeUserId, passes, viewRestrictions } from './visibility.js';
 import { channelMemberRow, type FakeStore, type StoredChannel, type StoredTeam, type StoredTeamMember, type StoredUser } from './store.js';
@@ -430,7 +431,7 @@ export function registerTeamRoutes(r: Router, core: SandboxCore): void {
       const roots = new Set(rows.map((x) => x.root_id).filter((id) => id !== ''));
       const withRoots = [...rows, ...store.posts.filter((x) => roots.has(x.id) && !rows.includes(x))];
       const order = [...rows].sort(byCreate).map((x) => x.id);
-      return ok({ order, posts: Object.fromEntries(withRoots.map((x) => [x.id, x])), next_post_id: '', prev_post_id: '', has_next: false });
+      return ok({ order, posts: Object.fromEntries(withRoots.map((x) => [x.id, clientPost(x)])), next_post_id: '', prev_post_id: '', has_next: false });
     }
     const p = paging(ctx);
     const live = store.posts.filter((x) => x.channel_id === channelId && x.delete_at === 0).sort(byCreate);
@@ -448,7 +449,7 @@ export function registerTeamRoutes(r: Router, core: SandboxCore): void {
     } else {
       list = pageOf(live, p);
     }
-    return ok({ order: list.map((x) => x.id), posts: Object.fromEntries(list.map((x) => [x.id, x])), next_post_id: '', prev_post_id: '', has_next: false });
+    return ok({ order: list.map((x) => x.id), posts: Object.fromEntries(list.map((x) => [x.id, clientPost(x)])), next_post_id: '', prev_post_id: '', has_next: false });
   });
 
   // api4/channel.go getChannelsForUser: every channel of the user in every team, DMs and

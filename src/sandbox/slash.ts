@@ -10,6 +10,7 @@ import { newId } from './ids.js';
 import { AppError, appError } from './http.js';
 import type { CommandHook, SandboxCore } from './core.js';
 import type { Post, StoredChannel, StoredCommand, StoredUser } from './store.js';
+import { slackLinksToMarkdown } from './post-actions.js';
 
 /** Built-in triggers a custom command cannot take (docs/mattermost-notes.md §4.3a). */
 export const BUILT_IN_TRIGGERS: readonly string[] = [
@@ -202,14 +203,23 @@ export class SlashRunner {
       const channel = store.channels.get(channelId);
       if (!channel) throw appError(404, 'app.channel.get.existing.app_error');
       const props: Record<string, unknown> = { ...(r.props ?? {}) };
-      if (r.attachments?.length) props.attachments = r.attachments;
+      // model/slack_attachment.go ParseSlackAttachment: top-level attachments (even an empty
+      // list, a non-nil Go slice) become props.attachments and the type slack_attachment
+      let type = r.type ?? '';
+      if (r.attachments != null) {
+        props.attachments = parseSlackAttachments(r.attachments);
+        if (!type) type = 'slack_attachment';
+      }
       const overrideUsername = store.config.enablePostUsernameOverride ? cmd.username || r.username || '' : '';
       const overrideIconUrl = store.config.enablePostIconOverride ? cmd.icon_url || r.icon_url || '' : '';
-      const text = r.text ?? '';
+      const text = r.skip_slack_parsing ? (r.text ?? '') : slackLinksToMarkdown(r.text ?? '');
       if (r.response_type === 'in_channel') {
-        result.posts.push(core.createPost(user, channel, { message: text, rootId: hook.rootId, props, type: r.type ?? '' }, { fromWebhook: true, overrideUsername, overrideIconUrl }));
+        result.posts.push(core.createPost(user, channel, { message: text, rootId: hook.rootId, props, type }, { fromWebhook: true, overrideUsername, overrideIconUrl }));
       } else {
-        if (!text && !r.attachments?.length) continue;
+        // app/command.go CreateCommandPost: an ephemeral reply needs text or top-level
+        // attachments; attachments only inside props, with no text, are dropped (§8.1d).
+        // SendEphemeralPost then sets the type to system_ephemeral.
+        if (!text && r.attachments == null) continue;
         result.ephemeral.push(core.sendEphemeral(user.id, channel.id, text, { rootId: hook.rootId, props: { ...props, from_webhook: 'true' }, authorId: user.id }));
       }
     }
@@ -244,4 +254,24 @@ function parseReply(contentType: string | null, body: string, trigger: string): 
     /* fall through */
   }
   throw new AppError(500, 'api.command.execute_command.failed.app_error', `Command with a trigger of "${trigger}" failed.`, 'invalid JSON reply');
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** ParseSlackAttachment: null entries dropped; text, pretext and string field values get Slack links → Markdown. */
+function parseSlackAttachments(attachments: unknown[]): unknown[] {
+  const out: unknown[] = [];
+  for (const a of attachments) {
+    if (a === null || a === undefined) continue;
+    if (!isRecord(a)) {
+      out.push(a);
+      continue;
+    }
+    const copy: Record<string, unknown> = structuredClone(a);
+    if (typeof copy.text === 'string') copy.text = slackLinksToMarkdown(copy.text);
+    if (typeof copy.pretext === 'string') copy.pretext = slackLinksToMarkdown(copy.pretext);
+    if (Array.isArray(copy.fields)) for (const f of copy.fields) if (isRecord(f) && typeof f.value === 'string') f.value = slackLinksToMarkdown(f.value);
+    out.push(copy);
+  }
+  return out;
 }

@@ -289,6 +289,14 @@ export interface FakeConfig {
    * `trigger_id`, no `AsymmetricSigningPublicKey`).
    */
   signingKey: boolean;
+  /**
+   * How a post action's `update` on an ephemeral post is handled (docs/mattermost-notes.md §8.5):
+   * `current` (app/integration_action.go applyPostActionUpdate → UpdateEphemeralPost) sends the
+   * clicker a `post_edited` with the new post; `old` (UpdatePost on a row that does not exist)
+   * fails the click with 404 app.post.get.app_error after the integration already ran.
+   * `current` also returns goto_location and adds `selected_option` for any action type.
+   */
+  actionsCompat: 'current' | 'old';
 }
 
 export interface SamlState {
@@ -346,6 +354,7 @@ export function defaultConfig(): FakeConfig {
     filestoreStatus: 'OK',
     outgoingIntegrationTimeoutSec: 30,
     signingKey: true,
+    actionsCompat: 'current',
   };
 }
 
