@@ -9,6 +9,8 @@ import type { Hub } from './hub.js';
 import { createTriggerSigner, type TriggerSigner } from './signing.js';
 import { addActionCookies, clientPost, CookieSecret, generateActionIds } from './post-actions.js';
 import type { IntegrationCall } from './routes-actions.js';
+import type { OpenedDialog } from './routes-dialogs.js';
+import type { SignedTrigger } from './signing.js';
 import { channelMemberRow, type FakeStore, type Post, type StoredChannel, type StoredUser } from './store.js';
 
 /** A response_url registration (docs/mattermost-notes.md §4.4). */
@@ -51,6 +53,10 @@ export class SandboxCore {
   readonly cookieSecret = new CookieSecret();
   /** every request sent to an integration for a click or a dialog submission (routes-actions.ts) */
   readonly integrationCalls: IntegrationCall[] = [];
+  /** dialogs delivered by POST /actions/dialogs/open, oldest first (routes-dialogs.ts) */
+  readonly dialogs: OpenedDialog[] = [];
+  /** where each trigger id was issued (client trigger id → channel/team), newest 1,000 */
+  readonly triggerContexts = new Map<string, { channelId: string; teamId: string }>();
 
   constructor(
     readonly store: FakeStore,
@@ -59,6 +65,17 @@ export class SandboxCore {
     signingKeyPem?: string,
   ) {
     this.signer = createTriggerSigner(signingKeyPem);
+  }
+
+  /** A trigger id signed for `userId` (model.GenerateTriggerId), remembering where it was issued. */
+  issueTrigger(userId: string, channelId: string, teamId: string): SignedTrigger {
+    const t = this.signer.sign(userId);
+    this.triggerContexts.set(t.clientTriggerId, { channelId, teamId });
+    if (this.triggerContexts.size > 1000) {
+      const oldest = this.triggerContexts.keys().next();
+      if (!oldest.done) this.triggerContexts.delete(oldest.value);
+    }
+    return t;
   }
 
   /** `<version>.<build>.<config hash>.<licensed>` (X-Version-Id and hello). */

@@ -25,6 +25,7 @@ import { registerTeamRoutes } from './routes-teams.js';
 import { registerSystemRoutes } from './routes-system.js';
 import { registerIntegrationRoutes, requirePostPermission } from './routes-integrations.js';
 import { registerActionRoutes, type IntegrationCall } from './routes-actions.js';
+import { registerDialogRoutes, type OpenedDialog } from './routes-dialogs.js';
 import { forEachAction } from './post-actions.js';
 import { SlashRunner, type SlashResult } from './slash.js';
 import { demoSeed, emptySeed } from './seed.js';
@@ -37,6 +38,7 @@ export type { SlashResult, CommandResponse } from './slash.js';
 export type { Post, SeedData } from './store.js';
 export type { SignedTrigger, TriggerSigner } from './signing.js';
 export type { IntegrationCall } from './routes-actions.js';
+export type { OpenedDialog, Dialog, DialogElement } from './routes-dialogs.js';
 export { FakeStore } from './store.js';
 
 /** One REST request as the fake saw it. */
@@ -130,6 +132,15 @@ export interface FakeMattermost {
    * unless `opts.cookie` is given ('' sends none). Resolves with the HTTP answer.
    */
   clickAction(username: string, postId: string, actionId: string, opts?: { selectedOption?: string; cookie?: string }): Promise<{ status: number; body: unknown }>;
+  /** dialogs delivered by POST /actions/dialogs/open (to whom, what, IsValid warnings), oldest first */
+  readonly dialogs: OpenedDialog[];
+  /**
+   * Submits the dialog last opened for that user, like a client: POST
+   * /actions/dialogs/submit with the user's token, the dialog's url, callback_id and
+   * state, and the channel/team where its trigger id was issued. `opts` overrides any
+   * field (e.g. a forged `user_id`, which the server replaces). Resolves with the HTTP answer.
+   */
+  submitDialog(username: string, submission: Record<string, unknown>, opts?: { cancelled?: boolean; dialog?: OpenedDialog; override?: Record<string, unknown> }): Promise<{ status: number; body: unknown }>;
   /** close every WS connection abruptly (terminate, or close with `code`); connections stay resumable */
   dropSockets(code?: number): void;
   /**
@@ -210,6 +221,7 @@ export async function startFakeMattermost(opts: StartOptions = {}): Promise<Fake
   registerSystemRoutes(router, core);
   registerIntegrationRoutes(router, core, slash);
   registerActionRoutes(router, core);
+  registerDialogRoutes(router, core);
 
   const requests: RecordedRequest[] = [];
   const failures: Array<{ method: string; pattern: RegExp; status: number; left: number; errorId?: string; retryAfterSeconds?: number }> = [];
@@ -470,6 +482,20 @@ export async function startFakeMattermost(opts: StartOptions = {}): Promise<Fake
   if (!seededSiteUrl) store.config.siteUrl = url;
 
   const userOrThrow = (username: string): StoredUser => store.requireUser(username);
+  /** POST /api/v4`path` as that user, like a client; the answer's status and parsed body */
+  const clientCall = async (user: StoredUser, path: string, body: unknown): Promise<{ status: number; body: unknown }> => {
+    const res = await fetch(`${url}/api/v4${path}`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${tokenOf(user)}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    const text = await res.text();
+    try {
+      return { status: res.status, body: JSON.parse(text) };
+    } catch {
+      return { status: res.status, body: text };
+    }
+  };
   /** a token of the user (a new access token when the seed gave none), for the client controls */
   const tokenOf = (user: StoredUser): string => {
     for (const t of store.tokens.values()) if (t.user_id === user.id) return t.token;
@@ -512,6 +538,23 @@ export async function startFakeMattermost(opts: StartOptions = {}): Promise<Fake
     },
     signer: core.signer,
     integrationCalls: core.integrationCalls,
+    dialogs: core.dialogs,
+    async submitDialog(username, submission, o = {}) {
+      const user = userOrThrow(username);
+      const d = o.dialog ?? [...core.dialogs].reverse().find((x) => x.userId === user.id);
+      if (!d) throw new Error(`fake server: no dialog was opened for ${username}`);
+      const body = {
+        url: d.url,
+        callback_id: d.dialog.callback_id,
+        state: d.dialog.state,
+        channel_id: d.channelId,
+        team_id: d.teamId,
+        submission,
+        cancelled: o.cancelled ?? false,
+        ...(o.override ?? {}),
+      };
+      return clientCall(user, '/actions/dialogs/submit', body);
+    },
     async clickAction(username, postId, actionId, o = {}) {
       const user = userOrThrow(username);
       let cookie = o.cookie;
@@ -524,19 +567,7 @@ export async function startFakeMattermost(opts: StartOptions = {}): Promise<Fake
       const body: Record<string, string> = {};
       if (o.selectedOption !== undefined) body.selected_option = o.selectedOption;
       if (cookie) body.cookie = cookie;
-      const res = await fetch(`${url}/api/v4/posts/${postId}/actions/${actionId}`, {
-        method: 'POST',
-        headers: { Authorization: `Bearer ${tokenOf(user)}`, 'Content-Type': 'application/json' },
-        body: JSON.stringify(body),
-      });
-      const text = await res.text();
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        parsed = text;
-      }
-      return { status: res.status, body: parsed };
+      return clientCall(user, `/posts/${postId}/actions/${actionId}`, body);
     },
     get posts() {
       return store.posts;

@@ -131,7 +131,10 @@ export function registerActionRoutes(r: Router, core: SandboxCore): void {
       context = { ...(context ?? {}), selected_option: selectedOption };
       dataSource = setup.dataSource;
     }
-    const trigger = core.signer.sign(me.id); // PostActionIntegrationRequest.GenerateTriggerId, for the clicker
+    // PostActionIntegrationRequest.GenerateTriggerId, for the clicker; a client in a DM would
+    // submit a dialog with its current team, here the clicker's first team
+    const firstTeam = store.teamMembers.find((m) => m.user_id === me.id && m.delete_at === 0)?.team_id ?? '';
+    const trigger = core.issueTrigger(me.id, setup.channel.id, setup.channel.team_id || firstTeam);
     const request: Record<string, unknown> = {
       user_id: me.id,
       user_name: me.username,

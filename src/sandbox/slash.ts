@@ -125,7 +125,7 @@ export class SlashRunner {
     result.responseUrl = args.forgedResponseUrl ?? `${store.config.siteUrl}/hooks/commands/${hook.id}`;
     // signed for the invoking user (server/channels/app/command.go ExecuteCommand →
     // model.GenerateTriggerId); a server without a signing key sends an empty one
-    result.triggerId = store.config.signingKey ? core.signer.sign(args.user.id).triggerId : '';
+    result.triggerId = store.config.signingKey ? core.issueTrigger(args.user.id, args.channel.id, args.teamId).triggerId : '';
 
     const form = new URLSearchParams();
     form.append('channel_id', args.channel.id);
