@@ -9,6 +9,10 @@
  * correctly when requests do not overlap, so the parent sends them one at a time.
  * Instrumenting wraps the API client (every method timed), so the instrumented bot is
  * used for that measurement only.
+ *
+ * With `BENCH_COUNT_REDIS=1` and MMOPS_REDIS_URL, the bot gets the same Redis store it
+ * would build itself (src/bot/replication.ts), passed in through BotDeps.state and counted:
+ * round trips (the store's own counter) and calls per StateStore method.
  */
 import { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { getHeapSpaceStatistics } from 'node:v8';
@@ -17,6 +21,8 @@ import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/core/logger.js';
 import type { MattermostApi } from '../src/mattermost/api.js';
 import { createRestApi } from '../src/mattermost/rest-api.js';
+import { createRedisStateStore, type RedisStateStore } from '../src/state/redis-state-store.js';
+import type { StateStore } from '../src/state/state-store.js';
 import { notifyParent, percentile, serveParent } from './bench-lib.js';
 
 const loadedAt = performance.now();
@@ -91,8 +97,35 @@ if (instrument) {
   } as typeof Server.prototype.emit;
 }
 
+/** StateStore calls by method, and the Redis store under them. */
+const storeCalls: Record<string, number> = {};
+let redisStore: RedisStateStore | undefined;
+
+/** The Redis store the bot would build from MMOPS_REDIS_URL, with every call counted by method. */
+function countedRedisStore(url: string, prefix: string): StateStore & { healthy(): boolean } {
+  const store = createRedisStateStore({ url, prefix, onError: (err) => logger.warn({ err: err.message }, 'state store (Redis) error') });
+  redisStore = store;
+  const count = (name: string): void => {
+    storeCalls[name] = (storeCalls[name] ?? 0) + 1;
+  };
+  return {
+    healthy: () => store.healthy(),
+    claim: (key, ttlMs) => (count('claim'), store.claim(key, ttlMs)),
+    get: (key) => (count('get'), store.get(key)),
+    set: (key, value, ttlMs) => (count('set'), store.set(key, value, ttlMs)),
+    delete: (key) => (count('delete'), store.delete(key)),
+    acquireLease: (name, owner, ttlMs) => (count('acquireLease'), store.acquireLease(name, owner, ttlMs)),
+    releaseLease: (name, owner) => (count('releaseLease'), store.releaseLease(name, owner)),
+    close: () => store.close(),
+  };
+}
+
 const deps: BotDeps = { logger };
 if (instrument) deps.api = timed(createRestApi({ url: config.mmUrl, token: config.botToken, logger }));
+if (process.env.BENCH_COUNT_REDIS === '1' && config.redisUrl) {
+  deps.state = countedRedisStore(config.redisUrl, config.redisPrefix);
+  deps.sharedState = true;
+}
 
 const createdAt = performance.now();
 const bot = createBot(config, deps);
@@ -113,12 +146,16 @@ serveParent({
     startToReadyMs: readyAt - createdAt,
     /** createBot() → slash commands registered in every team (0 while still registering) */
     startToRegisteredMs: registeredAt > 0 ? registeredAt - createdAt : 0,
+    /** process start → slash commands registered in every team (0 while still registering) */
+    processToRegisteredMs: registeredAt,
     /** process start (node + module loading) → ready */
     processToReadyMs: readyAt,
     /** node start + loading the bot's modules */
     loadMs: loadedAt,
   }),
   memory: () => process.memoryUsage(),
+  /** Redis round trips so far and StateStore calls by method (BENCH_COUNT_REDIS=1) */
+  redis: () => ({ roundTrips: redisStore?.roundTrips() ?? 0, calls: { ...storeCalls } }),
   /** V8 heap spaces (size and used, MB), to see which one grows */
   heapSpaces: () =>
     Object.fromEntries(getHeapSpaceStatistics().map((h) => [h.space_name, { size: Math.round(h.space_size / 2 ** 20), used: Math.round(h.space_used_size / 2 ** 20) }])),
@@ -163,6 +200,7 @@ serveParent({
   },
   stop: async () => {
     await bot.stop();
+    await redisStore?.close();
     setImmediate(() => process.exit(0));
   },
 });

@@ -7,6 +7,7 @@
  * all three still share the machine's cores.
  */
 import { execFile, fork, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, openSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { dirname, resolve } from 'node:path';
@@ -16,15 +17,18 @@ import { z } from 'zod';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 /** The repository (also when this file runs compiled from {@link BUILD_DIR}). */
-const ROOT = ((): string => {
+export const ROOT = ((): string => {
   for (let dir = resolve(HERE, '..'); ; dir = dirname(dir)) {
     if (existsSync(resolve(dir, 'tsconfig.build.json'))) return dir;
     if (dirname(dir) === dir) return resolve(HERE, '..');
   }
 })();
 
-/** Where {@link buildForBench} puts the compiled project (ignored by git, kept between runs). */
-export const BUILD_DIR = resolve(ROOT, 'node_modules/.cache/mmops-bench/dist');
+/**
+ * Where {@link buildForBench} puts the compiled project (ignored by git, kept between runs);
+ * one directory per checkout, since worktrees may share one node_modules.
+ */
+export const BUILD_DIR = resolve(ROOT, 'node_modules/.cache/mmops-bench', createHash('sha256').update(ROOT).digest('hex').slice(0, 12), 'dist');
 
 /**
  * Compiles the project with tsc (as `npm run build` does, incrementally) into
@@ -290,6 +294,8 @@ export interface LoadOptions {
   count?: number;
   /** … or for this long (after the warm-up) */
   durationMs?: number;
+  /** … stopping early once this returns true (checked before each request) */
+  stop?: () => boolean;
   /** requests before measuring starts (connections opened, JIT warm) */
   warmup?: number;
   /** called with each answer's text (checks) */
@@ -360,7 +366,8 @@ async function phase(
   let slow = 0;
   let firstError: string | undefined;
   const started = performance.now();
-  const more = 'count' in until ? (): boolean => issued < until.count : (): boolean => performance.now() - started < until.durationMs;
+  const within = 'count' in until ? (): boolean => issued < until.count : (): boolean => performance.now() - started < until.durationMs;
+  const more = (): boolean => within() && !o.stop?.();
 
   async function caller(): Promise<void> {
     while (more()) {
