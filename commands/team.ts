@@ -11,11 +11,12 @@
 import { z } from 'zod';
 import { defineCommand, defineSubcommand, type CommandContext } from '../src/core/command.js';
 import { UserError, invalidInput } from '../src/core/errors.js';
-import { fields, hint, list, md, paragraph, reply, say, table, title, type Block, type Text } from '../src/core/reply.js';
+import { code, fields, hint, list, md, paragraph, reply, say, table, title, type Block, type Text } from '../src/core/reply.js';
+import { inviteForm } from './lib/forms.js';
 import { isApiError } from '../src/mattermost/errors.js';
 import type { Team, TeamMember, User } from '../src/mattermost/models.js';
-import { ADD_TO_TEAM, INVITE_TO_TEAM, MANAGE_TEAM_ROLES, serverSays, usageFor, userArg } from './lib/admin-users.js';
-import { rawWord, word, words } from './lib/args.js';
+import { ADD_TO_TEAM, INVITE_TO_TEAM, MANAGE_TEAM_ROLES, needConfirmation, serverSays, usageFor, userArg } from './lib/admin-users.js';
+import { flag, rawWord, word, words } from './lib/args.js';
 import { resolveBatch, uniqueRefs, unresolvedBlocks } from './lib/lookup.js';
 import { clip, isTeamGuest, teamRoles, userLabel } from './lib/people.js';
 import { teamInScope } from './lib/scope.js';
@@ -30,9 +31,11 @@ const teamLabel = (t: Team): string => clip(t.display_name || t.name, 48);
 // ---------------------------------------------------------------------------
 // add
 
-const ADD_USAGE = 'team add <team> @user …';
+const ADD_USAGE = 'team add <team> @user … [--yes]';
 /** The server takes 1–256 members per batch call. */
 export const MAX_BATCH = 256;
+/** Adding more people than this at once asks to confirm first (a mistyped list is costly to undo). */
+export const CONFIRM_ADD_OVER = 5;
 
 const add = defineSubcommand({
   name: 'add',
@@ -40,13 +43,14 @@ const add = defineSubcommand({
   usage: ADD_USAGE,
   examples: ['team add acme @ann @bob', 'team add ops dave@example.com "Grace Hopper"'],
   positional: ['team', 'users...'],
-  args: z.object({ team: word, users: words }),
+  args: z.object({ team: word, users: words, yes: flag }),
   // POST /teams/{id}/members/batch: add_user_to_team in that team (docs/mattermost-notes.md §5.5)
   access: { self: ADD_TO_TEAM },
   // changes membership: decided on current roles, never the cache
   fresh: true,
   scope: teamScope,
   botNeeds: [ADD_TO_TEAM],
+  confirm: true,
   async execute(ctx) {
     const usage = usageFor(ctx, 'team', ADD_USAGE);
     const team = await teamInScope(ctx, ctx.args.team, ADD_TO_TEAM, usage);
@@ -64,6 +68,9 @@ const add = defineSubcommand({
     const already = active.filter((u) => isMember.has(u.id));
     const toAdd = active.filter((u) => !isMember.has(u.id));
 
+    if ((toAdd.length > CONFIRM_ADD_OVER || ctx.mustConfirm) && toAdd.length > 0 && !ctx.args.yes) {
+      needConfirmation(ctx, `This will add ${toAdd.length} people to ${teamLabel(team)}: ${toAdd.map(userLabel).join(', ')}.`, 'team', ['add', team.name, ...toAdd.map(userArg)]);
+    }
     const added: User[] = [];
     const failed: Array<{ user: User; why: string }> = [];
     if (toAdd.length) {
@@ -93,7 +100,7 @@ const add = defineSubcommand({
 // ---------------------------------------------------------------------------
 // invite
 
-const INVITE_USAGE = 'team invite <team> name@example.com …';
+const INVITE_USAGE = 'team invite <team> [name@example.com …]';
 /** Most addresses one command invites (invitations send email: keep bursts small). */
 export const MAX_INVITES = 50;
 const EMAIL = /^[^\s@<>()[\]\\,;:"]+@[^\s@<>()[\]\\,;:"]+\.[^\s@<>()[\]\\,;:"]{2,}$/;
@@ -127,7 +134,11 @@ const invite = defineSubcommand({
       seen.add(e.toLowerCase());
       addresses.push(e);
     }
-    if (addresses.length === 0) throw invalidInput('Give at least one email address.', usage);
+    if (addresses.length === 0) {
+      // a form with one address per line, where the request can open one (slash, clicks)
+      if (ctx.invocation.canOpenDialog) return reply([paragraph(md`Give the addresses, e.g. ${code(usage)}.`)], { tone: 'info', dialog: inviteForm(team) });
+      throw invalidInput('Give at least one email address.', usage);
+    }
     if (addresses.length > MAX_INVITES) throw invalidInput(`That is ${addresses.length} addresses; invite at most ${MAX_INVITES} at a time.`, usage);
     const valid = addresses.filter(isEmailAddress);
     const invalid = addresses.filter((a) => !isEmailAddress(a));
@@ -160,7 +171,7 @@ const invite = defineSubcommand({
 // ---------------------------------------------------------------------------
 // role
 
-const ROLE_USAGE = 'team role <team> @user team_user|team_admin';
+const ROLE_USAGE = 'team role <team> @user team_user|team_admin [--yes]';
 const ROLE_ALIASES: Record<string, 'team_user' | 'team_admin'> = {
   team_user: 'team_user',
   user: 'team_user',
@@ -185,13 +196,14 @@ const role = defineSubcommand({
   usage: ROLE_USAGE,
   examples: ['team role ops @grace team_admin', 'team role ops @grace team_user'],
   positional: ['team', 'target', 'role'],
-  args: z.object({ team: word, target: word, role: word }),
+  args: z.object({ team: word, target: word, role: word, yes: flag }),
   // PUT /teams/{id}/members/{user_id}/roles: manage_team_roles in that team (docs/mattermost-notes.md §5.5)
   access: { self: MANAGE_TEAM_ROLES, other: MANAGE_TEAM_ROLES },
   scope: teamScope,
   target: (raw) => rawWord(raw, 'target', 1),
   botNeeds: [MANAGE_TEAM_ROLES],
   destructive: true,
+  confirm: true,
   async execute(ctx) {
     const usage = usageFor(ctx, 'team', ROLE_USAGE);
     const wanted = ROLE_ALIASES[ctx.args.role.toLowerCase()];
@@ -208,6 +220,9 @@ const role = defineSubcommand({
     const isAdmin = teamRoles(before).split(', ').includes('Admin');
     if ((wanted === 'team_admin') === isAdmin) {
       return say(`${userLabel(user)} is already ${wanted === 'team_admin' ? 'an admin' : 'a member (not an admin)'} of ${teamLabel(team)}; nothing to change.`);
+    }
+    if (!ctx.args.yes) {
+      needConfirmation(ctx, `This will make ${userLabel(user)} ${wanted === 'team_admin' ? 'an admin' : 'a member (not an admin)'} of ${teamLabel(team)} (now: ${teamRoles(before)}).`, 'team', ['role', team.name, userArg(user), wanted]);
     }
     const roles = wanted === 'team_admin' ? 'team_user team_admin' : 'team_user';
     await serverSays(`change the team role of ${userLabel(user)}`, () => ctx.api.updateTeamMemberRoles(team.id, user.id, roles, { signal: ctx.signal }));

@@ -43,6 +43,7 @@ import {
   userArg,
 } from './lib/admin-users.js';
 import { flag, pageFlag, rawWord, rawWords, word, words } from './lib/args.js';
+import { passwordForm } from './lib/forms.js';
 import { commandCode, nextPageHint } from './lib/command-line.js';
 import { actingOn } from './lib/lookup.js';
 import { authMethod, clip, isSystemAdmin, systemRoles, userLabel } from './lib/people.js';
@@ -61,22 +62,24 @@ const you = (ctx: Pick<CommandContext, 'caller'>, u: User): string => (u.id === 
 // ---------------------------------------------------------------------------
 // activate / deactivate
 
-const ACTIVATE_USAGE = 'user activate @user';
+const ACTIVATE_USAGE = 'user activate @user [--yes]';
 const activate = defineSubcommand({
   name: 'activate',
   summary: 'Reactivate a deactivated account',
   usage: ACTIVATE_USAGE,
-  examples: ['user activate @frank'],
+  examples: ['user activate @frank', 'user activate @frank --yes'],
   positional: ['target'],
-  args: z.object({ target: word }),
+  args: z.object({ target: word, yes: flag }),
   access: ACTIVE_ACCESS,
   target: target0,
   botNeeds: [USERS_WRITE],
   destructive: true,
+  confirm: true,
   async execute(ctx) {
     const user = await currentUser(ctx, await actingOn(ctx, ctx.args.target, ACTIVE_ACCESS));
     if (user.id === ctx.caller.id) return say('Your account is already active.');
     if (user.delete_at === 0) return say(`${userLabel(user)} is already active; nothing to do.`);
+    if (!ctx.args.yes) needConfirmation(ctx, `This will reactivate ${userLabel(user)}: they can sign in again with their existing credentials.`, 'user', ['activate', userArg(user)]);
     await serverSays(`reactivate ${userLabel(user)}`, () => ctx.api.updateUserActive(user.id, true, { signal: ctx.signal }));
     return reply([paragraph(`Reactivated ${userLabel(user)}: they can sign in again.`)], { tone: 'ok' });
   },
@@ -85,7 +88,7 @@ const activate = defineSubcommand({
 const DEACTIVATE_USAGE = 'user deactivate @user [--yes]';
 const deactivate = defineSubcommand({
   name: 'deactivate',
-  summary: 'Deactivate an account (asks for --yes first)',
+  summary: 'Deactivate an account (asks to confirm first)',
   usage: DEACTIVATE_USAGE,
   examples: ['user deactivate @frank', 'user deactivate @frank --yes'],
   positional: ['target'],
@@ -94,6 +97,7 @@ const deactivate = defineSubcommand({
   target: target0,
   botNeeds: [USERS_WRITE],
   destructive: true,
+  confirm: true,
   async execute(ctx) {
     const user = await currentUser(ctx, await actingOn(ctx, ctx.args.target, ACTIVE_ACCESS));
     const self = user.id === ctx.caller.id;
@@ -120,7 +124,7 @@ const deactivate = defineSubcommand({
 // ---------------------------------------------------------------------------
 // roles
 
-const ROLES_USAGE = 'user roles @user [role …]';
+const ROLES_USAGE = 'user roles @user [role …] [--yes]';
 /** Roles only the guest-conversion flow may add or remove. */
 const BASE_ROLES = ['system_user', 'system_guest'];
 
@@ -132,14 +136,15 @@ const roles = defineSubcommand({
   name: 'roles',
   summary: 'Show someone\u2019s system roles, or replace them (before → after)',
   usage: ROLES_USAGE,
-  examples: ['user roles @bob', 'user roles @bob system_user system_user_manager', 'user roles @bob system_user'],
+  examples: ['user roles @bob', 'user roles @bob system_user system_user_manager', 'user roles @bob system_user --yes'],
   positional: ['target', 'roles...'],
-  args: z.object({ target: word, roles: words }),
+  args: z.object({ target: word, roles: words, yes: flag }),
   // PUT /users/{id}/roles: manage_roles (docs/mattermost-notes.md §5.4); showing is part of the same job
   access: { self: MANAGE_ROLES, other: MANAGE_ROLES },
   target: target0,
   botNeeds: [MANAGE_ROLES],
   destructive: true,
+  confirm: true,
   async execute(ctx) {
     const user = await currentUser(ctx, await actingOn(ctx, ctx.args.target, { self: MANAGE_ROLES }));
     const before = roleList(user.roles);
@@ -173,6 +178,9 @@ const roles = defineSubcommand({
     if (unknown.length) throw invalidInput(`No such role on this server: ${unknown.join(', ')}.`, usage);
     if (isSystemAdmin(user) && !wanted.includes('system_admin')) {
       await refuseLastAdmin(ctx, user, `remove system_admin from ${userLabel(user)}`);
+    }
+    if (!ctx.args.yes) {
+      needConfirmation(ctx, `This will change the system roles of ${userLabel(user)} from ${before.join(' ') || 'none'} to ${wanted.join(' ')}.`, 'user', ['roles', userArg(user), ...wanted]);
     }
     await serverSays(`change the roles of ${you(ctx, user)}`, () => ctx.api.updateUserRoles(user.id, wanted.join(' '), { signal: ctx.signal }), {
       400: 'Some roles (such as system_user_manager) need an Enterprise license.',
@@ -240,6 +248,7 @@ const sessions = defineSubcommand({
   botNeeds: [EDIT_OTHERS],
   destructive: true,
   sensitive: true,
+  confirm: true,
   async execute(ctx) {
     const w = sessionWords(ctx.args);
     if (w.extra.length || (ctx.args.action !== undefined && !w.revoke)) {
@@ -325,7 +334,7 @@ const audits = defineSubcommand({
 // ---------------------------------------------------------------------------
 // mfa
 
-const MFA_USAGE = 'user mfa @user off';
+const MFA_USAGE = 'user mfa @user off [--yes]';
 const mfaWords = (raw: Record<string, unknown>): { target?: string; state?: string } => {
   const a = rawWord(raw, 'target');
   const b = rawWord(raw, 'state');
@@ -340,12 +349,13 @@ const mfa = defineSubcommand({
   usage: MFA_USAGE,
   examples: ['user mfa @bob off'],
   positional: ['target', 'state'],
-  args: z.object({ target: word.optional(), state: word.optional() }),
+  args: z.object({ target: word.optional(), state: word.optional(), yes: flag }),
   // PUT /users/{id}/mfa: SessionHasPermissionToUser (docs/mattermost-notes.md §5.4)
   access: EDIT_ACCESS,
   target: (raw) => mfaWords(raw).target,
   botNeeds: [EDIT_OTHERS],
   destructive: true,
+  confirm: true,
   async execute(ctx) {
     const w = mfaWords(ctx.args);
     const usage = usageFor(ctx, 'user', MFA_USAGE);
@@ -361,6 +371,9 @@ const mfa = defineSubcommand({
     }
     if (user.is_bot) return say(`${userLabel(user)} is a bot account; bots have no MFA.`);
     if (!user.mfa_active) return say(`MFA is already off for ${self ? 'you' : userLabel(user)}; nothing to do.`);
+    if (!ctx.args.yes) {
+      needConfirmation(ctx, `This will turn multi-factor authentication off for ${self ? 'you' : userLabel(user)}: the next sign-in needs only the password.`, 'user', ['mfa', ...(self ? [] : [userArg(user)]), 'off']);
+    }
     await serverSays(`reset MFA for ${you(ctx, user)}`, () => ctx.api.updateMfa(user.id, false, undefined, { signal: ctx.signal }));
     return reply(
       [paragraph(`MFA is off for ${self ? 'you' : userLabel(user)}: the next sign-in needs only the password. If MFA is enforced on this server, they will be asked to set it up again.`)],
@@ -372,7 +385,7 @@ const mfa = defineSubcommand({
 // ---------------------------------------------------------------------------
 // auth
 
-const AUTH_USAGE = 'user auth @user email|ldap|saml|gitlab|google|office365|openid [--auth-data X]';
+const AUTH_USAGE = 'user auth @user email|ldap|saml|gitlab|google|office365|openid [--auth-data X] [--yes]';
 const SSO_METHODS = ['ldap', 'saml', 'gitlab', 'google', 'office365', 'openid'] as const;
 const AUTH_DATA_HELP: Record<string, string> = {
   ldap: 'the value of their LDAP ID attribute',
@@ -389,12 +402,13 @@ const auth = defineSubcommand({
   usage: AUTH_USAGE,
   examples: ['user auth @bob saml', 'user auth @bob ldap --auth-data bob.b', 'user auth @bob gitlab --auth-data 4242'],
   positional: ['target', 'method'],
-  args: z.object({ target: word, method: word, authData: word.optional() }),
+  args: z.object({ target: word, method: word, authData: word.optional(), yes: flag }),
   // PUT /users/{id}/auth: the server lets only system admins do this (docs/mattermost-notes.md §5.4), for anyone
   access: AUTH_ACCESS,
   target: target0,
   botNeeds: [MANAGE_SYSTEM],
   destructive: true,
+  confirm: true,
   async execute(ctx) {
     const usage = usageFor(ctx, 'user', AUTH_USAGE);
     const method = ctx.args.method.toLowerCase();
@@ -415,6 +429,14 @@ const auth = defineSubcommand({
       throw invalidInput(`Say who ${userLabel(user)} is in ${authMethod(method)}: add --auth-data with ${AUTH_DATA_HELP[method] ?? 'their id there'}.`, usage);
     }
     const methodName = authMethod(method);
+    if (!ctx.args.yes) {
+      needConfirmation(
+        ctx,
+        `This will switch ${userLabel(user)} from ${authMethod(user.auth_service)} to ${methodName} sign-in (identity ${authData}).`,
+        'user',
+        ['auth', userArg(user), method, ...(ctx.args.authData ? ['--auth-data', ctx.args.authData] : [])],
+      );
+    }
     await serverSays(
       `switch ${you(ctx, user)} to ${methodName}`,
       () => ctx.api.updateAuth(user.id, { auth_service: method, auth_data: authData }, { signal: ctx.signal }),
@@ -436,7 +458,7 @@ const auth = defineSubcommand({
 // ---------------------------------------------------------------------------
 // password
 
-const PASSWORD_USAGE = 'user password @user --generate';
+const PASSWORD_USAGE = 'user password @user [--generate] [--yes]';
 const PASSWORD_ACCESS: Access = { self: USERS_WRITE, other: USERS_WRITE, adminTargetNeedsManageSystem: true };
 
 /** True when the command text carries something that may be a password (extra words or a password flag). */
@@ -448,16 +470,16 @@ function carriesPassword(raw: Record<string, unknown>): boolean {
 /** `@name` or an email address: a word that cannot be mistaken for a password typed in the wrong place. */
 const isPlainlyAPerson = (word: string): boolean => /^@[a-z0-9._-]+$/i.test(word) || /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(word);
 
-/** The target of `password`, only when given with --generate, as @name or email, and no password is carried. */
+/** The target of `password`, only when given as @name or email and no password is carried. */
 function passwordTarget(raw: Record<string, unknown>): string | undefined {
   const word = target0(raw);
-  if (carriesPassword(raw) || raw['generate'] !== true || word === undefined || !isPlainlyAPerson(word)) return undefined;
+  if (carriesPassword(raw) || word === undefined || !isPlainlyAPerson(word)) return undefined;
   return word;
 }
 
 const password = defineSubcommand({
   name: 'password',
-  summary: 'Set a strong random password and show it once, to you only',
+  summary: 'Set a strong random password shown once to you only, or type one in a form',
   usage: PASSWORD_USAGE,
   examples: ['user password @bob --generate'],
   positional: ['target', 'rest...'],
@@ -467,6 +489,7 @@ const password = defineSubcommand({
     target: word.optional(),
     rest: words,
     generate: flag,
+    yes: flag,
     password: z.unknown().optional(),
     newPassword: z.unknown().optional(),
     new: z.unknown().optional(),
@@ -479,6 +502,7 @@ const password = defineSubcommand({
   botNeeds: [USERS_WRITE],
   destructive: true,
   sensitive: true,
+  confirm: true,
   async execute(ctx) {
     if (carriesPassword(ctx.args)) {
       ctx.log.warn({}, 'password command refused: the text may carry a password (not logged)');
@@ -496,13 +520,32 @@ const password = defineSubcommand({
       // never repeated: it may be a password typed where the name should be
       throw invalidInput('Name the person as @username (or their email address), e.g. user password @bob --generate. I did not use or keep what you typed.', usage);
     }
-    if (!ctx.args.generate) {
+    // a password typed into the dialog (never into chat) arrives as `invocation.secret`
+    const typed = ctx.invocation.secret;
+    if (!ctx.args.generate && typed === undefined && !ctx.invocation.canOpenDialog) {
       throw invalidInput('Add --generate: I create a strong password and show it once, only to you. (I never accept a password typed into chat.)', usage);
     }
     const user = await currentUser(ctx, await actingOn(ctx, ctx.args.target, PASSWORD_ACCESS));
     refuseBotSelf(ctx, user, 'change the password of');
     if (user.is_bot) throw new UserError('forbidden', `${userLabel(user)} is a bot account; bots sign in with tokens, not passwords.`);
     if (user.delete_at > 0) throw new UserError('conflict', `${userLabel(user)} is deactivated; reactivate them first.`);
+    if (!ctx.args.generate && typed === undefined) {
+      return reply([paragraph(md`Type the new password in the form, or let me make one: ${commandCode(ctx, 'user', ['password', userArg(user), '--generate'])}`)], {
+        tone: 'info',
+        sensitive: true,
+        dialog: passwordForm(user),
+      });
+    }
+    if (!ctx.args.yes) {
+      needConfirmation(ctx, `This will replace the password of ${userLabel(user)} with a new random one, shown once, to you only.`, 'user', ['password', userArg(user), '--generate']);
+    }
+    if (typed !== undefined) {
+      await serverSays(`set the new password for ${you(ctx, user)}`, () => ctx.api.updatePassword(user.id, typed, { signal: ctx.signal }));
+      return reply(
+        [paragraph(`The password of ${userLabel(user)} is changed to the one you typed.`), hint(md`Sessions already open stay signed in; end them with ${commandCode(ctx, 'user', ['sessions', userArg(user), REVOKE, '--yes'])}`)],
+        { tone: 'ok', sensitive: true },
+      );
+    }
     const pw = generatePassword();
     if (!meetsPasswordPolicy(pw)) throw new Error('generated password failed its own policy'); // cannot happen; never print it
     await serverSays(`set a new password for ${you(ctx, user)}`, () => ctx.api.updatePassword(user.id, pw, { signal: ctx.signal }), {

@@ -62,6 +62,12 @@ export interface Config {
   catchupRunWindowMs: number;
   /** a missed command up to this old (ms) gets a "send it again" line; older ones are ignored */
   catchupMaxAgeMs: number;
+  /** signs button contexts and dialog state (MMOPS_ACTIONS_SECRET); null = generated once and kept in the state store */
+  actionsSecret: string | null;
+  /** how long a Confirm button works (MMOPS_CONFIRM_TTL, default 5 min) */
+  confirmTtlMs: number;
+  /** how long an approval request stays open (MMOPS_APPROVAL_TTL, default 1 h) */
+  approvalTtlMs: number;
 }
 
 /** Bounds under load (README "Fair under load"). */
@@ -137,6 +143,9 @@ export const CONFIG_VARIABLES: readonly VariableSpec[] = [
     defaultText: 'false',
     example: 'true',
   },
+  { name: 'MMOPS_ACTIONS_SECRET', meaning: 'secret (32+ characters) that signs confirmation buttons and dialogs; replicas must share it', defaultText: 'generated at first start, kept in the state store', example: 'openssl rand -base64 32', secret: true },
+  { name: 'MMOPS_CONFIRM_TTL', meaning: 'how long a Confirm button works', defaultText: '5m', example: '2m' },
+  { name: 'MMOPS_APPROVAL_TTL', meaning: 'how long an approval request stays open', defaultText: '1h', example: '30m' },
   { name: 'MMOPS_USER_RUNNING', meaning: 'commands one person may have running at once (more wait)', defaultText: '2', example: '3' },
   { name: 'MMOPS_USER_QUEUED', meaning: 'commands one person may have waiting (more are answered "busy")', defaultText: '5', example: '10' },
   { name: 'MMOPS_MAX_RUNNING', meaning: 'commands running at once, everyone together', defaultText: '16', example: '32' },
@@ -390,6 +399,9 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
     );
   }
   const triggerMaxAgeMs = read('MMOPS_TRIGGER_MAX_AGE', maxAgeSchema, 60_000);
+  const actionsSecret = read('MMOPS_ACTIONS_SECRET', z.string().trim().min(32, 'must be at least 32 characters (e.g. the output of openssl rand -base64 32)'), null);
+  const confirmTtlMs = read('MMOPS_CONFIRM_TTL', durationSchema, 5 * 60_000);
+  const approvalTtlMs = read('MMOPS_APPROVAL_TTL', durationSchema, 3_600_000);
   const allowUnsignedSlash = read('MMOPS_ALLOW_UNSIGNED_SLASH', boolSchema, false);
 
   if (problems.length > 0 || mmUrl === undefined || botToken === undefined) {
@@ -420,6 +432,9 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
       limits,
       catchupRunWindowMs,
       catchupMaxAgeMs,
+      actionsSecret,
+      confirmTtlMs,
+      approvalTtlMs,
     },
   };
 }

@@ -49,6 +49,9 @@ describe('loadConfig', () => {
         limits: { perUserRunning: 2, perUserQueued: 5, maxRunning: 16, maxQueued: 256, apiConcurrency: 16, maxConnections: 256 },
         catchupRunWindowMs: 120_000,
         catchupMaxAgeMs: 86_400_000,
+        actionsSecret: null,
+        confirmTtlMs: 300_000,
+        approvalTtlMs: 3_600_000,
       },
     });
     if (!r.ok) return;
@@ -85,6 +88,9 @@ describe('loadConfig', () => {
       MMOPS_MAX_CONNECTIONS: '1024',
       MMOPS_CATCHUP_RUN_WINDOW: '90s',
       MMOPS_CATCHUP_MAX_AGE: '12h',
+      MMOPS_ACTIONS_SECRET: 'k'.repeat(40),
+      MMOPS_CONFIRM_TTL: '2m',
+      MMOPS_APPROVAL_TTL: '30m',
     });
     expect(r.ok && r.config).toEqual({
       mmUrl: 'https://chat.example.com/mm',
@@ -109,6 +115,9 @@ describe('loadConfig', () => {
       limits: { perUserRunning: 3, perUserQueued: 10, maxRunning: 32, maxQueued: 512, apiConcurrency: 8, maxConnections: 1024 },
       catchupRunWindowMs: 90_000,
       catchupMaxAgeMs: 12 * 3_600_000,
+      actionsSecret: 'k'.repeat(40),
+      confirmTtlMs: 120_000,
+      approvalTtlMs: 1_800_000,
     });
   });
 

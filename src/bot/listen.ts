@@ -4,6 +4,11 @@ import { SLASH_PATH } from '../services/slash-registration.js';
 import { createHttpServer, type HttpServer } from '../transports/http-server.js';
 import { createOpsRoutes } from '../transports/ops-endpoints.js';
 import { createSlashEndpoint } from '../transports/slash-endpoint.js';
+import { createCallbackEndpoint } from '../transports/callback-endpoint.js';
+import { renderAttachments } from '../render/attachments.js';
+import { actionRequestSchema } from '../services/confirmations.js';
+import { dialogSubmissionSchema } from '../services/dialogs.js';
+import { ACTIONS_PATH, DIALOGS_PATH } from './interactions.js';
 import { runInvocation, render, urlOf, type BotRuntime } from './runtime.js';
 import { StartupError } from './startup-error.js';
 
@@ -11,6 +16,10 @@ import { StartupError } from './startup-error.js';
 export async function listen(rt: BotRuntime): Promise<void> {
   const { config, log } = rt;
   const slashRoute = { method: 'POST' as const, path: SLASH_PATH, handle: slashHandler(rt) };
+  const callbackRoutes = [
+    { method: 'POST' as const, path: ACTIONS_PATH, handle: actionHandler(rt) },
+    { method: 'POST' as const, path: DIALOGS_PATH, handle: dialogHandler(rt) },
+  ];
   const opsRoutes = createOpsRoutes({ readiness: rt.readiness, metrics: () => rt.metrics.render(), logger: log });
   // With MMOPS_OPS_LISTEN the main listener serves /slash alone, so it can be exposed
   // to the Mattermost server without exposing health and metrics.
@@ -18,7 +27,7 @@ export async function listen(rt: BotRuntime): Promise<void> {
     listen: config.listen,
     logger: log,
     maxConnections: config.limits.maxConnections,
-    routes: config.opsListen ? [slashRoute] : [slashRoute, ...opsRoutes],
+    routes: config.opsListen ? [slashRoute, ...callbackRoutes] : [slashRoute, ...callbackRoutes, ...opsRoutes],
   });
   const bound = await startListener(rt.http, 'MMOPS_LISTEN', config.listen);
   rt.bound = bound;
@@ -27,6 +36,8 @@ export async function listen(rt: BotRuntime): Promise<void> {
     rt.opsBound = await startListener(rt.opsHttp, 'MMOPS_OPS_LISTEN', config.opsListen);
   }
   rt.slashUrl = `${resolvePublicUrl(config, bound)}${SLASH_PATH}`;
+  rt.actionsUrl = `${resolvePublicUrl(config, bound)}${ACTIONS_PATH}`;
+  rt.dialogsUrl = `${resolvePublicUrl(config, bound)}${DIALOGS_PATH}`;
   if (!config.publicUrl && (bound.host === '0.0.0.0' || bound.host === '::')) {
     log.warn(
       { slashUrl: rt.slashUrl },
@@ -44,12 +55,38 @@ function slashHandler(rt: BotRuntime): ReturnType<typeof createSlashEndpoint> {
     checkCaller: async (req) => (rt.trust ? rt.trust.check(req) : { verdict: 'refused', reason: 'missing' }),
     run: (inv) => runInvocation(rt, inv),
     render,
+    attachments: (r) => renderAttachments(r.buttons, rt.actionsUrl),
+    openDialog: async (triggerId, dialog, inv) => (rt.dialogs ? rt.dialogs.open(triggerId, dialog, inv) : false),
     respondLater: (url, body, to) => rt.delayed.deliver(url, body, to),
     work: rt.work,
     logger: rt.log,
     onStatus: (s) => rt.metrics.slashRequest(s),
     ...(rt.deps.slowReplyMs !== undefined ? { slowAfterMs: rt.deps.slowReplyMs } : {}),
     now: rt.now,
+  });
+}
+
+/** POST /actions: button clicks (docs/mattermost-notes.md §8.4), checked by src/services/confirmations.ts. */
+function actionHandler(rt: BotRuntime): ReturnType<typeof createCallbackEndpoint> {
+  return createCallbackEndpoint({
+    name: 'action',
+    schema: actionRequestSchema,
+    handle: async (req) => (rt.confirmations ? rt.confirmations.click(req) : { ephemeral_text: "I'm still starting; try again in a moment." }),
+    fallback: { ephemeral_text: 'Sorry, something went wrong with that click; nothing was done.' },
+    work: rt.work,
+    logger: rt.log,
+  });
+}
+
+/** POST /dialogs: dialog submissions (docs/mattermost-notes.md §8.7), checked by src/services/dialogs.ts. */
+function dialogHandler(rt: BotRuntime): ReturnType<typeof createCallbackEndpoint> {
+  return createCallbackEndpoint({
+    name: 'dialog',
+    schema: dialogSubmissionSchema,
+    handle: async (req) => (rt.dialogs ? rt.dialogs.submit(req) : { error: "I'm still starting; try again in a moment." }),
+    fallback: { error: 'Sorry, something went wrong with that form; nothing was done.' },
+    work: rt.work,
+    logger: rt.log,
   });
 }
 

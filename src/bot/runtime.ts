@@ -22,6 +22,8 @@ import type { MattermostSocket } from '../mattermost/websocket.js';
 import { renderPosts } from '../render/markdown.js';
 import { createBotStatus, type BotStatusTracker } from '../services/bot-status.js';
 import type { CatchUp } from '../services/catch-up.js';
+import type { Confirmations } from '../services/confirmations.js';
+import type { Dialogs } from '../services/dialogs.js';
 import { createMetrics, type Metrics } from '../services/metrics.js';
 import type { PostLedger } from '../services/post-ledger.js';
 import type { SlashRegistration } from '../services/slash-registration.js';
@@ -69,6 +71,9 @@ export interface BotRuntime {
   opsHttp?: HttpServer;
   opsBound?: ListenAddress;
   slashUrl: string;
+  /** where the server sends button clicks and dialog submissions */
+  actionsUrl: string;
+  dialogsUrl: string;
   me?: User;
   permissions?: PermissionService;
   visibility?: VisibilityService;
@@ -83,6 +88,8 @@ export interface BotRuntime {
   ledger?: PostLedger;
   intake?: WsIntake;
   catchUp?: CatchUp;
+  confirmations?: Confirmations;
+  dialogs?: Dialogs;
   teams?: Team[];
   rights?: BotRights | undefined;
   canEphemeral: boolean;
@@ -141,6 +148,8 @@ export function createRuntime(config: Config, deps: BotDeps): BotRuntime {
     phase: 'idle',
     commands: deps.commands ?? [],
     slashUrl: '',
+    actionsUrl: '',
+    dialogsUrl: '',
     canEphemeral: false,
     hellos: 0,
     serverVersion: '',

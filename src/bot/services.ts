@@ -17,6 +17,7 @@ import { createSlashRegistration } from '../services/slash-registration.js';
 import { createSlashTrust } from '../services/slash-trust.js';
 import { createWsIntake } from '../transports/ws-intake.js';
 import { auditPoster } from './audit-channel.js';
+import { renderAttachments } from '../render/attachments.js';
 import { need, render, runInvocation, type BotRuntime } from './runtime.js';
 import { StartupError } from './startup-error.js';
 
@@ -85,6 +86,7 @@ export function buildDispatcher(rt: BotRuntime): void {
     allowBots: config.allowBots,
     userCache: rt.userCache,
     visibility: need(rt.visibility, 'the visibility service'),
+    ...(rt.confirmations ? { interactions: rt.confirmations } : {}),
     now: rt.now,
     ...(rt.deps.deadlineMs !== undefined ? { deadlineMs: rt.deps.deadlineMs } : {}),
   });
@@ -128,6 +130,7 @@ export async function prepareIntake(rt: BotRuntime): Promise<void> {
     botUsername: user.username,
     run: (inv) => runInvocation(rt, inv),
     render,
+    attachments: (r) => renderAttachments(r.buttons, rt.actionsUrl),
     api: rt.api,
     canEphemeral: () => rt.canEphemeral,
     work: rt.work,

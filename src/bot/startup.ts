@@ -7,6 +7,7 @@
 import { compatibilityPaths, parseServerVersion } from '../mattermost/compat.js';
 import { checkAuditChannel } from './audit-channel.js';
 import { identify } from './identify.js';
+import { buildInteractions } from './interactions.js';
 import { listen } from './listen.js';
 import { checkOwnRights } from './rights.js';
 import { need, slashSignatures, urlOf, type BotRuntime } from './runtime.js';
@@ -29,6 +30,7 @@ export const STARTUP_STEPS: readonly StartupStep[] = [
   { name: 'identify', run: identify },
   { name: 'permission caches', run: createPermissionCaches },
   { name: 'services', run: buildServices },
+  { name: 'buttons and dialogs', run: buildInteractions },
   { name: 'dispatcher', run: buildDispatcher },
   { name: 'slash', run: prepareSlash },
   { name: 'intake', run: prepareIntake },

@@ -43,6 +43,8 @@ const OUTCOME_MARK: Record<AuditEntry['outcome'], string> = {
   refused: 'refused',
   succeeded: 'done',
   failed: 'failed',
+  requested: 'sent for approval',
+  cancelled: 'cancelled',
 };
 
 /** At most `max` characters (code points, so no emoji is split), with … when cut. */
@@ -55,9 +57,10 @@ export function cut(text: string, max = AUDIT_TEXT_MAX): string {
 export function formatAuditLine(e: AuditEntry): string {
   const target = e.target ? ` → ${escapeText(cut(e.target))}` : '';
   const detail = e.detail ? ` (${escapeText(cut(e.detail))})` : '';
+  const confirmed = e.confirmedBy ? ` · confirmed by ${escapeText(cut(e.confirmedBy))}` : '';
   return (
     `audit: ${escapeText(`@${e.who.username}`)} ran \`${e.command.replace(/`/g, "'")}\`${target}` +
-    ` in ${escapeText(e.scope)}: **${OUTCOME_MARK[e.outcome]}**${detail} · ref ${escapeText(e.ref)}`
+    ` in ${escapeText(e.scope)}: **${OUTCOME_MARK[e.outcome]}**${detail}${confirmed} · ref ${escapeText(e.ref)}`
   );
 }
 

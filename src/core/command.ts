@@ -81,6 +81,17 @@ export interface Invocation {
    * signs no trigger_id): privileged subcommands are refused (dispatcher)
    */
   unverifiedCaller?: boolean;
+  /**
+   * Set only by the bot itself after it verified a signed click or dialog
+   * (src/services/confirmations.ts): the person confirmed this, or someone else approved it.
+   * `targetId` = the user the confirmation was shown for (the run stops if the name now
+   * means someone else).
+   */
+  confirmed?: { by: 'click' | 'approval' | 'dialog'; approver?: { id: string; username: string }; targetId?: string };
+  /** the request carries a `trigger_id`, so a dialog can be opened for the caller (slash, clicks) */
+  canOpenDialog?: boolean;
+  /** a value typed into a dialog's password field: never from chat text, never logged */
+  secret?: string;
   /** ms since epoch */
   receivedAt: number;
 }
@@ -188,9 +199,11 @@ export interface AuditEntry {
   command: string;
   target?: string;
   scope: string;
-  outcome: 'allowed' | 'refused' | 'succeeded' | 'failed';
+  outcome: 'allowed' | 'refused' | 'succeeded' | 'failed' | 'requested' | 'cancelled';
   ref: string;
   detail?: string;
+  /** how it was confirmed: `click`, or `approval by @bob` */
+  confirmedBy?: string;
 }
 
 export interface CommandContext<A = unknown> {
@@ -216,6 +229,12 @@ export interface CommandContext<A = unknown> {
   log: Logger;
   /** reference id of this invocation (in logs and in apologies) */
   ref: string;
+  /**
+   * A second person must approve this subcommand (MMOPS_POLICY approvals): a `confirm`
+   * subcommand must preview every change, even one it would otherwise make without asking
+   * (e.g. `team add` for a few people).
+   */
+  mustConfirm?: boolean;
   /** aborts when the invocation's deadline passes */
   signal: AbortSignal;
   now(): number;
@@ -256,6 +275,13 @@ export interface SubcommandDefinition<S extends z.ZodType = z.ZodType> {
   fresh?: boolean;
   /** output must only reach the caller (never a channel) */
   sensitive?: boolean;
+  /**
+   * Asks before changing anything: without `--yes` (args key `yes`) execute changes nothing
+   * and throws UserError `needs_confirmation` whose message previews the change. The
+   * dispatcher then offers Confirm/Cancel buttons, or sends the request for approval when
+   * the policy says so (src/services/confirmations.ts).
+   */
+  confirm?: boolean;
   execute(ctx: CommandContext<z.infer<S>>): Promise<Reply>;
 }
 

@@ -53,6 +53,7 @@ import { createScopeResolver, type ScopeResolver } from './scope.js';
 import { DEFAULT_TRIGGERS, usageText, type Triggers } from './usage.js';
 import { createUserCache, createUserDirectory, type UserCache } from './users.js';
 import { createVisibilityService, type VisibilityService } from './permissions/visibility.js';
+import type { DispatchInteractions } from './interactions.js';
 
 export interface DispatcherDeps {
   registry: Registry;
@@ -80,6 +81,8 @@ export interface DispatcherDeps {
    * `permissions`. Every user lookup of an invocation is cut to the caller's view.
    */
   visibility?: VisibilityService;
+  /** Confirm/Cancel buttons and approvals (src/services/confirmations.ts); absent: "run it again with --yes" */
+  interactions?: DispatchInteractions;
 }
 
 /** How an invocation ended; `busy` = not admitted (src/core/scheduler.ts), nothing ran. */
@@ -151,6 +154,8 @@ interface PipelineState {
   targetLabel?: string;
   scopeLabel: string;
   privileged: boolean;
+  /** the outcome was audited already (sent for approval) */
+  audited?: boolean;
 }
 
 const hasRole = (u: User, role: string): boolean => u.roles.split(/\s+/).includes(role);
@@ -188,8 +193,10 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     const signal = controller.signal;
 
     const state: PipelineState = { scopeLabel: 'system', privileged: false };
+    const confirmedBy = inv.confirmed ? (inv.confirmed.approver ? `approval by @${inv.confirmed.approver.username}` : inv.confirmed.by) : undefined;
 
     const audit = (outcome: AuditEntry['outcome'], detail?: string): void => {
+      if (outcome === 'requested') state.audited = true;
       if (!state.privileged || !state.command || !state.caller) return;
       try {
         deps.services.audit({
@@ -200,6 +207,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
           outcome,
           ref,
           ...(detail ? { detail } : {}),
+          ...(confirmedBy ? { confirmedBy } : {}),
         });
       } catch (err) {
         log.warn({ err: serializeError(err) }, 'audit failed');
@@ -218,7 +226,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       work.catch(() => {}); // a late failure after the deadline is already answered
       const reply = await Promise.race([work, aborted]);
       result = { reply, outcome: 'ok' };
-      if (state.privileged) audit('succeeded');
+      if (state.privileged && !state.audited) audit('succeeded');
     } catch (err) {
       if (err instanceof Stop) result = { reply: err.reply, outcome: err.outcome };
       else {
@@ -436,6 +444,12 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       }
       state.targetLabel = `@${target.username}`;
     }
+    // A confirmation was shown for one person: if the name now means someone else (renamed
+    // in between), nothing runs.
+    if (inv.confirmed?.targetId && target?.id !== inv.confirmed.targetId) {
+      log.warn({ command: command.name, subcommand: sub.name }, 'confirmed command refused: its target is no longer the person shown');
+      throw new Stop(say(raw('Nothing was done: that name now belongs to someone else than when you were asked. Run the command again.'), 'warning'), 'user_error');
+    }
     const isOther = target !== undefined && target.id !== caller.id;
     if (readsFresh) {
       fresh = reads;
@@ -497,7 +511,30 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       signal,
       now,
     };
-    const out = await sub.execute(ctx);
+    // 10b. a second person must approve: the command only previews (no --yes) and the
+    // request goes to the approvals channel; the approval re-runs it as the requester
+    const interactions = deps.interactions;
+    const needsApproval = interactions !== undefined && sub.confirm === true && !inv.confirmed?.approver && interactions.needsApproval(command.name, sub.name);
+    if (needsApproval && inv.secret !== undefined) {
+      throw new Stop(say(raw('This needs approval by a second person, and a typed value cannot be kept for them to approve. Use the option that generates it instead.'), 'warning'), 'user_error');
+    }
+    const runCtx = needsApproval && typeof args === 'object' && args !== null ? { ...ctx, args: { ...args, yes: false }, mustConfirm: true } : ctx;
+    let out: Reply;
+    try {
+      out = await sub.execute(runCtx);
+    } catch (e) {
+      if (!interactions || !sub.confirm || !isUserError(e) || e.code !== 'needs_confirmation') throw e;
+      const request = { inv, caller, ...(target ? { target } : {}), preview: e.message, label: label(command, sub), ref };
+      if (needsApproval) {
+        const answer = await interactions.requestApproval(request);
+        if (answer.tone === 'ok' || answer.tone === 'info') audit('requested');
+        throw new Stop(answer, answer.tone === 'ok' || answer.tone === 'info' ? 'ok' : 'unavailable');
+      }
+      const buttons = await interactions.confirmButtons(request);
+      audit('failed', 'needs_confirmation');
+      const typed = e.details.usage ? [{ kind: 'hint' as const, text: md`Or type: ${code(e.details.usage)}` }] : [];
+      throw new Stop({ ...reply([paragraph(e.message.replace(/ To go ahead, run it again with --yes:$/, '')), ...typed], { tone: 'warning' }), buttons }, 'user_error');
+    }
     return sub.sensitive || out.sensitive ? { ...out, sensitive: true, visibility: 'caller' } : out;
   }
 

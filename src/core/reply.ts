@@ -33,6 +33,49 @@ export type Block =
 
 export type ReplyTone = 'ok' | 'info' | 'warning' | 'error' | 'refused';
 
+/**
+ * A button under a reply (an interactive message action, docs/mattermost-notes.md §8.1).
+ * `context` goes to the server only (clients never see it, §8.2) and comes back with the
+ * click; the bot signs it (src/services/action-token.ts) so a click cannot be forged.
+ */
+export interface ReplyButton {
+  /** letters and digits only: the server's click route accepts nothing else (§8.1) */
+  id: string;
+  name: string;
+  style: 'primary' | 'danger' | 'default' | 'good';
+  context: Record<string, string>;
+}
+
+/** One field of an interactive dialog (docs/mattermost-notes.md §8.7). */
+export interface DialogField {
+  name: string;
+  /** ≤ 24 bytes */
+  label: string;
+  type: 'text' | 'textarea';
+  subtype?: 'email' | 'password' | 'text';
+  optional?: boolean;
+  /** ≤ 150 bytes */
+  help?: string;
+  placeholder?: string;
+}
+
+/**
+ * A dialog to open for the caller instead of a reply (only where the request carries a
+ * `trigger_id`: slash commands and clicks). `state` is signed by the bot and visible to the
+ * client (§8.7): it never holds anything secret.
+ */
+export interface DialogRequest {
+  /** which submission handler takes it (e.g. `team-invite`) */
+  callbackId: string;
+  /** ≤ 24 bytes */
+  title: string;
+  intro?: string;
+  submitLabel: string;
+  fields: DialogField[];
+  /** what the submission needs to be turned back into a command (command prefix, target) */
+  state: Record<string, string>;
+}
+
 export interface Reply {
   blocks: Block[];
   /**
@@ -43,6 +86,10 @@ export interface Reply {
   /** Sensitive output (sessions, audits, passwords): never posted in a channel. */
   sensitive?: boolean;
   tone: ReplyTone;
+  /** buttons shown under the text (confirm/cancel, approve/deny) */
+  buttons?: ReplyButton[];
+  /** open this dialog for the caller (the text, if any, is shown where a dialog cannot open) */
+  dialog?: DialogRequest;
 }
 
 // ---------------------------------------------------------------------------

@@ -211,9 +211,14 @@ export interface MattermostApi {
   /** POST /posts/ephemeral */
   createEphemeralPost(
     userId: string,
-    post: { channel_id: string; message: string; root_id?: string },
+    post: { channel_id: string; message: string; root_id?: string; props?: Record<string, unknown> },
     o?: CallOptions,
   ): Promise<Post>;
+  /**
+   * POST /actions/dialogs/open: shows a dialog to the user a `trigger_id` was issued for
+   * (docs/mattermost-notes.md §8.7; no session needed, the trigger is the credential).
+   */
+  openDialog(req: { trigger_id: string; url: string; dialog: Record<string, unknown> }, o?: CallOptions): Promise<void>;
   /** GET /files/{id}/info */
   getFileInfo(fileId: string, o?: CallOptions): Promise<FileInfo>;
   /** GET /files/{id} (bytes) */

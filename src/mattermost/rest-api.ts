@@ -894,6 +894,7 @@ export function createRestApi(opts: RestApiOptions): MattermostApi {
         { method: 'POST', path: '/posts/ephemeral', body: { user_id: userId, post }, kind: 'write', parse: json(postSchema) },
         o,
       ),
+    openDialog: (req, o) => execute({ method: 'POST', path: '/actions/dialogs/open', body: req, kind: 'write', parse: statusOk }, o),
     getFileInfo: (fileId, o) =>
       execute({ method: 'GET', path: '/files/{file_id}/info', params: { file_id: fileId }, kind: 'read', parse: json(fileInfoSchema) }, o),
     getFile: (fileId, o) =>

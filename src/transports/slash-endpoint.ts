@@ -30,7 +30,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { Invocation, Logger } from '../core/command.js';
 import { createLruTtlCache } from '../core/permissions/cache.js';
-import type { Reply } from '../core/reply.js';
+import type { DialogRequest, Reply } from '../core/reply.js';
+import type { ActionAttachment } from '../render/attachments.js';
 import type { SlashTrustResult } from '../services/slash-trust.js';
 import { BodyTooLargeError, readBody, sendJson } from './http-server.js';
 import type { InFlight } from './in-flight.js';
@@ -40,6 +41,8 @@ export interface CommandResponse {
   response_type: 'ephemeral' | 'in_channel';
   text: string;
   skip_slack_parsing?: boolean;
+  /** buttons: top-level attachments become the ephemeral post's props.attachments (docs/mattermost-notes.md §8.1 (d)) */
+  attachments?: ActionAttachment[];
   extra_responses?: Array<Omit<CommandResponse, 'extra_responses'>>;
 }
 
@@ -75,6 +78,13 @@ export interface SlashEndpointOptions {
   run(inv: Invocation): Promise<SlashRun>;
   /** reply → post texts, each within one post's limit */
   render(reply: Reply): string[];
+  /** reply buttons → attachments (absent: buttons are not shown) */
+  attachments?(reply: Reply): ActionAttachment[];
+  /**
+   * opens the reply's dialog with the request's trigger_id (src/services/dialogs.ts); false
+   * when it could not (the reply's text is shown instead). Absent: no dialogs.
+   */
+  openDialog?(triggerId: string, dialog: DialogRequest, inv: Invocation): Promise<boolean>;
   /** delivers a slow command's answer: through `responseUrl` ('' when none) if allowed, else to `to` by other means */
   respondLater(responseUrl: string, body: CommandResponse, to: DelayedAnswerTarget): Promise<void>;
   work: InFlight;
@@ -151,14 +161,16 @@ function tokensEqual(a: string, b: string): boolean {
 }
 
 /** Reply + rendered posts → CommandResponse. Exported for tests and the console. */
-export function toCommandResponse(reply: Reply, posts: string[]): CommandResponse {
-  const response_type = reply.visibility === 'channel' && !reply.sensitive ? 'in_channel' : 'ephemeral';
+export function toCommandResponse(reply: Reply, posts: string[], attachments: ActionAttachment[] = []): CommandResponse {
+  // buttons are for the caller alone: a stored channel post would show them to everyone
+  const response_type = reply.visibility === 'channel' && !reply.sensitive && attachments.length === 0 ? 'in_channel' : 'ephemeral';
   const [first = '', ...rest] = posts;
   return {
     response_type,
     text: first,
     // our Markdown is already escaped; Slack-style link parsing would rewrite it
     skip_slack_parsing: true,
+    ...(attachments.length > 0 ? { attachments } : {}),
     ...(rest.length > 0 ? { extra_responses: rest.map((text) => ({ response_type, text, skip_slack_parsing: true })) } : {}),
   };
 }
@@ -298,7 +310,15 @@ export function createSlashEndpoint(opts: SlashEndpointOptions): (req: IncomingM
       ...(userMentions ? { userMentions } : {}),
       ...(channelMentions ? { channelMentions } : {}),
       ...(unverifiedCaller ? { unverifiedCaller: true } : {}),
+      ...(form.trigger_id && opts.openDialog ? { canOpenDialog: true } : {}),
       receivedAt: now(),
+    };
+    const respond = async (r: Reply): Promise<CommandResponse> => {
+      if (r.dialog && form.trigger_id && opts.openDialog && (await opts.openDialog(form.trigger_id, r.dialog, inv))) {
+        // the dialog is the answer: an empty text posts nothing (app/command.go HandleCommandResponsePost)
+        return { response_type: 'ephemeral', text: '' };
+      }
+      return toCommandResponse(r, opts.render(r), opts.attachments?.(r) ?? []);
     };
 
     const running = opts.work.track(opts.run(inv));
@@ -318,7 +338,7 @@ export function createSlashEndpoint(opts: SlashEndpointOptions): (req: IncomingM
     clearTimeout(timer);
 
     if (first !== 'slow') {
-      answer(res, 200, toCommandResponse(first.reply, opts.render(first.reply)));
+      answer(res, 200, await respond(first.reply));
       return;
     }
 
@@ -329,7 +349,7 @@ export function createSlashEndpoint(opts: SlashEndpointOptions): (req: IncomingM
     void opts.work.track(
       running
         .then(async (result) => {
-          await opts.respondLater(responseUrl, toCommandResponse(result.reply, opts.render(result.reply)), to);
+          await opts.respondLater(responseUrl, toCommandResponse(result.reply, opts.render(result.reply), opts.attachments?.(result.reply) ?? []), to);
           log.debug({ ref: result.ref }, 'delayed slash answer delivered');
         })
         .catch((err: unknown) => {

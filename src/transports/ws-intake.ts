@@ -53,6 +53,7 @@ import { REPLY_TO_PROP } from '../services/catch-up.js';
 import type { BeginOutcome, PostLedger } from '../services/post-ledger.js';
 import type { Channel } from '../mattermost/models.js';
 import type { InFlight } from './in-flight.js';
+import type { ActionAttachment } from '../render/attachments.js';
 
 export type { PostClaims } from '../services/post-ledger.js';
 
@@ -68,6 +69,8 @@ export interface WsIntakeOptions {
   botUsername: string;
   run(inv: Invocation): Promise<WsRun>;
   render(reply: Reply): string[];
+  /** reply buttons → attachments on the last post (absent: buttons are not shown) */
+  attachments?(reply: Reply): ActionAttachment[];
   api: Pick<MattermostApi, 'createPost' | 'createEphemeralPost' | 'createDirectChannel'>;
   /** whether the bot may create ephemeral posts (`create_post_ephemeral`) */
   canEphemeral(): boolean;
@@ -170,28 +173,36 @@ export function createWsIntake(opts: WsIntakeOptions): WsIntake {
    */
   const pendingId = (source: Post, what: string): string => `${opts.botUserId}:${source.id}:${what}`;
 
-  async function postAll(channelId: string, rootId: string, posts: string[], source: Post, what = ''): Promise<void> {
+  async function postAll(channelId: string, rootId: string, posts: string[], source: Post, what = '', attachments: ActionAttachment[] = []): Promise<void> {
     let i = 0;
     for (const message of posts) {
+      const last = i === posts.length - 1;
       await opts.api.createPost({
         channel_id: channelId,
         message,
         ...(rootId ? { root_id: rootId } : {}),
         pending_post_id: pendingId(source, `${what}${i++}`),
-        props: { [REPLY_TO_PROP]: source.id },
+        props: { [REPLY_TO_PROP]: source.id, ...(last && attachments.length ? { attachments } : {}) },
       });
+    }
+  }
+
+  async function ephemeralAll(userId: string, channelId: string, rootId: string, posts: string[], attachments: ActionAttachment[]): Promise<void> {
+    let i = 0;
+    for (const message of posts) {
+      const last = ++i === posts.length;
+      await opts.api.createEphemeralPost(userId, { channel_id: channelId, message, root_id: rootId, ...(last && attachments.length ? { props: { attachments } } : {}) });
     }
   }
 
   async function deliver(post: Post, direct: boolean, rootId: string, reply: Reply, ref: string, note?: string): Promise<void> {
     const posts = opts.render(reply);
+    const attachments = opts.attachments?.(reply) ?? [];
     if (note !== undefined) posts.splice(0, 1, posts.length > 0 ? `${note}\n\n${posts[0] ?? ''}` : note);
     if (posts.length === 0) return;
     if (reply.sensitive) {
       try {
-        for (const message of posts) {
-          await opts.api.createEphemeralPost(post.user_id, { channel_id: post.channel_id, message, root_id: rootId });
-        }
+        await ephemeralAll(post.user_id, post.channel_id, rootId, posts, attachments);
       } catch (err) {
         // never fall back to a stored post: say where the answer went (nowhere), not what it was
         log.error({ err, ref }, 'sensitive answer could not be shown privately; not sent');
@@ -200,18 +211,17 @@ export function createWsIntake(opts: WsIntakeOptions): WsIntake {
       return;
     }
     if (direct) {
-      await postAll(post.channel_id, rootId, posts, post);
+      await postAll(post.channel_id, rootId, posts, post, '', attachments);
       return;
     }
-    if (reply.visibility === 'channel' && !reply.sensitive) {
+    // buttons are for the caller alone, never in a channel post everyone sees
+    if (reply.visibility === 'channel' && !reply.sensitive && attachments.length === 0) {
       await postAll(post.channel_id, rootId, posts, post);
       return;
     }
     if (opts.canEphemeral()) {
       try {
-        for (const message of posts) {
-          await opts.api.createEphemeralPost(post.user_id, { channel_id: post.channel_id, message, root_id: rootId });
-        }
+        await ephemeralAll(post.user_id, post.channel_id, rootId, posts, attachments);
         return;
       } catch (err) {
         // e.g. the right was taken away since start-up: the DM still reaches the caller
@@ -219,7 +229,7 @@ export function createWsIntake(opts: WsIntakeOptions): WsIntake {
       }
     }
     const dm = await dmChannelWith(post.user_id);
-    await postAll(dm, '', posts, post);
+    await postAll(dm, '', posts, post, '', attachments);
     await opts.api.createPost({ channel_id: post.channel_id, message: pointer, root_id: rootId, pending_post_id: pendingId(post, 'pointer'), props: { [REPLY_TO_PROP]: post.id } });
   }
 

@@ -128,13 +128,13 @@ describe('team invite', () => {
 
 describe('team role', () => {
   it('promotes and demotes with before → after', async () => {
-    const up = await h.run('bob', 'team role ops @grace team_admin');
+    const up = await h.run('bob', 'team role ops @grace team_admin --yes');
     expect(up.result.outcome).toBe('ok');
     expect(up.text).toContain('**Before:** Member');
     expect(up.text).toContain('**After:** Admin');
     expect(to(h, 'PUT', /\/roles$/).map((q) => q.body)).toEqual([{ roles: 'team_user team_admin' }]);
     expect(member(h, 'ops', 'grace')?.scheme_admin).toBe(true);
-    const down = await h.run('bob', 'team role ops @grace member');
+    const down = await h.run('bob', 'team role ops @grace member --yes');
     expect(down.text).toContain('**After:** Member');
     expect(member(h, 'ops', 'grace')?.scheme_admin).toBe(false);
   });

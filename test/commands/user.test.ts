@@ -58,7 +58,7 @@ describe('user deactivate / activate', () => {
   });
 
   it('reactivates a deactivated account, and does nothing for an active one', async () => {
-    const done = await h.run('alice', 'user activate @frank');
+    const done = await h.run('alice', 'user activate @frank --yes');
     expect(done.text).toContain('Reactivated Frank Former');
     expect(stored(h, 'frank').delete_at).toBe(0);
     h.fake.clearRequests();
@@ -137,7 +137,7 @@ describe('user roles', () => {
   });
 
   it('replaces the roles and shows before → after', async () => {
-    const r = await h.run('alice', 'user roles @bob system_user system_user_manager');
+    const r = await h.run('alice', 'user roles @bob system_user system_user_manager --yes');
     expect(r.result.outcome).toBe('ok');
     expect(r.text).toContain('**Before:** Member \\(system\\_user\\)');
     expect(r.text).toContain('**After:** Member, User manager \\(system\\_user system\\_user\\_manager\\)');
@@ -181,7 +181,7 @@ describe('user roles', () => {
 
   it('turns the server\u2019s license error into a sentence', async () => {
     h.fake.store.config.licensed = false;
-    const r = await h.run('alice', 'user roles @bob system_user system_user_manager');
+    const r = await h.run('alice', 'user roles @bob system_user system_user_manager --yes');
     expect(r.result.outcome).toBe('user_error');
     expect(r.text).toContain('Mattermost did not change the roles of Bob Builder');
     expect(r.text).toContain('Enterprise license');
@@ -304,7 +304,7 @@ describe('a user manager whose role stores sysconsole_write_user_management_user
 
 describe('user mfa', () => {
   it('resets MFA for a locked-out user', async () => {
-    const r = await h.run('alice', 'user mfa @carol off');
+    const r = await h.run('alice', 'user mfa @carol off --yes');
     expect(r.result.outcome).toBe('ok');
     expect(r.text).toContain('MFA is off for Carol Manager');
     expect(to(h, 'PUT', /\/mfa$/).map((q) => q.body)).toEqual([{ activate: false }]);
@@ -325,10 +325,10 @@ describe('user mfa', () => {
   });
 
   it('follows SessionHasPermissionToUser: help desk yes, plain user no, admin target needs manage_system', async () => {
-    expect((await h.run('heidi', 'user mfa @carol off')).result.outcome).toBe('ok');
+    expect((await h.run('heidi', 'user mfa @carol off --yes')).result.outcome).toBe('ok');
     const plain = await h.run('dave', 'user mfa @alice off');
     expect(plain.result.outcome).toBe('refused');
-    const admin = await h.run('heidi', 'user mfa @alice off');
+    const admin = await h.run('heidi', 'user mfa @alice off --yes');
     expect(admin.text).toContain('`manage_system`');
     expect(stored(h, 'alice').mfa_active).toBe(true);
   });
@@ -336,7 +336,7 @@ describe('user mfa', () => {
 
 describe('user auth', () => {
   it('switches the sign-in method (SAML defaults to the email as identity)', async () => {
-    const r = await h.run('alice', 'user auth @bob saml');
+    const r = await h.run('alice', 'user auth @bob saml --yes');
     expect(r.result.outcome).toBe('ok');
     expect(r.text).toContain('now signs in with SAML (was Email and password)'.replace(/[().]/g, (c) => `\\${c}`));
     expect(stored(h, 'bob').auth_service).toBe('saml');
@@ -344,14 +344,14 @@ describe('user auth', () => {
   });
 
   it('needs manage_system, as the server does (edit_other_users is not enough)', async () => {
-    const r = await h.run('heidi', 'user auth @dave gitlab --auth-data 77');
+    const r = await h.run('heidi', 'user auth @dave gitlab --auth-data 77 --yes');
     expect(r.result.outcome).toBe('refused');
     expect(r.text).toContain('`manage_system`');
     expect(mutations(h)).toEqual([]);
   });
 
   it('shows the server\u2019s answer for a method that is not enabled as a plain sentence (501)', async () => {
-    const r = await h.run('alice', 'user auth @bob google --auth-data 12345');
+    const r = await h.run('alice', 'user auth @bob google --auth-data 12345 --yes');
     expect(r.result.outcome).toBe('unavailable');
     expect(r.text).toContain('Mattermost did not switch Bob Builder');
     expect(r.text).toContain('The google sign\\-in method is not enabled on this server');
@@ -361,7 +361,7 @@ describe('user auth', () => {
 
   it('shows a 400 from the server as a plain sentence', async () => {
     h.fake.faults.failNext('PUT', /\/auth$/, 400, 1, 'api.user.update_user_auth.invalid_request');
-    const r = await h.run('alice', 'user auth @bob ldap --auth-data bob.b');
+    const r = await h.run('alice', 'user auth @bob ldap --auth-data bob.b --yes');
     expect(r.result.outcome).toBe('user_error');
     expect(r.text).toContain('Mattermost did not switch Bob Builder');
     expect(r.text).toContain('auth\\_data and auth\\_service are required');
@@ -379,7 +379,7 @@ describe('user auth', () => {
 
 describe('user password', () => {
   it('generates a strong password, sets it, and shows it once to the caller only (never logged)', async () => {
-    const r = await h.run('alice', 'user password @bob --generate');
+    const r = await h.run('alice', 'user password @bob --generate --yes');
     expect(r.result.outcome).toBe('ok');
     expect(r.result.reply.sensitive).toBe(true);
     expect(r.result.reply.visibility).toBe('caller');
@@ -445,7 +445,7 @@ describe('user password', () => {
   });
 
   it('notes that an SSO user does not use the password yet', async () => {
-    const r = await h.run('alice', 'user password @dave --generate');
+    const r = await h.run('alice', 'user password @dave --generate --yes');
     expect(r.text).toContain('signs in with SAML');
   });
 });

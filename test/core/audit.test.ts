@@ -113,3 +113,13 @@ describe('formatAuditLine', () => {
     expect(line).not.toContain('@channel');
   });
 });
+
+describe('confirmed and approved actions', () => {
+  it('say how they were confirmed, and who approved, with the name escaped', () => {
+    expect(formatAuditLine({ ...entry, confirmedBy: 'click' })).toContain('**done** · confirmed by click · ref ABC234');
+    const approved = formatAuditLine({ ...entry, confirmedBy: 'approval by @bob' });
+    expect(approved).toContain(`confirmed by approval by @${ZWSP}bob`);
+    expect(formatAuditLine({ ...entry, outcome: 'requested' })).toContain('**sent for approval**');
+    expect(formatAuditLine({ ...entry, outcome: 'cancelled', detail: 'by click' })).toContain('**cancelled** (by click)');
+  });
+});

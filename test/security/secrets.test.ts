@@ -24,7 +24,7 @@ describe('password generated over DM', () => {
     e2e = await startE2E();
     const { fake, log } = e2e;
     const before = fake.store.users.get(BOB)?.password;
-    const dm = await fake.postAs('alice', '@mmops', 'user password @bob --generate');
+    const dm = await fake.postAs('alice', '@mmops', 'user password @bob --generate --yes');
     const eph = await waitFor(() => fake.ephemeral.find((e) => e.userId === userIdFor('alice') && e.post.channel_id === dm.channel_id), 'the ephemeral answer');
     const pw = /```\n(\S+)\n```/.exec(eph.post.message)?.[1] ?? '';
     expect(pw).toHaveLength(20);
@@ -68,7 +68,7 @@ describe('a bot account without create_post_ephemeral', () => {
     const dm = await fake.postAs('alice', '@mmops', 'user password @bob --generate');
     const answer = await waitFor(() => fake.posts.find((p) => p.user_id === BOT_ID && p.channel_id === dm.channel_id), 'the refusal');
     expect(answer.message).toContain('`create_post_ephemeral`');
-    expect(answer.message).toContain('/user password @\u200buser --generate');
+    expect(answer.message).toContain('/user password @\u200buser [--generate]');
     // the refusal, and no privileged call: the password is untouched, nothing was generated
     expect(fake.store.users.get(BOB)?.password).toBe(before);
     expect(passwordCalls(e2e)).toEqual([]);

@@ -102,7 +102,7 @@ describe('forged user_id with a real command token', () => {
     expect(botCalls(fake)).toEqual([]);
     expect(fake.ephemeral).toHaveLength(0);
     // the same command, really typed by alice, works: the refusals above were the signature's doing
-    const real = await fake.executeSlash('alice', 'ops:town-square', '/mmops user roles @dave system_user system_admin');
+    const real = await fake.executeSlash('alice', 'ops:town-square', '/mmops user roles @dave system_user system_admin --yes');
     expect(real.error).toBeUndefined();
     expect(rolesOf(fake, 'dave')).toBe('system_user system_admin');
   });
@@ -147,7 +147,7 @@ describe('replayed, stale and tampered trigger_id', () => {
   it('a captured request replayed as is is refused: a trigger_id works once', async () => {
     e2e = await startE2E();
     const { fake, bot } = e2e;
-    const first = await fake.executeSlash('alice', 'acme:town-square', '/mmops user roles @dave system_user system_admin');
+    const first = await fake.executeSlash('alice', 'acme:town-square', '/mmops user roles @dave system_user system_admin --yes');
     expect(first.error).toBeUndefined();
     expect(rolesOf(fake, 'dave')).toBe('system_user system_admin');
     const captured = first.request;
@@ -293,7 +293,7 @@ describe('a server that signs no trigger_id', () => {
     const open = await fake.executeSlash('dave', 'acme:town-square', '/mmops whois @bob');
     expect(open.ephemeral.map((p) => p.message).join('\n')).toMatch(/Bob/);
     // by DM the same command runs (the WebSocket event proves who posted)
-    await fake.postAs('alice', '@mmops', 'user roles @dave system_user system_admin');
+    await fake.postAs('alice', '@mmops', 'user roles @dave system_user system_admin --yes');
     await waitFor(() => rolesOf(fake, 'dave') === 'system_user system_admin', 'the DM command');
   });
 
@@ -304,7 +304,7 @@ describe('a server that signs no trigger_id', () => {
     await bot.start();
     await bot.registered();
     expect(log.entries.some((e) => e.level === 'warn' && e.msg.includes('MMOPS_ALLOW_UNSIGNED_SLASH=true'))).toBe(true);
-    const ran = await fake.executeSlash('alice', 'acme:town-square', '/mmops user roles @dave system_user system_admin');
+    const ran = await fake.executeSlash('alice', 'acme:town-square', '/mmops user roles @dave system_user system_admin --yes');
     expect(ran.error).toBeUndefined();
     expect(rolesOf(fake, 'dave')).toBe('system_user system_admin');
     // still refused: acme's token carried into ops

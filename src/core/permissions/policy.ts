@@ -25,6 +25,20 @@
  *   or `channel` (the channel it was typed in). All listed requirements must hold.
  * - Every entry may carry a `"description"` string (ignored).
  *
+ * Two-person rule (optional): subcommands that need a second person's approval, where the
+ * request is posted, and who may approve (a permission, checked in the approvals channel,
+ * or a system role). Only subcommands that ask to confirm may be named (src/services/confirmations.ts).
+ *
+ * ```json
+ * {
+ *   "approvals": {
+ *     "channel": "ops/approvals",
+ *     "approvers": { "permission": "manage_system", "scope": "system" },
+ *     "commands": ["user deactivate", "user roles", "user password"]
+ *   }
+ * }
+ * ```
+ *
  * A missing or unreadable file, malformed JSON, an unknown command or subcommand, an
  * unknown field or a bad scope stops start-up with one line naming the file and the problem.
  *
@@ -51,8 +65,22 @@ export class PolicyError extends Error {
 
 export const isPolicyError = (e: unknown): e is PolicyError => e instanceof PolicyError;
 
+/** Who may approve: a permission (at the approvals channel's scope) or a system role. */
+export type ApproverRule = { permission: string; scope: Requirement['scope'] } | { role: string };
+
+/** The `approvals` part of the policy. */
+export interface ApprovalPolicy {
+  /** `team-name/channel-name` or a channel id */
+  channel: string;
+  approvers: ApproverRule;
+  /** `user deactivate`, `team role`, … */
+  commands: ReadonlySet<string>;
+}
+
 /** A loaded policy: the `Policy` the dispatcher uses, plus what it holds (for the start-up log). */
 export interface LoadedPolicy extends Policy {
+  /** the two-person rule, when the file has one */
+  readonly approvals?: ApprovalPolicy;
   /** the file it came from (undefined for the empty policy) */
   readonly source: string | undefined;
   /** the rules as written, keys normalised (`"user sessions"`) */
@@ -68,9 +96,22 @@ const requirementSchema = z
   })
   .strict();
 
+const approvalsSchema = z
+  .object({
+    description: z.string().optional(),
+    channel: z.string().trim().regex(/^([a-z0-9]{26}|[A-Za-z0-9_-]+\/~?[A-Za-z0-9_-]+)$/, 'must be "team-name/channel-name" or a channel id'),
+    approvers: z.union([
+      z.object({ permission: z.string().regex(/^[a-z0-9_]{1,64}$/, 'must be a Mattermost permission id such as "manage_system"'), scope: z.enum(['system', 'team', 'channel']) }).strict(),
+      z.object({ role: z.string().regex(/^[a-z0-9_]{1,64}$/, 'must be a role name such as "system_admin"') }).strict(),
+    ]),
+    commands: z.array(z.string()).min(1, 'must list at least one "command subcommand"'),
+  })
+  .strict();
+
 const policySchema = z
   .object({
     description: z.string().optional(),
+    approvals: approvalsSchema.optional(),
     commands: z.record(
       z.string(),
       z
@@ -79,7 +120,8 @@ const policySchema = z
           require: z.array(requirementSchema).min(1, 'must list at least one requirement'),
         })
         .strict(),
-    ),
+    )
+    .default({}),
   })
   .strict();
 
@@ -134,7 +176,7 @@ export function parsePolicy(text: string, source: string, commands: readonly Com
     const more = parsed.error.issues.length > 1 ? ` (and ${parsed.error.issues.length - 1} more problems)` : '';
     fail('invalid', `${first ? describeIssue(first) : 'does not match the policy format'}${more}`);
   }
-  const data = parsed.success ? parsed.data : { commands: {} };
+  const data = parsed.success ? parsed.data : { commands: {}, approvals: undefined };
 
   const byName = new Map(commands.map((c) => [c.name, c]));
   // key `command` or `command subcommand`; '' stands for "every subcommand"
@@ -170,9 +212,26 @@ export function parsePolicy(text: string, source: string, commands: readonly Com
     shown.push({ key: words.join(' '), require: entry.require.map((r) => ({ ...r })) });
   }
 
+  let approvals: ApprovalPolicy | undefined;
+  if (data.approvals) {
+    const names = new Set<string>();
+    data.approvals.commands.forEach((rawKey, i) => {
+      const [cmdName = '', subName = '', ...rest] = rawKey.trim().split(/\s+/).filter(Boolean);
+      const cmd = byName.get(cmdName);
+      const sub = cmd?.subcommands.find((s) => s.name === subName);
+      const confirmable = commands.flatMap((c) => c.subcommands.filter((s) => s.confirm).map((s) => (s.name ? `${c.name} ${s.name}` : c.name)));
+      if (!cmd || !sub || rest.length > 0 || !sub.confirm) {
+        fail('invalid', `approvals.commands[${i}]: ${JSON.stringify(rawKey)} is not a subcommand that asks to confirm (these can need approval: ${confirmable.join(', ')})`);
+      }
+      names.add(subName ? `${cmdName} ${subName}` : cmdName);
+    });
+    approvals = { channel: data.approvals.channel, approvers: data.approvals.approvers, commands: names };
+  }
+
   return {
     source,
     rules: shown,
+    ...(approvals ? { approvals } : {}),
     extraRequirements(command, subcommand) {
       const out: Requirement[] = [];
       for (const r of [...(rules.get(`${command}\u0000*`) ?? []), ...(rules.get(`${command}\u0000${subcommand}`) ?? [])]) {

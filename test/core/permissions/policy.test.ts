@@ -128,3 +128,44 @@ describe('loadPolicy', () => {
     }
   });
 });
+
+describe('approvals (the two-person rule)', () => {
+  const confirmable = defineCommand({
+    name: 'user',
+    summary: 'user',
+    hint: '',
+    ownTrigger: true,
+    subcommands: [{ ...sub('deactivate'), confirm: true }, sub('sessions')],
+  });
+  const withConfirm = [commands[0] as CommandDefinition, confirmable];
+
+  it('reads the channel, the approvers and the subcommands; a policy may hold approvals alone', () => {
+    const p = parsePolicy(JSON.stringify({ approvals: { channel: 'ops/approvals', approvers: { permission: 'manage_system', scope: 'system' }, commands: ['user deactivate'] } }), 'a.json', withConfirm);
+    expect(p.approvals?.channel).toBe('ops/approvals');
+    expect(p.approvals?.approvers).toEqual({ permission: 'manage_system', scope: 'system' });
+    expect([...(p.approvals?.commands ?? [])]).toEqual(['user deactivate']);
+    expect(p.extraRequirements('user', 'deactivate')).toEqual([]);
+    const byRole = parsePolicy(JSON.stringify({ approvals: { channel: 'abcdefghijklmnopqrstuvwxyz', approvers: { role: 'system_admin' }, commands: ['user deactivate'] } }), 'b.json', withConfirm);
+    expect(byRole.approvals?.approvers).toEqual({ role: 'system_admin' });
+  });
+
+  it('refuses a subcommand that does not ask to confirm, an unknown one, a bad channel or approver, naming the problem', () => {
+    const bad = (approvals: unknown): string => {
+      try {
+        parsePolicy(JSON.stringify({ approvals }), 'p.json', withConfirm);
+        return 'accepted';
+      } catch (e) {
+        expect(isPolicyError(e)).toBe(true);
+        return (e as PolicyError).message;
+      }
+    };
+    const ok = { channel: 'ops/approvals', approvers: { role: 'system_admin' }, commands: ['user deactivate'] };
+    expect(bad({ ...ok, commands: ['user sessions'] })).toContain('"user sessions" is not a subcommand that asks to confirm (these can need approval: user deactivate)');
+    expect(bad({ ...ok, commands: ['whois'] })).toContain('approvals.commands[0]');
+    expect(bad({ ...ok, commands: [] })).toContain('must list at least one');
+    expect(bad({ ...ok, channel: 'no slash here' })).toContain('approvals.channel');
+    expect(bad({ ...ok, approvers: { role: 'Admin!' } })).toContain('approvals.approvers');
+    expect(bad({ ...ok, approvers: { permission: 'manage_system' } })).toContain('approvals.approvers');
+    expect(bad({ ...ok, extra: 1 })).toContain('unknown field "extra"');
+  });
+});

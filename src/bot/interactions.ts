@@ -1,0 +1,92 @@
+/**
+ * Start-up step: buttons, approvals and dialogs (src/services/confirmations.ts,
+ * src/services/dialogs.ts). The signing secret is MMOPS_ACTIONS_SECRET, else one generated
+ * at the first start and kept in the state store, so every replica (and the next start)
+ * verifies what another signed.
+ */
+import { FORMS } from '../../commands/lib/forms.js';
+import type { Invocation } from '../core/command.js';
+import type { Reply } from '../core/reply.js';
+import { renderAttachments } from '../render/attachments.js';
+import { renderPosts } from '../render/markdown.js';
+import { createActionTokens, newActionsSecret } from '../services/action-token.js';
+import { createConfirmations } from '../services/confirmations.js';
+import { createDialogs } from '../services/dialogs.js';
+import type { StateStore } from '../state/state-store.js';
+import { need, runInvocation, type BotRuntime } from './runtime.js';
+import { StartupError } from './startup-error.js';
+
+/** Where the server sends clicks and dialog submissions (relative to MMOPS_PUBLIC_URL). */
+export const ACTIONS_PATH = '/actions';
+export const DIALOGS_PATH = '/dialogs';
+
+const SECRET_KEY = 'actions-secret';
+
+/** The shared signing secret: configured, else read from (or created once in) the state store. */
+export async function actionsSecret(store: StateStore, configured: string | null, sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))): Promise<string> {
+  if (configured) return configured;
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const kept = await store.get(SECRET_KEY);
+    if (kept) return kept;
+    // one replica creates it; the others read what it wrote
+    if (await store.claim(`${SECRET_KEY}:creating`, 5_000)) {
+      const fresh = newActionsSecret();
+      await store.set(SECRET_KEY, fresh);
+      return fresh;
+    }
+    await sleep(250);
+  }
+  throw new Error('the actions secret was being created by another replica but never appeared');
+}
+
+/** A reply as one post: its text (the first part, cut if longer) and its buttons. */
+function renderPost(reply: Reply, actionsUrl: string): { message: string; props?: Record<string, unknown> } {
+  const [first = '', ...rest] = renderPosts(reply);
+  const message = rest.length ? `${first}\n\n_(cut: the whole answer is longer than one message)_` : first;
+  const attachments = renderAttachments(reply.buttons, actionsUrl);
+  return { message, ...(attachments.length ? { props: { attachments } } : {}) };
+}
+
+/** Builds the confirmations and dialogs services (before the dispatcher, which asks them). */
+export async function buildInteractions(rt: BotRuntime): Promise<void> {
+  const { config, log } = rt;
+  let secret: string;
+  try {
+    secret = await actionsSecret(rt.replication.state, config.actionsSecret);
+  } catch (err) {
+    throw new StartupError('config', `MMOPS_ACTIONS_SECRET is not set and none could be kept in the state store (${err instanceof Error ? err.message : String(err)}); set it`, 2);
+  }
+  const tokens = createActionTokens({ secret });
+  const me = need(rt.me, 'the bot user');
+  const dispatch = (inv: Invocation) => runInvocation(rt, inv);
+  const policy = need(rt.policy, 'the policy');
+  rt.confirmations = createConfirmations({
+    tokens,
+    store: rt.replication.state,
+    dispatch,
+    renderPost: (r) => renderPost(r, rt.actionsUrl),
+    api: rt.api,
+    permissions: need(rt.permissions, 'the permission service'),
+    audit: need(rt.audit, 'the audit trail'),
+    logger: log,
+    botUserId: me.id,
+    repliesStored: (inv) => inv.source === 'dm' || (inv.source === 'mention' && !rt.canEphemeral),
+    ...(policy.approvals ? { approvals: policy.approvals } : {}),
+    confirmTtlMs: config.confirmTtlMs,
+    approvalTtlMs: config.approvalTtlMs,
+    now: rt.now,
+  });
+  rt.dialogs = createDialogs({
+    tokens,
+    forms: FORMS,
+    api: rt.api,
+    dispatch,
+    render: (r) => renderPosts(r),
+    dialogsUrl: rt.dialogsUrl,
+    canEphemeral: () => rt.canEphemeral,
+    botUserId: me.id,
+    logger: log,
+    now: rt.now,
+  });
+  if (policy.approvals) log.info({ channel: policy.approvals.channel, commands: [...policy.approvals.commands] }, 'two-person rule: these subcommands need approval');
+}

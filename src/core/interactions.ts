@@ -1,0 +1,32 @@
+/**
+ * What the dispatcher needs from the buttons-and-approvals feature
+ * (src/services/confirmations.ts implements it). Kept as a small port so the dispatcher
+ * knows nothing about tokens, posts or the state store.
+ */
+import type { Invocation } from './command.js';
+import type { Reply, ReplyButton } from './reply.js';
+import type { User } from '../mattermost/models.js';
+
+/** A command stopped before changing anything and previewed the change. */
+export interface ConfirmationRequest {
+  inv: Invocation;
+  /** the person who asked (fresh) */
+  caller: User;
+  /** whom it acts on, when it names someone */
+  target?: User;
+  /** what will change, one paragraph of plain text (escaped when shown) */
+  preview: string;
+  /** `user deactivate` */
+  label: string;
+  /** the invocation's reference id */
+  ref: string;
+}
+
+export interface DispatchInteractions {
+  /** Confirm / Cancel buttons for the caller alone (signed; the click re-runs the command with --yes). */
+  confirmButtons(req: ConfirmationRequest): Promise<ReplyButton[]>;
+  /** whether the operator's policy sends this subcommand to a second person for approval */
+  needsApproval(command: string, subcommand: string): boolean;
+  /** Posts the request to the approvals channel; returns what the requester is told. */
+  requestApproval(req: ConfirmationRequest): Promise<Reply>;
+}

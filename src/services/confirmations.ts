@@ -1,0 +1,400 @@
+/**
+ * Confirm with a button, approve with a second person.
+ *
+ * A destructive subcommand called without `--yes` previews the change (core/dispatcher.ts,
+ * step 10). This service turns that preview into **Confirm** / **Cancel** buttons for the
+ * requester alone, or, when the operator's policy names the subcommand (`approvals` in
+ * MMOPS_POLICY), into a request with **Approve** / **Deny** buttons in the approvals channel.
+ *
+ * A click reaches `POST /actions` (transports/action-endpoint.ts) with the button's
+ * `context`, which only the server and the bot see (docs/mattermost-notes.md §8.2). The
+ * server signs nothing (§8.4), so the context carries a token signed by the bot
+ * (action-token.ts): what to run, for whom, until when, and a nonce. A click is honoured
+ * only when
+ * - the token's signature and shape are right (else: refused, logged, nothing runs);
+ * - it has not expired (MMOPS_CONFIRM_TTL, MMOPS_APPROVAL_TTL);
+ * - Confirm/Cancel: the clicker (`user_id`, which the server fills from the session) is the
+ *   requester; Approve/Deny: the clicker is someone else who holds the approver right now
+ *   (fresh read) — the requester may only withdraw (Deny) their own request;
+ * - its nonce is claimed for the first time in the state store (a second click, on any
+ *   replica, does nothing).
+ * Then the command runs again through the dispatcher **as the requester**, with `--yes`,
+ * so every permission of the requester and of the target is checked fresh at click time,
+ * and a name that now means someone else stops it.
+ *
+ * The outcome replaces the buttons where the server can update the post (stored posts:
+ * DMs, the approvals channel); on ephemeral posts it comes as `ephemeral_text`, which every
+ * server version supports (§8.5). A sensitive outcome is never written into a stored post.
+ */
+import { z } from 'zod';
+import type { AuditEntry, Invocation, Logger } from '../core/command.js';
+import type { ApprovalPolicy, ApproverRule } from '../core/permissions/policy.js';
+import type { ConfirmationRequest, DispatchInteractions } from '../core/interactions.js';
+import { freshReads, type PermissionService } from '../core/permission-service.js';
+import { code, md, paragraph, raw, reply, type Reply, type ReplyButton } from '../core/reply.js';
+import type { MattermostApi } from '../mattermost/api.js';
+import { isApiError } from '../mattermost/errors.js';
+import type { Channel } from '../mattermost/models.js';
+import type { StateStore } from '../state/state-store.js';
+import { newNonce, type ActionTokens } from './action-token.js';
+
+
+const id26 = z.string().regex(/^[a-z0-9]{26}$/);
+const optionalId = z.union([id26, z.literal('')]);
+
+/** What a button's token carries. */
+export const actionPayloadSchema = z
+  .object({
+    v: z.literal(1),
+    kind: z.enum(['confirm', 'cancel', 'approve', 'deny']),
+    nonce: z.string().min(16).max(64),
+    requester: id26,
+    requesterName: z.string().max(64),
+    /** the command text as dispatched, without --yes */
+    text: z.string().min(1).max(4000),
+    label: z.string().max(100),
+    source: z.enum(['slash', 'dm', 'mention']),
+    channelId: id26,
+    teamId: optionalId,
+    rootId: optionalId,
+    /** the post that carried the command (DM/mention), kept on an updated reply */
+    replyTo: optionalId,
+    targetId: id26.optional(),
+    expiresAt: z.number().int().positive(),
+    /** whether the post with the buttons is stored (then it can be updated, §8.5) */
+    stored: z.boolean(),
+  })
+  .strict();
+export type ActionPayload = z.infer<typeof actionPayloadSchema>;
+
+/** The request the server sends on a click (docs/mattermost-notes.md §8.4, model PostActionIntegrationRequest). */
+export const actionRequestSchema = z.object({
+  user_id: id26,
+  user_name: z.string().max(64).default(''),
+  channel_id: z.string().max(64).default(''),
+  team_id: z.string().max(64).default(''),
+  post_id: z.string().max(64).default(''),
+  trigger_id: z.string().max(1024).default(''),
+  type: z.string().max(32).default(''),
+  context: z.record(z.string(), z.unknown()).default({}),
+});
+export type ActionRequest = z.infer<typeof actionRequestSchema>;
+
+/** What the bot answers a click with (§8.5, model PostActionIntegrationResponse). */
+export interface ActionResponse {
+  update?: { message: string; props: Record<string, unknown> };
+  ephemeral_text?: string;
+  skip_slack_parsing?: boolean;
+}
+
+export interface ConfirmationsDeps {
+  tokens: ActionTokens;
+  store: Pick<StateStore, 'claim'>;
+  /** runs an invocation through the dispatcher (set after the dispatcher exists) */
+  dispatch(inv: Invocation): Promise<{ reply: Reply; ref: string; outcome: string }>;
+  /** a reply as post text and props (buttons become attachments) */
+  renderPost(reply: Reply): { message: string; props?: Record<string, unknown> };
+  api: Pick<MattermostApi, 'createPost' | 'createEphemeralPost' | 'createDirectChannel' | 'getChannel' | 'getTeamByName' | 'getChannelByName'>;
+  permissions: Pick<PermissionService, 'check' | 'getUser'>;
+  audit(entry: AuditEntry): void;
+  logger: Logger;
+  botUserId: string;
+  /** whether a caller-only reply to `inv` becomes a stored post (a DM), so its buttons can be replaced */
+  repliesStored(inv: Invocation): boolean;
+  approvals?: ApprovalPolicy;
+  /** how long Confirm works (default 5 min) */
+  confirmTtlMs?: number;
+  /** how long an approval request stays open (default 1 h) */
+  approvalTtlMs?: number;
+  now?: () => number;
+}
+
+export interface Confirmations extends DispatchInteractions {
+  /** Handles one click (already parsed); never throws. */
+  click(req: ActionRequest): Promise<ActionResponse>;
+}
+
+/** The reply-to prop every stored answer carries (src/services/catch-up.ts REPLY_TO_PROP). */
+const REPLY_TO_PROP = 'mmops_reply_to';
+
+const minutes = (ms: number): string => {
+  const m = Math.round(ms / 60_000);
+  return m >= 120 && m % 60 === 0 ? `${m / 60} h` : `${Math.max(1, m)} min`;
+};
+
+/** Creates the service (see the module comment). */
+export function createConfirmations(deps: ConfirmationsDeps): Confirmations {
+  const log = deps.logger.child({ component: 'confirmations' });
+  const now = deps.now ?? Date.now;
+  const confirmTtl = deps.confirmTtlMs ?? 5 * 60_000;
+  const approvalTtl = deps.approvalTtlMs ?? 60 * 60_000;
+  let approvalsChannel: Promise<Channel> | undefined;
+
+  const base = (req: ConfirmationRequest, ttl: number, stored: boolean): Omit<ActionPayload, 'kind'> => ({
+    v: 1,
+    nonce: newNonce(),
+    requester: req.caller.id,
+    requesterName: req.caller.username,
+    text: req.inv.text,
+    label: req.label,
+    source: req.inv.source,
+    channelId: req.inv.channelId,
+    teamId: req.inv.teamId,
+    rootId: req.inv.rootId,
+    replyTo: req.inv.postId ?? '',
+    ...(req.target ? { targetId: req.target.id } : {}),
+    expiresAt: now() + ttl,
+    stored,
+  });
+
+  const button = (id: string, name: string, style: ReplyButton['style'], payload: ActionPayload): ReplyButton => ({
+    id,
+    name,
+    style,
+    context: { token: deps.tokens.sign('action', payload) },
+  });
+
+  async function confirmButtons(req: ConfirmationRequest): Promise<ReplyButton[]> {
+    const p = base(req, confirmTtl, deps.repliesStored(req.inv));
+    return [button('confirm', 'Confirm', 'danger', { ...p, kind: 'confirm' }), button('cancel', 'Cancel', 'default', { ...p, kind: 'cancel' })];
+  }
+
+  const needsApproval = (command: string, sub: string): boolean => deps.approvals?.commands.has(sub ? `${command} ${sub}` : command) === true;
+
+  function resolveApprovalsChannel(policy: ApprovalPolicy): Promise<Channel> {
+    approvalsChannel ??= (async () => {
+      const ref = policy.channel.trim();
+      if (/^[a-z0-9]{26}$/.test(ref)) return deps.api.getChannel(ref);
+      const [teamName = '', channelName = ''] = ref.split('/');
+      const team = await deps.api.getTeamByName(teamName.trim());
+      return deps.api.getChannelByName(team.id, channelName.trim().replace(/^~/, ''));
+    })();
+    approvalsChannel.catch(() => {
+      approvalsChannel = undefined; // look again next time
+    });
+    return approvalsChannel;
+  }
+
+  function approverWords(rule: ApproverRule): string {
+    return 'role' in rule ? `the ${rule.role} role` : `${rule.permission} (${rule.scope})`;
+  }
+
+  async function requestApproval(req: ConfirmationRequest): Promise<Reply> {
+    const policy = deps.approvals;
+    if (!policy) return reply([paragraph(raw('Approvals are not configured.'))], { tone: 'error' });
+    let channel: Channel;
+    try {
+      channel = await resolveApprovalsChannel(policy);
+    } catch (err) {
+      log.error({ err, channel: policy.channel }, 'approvals channel not found; request not sent');
+      return reply([paragraph(md`This needs approval, but I can't reach the approvals channel (an admin must check MMOPS_POLICY and add me to it). Nothing was done (ref ${req.ref}).`)], { tone: 'error' });
+    }
+    // the request lives in another channel: it answers no post there
+    const p = { ...base(req, approvalTtl, true), replyTo: '' };
+    const request = reply(
+      [
+        // names escaped: the request must not notify anyone by @-mention
+        paragraph(md`**Approval needed:** ${`@${req.caller.username}`} asks to run ${code(req.label)}${req.target ? md` on ${`@${req.target.username}`}` : raw('')}.`),
+        paragraph(req.preview.replace(/ Nothing has been changed yet\..*$/, '')),
+        paragraph(md`Who may approve: anyone with ${approverWords(policy.approvers)} other than the requester. Expires in ${minutes(approvalTtl)}. (ref ${req.ref})`),
+      ],
+      { tone: 'info', visibility: 'channel' },
+    );
+    const withButtons: Reply = {
+      ...request,
+      buttons: [button('approve', 'Approve', 'primary', { ...p, kind: 'approve' }), button('deny', 'Deny', 'danger', { ...p, kind: 'deny' })],
+    };
+    try {
+      const post = deps.renderPost(withButtons);
+      await deps.api.createPost({ channel_id: channel.id, message: post.message, ...(post.props ? { props: post.props } : {}) });
+    } catch (err) {
+      log.error({ err, ref: req.ref }, 'approval request could not be posted');
+      return reply([paragraph(md`This needs approval, but I couldn't post the request to the approvals channel. Nothing was done (ref ${req.ref}).`)], { tone: 'error' });
+    }
+    log.info({ ref: req.ref, command: req.label, requester: req.caller.id }, 'approval requested');
+    return reply(
+      [
+        paragraph(
+          md`Sent for approval to ~${channel.name}: someone with ${approverWords(policy.approvers)} (not you) must approve it within ${minutes(approvalTtl)}. Nothing has been changed yet; I'll send you the result in a direct message.`,
+        ),
+      ],
+      { tone: 'info' },
+    );
+  }
+
+  // ---------------------------------------------------------------------------
+  // clicks
+
+  const ephemeral = (text: string): ActionResponse => ({ ephemeral_text: text, skip_slack_parsing: true });
+
+  /** The buttons' post becomes `message` where it can be updated; else `message` goes to the clicker. */
+  function finish(p: ActionPayload, message: string, opts: { sensitive?: boolean; privateNote?: string } = {}): ActionResponse {
+    if (!p.stored) return ephemeral(message);
+    const props: Record<string, unknown> = p.replyTo ? { [REPLY_TO_PROP]: p.replyTo } : {};
+    if (opts.sensitive) {
+      return { update: { message: opts.privateNote ?? 'Done; the answer was shown only to you.', props }, ephemeral_text: message, skip_slack_parsing: true };
+    }
+    return { update: { message, props }, skip_slack_parsing: true };
+  }
+
+  const rendered = (r: Reply): string => deps.renderPost({ ...r, buttons: [] }).message;
+
+  async function click(req: ActionRequest): Promise<ActionResponse> {
+    const token = req.context['token'];
+    const checked = typeof token === 'string' ? deps.tokens.verify('action', token, actionPayloadSchema) : ({ ok: false, problem: 'malformed' } as const);
+    if (!checked.ok) {
+      log.warn({ problem: checked.problem, userId: req.user_id, postId: req.post_id }, 'click refused: its token is missing, forged or damaged');
+      return ephemeral("That button didn't come from me (or it was damaged), so I did nothing.");
+    }
+    const p = checked.payload;
+    const clog = log.child({ kind: p.kind, command: p.label, requester: p.requester, clicker: req.user_id });
+    const auditAs = (outcome: AuditEntry['outcome'], detail: string): void => {
+      try {
+        deps.audit({ who: { id: p.requester, username: p.requesterName }, command: p.label, scope: p.teamId ? 'team' : 'system', outcome, ref: p.nonce.slice(0, 6), detail });
+      } catch (err) {
+        clog.warn({ err }, 'audit failed');
+      }
+    };
+
+    if (now() > p.expiresAt) {
+      clog.info({}, 'click refused: expired');
+      const what = p.kind === 'approve' || p.kind === 'deny' ? 'This approval request expired' : 'This confirmation expired';
+      return finish(p, `${what}; nothing was changed. Run the command again if it is still needed.`);
+    }
+
+    if (p.kind === 'confirm' || p.kind === 'cancel') {
+      if (req.user_id !== p.requester) {
+        clog.info({}, 'click refused: not the requester');
+        return ephemeral(`Only @\u200b${p.requesterName} can ${p.kind} this.`);
+      }
+    } else {
+      const refusal = await approverRefusal(p, req.user_id);
+      if (refusal) {
+        clog.info({ why: refusal.code }, 'approval click refused');
+        auditAs('refused', `${p.kind} by ${req.user_id}: ${refusal.code}`);
+        return ephemeral(refusal.text);
+      }
+    }
+
+    let first: boolean;
+    try {
+      first = await deps.store.claim(`action:${p.nonce}`, Math.max(0, p.expiresAt - now()) + 60_000);
+    } catch (err) {
+      clog.error({ err }, 'click not handled: the state store is unavailable');
+      return ephemeral("I can't record this click right now (my state store is unavailable), so I did nothing. Try again in a moment.");
+    }
+    if (!first) {
+      clog.info({}, 'click ignored: already handled');
+      return ephemeral('That was already handled; I did nothing more.');
+    }
+
+    switch (p.kind) {
+      case 'cancel':
+        clog.info({}, 'cancelled by click');
+        auditAs('cancelled', 'by click');
+        return finish(p, `Cancelled: nothing was changed (${p.label}).`);
+      case 'confirm':
+        return runConfirmed(p, { by: 'click' });
+      case 'deny': {
+        const who = await usernameOf(req.user_id, req.user_name);
+        const withdrawn = req.user_id === p.requester;
+        clog.info({ withdrawn }, 'approval request denied');
+        auditAs('refused', withdrawn ? 'request withdrawn' : `denied by @${who}`);
+        await tellRequester(p, withdrawn ? `You withdrew your request to run \`${p.label}\`; nothing was changed.` : `@\u200b${who} denied your request to run \`${p.label}\`; nothing was changed.`);
+        return finish(p, withdrawn ? `Withdrawn by the requester: ${p.label} was not run.` : `Denied by @\u200b${who}: ${p.label} was not run.`);
+      }
+      case 'approve': {
+        const who = await usernameOf(req.user_id, req.user_name);
+        return runConfirmed(p, { by: 'approval', approver: { id: req.user_id, username: who } });
+      }
+    }
+  }
+
+  async function usernameOf(userId: string, given: string): Promise<string> {
+    try {
+      return (await deps.permissions.getUser(userId)).username;
+    } catch {
+      return given || userId;
+    }
+  }
+
+  /** Why `clickerId` may not approve or deny (undefined: they may). */
+  async function approverRefusal(p: ActionPayload, clickerId: string): Promise<{ code: string; text: string } | undefined> {
+    const policy = deps.approvals;
+    if (!policy) return { code: 'not_configured', text: 'Approvals are not configured any more; nothing was done.' };
+    if (clickerId === p.requester) {
+      if (p.kind === 'deny') return undefined; // withdrawing one's own request is fine
+      return { code: 'own_request', text: "You can't approve your own request: someone else must." };
+    }
+    try {
+      const fresh = freshReads();
+      const user = await deps.permissions.getUser(clickerId, { fresh });
+      if (user.delete_at > 0 || user.is_bot) return { code: 'not_approver', text: 'Only an approver can do that.' };
+      const rule = policy.approvers;
+      let ok: boolean;
+      if ('role' in rule) ok = user.roles.split(/\s+/).includes(rule.role);
+      else {
+        const channel = await resolveApprovalsChannel(policy);
+        const d = await deps.permissions.check(clickerId, { permission: rule.permission, scope: rule.scope }, { channelId: channel.id, ...(channel.team_id ? { teamId: channel.team_id } : {}) }, { fresh });
+        ok = d.allowed;
+      }
+      return ok ? undefined : { code: 'not_approver', text: `Only someone with ${approverWords(rule)} can ${p.kind} this; nothing was done.` };
+    } catch (err) {
+      log.warn({ err }, 'approver check failed');
+      return { code: 'check_failed', text: "I couldn't check whether you may approve this, so I did nothing. Try again in a moment." };
+    }
+  }
+
+  async function runConfirmed(p: ActionPayload, confirmed: NonNullable<Invocation['confirmed']>): Promise<ActionResponse> {
+    const inv: Invocation = {
+      source: p.source,
+      text: `${p.text} --yes`,
+      userId: p.requester,
+      channelId: p.channelId,
+      teamId: p.teamId,
+      rootId: p.rootId,
+      privateReplies: true,
+      confirmed: { ...confirmed, ...(p.targetId ? { targetId: p.targetId } : {}) },
+      receivedAt: now(),
+    };
+    let result: { reply: Reply; ref: string; outcome: string };
+    try {
+      result = await deps.dispatch(inv);
+    } catch (err) {
+      log.error({ err }, 'confirmed command failed outside the dispatcher');
+      return ephemeral('Sorry, something went wrong while running that.');
+    }
+    const done = result.outcome === 'ok';
+    const text = rendered(result.reply);
+    const sensitive = result.reply.sensitive === true;
+    if (confirmed.by === 'click') return finish(p, text, { sensitive });
+    // approval: the channel sees who approved and whether it ran; the requester gets the answer
+    const who = confirmed.approver?.username ?? 'an approver';
+    const status = done ? 'carried out' : result.outcome === 'refused' ? 'not carried out: the requester may no longer do this' : 'not carried out';
+    await tellRequester(p, `@\u200b${who} approved your request to run \`${p.label}\`.\n\n${text}`, sensitive);
+    return finish(p, `Approved by @\u200b${who}: ${p.label} was ${status}. The requester has the details (ref ${result.ref}).`);
+  }
+
+  /** A direct message to the requester; a sensitive one only as an ephemeral post there. */
+  async function tellRequester(p: ActionPayload, message: string, sensitive = false): Promise<void> {
+    try {
+      const dm = await deps.api.createDirectChannel(deps.botUserId, p.requester);
+      if (sensitive) {
+        try {
+          await deps.api.createEphemeralPost(p.requester, { channel_id: dm.id, message });
+          return;
+        } catch (err) {
+          if (!isApiError(err)) throw err;
+          log.warn({ err }, 'sensitive approval result could not be shown privately; not sent');
+          await deps.api.createPost({ channel_id: dm.id, message: `Your request \`${p.label}\` was approved and carried out, but its answer holds secrets and I can't show it to you privately here, so I did not send it.` });
+          return;
+        }
+      }
+      await deps.api.createPost({ channel_id: dm.id, message });
+    } catch (err) {
+      log.error({ err, requester: p.requester }, 'could not tell the requester the outcome of their approval request');
+    }
+  }
+
+  return { confirmButtons, needsApproval, requestApproval, click };
+}

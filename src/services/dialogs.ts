@@ -1,0 +1,199 @@
+/**
+ * Interactive dialogs (docs/mattermost-notes.md §8.7): a command that misses a value it
+ * should not get through chat (email addresses in bulk, a password) answers with a dialog;
+ * the transport that holds a `trigger_id` calls {@link Dialogs.open}; the submission comes
+ * back to `POST /dialogs` (transports/callback-endpoint.ts) and {@link Dialogs.submit}
+ * turns it into the command, run through the dispatcher as the submitter.
+ *
+ * The client sees and returns the whole dialog, `state` and `callback_id` included (§8.7),
+ * so the state is signed by the bot (tamper-proof) and holds nothing secret: who asked,
+ * where, until when, and the form's own non-secret state. The server replaces `user_id`
+ * with the session's user, so a submission by anyone but the requester is refused.
+ * A password travels only in the submission, reaches the command as `invocation.secret`,
+ * and is never logged.
+ */
+import { z } from 'zod';
+import type { Invocation, Logger } from '../core/command.js';
+import type { DialogRequest, Reply } from '../core/reply.js';
+import type { MattermostApi } from '../mattermost/api.js';
+import type { ClientConfig } from '../mattermost/models.js';
+import type { DialogForm } from '../../commands/lib/forms.js';
+import { newNonce, type ActionTokens } from './action-token.js';
+
+const id26 = z.string().regex(/^[a-z0-9]{26}$/);
+const optionalId = z.union([id26, z.literal('')]);
+
+/** What the signed dialog state carries. */
+export const dialogStateSchema = z
+  .object({
+    v: z.literal(1),
+    callbackId: z.string().max(64),
+    nonce: z.string().min(16).max(64),
+    requester: id26,
+    source: z.enum(['slash', 'dm', 'mention']),
+    channelId: id26,
+    teamId: optionalId,
+    rootId: optionalId,
+    expiresAt: z.number().int().positive(),
+    form: z.record(z.string(), z.string().max(300)),
+  })
+  .strict();
+
+/** What the server sends on submit (model SubmitDialogRequest). */
+export const dialogSubmissionSchema = z.object({
+  type: z.string().max(64).default('dialog_submission'),
+  callback_id: z.string().max(256).default(''),
+  state: z.string().max(16_384).default(''),
+  user_id: id26,
+  channel_id: z.string().max(64).default(''),
+  team_id: z.string().max(64).default(''),
+  submission: z.record(z.string(), z.unknown()).nullish(),
+  cancelled: z.boolean().default(false),
+});
+export type DialogSubmission = z.infer<typeof dialogSubmissionSchema>;
+
+/** The answer to a submission: per-field errors, one error, or nothing (the dialog closes). */
+export type DialogAnswer = { errors?: Record<string, string>; error?: string };
+
+export interface DialogsDeps {
+  tokens: ActionTokens;
+  forms: ReadonlyMap<string, DialogForm>;
+  api: Pick<MattermostApi, 'openDialog' | 'getClientConfig' | 'createEphemeralPost' | 'createPost' | 'createDirectChannel'>;
+  dispatch(inv: Invocation): Promise<{ reply: Reply; ref: string; outcome: string }>;
+  /** reply → post texts */
+  render(reply: Reply): string[];
+  /** `${MMOPS_PUBLIC_URL}/dialogs` */
+  dialogsUrl: string;
+  /** whether the bot may create ephemeral posts (then answers go only to the submitter) */
+  canEphemeral(): boolean;
+  botUserId: string;
+  logger: Logger;
+  /** how long a dialog may stay open (default 15 min) */
+  ttlMs?: number;
+  now?: () => number;
+}
+
+export interface Dialogs {
+  /** Opens `dialog` for the invocation's caller; false when the server refused (the caller gets the text instead). */
+  open(triggerId: string, dialog: DialogRequest, inv: Invocation): Promise<boolean>;
+  /** Handles a submission (already parsed); never throws. */
+  submit(req: DialogSubmission): Promise<DialogAnswer>;
+}
+
+/** Creates the service (see the module comment). */
+export function createDialogs(deps: DialogsDeps): Dialogs {
+  const log = deps.logger.child({ component: 'dialogs' });
+  const now = deps.now ?? Date.now;
+  const ttl = deps.ttlMs ?? 15 * 60_000;
+
+  async function open(triggerId: string, dialog: DialogRequest, inv: Invocation): Promise<boolean> {
+    const state = deps.tokens.sign('dialog', {
+      v: 1,
+      callbackId: dialog.callbackId,
+      nonce: newNonce(),
+      requester: inv.userId,
+      source: inv.source,
+      channelId: inv.channelId,
+      teamId: inv.teamId,
+      rootId: inv.rootId,
+      expiresAt: now() + ttl,
+      form: dialog.state,
+    });
+    const elements = dialog.fields.map((f) => ({
+      display_name: f.label,
+      name: f.name,
+      type: f.type,
+      ...(f.subtype ? { subtype: f.subtype } : {}),
+      optional: f.optional === true,
+      ...(f.help ? { help_text: f.help } : {}),
+      ...(f.placeholder ? { placeholder: f.placeholder } : {}),
+    }));
+    try {
+      await deps.api.openDialog({
+        trigger_id: triggerId,
+        url: deps.dialogsUrl,
+        dialog: {
+          callback_id: dialog.callbackId,
+          title: dialog.title,
+          ...(dialog.intro ? { introduction_text: dialog.intro } : {}),
+          submit_label: dialog.submitLabel,
+          notify_on_cancel: false,
+          state,
+          elements,
+        },
+      });
+      log.info({ callbackId: dialog.callbackId, userId: inv.userId }, 'dialog opened');
+      return true;
+    } catch (err) {
+      // e.g. the trigger expired (30 s on current servers, 3 s on old ones)
+      log.warn({ err, callbackId: dialog.callbackId }, 'dialog could not be opened; answering with text');
+      return false;
+    }
+  }
+
+  async function submit(req: DialogSubmission): Promise<DialogAnswer> {
+    if (req.cancelled) return {};
+    const checked = deps.tokens.verify('dialog', req.state, dialogStateSchema);
+    if (!checked.ok) {
+      log.warn({ problem: checked.problem, userId: req.user_id }, 'dialog submission refused: its state is missing, forged or damaged');
+      return { error: "This form didn't come from me (or it was damaged), so I did nothing." };
+    }
+    const st = checked.payload;
+    const form = deps.forms.get(st.callbackId);
+    if (req.user_id !== st.requester || !form || req.callback_id !== st.callbackId) {
+      log.warn({ userId: req.user_id, callbackId: st.callbackId }, 'dialog submission refused: not the person it was opened for');
+      return { error: 'This form was opened for someone else, so I did nothing.' };
+    }
+    if (now() > st.expiresAt) return { error: 'This form expired; run the command again.' };
+    let cfg: ClientConfig | undefined;
+    const outcome = await form
+      .submit(req.submission ?? {}, st.form, {
+        clientConfig: async () => (cfg ??= await deps.api.getClientConfig()),
+      })
+      .catch((err: unknown) => {
+        log.error({ err, callbackId: st.callbackId }, 'dialog form failed');
+        return { errors: {}, failed: true } as const;
+      });
+    if ('failed' in outcome) return { error: "Sorry, I couldn't check that form; try again in a moment." };
+    if ('errors' in outcome) {
+      log.info({ callbackId: st.callbackId, fields: Object.keys(outcome.errors) }, 'dialog submission refused: invalid values');
+      return { errors: outcome.errors };
+    }
+    const inv: Invocation = {
+      source: st.source,
+      text: outcome.text,
+      userId: st.requester,
+      channelId: st.channelId,
+      teamId: st.teamId,
+      rootId: st.rootId,
+      privateReplies: deps.canEphemeral(),
+      confirmed: { by: 'dialog' },
+      ...(outcome.secret !== undefined ? { secret: outcome.secret } : {}),
+      receivedAt: now(),
+    };
+    const result = await deps.dispatch(inv);
+    await deliver(st.requester, st.channelId, st.rootId, result.reply, result.ref);
+    return {};
+  }
+
+  /** The answer to a dialog: ephemeral where it was asked; else (not sensitive) a direct message. */
+  async function deliver(userId: string, channelId: string, rootId: string, reply: Reply, ref: string): Promise<void> {
+    const posts = deps.render(reply);
+    try {
+      if (deps.canEphemeral()) {
+        for (const message of posts) await deps.api.createEphemeralPost(userId, { channel_id: channelId, message, root_id: rootId });
+        return;
+      }
+      if (reply.sensitive) {
+        log.error({ ref }, 'sensitive dialog answer could not be shown privately; not sent');
+        return;
+      }
+      const dm = await deps.api.createDirectChannel(deps.botUserId, userId);
+      for (const message of posts) await deps.api.createPost({ channel_id: dm.id, message });
+    } catch (err) {
+      log.error({ err, ref }, 'dialog answer could not be delivered');
+    }
+  }
+
+  return { open, submit };
+}
