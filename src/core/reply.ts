@@ -158,7 +158,14 @@ export const fields = (pairs: Array<[string, Text | undefined]>): Block => ({
 
 /** A reply for the caller only (the default). */
 export function reply(blocks: Block[], opts: Partial<Omit<Reply, 'blocks'>> = {}): Reply {
-  return { blocks, visibility: opts.visibility ?? 'caller', tone: opts.tone ?? 'ok', ...(opts.sensitive ? { sensitive: true } : {}) };
+  return {
+    blocks,
+    visibility: opts.visibility ?? 'caller',
+    tone: opts.tone ?? 'ok',
+    ...(opts.sensitive ? { sensitive: true } : {}),
+    ...(opts.buttons?.length ? { buttons: opts.buttons } : {}),
+    ...(opts.dialog ? { dialog: opts.dialog } : {}),
+  };
 }
 
 /** A one-line reply. */

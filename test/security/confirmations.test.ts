@@ -274,3 +274,46 @@ describe('two-person rule (MMOPS_POLICY approvals)', () => {
     await waitFor(() => fake.posts.find((p) => p.channel_id === dm && p.message.includes('denied your request')), 'the DM to the requester');
   }, 30_000);
 });
+
+describe('dialogs through the server', () => {
+  it('/team invite without addresses opens a form; bad lines are refused per line, good ones are invited as the submitter', async () => {
+    e2e = await startE2E({ env: { MMOPS_ACTIONS_SECRET: SECRET } });
+    const { fake } = e2e;
+    const r = await fake.executeSlash('alice', 'acme:town-square', '/team invite acme');
+    expect(r.ephemeral).toEqual([]); // the dialog is the answer
+    const opened = await waitFor(() => fake.dialogs.find((d) => d.userId === userIdFor('alice')), 'the dialog');
+    expect(opened.dialog.callback_id).toBe('team-invite');
+    const invites = (): RecordedRequest[] => botCalls(fake, 'POST', /\/invite\/email$/);
+
+    const bad = await fake.submitDialog('alice', { emails: 'ann@example.com\nnope' });
+    expect(bad.status).toBe(200);
+    expect(JSON.stringify(bad.body)).toContain('line 2');
+    expect(invites()).toEqual([]);
+    // someone else submitting alice's form (same state) is refused
+    const other = await fake.submitDialog('bob', { emails: 'x@example.com' }, { dialog: opened });
+    expect(JSON.stringify(other.body)).toContain('opened for someone else');
+    expect(invites()).toEqual([]);
+
+    const good = await fake.submitDialog('alice', { emails: 'new.one@example.com\nnew.two@example.com' });
+    expect(good.status).toBe(200);
+    expect(invites()).toHaveLength(1);
+    const answer = await waitFor(() => fake.ephemeral.find((e) => e.userId === userIdFor('alice') && e.post.message.includes('2 of 2 invited')), 'the answer');
+    expect(answer.post.user_id).toBe(BOT_ID);
+  }, 30_000);
+
+  it('/user password @bob opens a password form; the typed password is set, shown nowhere and never logged', async () => {
+    e2e = await startE2E({ env: { MMOPS_ACTIONS_SECRET: SECRET } });
+    const { fake, log } = e2e;
+    await fake.executeSlash('alice', 'acme:town-square', '/user password @bob');
+    const opened = await waitFor(() => fake.dialogs.find((d) => d.userId === userIdFor('alice')), 'the dialog');
+    expect(opened.dialog.callback_id).toBe('user-password');
+    const pw = 'Correct-Horse-42-Battery';
+    const mismatch = await fake.submitDialog('alice', { password: pw, confirm: `${pw}x` });
+    expect(JSON.stringify(mismatch.body)).toContain('differ');
+    expect(await fake.submitDialog('alice', { password: pw, confirm: pw })).toMatchObject({ status: 200 });
+    await waitFor(() => fake.store.users.get(userIdFor('bob'))?.password === pw, 'the new password');
+    expect(fake.posts.filter((p) => p.message.includes(pw))).toEqual([]);
+    expect(fake.ephemeral.filter((e) => e.post.message.includes(pw))).toEqual([]);
+    expect(log.dump()).not.toContain(pw);
+  }, 30_000);
+});
