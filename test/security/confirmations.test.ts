@@ -180,6 +180,19 @@ describe('Confirm / Cancel buttons', () => {
     expect(deactivations(fake)).toHaveLength(1);
   }, 30_000);
 
+  it('by mention the buttons are ephemeral in the thread, for the requester alone', async () => {
+    e2e = await startE2E({ env: { MMOPS_ACTIONS_SECRET: SECRET } });
+    const { fake } = e2e;
+    const asked = await fake.postAs('alice', 'acme:town-square', '@mmops user deactivate @grace');
+    const eph = await waitFor(() => fake.ephemeral.find((e) => e.userId === userIdFor('alice') && actionIds(e.post).length > 0), 'the ephemeral confirmation');
+    expect(eph.post.root_id).toBe(asked.id);
+    // nothing with buttons was stored in the channel
+    expect(fake.posts.filter((p) => p.user_id === BOT_ID && p.channel_id === asked.channel_id)).toEqual([]);
+    await fake.clickAction('alice', eph.post.id, 'confirm');
+    expect(deactivations(fake)).toHaveLength(1);
+    expect(lastEphemeral(fake, 'alice')).toContain('Deactivated Grace');
+  }, 30_000);
+
   it('--yes still runs at once (keyboards and scripts)', async () => {
     e2e = await startE2E({ env: { MMOPS_ACTIONS_SECRET: SECRET } });
     const { fake } = e2e;
