@@ -86,6 +86,7 @@ export async function buildInteractions(rt: BotRuntime): Promise<void> {
     canEphemeral: () => rt.canEphemeral,
     botUserId: me.id,
     logger: log,
+    audit: need(rt.audit, 'the audit trail'),
     now: rt.now,
   });
   if (policy.approvals) log.info({ channel: policy.approvals.channel, commands: [...policy.approvals.commands] }, 'two-person rule: these subcommands need approval');

@@ -237,6 +237,14 @@ export function createConfirmations(deps: ConfirmationsDeps): Confirmations {
     return { update: { message, props }, skip_slack_parsing: true };
   }
 
+  function safeAudit(entry: AuditEntry): void {
+    try {
+      deps.audit(entry);
+    } catch (err) {
+      log.warn({ err }, 'audit failed');
+    }
+  }
+
   const rendered = (r: Reply): string => deps.renderPost({ ...r, buttons: [] }).message;
 
   async function click(req: ActionRequest): Promise<ActionResponse> {
@@ -244,20 +252,17 @@ export function createConfirmations(deps: ConfirmationsDeps): Confirmations {
     const checked = typeof token === 'string' ? deps.tokens.verify('action', token, actionPayloadSchema) : ({ ok: false, problem: 'malformed' } as const);
     if (!checked.ok) {
       log.warn({ problem: checked.problem, userId: req.user_id, postId: req.post_id }, 'click refused: its token is missing, forged or damaged');
+      safeAudit({ who: { id: req.user_id, username: req.user_name || req.user_id }, command: 'button click', scope: 'system', outcome: 'refused', ref: req.post_id.slice(0, 6) || '-', detail: `forged or damaged token (${checked.problem})` });
       return ephemeral("That button didn't come from me (or it was damaged), so I did nothing.");
     }
     const p = checked.payload;
     const clog = log.child({ kind: p.kind, command: p.label, requester: p.requester, clicker: req.user_id });
-    const auditAs = (outcome: AuditEntry['outcome'], detail: string): void => {
-      try {
-        deps.audit({ who: { id: p.requester, username: p.requesterName }, command: p.label, scope: p.teamId ? 'team' : 'system', outcome, ref: p.nonce.slice(0, 6), detail });
-      } catch (err) {
-        clog.warn({ err }, 'audit failed');
-      }
-    };
+    const auditAs = (outcome: AuditEntry['outcome'], detail: string): void =>
+      safeAudit({ who: { id: p.requester, username: p.requesterName }, command: p.label, scope: p.teamId ? 'team' : 'system', outcome, ref: p.nonce.slice(0, 6), detail });
 
     if (now() > p.expiresAt) {
       clog.info({}, 'click refused: expired');
+      auditAs('refused', `${p.kind} clicked after it expired`);
       const what = p.kind === 'approve' || p.kind === 'deny' ? 'This approval request expired' : 'This confirmation expired';
       return finish(p, `${what}; nothing was changed. Run the command again if it is still needed.`);
     }
@@ -265,6 +270,7 @@ export function createConfirmations(deps: ConfirmationsDeps): Confirmations {
     if (p.kind === 'confirm' || p.kind === 'cancel') {
       if (req.user_id !== p.requester) {
         clog.info({}, 'click refused: not the requester');
+        auditAs('refused', `${p.kind} clicked by someone else (${req.user_name || req.user_id})`);
         return ephemeral(`Only @\u200b${p.requesterName} can ${p.kind} this.`);
       }
     } else {
@@ -285,6 +291,7 @@ export function createConfirmations(deps: ConfirmationsDeps): Confirmations {
     }
     if (!first) {
       clog.info({}, 'click ignored: already handled');
+      auditAs('refused', `${p.kind} clicked again (already handled)`);
       return ephemeral('That was already handled; I did nothing more.');
     }
 

@@ -13,7 +13,7 @@
  * and is never logged.
  */
 import { z } from 'zod';
-import type { Invocation, Logger } from '../core/command.js';
+import type { AuditEntry, Invocation, Logger } from '../core/command.js';
 import type { DialogRequest, Reply } from '../core/reply.js';
 import type { MattermostApi } from '../mattermost/api.js';
 import type { ClientConfig } from '../mattermost/models.js';
@@ -68,6 +68,8 @@ export interface DialogsDeps {
   canEphemeral(): boolean;
   botUserId: string;
   logger: Logger;
+  /** an audit line for a refused submission (forged, someone else's) */
+  audit?(entry: AuditEntry): void;
   /** how long a dialog may stay open (default 15 min) */
   ttlMs?: number;
   now?: () => number;
@@ -136,12 +138,14 @@ export function createDialogs(deps: DialogsDeps): Dialogs {
     const checked = deps.tokens.verify('dialog', req.state, dialogStateSchema);
     if (!checked.ok) {
       log.warn({ problem: checked.problem, userId: req.user_id }, 'dialog submission refused: its state is missing, forged or damaged');
+      refusedAudit(req, `forged or damaged form state (${checked.problem})`);
       return { error: "This form didn't come from me (or it was damaged), so I did nothing." };
     }
     const st = checked.payload;
     const form = deps.forms.get(st.callbackId);
     if (req.user_id !== st.requester || !form || req.callback_id !== st.callbackId) {
       log.warn({ userId: req.user_id, callbackId: st.callbackId }, 'dialog submission refused: not the person it was opened for');
+      refusedAudit(req, `form ${st.callbackId} opened for someone else`);
       return { error: 'This form was opened for someone else, so I did nothing.' };
     }
     if (now() > st.expiresAt) return { error: 'This form expired; run the command again.' };
@@ -192,6 +196,14 @@ export function createDialogs(deps: DialogsDeps): Dialogs {
       for (const message of posts) await deps.api.createPost({ channel_id: dm.id, message });
     } catch (err) {
       log.error({ err, ref }, 'dialog answer could not be delivered');
+    }
+  }
+
+  function refusedAudit(req: DialogSubmission, detail: string): void {
+    try {
+      deps.audit?.({ who: { id: req.user_id, username: req.user_id }, command: 'form submission', scope: 'system', outcome: 'refused', ref: '-', detail });
+    } catch (err) {
+      log.warn({ err }, 'audit failed');
     }
   }
 

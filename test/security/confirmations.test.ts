@@ -11,6 +11,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { AuditEntry } from '../../src/core/command.js';
 import type { FakeMattermost, Post, RecordedRequest } from '../../src/sandbox/fake-server.js';
 import { tokenFor, userIdFor } from '../../src/sandbox/seed.js';
 import { createActionTokens } from '../../src/services/action-token.js';
@@ -44,6 +45,9 @@ async function slashWithButtons(fake: FakeMattermost, who: string, text: string)
 
 const actionIds = (post: Post): string[] =>
   ((post.props as { attachments?: Array<{ actions?: Array<{ id: string }> }> }).attachments ?? []).flatMap((a) => (a.actions ?? []).map((x) => x.id));
+
+/** Audit entries the bot wrote (one structured log line each, core/audit.ts). */
+const audits = (e: E2E): AuditEntry[] => e.log.entries.filter((x) => x.msg === 'audit').map((x) => x.fields['audit'] as AuditEntry);
 
 /** The newest ephemeral text the clicker got from a click. */
 const lastEphemeral = (fake: FakeMattermost, who: string): string => [...fake.ephemeral].reverse().find((e) => e.userId === userIdFor(who))?.post.message ?? '';
@@ -85,8 +89,9 @@ describe('Confirm / Cancel buttons', () => {
     expect(lastEphemeral(fake, 'alice')).toContain('already handled');
     expect(deactivations(fake)).toHaveLength(1);
 
-    // the audit trail says how it was confirmed
-    expect(e2e.log.dump()).toMatch(/"confirmedBy":"click"/);
+    // the audit trail says how it was confirmed, and records the second click
+    expect(audits(e2e)).toContainEqual(expect.objectContaining({ command: 'user deactivate', outcome: 'succeeded', confirmedBy: 'click', target: '@grace' }));
+    expect(audits(e2e)).toContainEqual(expect.objectContaining({ command: 'user deactivate', outcome: 'refused', detail: 'confirm clicked again (already handled)' }));
   }, 30_000);
 
   it('Cancel changes nothing, and Confirm after Cancel does nothing', async () => {
@@ -112,6 +117,7 @@ describe('Confirm / Cancel buttons', () => {
     expect(r.status).toBe(200);
     expect(lastEphemeral(fake, 'bob')).toContain('Only @\u200balice can confirm this');
     expect(deactivations(fake)).toEqual([]);
+    expect(audits(e2e)).toContainEqual(expect.objectContaining({ outcome: 'refused', detail: 'confirm clicked by someone else (bob)' }));
     // and alice can still confirm: bob's click used nothing up
     await fake.clickAction('alice', post.id, 'confirm');
     expect(deactivations(fake)).toHaveLength(1);
@@ -139,6 +145,7 @@ describe('Confirm / Cancel buttons', () => {
     expect(deactivations(fake)).toEqual([]);
     expect(fake.store.users.get(GRACE)?.delete_at).toBe(0);
     expect(e2e.log.dump()).toContain('click refused: its token is missing, forged or damaged');
+    expect(audits(e2e).filter((a) => a.command === 'button click' && a.outcome === 'refused')).toHaveLength(5);
   }, 30_000);
 
   it('an expired confirmation is refused', async () => {
@@ -149,6 +156,7 @@ describe('Confirm / Cancel buttons', () => {
     await fake.clickAction('alice', post.id, 'confirm');
     expect(lastEphemeral(fake, 'alice')).toContain('expired');
     expect(deactivations(fake)).toEqual([]);
+    expect(audits(e2e)).toContainEqual(expect.objectContaining({ outcome: 'refused', detail: 'confirm clicked after it expired' }));
     expect(fake.store.users.get(GRACE)?.delete_at).toBe(0);
   }, 30_000);
 
@@ -165,6 +173,7 @@ describe('Confirm / Cancel buttons', () => {
     expect(lastEphemeral(fake, 'heidi')).toContain('`edit_other_users`');
     expect(fake.store.users.get(CAROL)?.mfa_active).toBe(true);
     expect(mfaResets(fake)).toEqual([]);
+    expect(audits(e2e)).toContainEqual(expect.objectContaining({ command: 'user mfa', outcome: 'refused', confirmedBy: 'click' }));
   }, 30_000);
 
   it('over DM the buttons are in the DM, and the outcome replaces them', async () => {
@@ -244,7 +253,9 @@ describe('two-person rule (MMOPS_POLICY approvals)', () => {
     // a second approval does nothing more
     await fake.clickAction('alice', request.id, 'approve');
     expect(mfaResets(fake)).toHaveLength(1);
-    expect(e2e.log.dump()).toMatch(/"confirmedBy":"approval by @alice"/);
+    expect(audits(e2e)).toContainEqual(expect.objectContaining({ who: expect.objectContaining({ username: 'heidi' }), command: 'user mfa', outcome: 'requested' }));
+    expect(audits(e2e)).toContainEqual(expect.objectContaining({ who: expect.objectContaining({ username: 'heidi' }), command: 'user mfa', outcome: 'succeeded', confirmedBy: 'approval by @alice' }));
+    expect(audits(e2e)).toContainEqual(expect.objectContaining({ outcome: 'refused', detail: expect.stringContaining('own_request') }));
   }, 30_000);
 
   it("a request whose requester lost the right before the approval is not carried out", async () => {
@@ -306,6 +317,7 @@ describe('dialogs through the server', () => {
     const other = await fake.submitDialog('bob', { emails: 'x@example.com' }, { dialog: opened });
     expect(JSON.stringify(other.body)).toContain('opened for someone else');
     expect(invites()).toEqual([]);
+    expect(audits(e2e)).toContainEqual(expect.objectContaining({ command: 'form submission', outcome: 'refused', detail: 'form team-invite opened for someone else' }));
 
     const good = await fake.submitDialog('alice', { emails: 'new.one@example.com\nnew.two@example.com' });
     expect(good.status).toBe(200);
@@ -328,5 +340,6 @@ describe('dialogs through the server', () => {
     expect(fake.posts.filter((p) => p.message.includes(pw))).toEqual([]);
     expect(fake.ephemeral.filter((e) => e.post.message.includes(pw))).toEqual([]);
     expect(log.dump()).not.toContain(pw);
+    expect(audits(e2e)).toContainEqual(expect.objectContaining({ command: 'user password', outcome: 'succeeded', confirmedBy: 'dialog', target: '@bob' }));
   }, 30_000);
 });
