@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALL_CHECKS } from './checks/index.js';
 import { runSuite, type SuiteReport } from './runner.js';
 import { startContractSandbox, type ContractSandbox } from './sandbox-target.js';
+import { tokenFor, userIdFor } from '../../src/sandbox/seed.js';
 import { differences, renderDifferences, renderTable } from './table.js';
 
 describe('contract suite against the sandbox', () => {
@@ -62,6 +63,32 @@ describe('contract checks fail when the server breaks an assumption', () => {
     const r = await runSuite(sb.target, ALL_CHECKS, { only: ['rest.errors.401'] });
     // set-up's own GET /users/me takes the injected failure: the run reports it instead of passing
     expect(r.aborted ?? r.results[0]?.status).not.toBe('pass');
+  });
+
+  it('perm.visibility with a guest caller: the bot hides whom the server hides; a server that hides more fails it', async () => {
+    const guest = { ...sb.target, userToken: tokenFor('erin') };
+    const r = await runSuite(guest, ALL_CHECKS, { only: ['perm.visibility'] });
+    expect(r.results[0]).toMatchObject({ status: 'pass' });
+    expect(r.results[0]?.detail).toMatch(/^restricted caller: \d+ people agree \(\d+ visible, [1-9]\d* hidden\)$/);
+    // the server now hides a person the bot (from memberships) still shows to the guest
+    sb.fake.faults.failNext('GET', new RegExp(`/users/${userIdFor('ann')}$`), 404);
+    const broken = await runSuite(guest, ALL_CHECKS, { only: ['perm.visibility'] });
+    expect(broken.results[0]?.status).toBe('fail');
+    expect(broken.results[0]?.detail).toContain('bot shows, GET /users/{id} 404');
+  });
+
+  it('actions.ephemeral-update tells a current server from an old one; actions.errors fails when the click route answers otherwise', async () => {
+    const current = await runSuite(sb.target, ALL_CHECKS, { only: ['actions.ephemeral-update'] });
+    expect(current.results[0]?.detail).toContain('current server');
+    sb.fake.store.config.actionsCompat = 'old';
+    const old = await runSuite(sb.target, ALL_CHECKS, { only: ['actions.ephemeral-update'] });
+    sb.fake.store.config.actionsCompat = 'current';
+    expect(old.results[0]).toMatchObject({ status: 'pass' });
+    expect(old.results[0]?.detail).toContain('old server (404 app.post.get.app_error after the call)');
+    // a server whose click route answers 500 instead of the action-integration 400
+    sb.fake.faults.failNext('POST', /\/actions\/mmopsok$/, 500);
+    const broken = await runSuite(sb.target, ALL_CHECKS, { only: ['actions.errors'] });
+    expect(broken.results[0]?.status).not.toBe('pass');
   });
 
   it('a wrong token on set-up stops the run with a message that does not contain the token', async () => {

@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { channelIdFor, SANDBOX_BOT_TOKEN, teamIdFor, tokenFor, userIdFor } from '../../src/sandbox/seed.js';
 import { CONTRACT_CALLER, CONTRACT_SCRATCH_TEAM } from './sandbox-target.js';
+import { SCRATCH_POST_MESSAGE } from './runner.js';
 
 const children: ChildProcess[] = [];
 afterEach(() => {
@@ -72,8 +73,9 @@ async function leftovers(url: string): Promise<string[]> {
   if (member.status === 200 && (member.json as { delete_at: number }).delete_at === 0) out.push('user still in the scratch team');
   const prefs = await api(url, `/users/${userIdFor('mmops')}/preferences/mmops_contract`);
   if (prefs.status === 200 && (prefs.json as unknown[]).length > 0) out.push('preference left');
-  const posts = (await api(url, `/channels/${channelIdFor(CONTRACT_SCRATCH_TEAM, 'town-square')}/posts`)).json as { posts: Record<string, { user_id: string }> };
+  const posts = (await api(url, `/channels/${channelIdFor(CONTRACT_SCRATCH_TEAM, 'town-square')}/posts`)).json as { posts: Record<string, { user_id: string; message: string }> };
   if (Object.values(posts.posts).some((p) => p.user_id === userIdFor(CONTRACT_CALLER))) out.push('test post not deleted');
+  if (Object.values(posts.posts).some((p) => p.user_id === userIdFor('mmops') && p.message === SCRATCH_POST_MESSAGE)) out.push('post with buttons not deleted');
   return out;
 }
 
@@ -87,6 +89,8 @@ describe('npm run contract -- --url (real-server mode against the sandbox as a s
     expect(stdout).toMatch(/^check\s+sandbox\s+real server/m);
     expect(stdout).toMatch(/^slash\.trigger-id\s+pass: .+pass: /m);
     expect(stdout).toMatch(/^ws\.posted\s+pass: .+pass: /m);
+    expect(stdout).toMatch(/^actions\.request\s+pass: .+pass: /m);
+    expect(stdout).toMatch(/^dialogs\.submit\s+pass: .+pass: /m);
     expect(stdout).toMatch(new RegExp(`${url.replace(/[.:/]/g, '\\$&')} \\(X-Version-Id 10\\.5\\.0[^)]*\\): \\d+ passed, 0 failed, 0 skipped`));
     expect(stdout).toContain('No differences between the sandbox and the real server.');
     for (const text of [stdout, stderr]) {

@@ -10,6 +10,8 @@ import { startCallbackServer, type CallbackServer } from './callback.js';
 import { createHttpClient, statusLine, type HttpClient } from './http.js';
 import { ContractFailure, type Check, type CheckContext, type CheckResult, type Outcome } from './types.js';
 
+/** The message of every post with buttons a scratch check makes, so a later run can sweep it. */
+export const SCRATCH_POST_MESSAGE = 'mmops contract check (buttons), please ignore';
 /** Names of everything a scratch check creates start with this, so a later run can sweep it. */
 export const SCRATCH_PREFIX = 'mmops-contract-';
 export const SCRATCH_PREF_CATEGORY = 'mmops_contract';
@@ -177,6 +179,16 @@ async function sweep(admin: HttpClient, adminUser: User, team: Team, report: Sui
       .array(z.object({ user_id: z.string(), category: z.string(), name: z.string(), value: z.string() }))
       .safeParse((await admin.get(`/users/${adminUser.id}/preferences/${SCRATCH_PREF_CATEGORY}`)).json);
     if (prefs.success && prefs.data.length > 0) await admin.post(`/users/${adminUser.id}/preferences/delete`, prefs.data);
+    // posts with buttons the action checks made (the bot's own, in town-square, exact message)
+    const town = z.object({ id: z.string() }).safeParse((await admin.get(`/teams/${team.id}/channels/name/town-square`)).json);
+    if (town.success) {
+      const posts = z
+        .object({ posts: z.record(z.string(), z.object({ id: z.string(), user_id: z.string(), message: z.string() })) })
+        .safeParse((await admin.get(`/channels/${town.data.id}/posts`, { page: 0, per_page: 200 })).json);
+      for (const p of posts.success ? Object.values(posts.data.posts) : []) {
+        if (p.user_id === adminUser.id && p.message === SCRATCH_POST_MESSAGE) await admin.del(`/posts/${p.id}`);
+      }
+    }
   } catch (err) {
     report.cleanupFailures.push(`sweep: ${err instanceof Error ? err.message : String(err)}`);
   }

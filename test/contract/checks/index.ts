@@ -6,6 +6,8 @@ import { slashChecks, slashReadChecks } from './slash.js';
 import { scratchChecks } from './scratch.js';
 import { permChecks } from './perms.js';
 import { catchupChecks } from './catchup.js';
+import { actionChecks, actionReadChecks } from './actions.js';
+import { visibilityChecks } from './visibility.js';
 
 /**
  * Written, but not yet run: the sandbox does not behave like the server here yet (the work is
@@ -13,7 +15,18 @@ import { catchupChecks } from './catchup.js';
  */
 export const PENDING = new Set<string>([]);
 
-const written: readonly Check[] = [...restChecks, ...catchupChecks, ...slashReadChecks, ...permChecks, ...wsChecks, ...slashChecks, ...scratchChecks];
+const written: readonly Check[] = [
+  ...restChecks,
+  ...catchupChecks,
+  ...slashReadChecks,
+  ...permChecks,
+  ...visibilityChecks,
+  ...actionReadChecks,
+  ...wsChecks,
+  ...slashChecks,
+  ...scratchChecks,
+  ...actionChecks,
+];
 
 export const ALL_CHECKS: readonly Check[] = written.filter((c) => !PENDING.has(c.id));
 
