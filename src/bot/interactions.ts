@@ -70,6 +70,7 @@ export async function buildInteractions(rt: BotRuntime): Promise<void> {
     audit: need(rt.audit, 'the audit trail'),
     logger: log,
     botUserId: me.id,
+    canEphemeral: () => rt.canEphemeral,
     repliesStored: (inv) => inv.source === 'dm' || (inv.source === 'mention' && !rt.canEphemeral),
     ...(policy.approvals ? { approvals: policy.approvals } : {}),
     confirmTtlMs: config.confirmTtlMs,

@@ -31,9 +31,9 @@ import type { AuditEntry, Invocation, Logger } from '../core/command.js';
 import type { ApprovalPolicy, ApproverRule } from '../core/permissions/policy.js';
 import type { ConfirmationRequest, DispatchInteractions } from '../core/interactions.js';
 import { freshReads, type PermissionService } from '../core/permission-service.js';
-import { code, md, paragraph, raw, reply, type Reply, type ReplyButton } from '../core/reply.js';
+import { code, md, paragraph, raw, reply, type Reply, type ReplyButton, type Text } from '../core/reply.js';
+import { createPrivateAnswers } from '../transports/private-answer.js';
 import type { MattermostApi } from '../mattermost/api.js';
-import { isApiError } from '../mattermost/errors.js';
 import type { Channel } from '../mattermost/models.js';
 import type { StateStore } from '../state/state-store.js';
 import { newNonce, type ActionTokens } from './action-token.js';
@@ -99,6 +99,8 @@ export interface ConfirmationsDeps {
   audit(entry: AuditEntry): void;
   logger: Logger;
   botUserId: string;
+  /** whether the bot may create ephemeral posts (a sensitive outcome for the requester needs one) */
+  canEphemeral?(): boolean;
   /** whether a caller-only reply to `inv` becomes a stored post (a DM), so its buttons can be replaced */
   repliesStored(inv: Invocation): boolean;
   approvals?: ApprovalPolicy;
@@ -128,6 +130,13 @@ export function createConfirmations(deps: ConfirmationsDeps): Confirmations {
   const now = deps.now ?? Date.now;
   const confirmTtl = deps.confirmTtlMs ?? 5 * 60_000;
   const approvalTtl = deps.approvalTtlMs ?? 60 * 60_000;
+  const answers = createPrivateAnswers({
+    api: deps.api,
+    botUserId: deps.botUserId,
+    canEphemeral: () => deps.canEphemeral?.() ?? false,
+    render: (r) => [deps.renderPost(r).message],
+    logger: deps.logger,
+  });
   let approvalsChannel: Promise<Channel> | undefined;
 
   const base = (req: ConfirmationRequest, ttl: number, stored: boolean): Omit<ActionPayload, 'kind'> => ({
@@ -307,7 +316,7 @@ export function createConfirmations(deps: ConfirmationsDeps): Confirmations {
         const withdrawn = req.user_id === p.requester;
         clog.info({ withdrawn }, 'approval request denied');
         auditAs('refused', withdrawn ? 'request withdrawn' : `denied by @${who}`);
-        await tellRequester(p, withdrawn ? `You withdrew your request to run \`${p.label}\`; nothing was changed.` : `@\u200b${who} denied your request to run \`${p.label}\`; nothing was changed.`);
+        await tellRequester(p, withdrawn ? md`You withdrew your request to run ${code(p.label)}; nothing was changed.` : md`${`@${who}`} denied your request to run ${code(p.label)}; nothing was changed.`);
         return finish(p, withdrawn ? `Withdrawn by the requester: ${p.label} was not run.` : `Denied by @\u200b${who}: ${p.label} was not run.`);
       }
       case 'approve': {
@@ -372,35 +381,18 @@ export function createConfirmations(deps: ConfirmationsDeps): Confirmations {
       return ephemeral('Sorry, something went wrong while running that.');
     }
     const done = result.outcome === 'ok';
-    const text = rendered(result.reply);
-    const sensitive = result.reply.sensitive === true;
-    if (confirmed.by === 'click') return finish(p, text, { sensitive });
+    if (confirmed.by === 'click') return finish(p, rendered(result.reply), { sensitive: result.reply.sensitive === true });
     // approval: the channel sees who approved and whether it ran; the requester gets the answer
     const who = confirmed.approver?.username ?? 'an approver';
     const status = done ? 'carried out' : result.outcome === 'refused' ? 'not carried out: the requester may no longer do this' : 'not carried out';
-    await tellRequester(p, `@\u200b${who} approved your request to run \`${p.label}\`.\n\n${text}`, sensitive);
+    await tellRequester(p, md`${`@${who}`} approved your request to run ${code(p.label)}.`, result.reply, result.ref);
     return finish(p, `Approved by @\u200b${who}: ${p.label} was ${status}. The requester has the details (ref ${result.ref}).`);
   }
 
-  /** A direct message to the requester; a sensitive one only as an ephemeral post there. */
-  async function tellRequester(p: ActionPayload, message: string, sensitive = false): Promise<void> {
-    try {
-      const dm = await deps.api.createDirectChannel(deps.botUserId, p.requester);
-      if (sensitive) {
-        try {
-          await deps.api.createEphemeralPost(p.requester, { channel_id: dm.id, message });
-          return;
-        } catch (err) {
-          if (!isApiError(err)) throw err;
-          log.warn({ err }, 'sensitive approval result could not be shown privately; not sent');
-          await deps.api.createPost({ channel_id: dm.id, message: `Your request \`${p.label}\` was approved and carried out, but its answer holds secrets and I can't show it to you privately here, so I did not send it.` });
-          return;
-        }
-      }
-      await deps.api.createPost({ channel_id: dm.id, message });
-    } catch (err) {
-      log.error({ err, requester: p.requester }, 'could not tell the requester the outcome of their approval request');
-    }
+  /** Tells the requester in their DM with the bot (a sensitive answer only ephemerally, transports/private-answer.ts). */
+  async function tellRequester(p: ActionPayload, header: Text, outcome?: Reply, ref = p.nonce.slice(0, 6)): Promise<void> {
+    const message: Reply = outcome ? { ...outcome, buttons: [], blocks: [paragraph(header), ...outcome.blocks] } : reply([paragraph(header)], { tone: 'info' });
+    await answers.send({ userId: p.requester }, message, ref, { preferDm: true });
   }
 
   return { confirmButtons, needsApproval, requestApproval, click };

@@ -19,6 +19,7 @@ import type { MattermostApi } from '../mattermost/api.js';
 import type { ClientConfig } from '../mattermost/models.js';
 import type { DialogForm } from '../../commands/lib/forms.js';
 import { newNonce, type ActionTokens } from './action-token.js';
+import { createPrivateAnswers } from '../transports/private-answer.js';
 
 const id26 = z.string().regex(/^[a-z0-9]{26}$/);
 const optionalId = z.union([id26, z.literal('')]);
@@ -87,6 +88,7 @@ export function createDialogs(deps: DialogsDeps): Dialogs {
   const log = deps.logger.child({ component: 'dialogs' });
   const now = deps.now ?? Date.now;
   const ttl = deps.ttlMs ?? 15 * 60_000;
+  const answers = createPrivateAnswers({ api: deps.api, botUserId: deps.botUserId, canEphemeral: deps.canEphemeral, render: deps.render, logger: deps.logger });
 
   async function open(triggerId: string, dialog: DialogRequest, inv: Invocation): Promise<boolean> {
     const state = deps.tokens.sign('dialog', {
@@ -176,27 +178,9 @@ export function createDialogs(deps: DialogsDeps): Dialogs {
       receivedAt: now(),
     };
     const result = await deps.dispatch(inv);
-    await deliver(st.requester, st.channelId, st.rootId, result.reply, result.ref);
+    // the answer goes to the submitter alone, where the form was opened (transports/private-answer.ts)
+    await answers.send({ userId: st.requester, channelId: st.channelId, rootId: st.rootId }, result.reply, result.ref);
     return {};
-  }
-
-  /** The answer to a dialog: ephemeral where it was asked; else (not sensitive) a direct message. */
-  async function deliver(userId: string, channelId: string, rootId: string, reply: Reply, ref: string): Promise<void> {
-    const posts = deps.render(reply);
-    try {
-      if (deps.canEphemeral()) {
-        for (const message of posts) await deps.api.createEphemeralPost(userId, { channel_id: channelId, message, root_id: rootId });
-        return;
-      }
-      if (reply.sensitive) {
-        log.error({ ref }, 'sensitive dialog answer could not be shown privately; not sent');
-        return;
-      }
-      const dm = await deps.api.createDirectChannel(deps.botUserId, userId);
-      for (const message of posts) await deps.api.createPost({ channel_id: dm.id, message });
-    } catch (err) {
-      log.error({ err, ref }, 'dialog answer could not be delivered');
-    }
   }
 
   function refusedAudit(req: DialogSubmission, detail: string): void {
