@@ -10,8 +10,12 @@
 import type { DialogRequest } from '../../src/core/reply.js';
 import type { ClientConfig } from '../../src/mattermost/models.js';
 
-/** What a submission turns into: the exact command text (with --yes where the command asks to confirm: the dialog was the confirmation). */
-export type FormOutcome = { errors: Record<string, string> } | { text: string; secret?: string };
+/**
+ * What a submission turns into: the exact command text (with --yes where the command asks to
+ * confirm: the dialog was the confirmation), and the id of the person the form was opened for
+ * (the command stops if the name now means someone else, as a confirmation does).
+ */
+export type FormOutcome = { errors: Record<string, string> } | { text: string; secret?: string; targetId?: string };
 
 export interface DialogForm {
   callbackId: string;
@@ -66,7 +70,7 @@ const teamInvite: DialogForm = {
 // user password
 
 /** The form `user password @x` opens without --generate. */
-export function passwordForm(user: { username: string }): DialogRequest {
+export function passwordForm(user: { id: string; username: string }): DialogRequest {
   return {
     callbackId: 'user-password',
     title: 'Set a new password',
@@ -76,7 +80,8 @@ export function passwordForm(user: { username: string }): DialogRequest {
       { name: 'password', label: 'New password', type: 'text', subtype: 'password' },
       { name: 'confirm', label: 'Repeat it', type: 'text', subtype: 'password' },
     ],
-    state: { target: `@${user.username}` },
+    // the id too: a name can pass to someone else while the form is open
+    state: { target: `@${user.username}`, targetId: user.id },
   };
 }
 
@@ -108,8 +113,9 @@ const userPassword: DialogForm = {
     const problems = passwordProblems(pw, await ctx.clientConfig());
     if (problems.length) return { errors: { password: `This server needs ${problems.join(', ')}.` } };
     const target = state['target'] ?? '';
-    if (!/^@[a-z0-9._-]+$/i.test(target)) return { errors: { password: 'This form lost its person; run the command again.' } };
-    return { text: `user password ${target} --yes`, secret: pw };
+    const targetId = state['targetId'] ?? '';
+    if (!/^@[a-z0-9._-]+$/i.test(target) || !/^[a-z0-9]{26}$/.test(targetId)) return { errors: { password: 'This form lost its person; run the command again.' } };
+    return { text: `user password ${target} --yes`, secret: pw, targetId };
   },
 };
 

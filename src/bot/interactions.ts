@@ -79,6 +79,7 @@ export async function buildInteractions(rt: BotRuntime): Promise<void> {
   });
   rt.dialogs = createDialogs({
     tokens,
+    store: rt.replication.state,
     forms: FORMS,
     api: rt.api,
     dispatch,

@@ -17,6 +17,7 @@ import type { AuditEntry, Invocation, Logger } from '../core/command.js';
 import type { DialogRequest, Reply } from '../core/reply.js';
 import type { MattermostApi } from '../mattermost/api.js';
 import type { ClientConfig } from '../mattermost/models.js';
+import type { StateStore } from '../state/state-store.js';
 import type { DialogForm } from '../../commands/lib/forms.js';
 import { newNonce, type ActionTokens } from './action-token.js';
 import { createPrivateAnswers } from '../transports/private-answer.js';
@@ -58,6 +59,8 @@ export type DialogAnswer = { errors?: Record<string, string>; error?: string };
 
 export interface DialogsDeps {
   tokens: ActionTokens;
+  /** where a submitted form's nonce is claimed, so its state cannot be submitted twice (replicas share it) */
+  store: Pick<StateStore, 'claim'>;
   forms: ReadonlyMap<string, DialogForm>;
   api: Pick<MattermostApi, 'openDialog' | 'getClientConfig' | 'createEphemeralPost' | 'createPost' | 'createDirectChannel'>;
   dispatch(inv: Invocation): Promise<{ reply: Reply; ref: string; outcome: string }>;
@@ -165,6 +168,19 @@ export function createDialogs(deps: DialogsDeps): Dialogs {
       log.info({ callbackId: st.callbackId, fields: Object.keys(outcome.errors) }, 'dialog submission refused: invalid values');
       return { errors: outcome.errors };
     }
+    // The client holds the signed state (§8.7) and /dialogs is unauthenticated: a state runs
+    // once. Claimed only now, so a form refused for its values can still be corrected.
+    let first: boolean;
+    try {
+      first = await deps.store.claim(`dialog:${st.nonce}`, Math.max(0, st.expiresAt - now()) + 60_000);
+    } catch (err) {
+      log.error({ err, callbackId: st.callbackId }, 'dialog submission not handled: the state store is unavailable');
+      return { error: "I can't record this form right now (my state store is unavailable), so I did nothing. Try again in a moment." };
+    }
+    if (!first) {
+      log.warn({ userId: req.user_id, callbackId: st.callbackId }, 'dialog submission refused: this form was already submitted');
+      return { error: 'This form was already submitted; run the command again to do it again.' };
+    }
     const inv: Invocation = {
       source: st.source,
       text: outcome.text,
@@ -173,7 +189,7 @@ export function createDialogs(deps: DialogsDeps): Dialogs {
       teamId: st.teamId,
       rootId: st.rootId,
       privateReplies: deps.canEphemeral(),
-      confirmed: { by: 'dialog' },
+      confirmed: { by: 'dialog', ...(outcome.targetId !== undefined ? { targetId: outcome.targetId } : {}) },
       ...(outcome.secret !== undefined ? { secret: outcome.secret } : {}),
       receivedAt: now(),
     };

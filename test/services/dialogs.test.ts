@@ -10,6 +10,7 @@ import type { Invocation } from '../../src/core/command.js';
 import { reply, paragraph, type Reply } from '../../src/core/reply.js';
 import { createActionTokens } from '../../src/services/action-token.js';
 import { createDialogs, type DialogsDeps } from '../../src/services/dialogs.js';
+import { createMemoryStateStore } from '../../src/state/state-store.js';
 import { createMemoryLogger } from '../helpers/logger.js';
 
 const ALICE = 'a'.repeat(26);
@@ -35,6 +36,7 @@ function rig(opts: { config?: Record<string, unknown>; failOpen?: boolean } = {}
   const clock = { t: 1_000_000 };
   const deps: DialogsDeps = {
     tokens: createActionTokens({ secret: SECRET }),
+    store: createMemoryStateStore(),
     forms: FORMS,
     api: {
       openDialog: async (req) => {
@@ -82,7 +84,7 @@ describe('opening a dialog', () => {
     expect(req?.dialog).toMatchObject({ callback_id: 'team-invite', title: 'Invite by email', submit_label: 'Invite', elements: [{ name: 'emails', type: 'textarea' }] });
     expect(Buffer.from(state.split('.')[0] ?? '', 'base64url').toString()).toContain('"team":"acme"');
     // titles and labels within the server's byte limits (Dialog.IsValid)
-    for (const f of [inviteForm({ id: TEAM, name: 'acme', display_name: 'Acme' }), passwordForm({ username: 'bob' })]) {
+    for (const f of [inviteForm({ id: TEAM, name: 'acme', display_name: 'Acme' }), passwordForm({ id: BOB, username: 'bob' })]) {
       expect(Buffer.byteLength(f.title)).toBeLessThanOrEqual(24);
       for (const field of f.fields) expect(Buffer.byteLength(field.label)).toBeLessThanOrEqual(24);
       expect(JSON.stringify(f.state)).not.toMatch(/password"\s*:/i);
@@ -91,7 +93,7 @@ describe('opening a dialog', () => {
 
   it('says false (so the caller gets the text) when the server refuses, and logs why', async () => {
     const r = rig({ failOpen: true });
-    expect(await createDialogs(r.deps).open('t', passwordForm({ username: 'bob' }), inv())).toBe(false);
+    expect(await createDialogs(r.deps).open('t', passwordForm({ id: BOB, username: 'bob' }), inv())).toBe(false);
     expect(r.log.find('dialog could not be opened; answering with text')).toBeDefined();
   });
 });
@@ -152,7 +154,7 @@ describe('submitting', () => {
   it("checks a typed password against the server's rules; it reaches the command only as a secret and is never logged", async () => {
     const r = rig();
     const dialogs = createDialogs(r.deps);
-    expect(await dialogs.open('t', passwordForm({ username: 'bob' }), inv({ text: 'user password @bob' }))).toBe(true);
+    expect(await dialogs.open('t', passwordForm({ id: BOB, username: 'bob' }), inv({ text: 'user password @bob' }))).toBe(true);
     const state = (r.opened[0]?.dialog as { state: string }).state;
     const pw = (values: Record<string, unknown>) => dialogs.submit(submission(state, values, { callback_id: 'user-password' }));
     expect((await pw({ password: 'Short1', confirm: 'Short1' })).errors?.['password']).toContain('at least 10 characters');

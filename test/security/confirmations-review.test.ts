@@ -1,0 +1,96 @@
+/**
+ * Review of buttons, approvals and dialogs (issue 14) as an attacker would try them, against
+ * the real bot (createBot, as `npm start`) and the sandbox server (docs/mattermost-notes.md §8).
+ * Each test is one problem found in review; each asserts the refusal and that no privileged
+ * call happened (the sandbox records every request).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { FakeMattermost, RecordedRequest } from '../../src/sandbox/fake-server.js';
+import { userIdFor } from '../../src/sandbox/seed.js';
+import { startE2E, waitFor, type E2E } from '../e2e/support.js';
+
+let e2e: E2E | undefined;
+afterEach(async () => {
+  await e2e?.close();
+  e2e = undefined;
+});
+
+const SECRET = 'test-actions-secret-0123456789abcdefghijklmnop';
+const BOT_ID = userIdFor('mmops');
+const ALICE = userIdFor('alice');
+const BOB = userIdFor('bob');
+const ANN = userIdFor('ann');
+
+const botCalls = (fake: FakeMattermost, method: string, path: RegExp): RecordedRequest[] =>
+  fake.requests.filter((r) => r.userId === BOT_ID && r.method === method && path.test(r.path));
+const passwordSets = (fake: FakeMattermost, userId: string): RecordedRequest[] => botCalls(fake, 'PUT', new RegExp(`^/api/v4/users/${userId}/password$`));
+
+/** What alice was told (ephemeral), newest last. */
+const toldAlice = (fake: FakeMattermost): string[] => fake.ephemeral.filter((e) => e.userId === ALICE).map((e) => e.post.message);
+
+/** A username change as the server makes it (PUT /users/{id}/patch), with its `user_updated` event (§3.8). */
+function rename(fake: FakeMattermost, userId: string, username: string): void {
+  const u = fake.store.users.get(userId);
+  if (!u) throw new Error(`no user ${userId}`);
+  u.username = username;
+  fake.emit('user_updated', { user: fake.store.userView(u, undefined) });
+}
+
+/** POSTs a dialog submission straight to the bot, as anyone who can reach its listener can. */
+async function postDialogToBot(e: E2E, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+  const res = await fetch(`${e.bot.url}/dialogs`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  const text = await res.text();
+  return { status: res.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+}
+
+describe('dialogs', () => {
+  it('the password form acts on the person it was opened for, not on whoever has that name when it is submitted', async () => {
+    e2e = await startE2E({ env: { MMOPS_ACTIONS_SECRET: SECRET } });
+    const { fake } = e2e;
+    await fake.executeSlash('alice', 'acme:town-square', '/user password @bob');
+    const opened = await waitFor(() => fake.dialogs.find((d) => d.userId === ALICE), 'the dialog');
+    expect(opened.dialog.introduction_text).toContain('@bob');
+    // while the form is open, bob takes another name and ann takes "bob" (anyone may change their own username)
+    rename(fake, BOB, 'bob.old');
+    rename(fake, ANN, 'bob');
+    await new Promise((r) => setTimeout(r, 100)); // the user_updated events reach the bot
+    fake.clearRequests();
+    const pw = 'Correct-Horse-42-Battery';
+    const r = await fake.submitDialog('alice', { password: pw, confirm: pw });
+    expect(r.status).toBe(200);
+    await waitFor(() => toldAlice(fake).find((m) => m.includes('someone else')), 'the refusal');
+    expect(passwordSets(fake, ANN)).toEqual([]);
+    expect(fake.store.users.get(ANN)?.password).not.toBe(pw);
+  }, 30_000);
+
+  it('a submitted form cannot be submitted again (a replayed state runs nothing)', async () => {
+    e2e = await startE2E({ env: { MMOPS_ACTIONS_SECRET: SECRET } });
+    const { fake } = e2e;
+    await fake.executeSlash('alice', 'acme:town-square', '/user password @bob');
+    const opened = await waitFor(() => fake.dialogs.find((d) => d.userId === ALICE), 'the dialog');
+    const first = 'Correct-Horse-42-Battery';
+    expect(await fake.submitDialog('alice', { password: first, confirm: first })).toMatchObject({ status: 200 });
+    await waitFor(() => fake.store.users.get(BOB)?.password === first, 'the new password');
+    expect(passwordSets(fake, BOB)).toHaveLength(1);
+
+    // the client saw the whole dialog (§8.7); the same state again, through the server and
+    // straight to the bot's unauthenticated /dialogs route, must not set another password
+    const second = 'Another-Horse-43-Battery';
+    const again = await fake.submitDialog('alice', { password: second, confirm: second }, { dialog: opened });
+    expect(JSON.stringify(again.body)).toContain('already');
+    const direct = await postDialogToBot(e2e, {
+      type: 'dialog_submission',
+      callback_id: opened.dialog.callback_id,
+      state: opened.dialog.state,
+      user_id: ALICE,
+      channel_id: opened.channelId,
+      team_id: opened.teamId,
+      submission: { password: second, confirm: second },
+      cancelled: false,
+    });
+    expect(direct.status).toBe(200);
+    expect(String(direct.json['error'])).toContain('already');
+    expect(fake.store.users.get(BOB)?.password).toBe(first);
+    expect(passwordSets(fake, BOB)).toHaveLength(1);
+  }, 30_000);
+});
