@@ -530,6 +530,10 @@ const password = defineSubcommand({
     if (user.is_bot) throw new UserError('forbidden', `${userLabel(user)} is a bot account; bots sign in with tokens, not passwords.`);
     if (user.delete_at > 0) throw new UserError('conflict', `${userLabel(user)} is deactivated; reactivate them first.`);
     if (!ctx.args.generate && typed === undefined) {
+      // a second person must approve this, and a typed value cannot be kept for them: no form
+      if (ctx.mustConfirm) {
+        throw invalidInput(`Resetting a password needs approval by a second person here, and a password typed into a form cannot be kept for them to approve. Use --generate: I create one and show it only to you once it is approved.`, usage);
+      }
       return reply([paragraph(md`Type the new password in the form, or let me make one: ${commandCode(ctx, 'user', ['password', userArg(user), '--generate'])}`)], {
         tone: 'info',
         sensitive: true,

@@ -4,6 +4,9 @@
  * Each test is one problem found in review; each asserts the refusal and that no privileged
  * call happened (the sandbox records every request).
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FakeMattermost, RecordedRequest } from '../../src/sandbox/fake-server.js';
 import { userIdFor } from '../../src/sandbox/seed.js';
@@ -92,5 +95,18 @@ describe('dialogs', () => {
     expect(String(direct.json['error'])).toContain('already');
     expect(fake.store.users.get(BOB)?.password).toBe(first);
     expect(passwordSets(fake, BOB)).toHaveLength(1);
+  }, 30_000);
+
+  it('under a two-person rule for user password, no password form is opened (its value could never be approved)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mmops-policy-'));
+    const path = join(dir, 'policy.json');
+    writeFileSync(path, JSON.stringify({ approvals: { channel: 'ops/incidents', approvers: { role: 'system_admin' }, commands: ['user password'] } }));
+    e2e = await startE2E({ env: { MMOPS_ACTIONS_SECRET: SECRET, MMOPS_POLICY: path } });
+    const { fake } = e2e;
+    const r = await fake.executeSlash('alice', 'acme:town-square', '/user password @bob');
+    expect(r.ephemeral.map((p) => p.message).join('\n')).toContain('--generate');
+    await new Promise((res) => setTimeout(res, 100));
+    expect(fake.dialogs).toEqual([]);
+    expect(passwordSets(fake, BOB)).toEqual([]);
   }, 30_000);
 });
