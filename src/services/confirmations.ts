@@ -369,7 +369,11 @@ export function createConfirmations(deps: ConfirmationsDeps): Confirmations {
       channelId: p.channelId,
       teamId: p.teamId,
       rootId: p.rootId,
-      privateReplies: true,
+      // a click's answer goes back to the clicker in the action response (private on every
+      // server, §8.5); an approval's reaches the requester later, privately only as an
+      // ephemeral post: without that right a sensitive command must not run (nobody would see
+      // e.g. the new password it set)
+      privateReplies: confirmed.by === 'click' || (deps.canEphemeral?.() ?? false),
       confirmed: { ...confirmed, ...(p.targetId ? { targetId: p.targetId } : {}) },
       receivedAt: now(),
     };

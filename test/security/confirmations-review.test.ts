@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FakeMattermost, RecordedRequest } from '../../src/sandbox/fake-server.js';
-import { userIdFor } from '../../src/sandbox/seed.js';
+import { tokenFor, userIdFor } from '../../src/sandbox/seed.js';
 import { startE2E, waitFor, type E2E } from '../e2e/support.js';
 
 let e2e: E2E | undefined;
@@ -37,6 +37,20 @@ function rename(fake: FakeMattermost, userId: string, username: string): void {
   if (!u) throw new Error(`no user ${userId}`);
   u.username = username;
   fake.emit('user_updated', { user: fake.store.userView(u, undefined) });
+}
+
+/** A REST call as alice (system admin), as an admin acts in the System Console. */
+async function asAlice(fake: FakeMattermost, method: string, path: string, body: unknown): Promise<number> {
+  const res = await fetch(`${fake.url}/api/v4${path}`, { method, headers: { Authorization: `Bearer ${tokenFor('alice')}`, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+function policyFile(policy: unknown): string {
+  const dir = mkdtempSync(join(tmpdir(), 'mmops-policy-'));
+  const path = join(dir, 'policy.json');
+  writeFileSync(path, JSON.stringify(policy));
+  return path;
 }
 
 /** POSTs a dialog submission straight to the bot, as anyone who can reach its listener can. */
@@ -98,9 +112,7 @@ describe('dialogs', () => {
   }, 30_000);
 
   it('under a two-person rule for user password, no password form is opened (its value could never be approved)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mmops-policy-'));
-    const path = join(dir, 'policy.json');
-    writeFileSync(path, JSON.stringify({ approvals: { channel: 'ops/incidents', approvers: { role: 'system_admin' }, commands: ['user password'] } }));
+    const path = policyFile({ approvals: { channel: 'ops/incidents', approvers: { role: 'system_admin' }, commands: ['user password'] } });
     e2e = await startE2E({ env: { MMOPS_ACTIONS_SECRET: SECRET, MMOPS_POLICY: path } });
     const { fake } = e2e;
     const r = await fake.executeSlash('alice', 'acme:town-square', '/user password @bob');
@@ -108,5 +120,35 @@ describe('dialogs', () => {
     await new Promise((res) => setTimeout(res, 100));
     expect(fake.dialogs).toEqual([]);
     expect(passwordSets(fake, BOB)).toEqual([]);
+  }, 30_000);
+});
+
+describe('two-person rule', () => {
+  it('an approved password reset is not carried out when its answer (the new password) cannot reach the requester privately', async () => {
+    // approvers: anyone who may edit other users (heidi, the help desk); the bot lacks create_post_ephemeral
+    const path = policyFile({ approvals: { channel: 'ops/incidents', approvers: { permission: 'edit_other_users', scope: 'system' }, commands: ['user password'] } });
+    e2e = await startE2E({ env: { MMOPS_ACTIONS_SECRET: SECRET, MMOPS_POLICY: path }, start: false });
+    const { fake } = e2e;
+    const admin = fake.store.roles.get('system_admin');
+    if (!admin) throw new Error('seed changed: no system_admin role');
+    admin.permissions = admin.permissions.filter((p) => p !== 'create_post_ephemeral');
+    await e2e.bot.start();
+    await e2e.bot.registered();
+    const before = fake.store.users.get(BOB)?.password;
+
+    // the slash command answers privately (its response is ephemeral whatever the bot's rights)
+    const r = await fake.executeSlash('alice', 'acme:town-square', '/user password @bob --generate');
+    expect(r.ephemeral.map((p) => p.message).join('\n')).toContain('Sent for approval');
+    const request = await waitFor(() => fake.posts.find((p) => p.user_id === BOT_ID && p.message.includes('Approval needed')), 'the approval request');
+    expect(await asAlice(fake, 'POST', `/channels/${request.channel_id}/members`, { user_id: userIdFor('heidi') })).toBe(201);
+    fake.clearRequests();
+    await fake.clickAction('heidi', request.id, 'approve');
+
+    // the approved run can only answer alice by an ephemeral post, which the bot may not send:
+    // a password nobody will ever see must not replace bob's
+    const updated = await waitFor(() => fake.posts.find((p) => p.id === request.id && p.message.includes('Approved by')), 'the outcome');
+    expect(updated.message).toContain('not carried out');
+    expect(passwordSets(fake, BOB)).toEqual([]);
+    expect(fake.store.users.get(BOB)?.password).toBe(before);
   }, 30_000);
 });
