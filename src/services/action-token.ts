@@ -31,6 +31,16 @@ export interface ActionTokens {
   verify<S extends z.ZodType>(purpose: TokenPurpose, token: string, schema: S): TokenCheck<z.infer<S>>;
 }
 
+/**
+ * Who a refused click or form submission is audited as when nothing proves its sender: the
+ * server signs neither (docs/mattermost-notes.md §8.4, §8.7), so anyone who reaches the
+ * bot's listener can put any `user_id` / `user_name` in one. One fixed identity keeps the
+ * audit trail from blaming the claimed user, and lets its per-user refusal window fold a
+ * flood of forgeries into one line and a summary a minute (src/core/audit.ts) instead of
+ * one audit-channel post per request. Not a valid username, so it names nobody.
+ */
+export const UNVERIFIED_SENDER = { id: 'unverified-sender', username: '(unverified sender)' } as const;
+
 /** Longest token accepted (a confirmation carries a command line of at most a few KiB). */
 export const MAX_TOKEN_LENGTH = 16_384;
 

@@ -36,7 +36,7 @@ import { createPrivateAnswers } from '../transports/private-answer.js';
 import type { MattermostApi } from '../mattermost/api.js';
 import type { Channel } from '../mattermost/models.js';
 import type { StateStore } from '../state/state-store.js';
-import { newNonce, type ActionTokens } from './action-token.js';
+import { newNonce, UNVERIFIED_SENDER, type ActionTokens } from './action-token.js';
 
 
 const id26 = z.string().regex(/^[a-z0-9]{26}$/);
@@ -261,7 +261,7 @@ export function createConfirmations(deps: ConfirmationsDeps): Confirmations {
     const checked = typeof token === 'string' ? deps.tokens.verify('action', token, actionPayloadSchema) : ({ ok: false, problem: 'malformed' } as const);
     if (!checked.ok) {
       log.warn({ problem: checked.problem, userId: req.user_id, postId: req.post_id }, 'click refused: its token is missing, forged or damaged');
-      safeAudit({ who: { id: req.user_id, username: req.user_name || req.user_id }, command: 'button click', scope: 'system', outcome: 'refused', ref: req.post_id.slice(0, 6) || '-', detail: `forged or damaged token (${checked.problem})` });
+      safeAudit({ who: { ...UNVERIFIED_SENDER }, command: 'button click', scope: 'system', outcome: 'refused', ref: '-', detail: `forged or damaged token (${checked.problem})` });
       return ephemeral("That button didn't come from me (or it was damaged), so I did nothing.");
     }
     const p = checked.payload;

@@ -19,7 +19,7 @@ import type { MattermostApi } from '../mattermost/api.js';
 import type { ClientConfig } from '../mattermost/models.js';
 import type { StateStore } from '../state/state-store.js';
 import type { DialogForm } from '../../commands/lib/forms.js';
-import { newNonce, type ActionTokens } from './action-token.js';
+import { newNonce, UNVERIFIED_SENDER, type ActionTokens } from './action-token.js';
 import { createPrivateAnswers } from '../transports/private-answer.js';
 
 const id26 = z.string().regex(/^[a-z0-9]{26}$/);
@@ -201,7 +201,8 @@ export function createDialogs(deps: DialogsDeps): Dialogs {
 
   function refusedAudit(req: DialogSubmission, detail: string): void {
     try {
-      deps.audit?.({ who: { id: req.user_id, username: req.user_id }, command: 'form submission', scope: 'system', outcome: 'refused', ref: '-', detail });
+      // a direct POST to /dialogs can claim any user_id (§8.7): never audited as that user
+      deps.audit?.({ who: { ...UNVERIFIED_SENDER }, command: 'form submission', scope: 'system', outcome: 'refused', ref: '-', detail });
     } catch (err) {
       log.warn({ err }, 'audit failed');
     }

@@ -53,6 +53,16 @@ function policyFile(policy: unknown): string {
   return path;
 }
 
+/** POSTs a click straight to the bot, as anyone who can reach its listener can. */
+async function postClickToBot(e: E2E, body: unknown): Promise<number> {
+  const res = await fetch(`${e.bot.url}/actions`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+/** A fresh 26-character id, as a forger would invent one. */
+const randomId = (): string => Array.from({ length: 26 }, () => 'abcdefghijklmnopqrstuvwxyz0123456789'[Math.floor(Math.random() * 36)]).join('');
+
 /** POSTs a dialog submission straight to the bot, as anyone who can reach its listener can. */
 async function postDialogToBot(e: E2E, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
   const res = await fetch(`${e.bot.url}/dialogs`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
@@ -150,5 +160,26 @@ describe('two-person rule', () => {
     expect(updated.message).toContain('not carried out');
     expect(passwordSets(fake, BOB)).toEqual([]);
     expect(fake.store.users.get(BOB)?.password).toBe(before);
+  }, 30_000);
+});
+
+describe('unauthenticated requests to /actions and /dialogs', () => {
+  it('forged clicks and forms are not blamed on the user_id they claim, and cannot flood the audit channel', async () => {
+    e2e = await startE2E({ env: { MMOPS_ACTIONS_SECRET: SECRET, MMOPS_AUDIT_CHANNEL: 'acme:off-topic' } });
+    const { fake } = e2e;
+    const auditChannel = fake.store.channelByName(fake.store.teamByName('acme')?.id ?? '', 'off-topic')?.id;
+    expect(auditChannel).toBeTruthy();
+    const auditPosts = () => fake.posts.filter((p) => p.user_id === BOT_ID && p.channel_id === auditChannel);
+    const before = auditPosts().length;
+    // nothing proves who sent these: the server signs no click (§8.4), so user_id and user_name are the forger's words
+    for (let i = 0; i < 15; i++) {
+      expect(await postClickToBot(e2e, { user_id: randomId(), user_name: 'alice', post_id: randomId(), context: { token: 'forged' } })).toBe(200);
+      expect((await postDialogToBot(e2e, { type: 'dialog_submission', callback_id: 'user-password', state: 'forged', user_id: randomId(), submission: {} })).status).toBe(200);
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    const posted = auditPosts().slice(before);
+    // one line (then a summary a minute) for the lot, not one bot post per forged request
+    expect(posted.length).toBeLessThanOrEqual(2);
+    expect(posted.map((p) => p.message).join('\n')).not.toMatch(/@\u200b?alice/);
   }, 30_000);
 });
