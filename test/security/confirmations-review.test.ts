@@ -80,7 +80,9 @@ describe('dialogs', () => {
     // while the form is open, bob takes another name and ann takes "bob" (anyone may change their own username)
     rename(fake, BOB, 'bob.old');
     rename(fake, ANN, 'bob');
-    await new Promise((r) => setTimeout(r, 100)); // the user_updated events reach the bot
+    // the bot's socket delivers events in order: once it answers a later DM, it has seen both renames
+    const ping = await fake.postAs('alice', '@mmops', 'help');
+    await waitFor(() => fake.posts.find((p) => p.user_id === BOT_ID && p.channel_id === ping.channel_id), 'the answer to a later DM');
     fake.clearRequests();
     const pw = 'Correct-Horse-42-Battery';
     const r = await fake.submitDialog('alice', { password: pw, confirm: pw });
