@@ -15,7 +15,7 @@ import { code, fields, hint, list, md, paragraph, reply, say, table, title, type
 import { inviteForm } from './lib/forms.js';
 import { isApiError } from '../src/mattermost/errors.js';
 import type { Team, TeamMember, User } from '../src/mattermost/models.js';
-import { ADD_TO_TEAM, INVITE_TO_TEAM, MANAGE_TEAM_ROLES, needConfirmation, serverSays, usageFor, userArg } from './lib/admin-users.js';
+import { ADD_TO_TEAM, INVITE_TO_TEAM, MANAGE_TEAM_ROLES, needConfirmation, peopleDigest, requireSamePeople, serverSays, usageFor, userArg } from './lib/admin-users.js';
 import { flag, rawWord, word, words } from './lib/args.js';
 import { resolveBatch, uniqueRefs, unresolvedBlocks } from './lib/lookup.js';
 import { clip, isTeamGuest, teamRoles, userLabel } from './lib/people.js';
@@ -59,6 +59,9 @@ const add = defineSubcommand({
     if (refs.length > MAX_BATCH) throw invalidInput(`That is ${refs.length} people; add at most ${MAX_BATCH} at a time.`, usage);
 
     const resolved = await resolveBatch(ctx, refs);
+    // every name as it resolves now (members too): a confirmed run must find the same people
+    const people = resolved.found.map((f) => f.user.id);
+    requireSamePeople(ctx, people);
     const deactivated = resolved.found.filter((f) => f.user.delete_at > 0).map((f) => f.user);
     const active = resolved.found.filter((f) => f.user.delete_at === 0).map((f) => f.user);
     const current = active.length
@@ -69,7 +72,7 @@ const add = defineSubcommand({
     const toAdd = active.filter((u) => !isMember.has(u.id));
 
     if ((toAdd.length > CONFIRM_ADD_OVER || ctx.mustConfirm) && toAdd.length > 0 && !ctx.args.yes) {
-      needConfirmation(ctx, `This will add ${toAdd.length} people to ${teamLabel(team)}: ${toAdd.map(userLabel).join(', ')}.`, 'team', ['add', team.name, ...toAdd.map(userArg)]);
+      needConfirmation(ctx, `This will add ${toAdd.length} people to ${teamLabel(team)}: ${toAdd.map(userLabel).join(', ')}.`, 'team', ['add', team.name, ...toAdd.map(userArg)], { people: peopleDigest(people) });
     }
     const added: User[] = [];
     const failed: Array<{ user: User; why: string }> = [];

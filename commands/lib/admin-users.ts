@@ -4,7 +4,7 @@
  * act on the bot itself, never remove the last active system admin), confirmation
  * replies, server errors as plain sentences, and password generation.
  */
-import { randomInt } from 'node:crypto';
+import { createHash, randomInt } from 'node:crypto';
 import type { CommandContext, Requirement } from '../../src/core/command.js';
 import { UserError } from '../../src/core/errors.js';
 import { usageText } from '../../src/core/usage.js';
@@ -82,10 +82,27 @@ export async function refuseLastAdmin(ctx: Pick<CommandContext, 'api' | 'signal'
  * `needs_confirmation` (not returned as a normal reply) so that the audit trail records
  * that nothing was done, rather than a success.
  */
-export function needConfirmation(ctx: Pick<CommandContext, 'invocation' | 'services'>, what: string, command: string, args: string[]): never {
+export function needConfirmation(ctx: Pick<CommandContext, 'invocation' | 'services'>, what: string, command: string, args: string[], opts: { people?: string } = {}): never {
   throw new UserError('needs_confirmation', `${what} Nothing has been changed yet. To go ahead, run it again with --yes:`, {
     usage: commandLine(ctx, command, [...args, '--yes']),
+    ...(opts.people ? { people: opts.people } : {}),
   });
+}
+
+/**
+ * A digest of who the names of a list command stand for. The preview (and its buttons or
+ * approval) names people by @username; a name can pass to someone else before the click (one
+ * renames away, another takes the name), so the confirmed run compares this digest and
+ * stops if the names now mean other people (as the dispatcher does for a single target).
+ */
+export const peopleDigest = (ids: readonly string[]): string => createHash('sha256').update([...ids].sort().join(',')).digest('base64url');
+
+/** Throws when a confirmed run's names no longer stand for the people its preview showed. */
+export function requireSamePeople(ctx: Pick<CommandContext, 'invocation'>, ids: readonly string[]): void {
+  const shown = ctx.invocation.confirmed?.people;
+  if (shown !== undefined && shown !== peopleDigest(ids)) {
+    throw new UserError('conflict', 'Nothing was done: some of those names now belong to other people than when you were asked. Run the command again.');
+  }
 }
 
 /** `@username` for command hints (ids never appear in what people retype). */

@@ -87,7 +87,13 @@ export interface Invocation {
    * `targetId` = the user the confirmation was shown for (the run stops if the name now
    * means someone else).
    */
-  confirmed?: { by: 'click' | 'approval' | 'dialog'; approver?: { id: string; username: string }; targetId?: string };
+  confirmed?: {
+    by: 'click' | 'approval' | 'dialog';
+    approver?: { id: string; username: string };
+    targetId?: string;
+    /** digest of the people a list command's preview named (commands/lib/admin-users.ts peopleDigest) */
+    people?: string;
+  };
   /** the request carries a `trigger_id`, so a dialog can be opened for the caller (slash, clicks) */
   canOpenDialog?: boolean;
   /** a value typed into a dialog's password field: never from chat text, never logged */

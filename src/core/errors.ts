@@ -30,6 +30,8 @@ export class UserError extends Error {
       usage?: string;
       /** the sentence as trusted Markdown, shown instead of `message` (e.g. a refusal naming a permission in code) */
       text?: Markdown;
+      /** needs_confirmation: digest of the people the preview named (kept with the buttons) */
+      people?: string;
     } = {},
   ) {
     super(message);

@@ -20,6 +20,8 @@ export interface ConfirmationRequest {
   label: string;
   /** the invocation's reference id */
   ref: string;
+  /** digest of the people a list command's preview named; the confirmed run must name the same */
+  people?: string;
 }
 
 export interface DispatchInteractions {

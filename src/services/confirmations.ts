@@ -60,6 +60,8 @@ export const actionPayloadSchema = z
     /** the post that carried the command (DM/mention), kept on an updated reply */
     replyTo: optionalId,
     targetId: id26.optional(),
+    /** digest of the people a list command's preview named (team add) */
+    people: z.string().regex(/^[A-Za-z0-9_-]{43}$/).optional(),
     expiresAt: z.number().int().positive(),
     /** whether the post with the buttons is stored (then it can be updated, §8.5) */
     stored: z.boolean(),
@@ -152,6 +154,7 @@ export function createConfirmations(deps: ConfirmationsDeps): Confirmations {
     rootId: req.inv.rootId,
     replyTo: req.inv.postId ?? '',
     ...(req.target ? { targetId: req.target.id } : {}),
+    ...(req.people ? { people: req.people } : {}),
     expiresAt: now() + ttl,
     stored,
   });
@@ -374,7 +377,7 @@ export function createConfirmations(deps: ConfirmationsDeps): Confirmations {
       // ephemeral post: without that right a sensitive command must not run (nobody would see
       // e.g. the new password it set)
       privateReplies: confirmed.by === 'click' || (deps.canEphemeral?.() ?? false),
-      confirmed: { ...confirmed, ...(p.targetId ? { targetId: p.targetId } : {}) },
+      confirmed: { ...confirmed, ...(p.targetId ? { targetId: p.targetId } : {}), ...(p.people ? { people: p.people } : {}) },
       receivedAt: now(),
     };
     let result: { reply: Reply; ref: string; outcome: string };

@@ -165,6 +165,40 @@ describe('two-person rule', () => {
   }, 30_000);
 });
 
+describe('a list of people (team add)', () => {
+  it('an approved team add adds the people the approver was shown, not whoever has those names at approval time', async () => {
+    const path = policyFile({ approvals: { channel: 'ops/incidents', approvers: { permission: 'edit_other_users', scope: 'system' }, commands: ['team add'] } });
+    e2e = await startE2E({ env: { MMOPS_ACTIONS_SECRET: SECRET, MMOPS_POLICY: path } });
+    const { fake } = e2e;
+    const acme = fake.store.teamByName('acme')?.id ?? '';
+    const MALLORY = userIdFor('mallory');
+    // mallory has left acme; ivan was never in it
+    const membership = fake.store.teamMembers.find((m) => m.team_id === acme && m.user_id === MALLORY);
+    if (!membership) throw new Error('seed changed: mallory is not in acme');
+    membership.delete_at = Date.now();
+
+    const r = await fake.executeSlash('alice', 'acme:town-square', '/team add acme @ivan');
+    expect(r.ephemeral.map((p) => p.message).join('\n')).toContain('Sent for approval');
+    const request = await waitFor(() => fake.posts.find((p) => p.user_id === BOT_ID && p.message.includes('Approval needed')), 'the approval request');
+    expect(request.message).toContain('Ivan');
+
+    // before anyone approves, ivan takes another name and mallory takes "ivan"
+    rename(fake, userIdFor('ivan'), 'ivan.old');
+    rename(fake, MALLORY, 'ivan');
+    const ping = await fake.postAs('alice', '@mmops', 'help');
+    await waitFor(() => fake.posts.find((p) => p.user_id === BOT_ID && p.channel_id === ping.channel_id), 'the answer to a later DM');
+    expect(await asAlice(fake, 'POST', `/channels/${request.channel_id}/members`, { user_id: userIdFor('heidi') })).toBe(201);
+    fake.clearRequests();
+    await fake.clickAction('heidi', request.id, 'approve');
+
+    await waitFor(() => fake.posts.find((p) => p.id === request.id && p.message.includes('Approved by')), 'the outcome');
+    expect(botCalls(fake, 'POST', /\/members\/batch$/)).toEqual([]);
+    expect(fake.store.teamMembers.some((m) => m.team_id === acme && m.user_id === MALLORY && m.delete_at === 0)).toBe(false);
+    const dm = fake.store.directChannel(ALICE, BOT_ID)?.id;
+    await waitFor(() => fake.posts.find((p) => p.channel_id === dm && p.message.includes('belong to other people')), 'the requester told why');
+  }, 30_000);
+});
+
 describe('unauthenticated requests to /actions and /dialogs', () => {
   it('forged clicks and forms are not blamed on the user_id they claim, and cannot flood the audit channel', async () => {
     e2e = await startE2E({ env: { MMOPS_ACTIONS_SECRET: SECRET, MMOPS_AUDIT_CHANNEL: 'acme:off-topic' } });
