@@ -32,13 +32,14 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { Readable, Writable } from 'node:stream';
+import { Writable as WritableStream, type Readable, type Writable } from 'node:stream';
 import { z } from 'zod';
 import type { Post, SlashResult } from './fake-server.js';
 import { newId } from './ids.js';
 import { channelLabel, channelList, describeUser, peopleList, slashTriggers } from './console-people.js';
 import { displayWidth, paint, renderMarkdown, summarizeCalls, toneOf, wrapSegs, type Style } from './console-render.js';
 import type { Sandbox } from './console-sandbox.js';
+import { buttonsOf, DialogForm, postText, renderButtons, type ButtonSet } from './console-interactive.js';
 import type { StoredChannel, StoredFile, StoredUser } from './store.js';
 
 export interface ConsoleOptions {
@@ -61,7 +62,7 @@ export interface ConsoleOptions {
 /** What a line did, for scripts and tests. */
 export interface LineResult {
   line: string;
-  kind: 'slash' | 'dm' | 'mention' | 'console' | 'blank';
+  kind: 'slash' | 'dm' | 'mention' | 'console' | 'blank' | 'click' | 'dialog';
   /** marked with `!`: expected to be refused or to warn */
   expectRefusal: boolean;
   /** ok = answered; refused = refused or warned; error = crash, HTTP error, unknown command, no answer */
@@ -105,7 +106,7 @@ export interface SandboxConsole {
 }
 
 /** Words the console itself answers; anything else that is not a slash or a mention is a DM. */
-const CONSOLE_WORDS = ['as', 'in', 'users', 'channels', 'attach', 'logs', 'help', 'quit', 'exit'] as const;
+const CONSOLE_WORDS = ['as', 'in', 'users', 'channels', 'attach', 'logs', 'click', 'help', 'quit', 'exit'] as const;
 
 /** The immediate answer of the slash endpoint to a slow command (its result comes by response_url). */
 const WORKING = /^Working on it/;
@@ -177,6 +178,11 @@ export function createConsole(opts: ConsoleOptions): SandboxConsole {
   let user = (opts.user ?? 'alice').replace(/^@/, '');
   let channel = opts.channel ?? 'acme:town-square';
   let attachment: { file: StoredFile; from: string } | undefined;
+  /** the last post with buttons shown (any user's): what `click N` clicks */
+  let lastButtons: ButtonSet | undefined;
+  /** a dialog the current user is filling in: lines answer its fields until it is submitted */
+  let form: DialogForm | undefined;
+  let dialogsSeen = fake.dialogs.length;
   /** posts by the bot already shown as answers; others are shown as "meanwhile" posts */
   const shown = new Set<string>();
   let scannedPosts = fake.posts.length;
@@ -216,7 +222,8 @@ export function createConsole(opts: ConsoleOptions): SandboxConsole {
   }
 
   const where = (): string => (channel.startsWith('@') ? `(dm ${channel.slice(1)})` : channel);
-  const promptText = (): string => `${p(user, 'bold')}${p('@', 'dim')}${where()}${p('>', 'dim')} `;
+  const promptText = (): string =>
+    form ? `  ${p('▸', 'cyan')} ${form.prompt()} ` : `${p(user, 'bold')}${p('@', 'dim')}${where()}${p('>', 'dim')} `;
 
   // ---------------------------------------------------------------------------
   // observing the bot
@@ -278,6 +285,19 @@ export function createConsole(opts: ConsoleOptions): SandboxConsole {
     for (const l of renderMarkdown(text, { color, width: width() })) print(`  ${p('│', edge)} ${l}`);
   }
 
+  /** A post with its attachments, and its buttons (numbered; they become what `click N` clicks). */
+  function printPost(header: string, post: Post): void {
+    printReply(header, postText(post));
+    printButtons(post);
+  }
+
+  function printButtons(post: Post): void {
+    const set = buttonsOf(post);
+    if (!set) return;
+    lastButtons = set;
+    for (const l of renderButtons(set, color, width() - 2)) print(`  ${p('│', 'dim')} ${l}`);
+  }
+
   /** Prints `first` then `items` joined by ` · `, wrapped between items, in `style`. */
   function printWrapped(lead: string, items: string[], style: Style): void {
     const max = width();
@@ -336,7 +356,9 @@ export function createConsole(opts: ConsoleOptions): SandboxConsole {
       const tone = toneOf(replies[0]?.text ?? '');
       verdict = tone === 'error' ? 'error' : tone === 'refused' || tone === 'warning' ? 'refused' : 'ok';
     }
-    if (!why && replies.length === 0 && verdict !== 'refused') {
+    // a dialog opened for the user is the answer (the slash reply itself is empty then)
+    const dialogOpened = fake.dialogs.slice(dialogsSeen).some((d) => d.userId === currentUser().id);
+    if (!why && replies.length === 0 && verdict !== 'refused' && !dialogOpened) {
       verdict = 'error';
       why = `no answer within ${Math.round(replyTimeoutMs / 1000)} s`;
     }
@@ -379,9 +401,12 @@ export function createConsole(opts: ConsoleOptions): SandboxConsole {
     };
     parts.forEach((part, i) => {
       const t = part.text ?? '';
+      // an empty answer (e.g. when the bot opened a dialog instead) shows nothing, as in a client
+      if (t === '' && !part.attachments?.length) return;
       replies.push({ where: part.response_type === 'in_channel' ? 'channel' : 'ephemeral', text: t });
       printReply(label(part.response_type, i, parts.length), t);
     });
+    for (const made of [...res.posts, ...res.ephemeral]) printButtons(made);
     if (parts.length === 1 && WORKING.test(parts[0]?.text ?? '')) {
       // a slow command: its answer arrives later through response_url
       const channelId = res.request?.form.get('channel_id') ?? '';
@@ -396,7 +421,7 @@ export function createConsole(opts: ConsoleOptions): SandboxConsole {
       later.forEach((x, i) => {
         const type = x.type === 'system_ephemeral' ? 'ephemeral' : 'in_channel';
         replies.push({ where: type === 'in_channel' ? 'channel' : 'ephemeral', text: x.message });
-        printReply(label(type, i, later.length, `${secs} s later, by response_url`), x.message);
+        printPost(label(type, i, later.length, `${secs} s later, by response_url`), x);
       });
       if (!ok && later.length === 0) return finish(base, m, [], `the answer did not follow within ${Math.round(replyTimeoutMs / 1000)} s`, 'error');
       return finish(base, m, replies);
@@ -451,7 +476,7 @@ export function createConsole(opts: ConsoleOptions): SandboxConsole {
       ephemeral: `mmops, in the thread, only ${user} sees this`,
     };
     for (const r of got) shown.add(r.post.id);
-    got.forEach((r, i) => printReply(`${labels[r.where] ?? 'mmops'}${got.length > 1 ? ` · part ${i + 1} of ${got.length}` : ''}`, r.post.message));
+    got.forEach((r, i) => printPost(`${labels[r.where] ?? 'mmops'}${got.length > 1 ? ` · part ${i + 1} of ${got.length}` : ''}`, r.post));
     return finish(base, m, got.map((r) => ({ where: r.where, text: r.post.message })));
   }
 
@@ -466,8 +491,138 @@ export function createConsole(opts: ConsoleOptions): SandboxConsole {
       shown.add(x.id);
       const ch = store.channels.get(x.channel_id);
       const place = ch ? (ch.type === 'D' ? `a DM with ${channelLabel(store, ch, bot.id)}` : channelLabel(store, ch)) : 'a channel';
-      printReply(`meanwhile, mmops posted in ${place}${x.root_id ? ' (in a thread)' : ''}`, x.message);
+      printPost(`meanwhile, mmops posted in ${place}${x.root_id ? ' (in a thread)' : ''}`, x);
     }
+  }
+
+  // ---------------------------------------------------------------------------
+  // buttons and dialogs (docs/mattermost-notes.md §8)
+
+  const errorText = (body: unknown): string =>
+    typeof body === 'object' && body !== null && 'message' in body && typeof body.message === 'string' ? body.message : JSON.stringify(body).slice(0, 200);
+
+  /** What the bot did in answer to a click or a submission: edited posts, ephemeral replies to `user`. */
+  function answersSince(m: Mark, edited: Map<string, number>): Array<{ where: string; post: Post }> {
+    const u = currentUser();
+    const out: Array<{ where: string; post: Post }> = [];
+    for (const [id, updateAt] of edited) {
+      const stored = fake.posts.find((x) => x.id === id);
+      if (stored && stored.update_at !== updateAt) out.push({ where: 'updated', post: stored });
+      const eph = fake.ephemeral.find((e) => e.post.id === id);
+      if (eph && eph.post.update_at !== updateAt) out.push({ where: 'updated', post: eph.post });
+    }
+    for (const e of fake.ephemeral.slice(m.ephemeral)) if (e.userId === u.id && !edited.has(e.post.id)) out.push({ where: 'ephemeral', post: e.post });
+    return out;
+  }
+
+  /** `click N [option]`: the Nth button of the last post with buttons, as the current user. */
+  async function runClick(base: Pick<LineResult, 'line' | 'kind' | 'expectRefusal'>, arg: string): Promise<LineResult> {
+    const fail = (problem: string): LineResult => {
+      printProblem(problem);
+      return { ...base, verdict: 'error', problem, failed: false, replies: [], apiCalls: [] };
+    };
+    const set = lastButtons;
+    if (!set) return fail('there are no buttons to click yet; a confirmation shows them (e.g. /mmops user deactivate @bob)');
+    const [nText = '', ...optionWords] = arg.split(/\s+/);
+    const n = Number(nText);
+    if (!Number.isInteger(n) || n < 1 || n > set.actions.length) return fail(`click which? 1…${set.actions.length} (${set.actions.map((a, i) => `${i + 1}=${a.name}`).join(', ')})`);
+    const action = set.actions[n - 1];
+    if (!action) return fail('no such button');
+    const option = optionWords.join(' ');
+    if (action.type === 'select' && !option) return fail(`${action.name} is a menu: click ${n} VALUE (${action.options.map((o) => o.value).join(', ') || 'any value'})`);
+    const m = mark();
+    const edited = new Map<string, number>();
+    const before = fake.posts.find((x) => x.id === set.postId) ?? fake.ephemeral.find((e) => e.post.id === set.postId)?.post;
+    edited.set(set.postId, before?.update_at ?? 0);
+    printNote(`${user} clicks “${action.name}”${option ? ` (${option})` : ''}`);
+    let res: { status: number; body: unknown };
+    try {
+      res = await fake.clickAction(user, set.postId, action.id, { ...(option ? { selectedOption: option } : {}), ...(set.ephemeral ? { cookie: action.cookie ?? '' } : {}) });
+    } catch (err) {
+      return finish(base, m, [], `the sandbox could not click: ${err instanceof Error ? err.message : String(err)}`, 'error');
+    }
+    await settle(() => true);
+    if (res.status !== 200) return finish(base, m, [], `Mattermost answered the click with ${res.status}: ${errorText(res.body)}`, 'error');
+    const got = answersSince(m, edited);
+    for (const r of got) shown.add(r.post.id);
+    const labels: Record<string, string> = { updated: 'mmops updated the message', ephemeral: `mmops, only ${user} sees this` };
+    got.forEach((r) => printPost(labels[r.where] ?? 'mmops', r.post));
+    const opened = openDialogs();
+    if (got.length === 0 && !opened) {
+      printNote('the click went through; mmops changed nothing');
+      return { ...base, verdict: 'ok', failed: false, replies: [], apiCalls: callsSince(m) };
+    }
+    return finish(base, m, got.map((r) => ({ where: r.where, text: postText(r.post) })), undefined, got.length === 0 ? 'ok' : undefined);
+  }
+
+  /** Dialogs opened since the last look: the current user's becomes the form being filled in. */
+  function openDialogs(): boolean {
+    const fresh = fake.dialogs.slice(dialogsSeen);
+    dialogsSeen = fake.dialogs.length;
+    let mine = false;
+    for (const d of fresh) {
+      const owner = store.users.get(d.userId)?.username ?? d.userId;
+      if (owner !== user) {
+        printNote(`(a dialog “${d.dialog.title}” opened for ${owner}; as ${owner} to fill it in)`);
+        continue;
+      }
+      form = new DialogForm(d);
+      mine = true;
+      const [title = '', ...rest] = form.header();
+      print(`  ${p('┌', 'cyan')} ${p(`dialog: ${title}`, 'bold')}`);
+      for (const l of rest) print(`  ${p('│', 'cyan')} ${l}`);
+      if (d.warnings.length > 0) printNote(`(Mattermost logged: ${d.warnings.join('; ')})`);
+    }
+    return mine;
+  }
+
+  /** A line while a dialog is open: the answer to its current field, or `cancel`. */
+  async function runDialogLine(line: string, expectRefusal: boolean): Promise<LineResult> {
+    const f = form;
+    const base = { line: f?.secret ? '••••' : line, kind: 'console' as const, expectRefusal };
+    const quiet: LineResult = { ...base, verdict: 'none', failed: false, replies: [], apiCalls: [] };
+    if (!f) return quiet;
+    if (line === 'cancel') {
+      form = undefined;
+      if (f.opened.dialog.notify_on_cancel) {
+        const r = await fake.submitDialog(user, {}, { dialog: f.opened, cancelled: true });
+        printNote(`dialog cancelled; mmops was told (${r.status})`);
+      } else printNote('dialog closed; nothing was sent');
+      return quiet;
+    }
+    const problem = f.answer(line);
+    if (problem) {
+      printNote(problem);
+      return quiet;
+    }
+    if (!f.done) return quiet;
+    // every field answered: submit like a client
+    const m = mark();
+    const submitted = { ...base, kind: 'dialog' as const };
+    const res = await fake.submitDialog(user, f.values, { dialog: f.opened });
+    await settle(() => true);
+    if (res.status !== 200) {
+      form = undefined;
+      return finish(submitted, m, [], `Mattermost answered the submission with ${res.status}: ${errorText(res.body)}`, 'error');
+    }
+    const body = typeof res.body === 'object' && res.body !== null ? res.body : {};
+    const errors = 'errors' in body && typeof body.errors === 'object' && body.errors !== null ? Object.entries(body.errors).map(([k, v]) => [k, String(v)] as const) : [];
+    if (errors.length > 0) {
+      f.reopen(Object.fromEntries(errors));
+      for (const [k, v] of errors) printReply(`mmops refused “${k}”`, `:no_entry: ${v}`);
+      if (f.done) form = undefined;
+      return { ...submitted, verdict: 'refused', problem: `mmops refused the form: ${errors.map(([k, v]) => `${k}: ${v}`).join('; ')}`, failed: false, replies: [], apiCalls: callsSince(m) };
+    }
+    form = undefined;
+    if ('error' in body && typeof body.error === 'string' && body.error) {
+      printReply('mmops refused the form', `:no_entry: ${body.error}`);
+      return { ...submitted, verdict: 'refused', problem: body.error, failed: false, replies: [{ where: 'dialog', text: body.error }], apiCalls: callsSince(m) };
+    }
+    printNote('submitted');
+    const got = answersSince(m, new Map());
+    for (const r of got) shown.add(r.post.id);
+    got.forEach((r) => printPost(`mmops, only ${user} sees this`, r.post));
+    return finish(submitted, m, got.map((r) => ({ where: r.where, text: postText(r.post) })), undefined, got.length === 0 ? 'ok' : undefined);
   }
 
   // ---------------------------------------------------------------------------
@@ -501,6 +656,7 @@ export function createConsole(opts: ConsoleOptions): SandboxConsole {
       ['as dave', 'act as someone else (users: who is who)'],
       ['in ops:incidents', 'go to another channel, or a DM: in @bob (channels: the list)'],
       ['attach avatar.png', 'attach a file to your next message (seeded: avatar.png, notes.txt; or a path)'],
+      ['click 1', 'click the first button of the last message with buttons (as you); a menu: click 1 VALUE'],
       ['logs [N]', "the bot's last N log lines (default 15)"],
       ['help / quit', 'this help / leave (also exit or Ctrl-D)'],
     ];
@@ -667,9 +823,15 @@ export function createConsole(opts: ConsoleOptions): SandboxConsole {
 
   async function run(input: string): Promise<LineResult> {
     let line = input.trim();
-    if (line === '' || line.startsWith('#')) return { line, kind: 'blank', expectRefusal: false, verdict: 'none', failed: false, replies: [], apiCalls: [] };
-    const expectRefusal = line.startsWith('!');
+    if (form && !form.secret && line.startsWith('#')) line = '';
+    if (!form && (line === '' || line.startsWith('#'))) return { line, kind: 'blank', expectRefusal: false, verdict: 'none', failed: false, replies: [], apiCalls: [] };
+    const expectRefusal = !form?.secret && line.startsWith('!');
     if (expectRefusal) line = line.slice(1).trim();
+    if (form) {
+      const r = await runDialogLine(line, expectRefusal);
+      printMeanwhile();
+      return judge(r, expectRefusal);
+    }
     const [first = '', ...rest] = line.split(/\s+/);
     const word = first.toLowerCase();
     const arg = rest.join(' ').trim();
@@ -696,6 +858,8 @@ export function createConsole(opts: ConsoleOptions): SandboxConsole {
         printProblem('dm what? e.g. dm status @alice');
         result = { line, kind: 'dm', expectRefusal, verdict: 'error', problem: 'empty message', failed: false, replies: [], apiCalls: [] };
       } else result = await runPost({ line, kind: 'dm', expectRefusal }, `@${bot.username}`, arg);
+    } else if (word === 'click') {
+      result = await runClick({ line, kind: 'click', expectRefusal }, arg);
     } else if ((CONSOLE_WORDS as readonly string[]).includes(word) && !(word === 'help' && arg !== '')) {
       result = consoleWord({ line, kind: 'console', expectRefusal }, word, arg);
     } else {
@@ -703,8 +867,12 @@ export function createConsole(opts: ConsoleOptions): SandboxConsole {
     }
 
     printMeanwhile();
+    if (result.kind !== 'click' && openDialogs() && result.verdict === 'none') result.verdict = 'ok';
+    return judge(result, expectRefusal);
+  }
 
-    // is it what the script expected?
+  /** Is it what the script expected? */
+  function judge(result: LineResult, expectRefusal: boolean): LineResult {
     if (result.kind === 'console') {
       result.failed = result.verdict === 'error' || expectRefusal;
       if (expectRefusal && !result.problem) result.problem = '! marks lines for the bot, not console words';
@@ -727,8 +895,10 @@ export function createConsole(opts: ConsoleOptions): SandboxConsole {
     const lines = text.split(/\r?\n/);
     for (const [i, raw] of lines.entries()) {
       const line = raw.trim();
-      if (line === '' || line.startsWith('#')) continue;
-      print(`${promptText()}${line}`);
+      if (!form && (line === '' || line.startsWith('#'))) continue;
+      if (form && line.startsWith('#')) continue;
+      // a dialog's password field is not echoed
+      print(`${promptText()}${form?.secret ? '••••' : line}`);
       const r = await run(line);
       ran += 1;
       if (r.failed) {
@@ -739,7 +909,8 @@ export function createConsole(opts: ConsoleOptions): SandboxConsole {
         expectedRefusals += 1;
         print(`  ${p('✓ refused, as expected (!)', 'green')}`);
       }
-      print();
+      // fields of an open dialog follow each other without a blank line
+      if (!form) print();
       if (r.quit) break;
     }
     const name = o.name ? `${o.name}: ` : '';
@@ -773,7 +944,17 @@ export function createConsole(opts: ConsoleOptions): SandboxConsole {
 
   async function interact(input: Readable & { isTTY?: boolean }): Promise<void> {
     const terminal = Boolean(input.isTTY) && 'isTTY' in output && output.isTTY === true;
-    const rl = createInterface({ input, output, terminal, completer, historySize: 500, prompt: promptText() });
+    // readline echoes what is typed; while a dialog asks for a password nothing but line ends gets through
+    let muted = false;
+    const echo = new WritableStream({
+      write(chunk: Buffer | string, _enc, cb) {
+        const text = String(chunk);
+        if (!muted) output.write(text);
+        else if (text.includes('\n')) output.write('\n');
+        cb();
+      },
+    });
+    const rl = createInterface({ input, output: echo, terminal, completer, historySize: 500, prompt: promptText() });
     let closed = false;
     rl.on('close', () => {
       closed = true;
@@ -784,17 +965,19 @@ export function createConsole(opts: ConsoleOptions): SandboxConsole {
     try {
       for await (const raw of rl) {
         const line = raw.trim();
+        muted = false;
         if (!terminal) {
-          if (line === '' || line.startsWith('#')) continue;
-          print(`${promptText()}${line}`);
+          if (!form && (line === '' || line.startsWith('#'))) continue;
+          print(`${promptText()}${form?.secret ? '••••' : line}`);
         }
         const r = await run(line);
         if (r.quit) break;
-        // a blank line between one answer and the next prompt
-        if (line !== '' && r.kind !== 'blank') print();
+        // a blank line between one answer and the next prompt (not between a dialog's fields)
+        if (line !== '' && r.kind !== 'blank' && !form) print();
         if (closed) break;
         rl.setPrompt(promptText());
         if (terminal) rl.prompt();
+        muted = terminal && Boolean(form?.secret);
       }
     } catch (err) {
       // the terminal went away (a closed window: EIO): that is the end of the input
