@@ -18,6 +18,8 @@ export interface ConfirmationRequest {
   preview: string;
   /** `user deactivate` */
   label: string;
+  /** the subcommand's answer holds a secret (an approval then hands the run to the requester) */
+  sensitive?: boolean;
   /** the invocation's reference id */
   ref: string;
   /** digest of the people a list command's preview named; the confirmed run must name the same */

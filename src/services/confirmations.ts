@@ -46,7 +46,8 @@ const optionalId = z.union([id26, z.literal('')]);
 export const actionPayloadSchema = z
   .object({
     v: z.literal(1),
-    kind: z.enum(['confirm', 'cancel', 'approve', 'deny']),
+    /** `run`: an approved request whose answer holds a secret, run when the requester clicks (online) */
+    kind: z.enum(['confirm', 'cancel', 'approve', 'deny', 'run']),
     nonce: z.string().min(16).max(64),
     requester: id26,
     requesterName: z.string().max(64),
@@ -62,6 +63,11 @@ export const actionPayloadSchema = z
     targetId: id26.optional(),
     /** digest of the people a list command's preview named (team add) */
     people: z.string().regex(/^[A-Za-z0-9_-]{43}$/).optional(),
+    /** the subcommand's answer holds a secret (sessions, a password) */
+    sensitive: z.boolean().optional(),
+    /** who approved (kind `run` only) */
+    approverId: id26.optional(),
+    approverName: z.string().max(64).optional(),
     expiresAt: z.number().int().positive(),
     /** whether the post with the buttons is stored (then it can be updated, §8.5) */
     stored: z.boolean(),
@@ -155,6 +161,7 @@ export function createConfirmations(deps: ConfirmationsDeps): Confirmations {
     replyTo: req.inv.postId ?? '',
     ...(req.target ? { targetId: req.target.id } : {}),
     ...(req.people ? { people: req.people } : {}),
+    ...(req.sensitive ? { sensitive: true } : {}),
     expiresAt: now() + ttl,
     stored,
   });
@@ -279,7 +286,7 @@ export function createConfirmations(deps: ConfirmationsDeps): Confirmations {
       return finish(p, `${what}; nothing was changed. Run the command again if it is still needed.`);
     }
 
-    if (p.kind === 'confirm' || p.kind === 'cancel') {
+    if (p.kind === 'confirm' || p.kind === 'cancel' || p.kind === 'run') {
       if (req.user_id !== p.requester) {
         clog.info({}, 'click refused: not the requester');
         auditAs('refused', `${p.kind} clicked by someone else (${req.user_name || req.user_id})`);
@@ -314,6 +321,8 @@ export function createConfirmations(deps: ConfirmationsDeps): Confirmations {
         return finish(p, `Cancelled: nothing was changed (${p.label}).`);
       case 'confirm':
         return runConfirmed(p, { by: 'click' });
+      case 'run':
+        return runConfirmed(p, { by: 'approval', approver: { id: p.approverId ?? '', username: p.approverName ?? 'an approver' } }, { requesterClicked: true });
       case 'deny': {
         const who = await usernameOf(req.user_id, req.user_name);
         const withdrawn = req.user_id === p.requester;
@@ -324,6 +333,8 @@ export function createConfirmations(deps: ConfirmationsDeps): Confirmations {
       }
       case 'approve': {
         const who = await usernameOf(req.user_id, req.user_name);
+        // a secret answer can only be shown to someone online: the requester runs it with a click
+        if (p.sensitive) return handOver(p, { id: req.user_id, username: who });
         return runConfirmed(p, { by: 'approval', approver: { id: req.user_id, username: who } });
       }
     }
@@ -364,7 +375,32 @@ export function createConfirmations(deps: ConfirmationsDeps): Confirmations {
     }
   }
 
-  async function runConfirmed(p: ActionPayload, confirmed: NonNullable<Invocation['confirmed']>): Promise<ActionResponse> {
+  /**
+   * An approved request whose answer holds a secret (a generated password, sessions): an
+   * ephemeral post reaches only clients online at that moment, and an approval may come an
+   * hour later, so running it now could change a password nobody ever sees. The requester
+   * gets a stored DM with a **Run now** button instead; their click runs it (rights read
+   * fresh again) and the answer comes back in the click's response, to them alone.
+   */
+  async function handOver(p: ActionPayload, approver: { id: string; username: string }): Promise<ActionResponse> {
+    const run: ActionPayload = { ...p, kind: 'run', nonce: newNonce(), expiresAt: now() + approvalTtl, stored: true, approverId: approver.id, approverName: approver.username, replyTo: '' };
+    const note = reply(
+      [paragraph(md`${`@${approver.username}`} approved your request to run ${code(p.label)}. Its answer holds a secret, so it runs when you click **Run now** (within ${minutes(approvalTtl)}); the answer is shown only to you.`)],
+      { tone: 'info' },
+    );
+    try {
+      const dm = await deps.api.createDirectChannel(deps.botUserId, p.requester);
+      const post = deps.renderPost({ ...note, buttons: [button('run', 'Run now', 'primary', run)] });
+      await deps.api.createPost({ channel_id: dm.id, message: post.message, ...(post.props ? { props: post.props } : {}) });
+    } catch (err) {
+      log.error({ err, requester: p.requester }, 'approved request could not be handed to the requester');
+      return finish(p, `Approved by @\u200b${approver.username}, but I could not reach the requester to run it; nothing was changed (ask them to request it again).`);
+    }
+    log.info({ command: p.label, requester: p.requester, approver: approver.id }, 'approved; the requester runs it');
+    return finish(p, `Approved by @\u200b${approver.username}: the requester runs ${p.label} from their direct message with me (its answer is private).`);
+  }
+
+  async function runConfirmed(p: ActionPayload, confirmed: NonNullable<Invocation['confirmed']>, opts: { requesterClicked?: boolean } = {}): Promise<ActionResponse> {
     const inv: Invocation = {
       source: p.source,
       text: `${p.text} --yes`,
@@ -376,7 +412,7 @@ export function createConfirmations(deps: ConfirmationsDeps): Confirmations {
       // server, §8.5); an approval's reaches the requester later, privately only as an
       // ephemeral post: without that right a sensitive command must not run (nobody would see
       // e.g. the new password it set)
-      privateReplies: confirmed.by === 'click' || (deps.canEphemeral?.() ?? false),
+      privateReplies: confirmed.by === 'click' || opts.requesterClicked === true || (deps.canEphemeral?.() ?? false),
       confirmed: { ...confirmed, ...(p.targetId ? { targetId: p.targetId } : {}), ...(p.people ? { people: p.people } : {}) },
       receivedAt: now(),
     };
@@ -388,7 +424,7 @@ export function createConfirmations(deps: ConfirmationsDeps): Confirmations {
       return ephemeral('Sorry, something went wrong while running that.');
     }
     const done = result.outcome === 'ok';
-    if (confirmed.by === 'click') return finish(p, rendered(result.reply), { sensitive: result.reply.sensitive === true });
+    if (confirmed.by === 'click' || opts.requesterClicked) return finish(p, rendered(result.reply), { sensitive: result.reply.sensitive === true });
     // approval: the channel sees who approved and whether it ran; the requester gets the answer
     const who = confirmed.approver?.username ?? 'an approver';
     const status = done ? 'carried out' : result.outcome === 'refused' ? 'not carried out: the requester may no longer do this' : 'not carried out';

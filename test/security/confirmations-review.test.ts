@@ -136,8 +136,9 @@ describe('dialogs', () => {
 });
 
 describe('two-person rule', () => {
-  it('an approved password reset is not carried out when its answer (the new password) cannot reach the requester privately', async () => {
-    // approvers: anyone who may edit other users (heidi, the help desk); the bot lacks create_post_ephemeral
+  it('an approved password reset is handed to the requester: it runs when they click Run now, and only they see the password', async () => {
+    // approvers: anyone who may edit other users (heidi, the help desk); the bot lacks create_post_ephemeral,
+    // and the requester may well be offline when the approval comes: an ephemeral answer would be lost
     const path = policyFile({ approvals: { channel: 'ops/incidents', approvers: { permission: 'edit_other_users', scope: 'system' }, commands: ['user password'] } });
     e2e = await startE2E({ env: { MMOPS_ACTIONS_SECRET: SECRET, MMOPS_POLICY: path }, start: false });
     const { fake } = e2e;
@@ -148,7 +149,6 @@ describe('two-person rule', () => {
     await e2e.bot.registered();
     const before = fake.store.users.get(BOB)?.password;
 
-    // the slash command answers privately (its response is ephemeral whatever the bot's rights)
     const r = await fake.executeSlash('alice', 'acme:town-square', '/user password @bob --generate');
     expect(r.ephemeral.map((p) => p.message).join('\n')).toContain('Sent for approval');
     const request = await waitFor(() => fake.posts.find((p) => p.user_id === BOT_ID && p.message.includes('Approval needed')), 'the approval request');
@@ -156,12 +156,29 @@ describe('two-person rule', () => {
     fake.clearRequests();
     await fake.clickAction('heidi', request.id, 'approve');
 
-    // the approved run can only answer alice by an ephemeral post, which the bot may not send:
-    // a password nobody will ever see must not replace bob's
+    // approved, but nothing changed yet: alice gets a stored DM with Run now
     const updated = await waitFor(() => fake.posts.find((p) => p.id === request.id && p.message.includes('Approved by')), 'the outcome');
-    expect(updated.message).toContain('not carried out');
+    expect(updated.message).toContain('the requester runs user password');
     expect(passwordSets(fake, BOB)).toEqual([]);
     expect(fake.store.users.get(BOB)?.password).toBe(before);
+    const dm = fake.store.directChannel(userIdFor('alice'), BOT_ID)?.id;
+    const handed = await waitFor(() => fake.posts.find((p) => p.channel_id === dm && p.message.includes('Run now')), 'the Run now message');
+    // only alice may run it
+    const stranger = await fake.clickAction('heidi', handed.id, 'run');
+    expect(stranger.status).not.toBe(200); // heidi cannot read alice's DM (the server refuses the click)
+    expect(passwordSets(fake, BOB)).toEqual([]);
+
+    await fake.clickAction('alice', handed.id, 'run');
+    expect(passwordSets(fake, BOB)).toHaveLength(1);
+    const pw = fake.store.users.get(BOB)?.password ?? '';
+    expect(pw).not.toBe(before);
+    // the password reached alice alone (an ephemeral answer to her click), never a stored post
+    expect(fake.ephemeral.find((e) => e.userId === userIdFor('alice') && e.post.message.includes(pw))).toBeDefined();
+    expect(fake.posts.filter((p) => p.message.includes(pw))).toEqual([]);
+    expect(e2e.log.dump()).not.toContain(pw);
+    // once only
+    await fake.clickAction('alice', handed.id, 'run');
+    expect(passwordSets(fake, BOB)).toHaveLength(1);
   }, 30_000);
 });
 
