@@ -85,8 +85,11 @@ export interface DispatcherDeps {
   interactions?: DispatchInteractions;
 }
 
-/** How an invocation ended; `busy` = not admitted (src/core/scheduler.ts), nothing ran. */
-export type DispatchOutcome = 'ok' | 'user_error' | 'refused' | 'unavailable' | 'crash' | 'unknown_command' | 'timeout' | 'busy';
+/**
+ * How an invocation ended; `busy` = not admitted (src/core/scheduler.ts), nothing ran;
+ * `asked` = it stopped to ask (Confirm/Cancel, or sent for approval), nothing changed yet.
+ */
+export type DispatchOutcome = 'ok' | 'user_error' | 'refused' | 'unavailable' | 'crash' | 'unknown_command' | 'timeout' | 'busy' | 'asked';
 
 export interface DispatchResult {
   reply: Reply;
@@ -528,12 +531,13 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       if (needsApproval) {
         const answer = await interactions.requestApproval(request);
         if (answer.tone === 'ok' || answer.tone === 'info') audit('requested');
-        throw new Stop(answer, answer.tone === 'ok' || answer.tone === 'info' ? 'ok' : 'unavailable');
+        throw new Stop(answer, answer.tone === 'ok' || answer.tone === 'info' ? 'asked' : 'unavailable');
       }
       const buttons = await interactions.confirmButtons(request);
       audit('failed', 'needs_confirmation');
       const typed = e.details.usage ? [{ kind: 'hint' as const, text: md`Or type: ${code(e.details.usage)}` }] : [];
-      throw new Stop({ ...reply([paragraph(e.message.replace(/ To go ahead, run it again with --yes:$/, '')), ...typed], { tone: 'warning' }), buttons }, 'user_error');
+      // a question, not a problem: no warning mark
+      throw new Stop({ ...reply([paragraph(e.message.replace(/ To go ahead, run it again with --yes:$/, '')), ...typed], { tone: 'info' }), buttons }, 'asked');
     }
     return sub.sensitive || out.sensitive ? { ...out, sensitive: true, visibility: 'caller' } : out;
   }

@@ -135,6 +135,8 @@ export function commandCounts(metricsText: string): Map<string, { command: strin
 /** Dispatcher outcomes → console verdicts. */
 const VERDICT: Record<string, LineResult['verdict']> = {
   ok: 'ok',
+  // a confirmation or an approval request: a normal answer (the next line may click)
+  asked: 'ok',
   refused: 'refused',
   user_error: 'refused',
   unavailable: 'refused',

@@ -44,7 +44,7 @@ const active = (username: string) => sandbox.fake.store.requireUser(username).de
 
 describe('buttons', () => {
   it('a slash confirmation shows numbered buttons; click 2 cancels through the click route and changes nothing', async () => {
-    const preview = await con.run('!/user deactivate @grace');
+    const preview = await con.run('/user deactivate @grace');
     expect(preview.failed).toBe(false);
     expect(out.text()).toMatch(/\[1\] Confirm {2}\[2\] Cancel {3}\(click 1…2\)/);
     const before = clicks().length;
@@ -58,7 +58,7 @@ describe('buttons', () => {
   });
 
   it('click N is the current console user: dave is refused, alice confirms and it happens', async () => {
-    await con.run('!/user deactivate @grace');
+    await con.run('/user deactivate @grace');
     await con.run('as dave');
     const refused = await con.run('click 1');
     expect(refused.replies[0]?.text).toMatch(/Only @\u200b?alice can confirm/);
@@ -73,7 +73,7 @@ describe('buttons', () => {
   });
 
   it('a confirmation in the DM is a stored post: the click updates it in place', async () => {
-    await con.run('!dm user deactivate @heidi');
+    await con.run('dm user deactivate @heidi');
     const r = await con.run('click 2');
     expect(out.text()).toContain('mmops updated the message');
     expect(r.replies[0]).toMatchObject({ where: 'updated' });
@@ -85,7 +85,7 @@ describe('buttons', () => {
     const none = await fresh.run('click 1');
     expect(none).toMatchObject({ kind: 'click', verdict: 'error' });
     expect(none.problem).toMatch(/no buttons to click yet/);
-    await con.run('!/user deactivate @grace');
+    await con.run('/user deactivate @grace');
     const far = await con.run('click 9');
     expect(far.problem).toMatch(/click which\? 1…2 \(1=Confirm, 2=Cancel\)/);
   });
