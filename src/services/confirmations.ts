@@ -234,7 +234,8 @@ export function createConfirmations(deps: ConfirmationsDeps): Confirmations {
     return reply(
       [
         paragraph(
-          md`Sent for approval to ~${channel.name}: someone with ${approverWords(policy.approvers)} (not you) must approve it within ${minutes(approvalTtl)}. Nothing has been changed yet; I'll send you the result in a direct message.`,
+          // a private channel's name is not told to someone who may not be in it
+          md`Sent for approval to ${channel.type === 'O' ? md`~${channel.name}` : raw('the approvals channel')}: someone with ${approverWords(policy.approvers)} (not you) must approve it within ${minutes(approvalTtl)}. Nothing has been changed yet; I'll send you the result in a direct message.`,
         ),
       ],
       { tone: 'info' },

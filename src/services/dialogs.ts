@@ -140,6 +140,11 @@ export function createDialogs(deps: DialogsDeps): Dialogs {
 
   async function submit(req: DialogSubmission): Promise<DialogAnswer> {
     if (req.cancelled) return {};
+    // newer servers also send `refresh` requests for dynamic forms; the bot's forms are static
+    if (req.type !== 'dialog_submission') {
+      log.warn({ type: req.type.slice(0, 32), userId: req.user_id }, 'dialog request ignored: not a submission');
+      return { error: 'This form only accepts a submission.' };
+    }
     const checked = deps.tokens.verify('dialog', req.state, dialogStateSchema);
     if (!checked.ok) {
       log.warn({ problem: checked.problem, userId: req.user_id }, 'dialog submission refused: its state is missing, forged or damaged');

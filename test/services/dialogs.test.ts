@@ -149,6 +149,9 @@ describe('submitting', () => {
     expect((await dialogs.submit(submission(state, { emails: 'a@example.com' }))).error).toContain('expired');
     expect(r.dispatched).toEqual([]);
     expect(await dialogs.submit(submission(state, {}, { cancelled: true }))).toEqual({});
+    r.clock.t -= 16 * 60_000;
+    expect((await dialogs.submit(submission(state, { emails: 'a@example.com' }, { type: 'refresh' }))).error).toContain('only accepts a submission');
+    expect(r.dispatched).toEqual([]);
   });
 
   it("checks a typed password against the server's rules; it reaches the command only as a secret and is never logged", async () => {
