@@ -7,7 +7,6 @@
  * all three still share the machine's cores.
  */
 import { execFile, fork, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync, openSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { dirname, resolve } from 'node:path';
@@ -25,10 +24,10 @@ export const ROOT = ((): string => {
 })();
 
 /**
- * Where {@link buildForBench} puts the compiled project (ignored by git, kept between runs);
- * one directory per checkout, since worktrees may share one node_modules.
+ * Where {@link buildForBench} puts the compiled project: under dist/ (ignored by git, kept
+ * between runs), not under node_modules, which `npm ci` deletes whole.
  */
-export const BUILD_DIR = resolve(ROOT, 'node_modules/.cache/mmops-bench', createHash('sha256').update(ROOT).digest('hex').slice(0, 12), 'dist');
+export const BUILD_DIR = resolve(ROOT, 'dist/bench-build');
 
 /**
  * Compiles the project with tsc (as `npm run build` does, incrementally) into
@@ -42,7 +41,7 @@ export async function buildForBench(): Promise<string> {
   await new Promise<void>((res) => {
     execFile(
       process.execPath,
-      [tsc, '-p', resolve(ROOT, 'tsconfig.build.json'), '--outDir', BUILD_DIR, '--incremental', '--tsBuildInfoFile', resolve(BUILD_DIR, '../tsbuildinfo'), '--sourceMap', 'false'],
+      [tsc, '-p', resolve(ROOT, 'tsconfig.build.json'), '--outDir', BUILD_DIR, '--incremental', '--tsBuildInfoFile', resolve(BUILD_DIR, '../bench-build.tsbuildinfo'), '--sourceMap', 'false'],
       { cwd: ROOT, maxBuffer: 16 * 2 ** 20 },
       () => res(),
     );
@@ -283,6 +282,8 @@ export interface LoadResult {
   p99: number;
   max: number;
   firstError?: string;
+  /** every latency in ms, in order (with `keepLatencies`) */
+  latencies?: number[];
 }
 
 export interface LoadOptions {
@@ -296,6 +297,8 @@ export interface LoadOptions {
   durationMs?: number;
   /** … stopping early once this returns true (checked before each request) */
   stop?: () => boolean;
+  /** return every latency (LoadResult.latencies) */
+  keepLatencies?: boolean;
   /** requests before measuring starts (connections opened, JIT warm) */
   warmup?: number;
   /** called with each answer's text (checks) */
@@ -417,6 +420,7 @@ async function phase(
     p99: percentile(sorted, 0.99),
     max: sorted.length ? (sorted[sorted.length - 1] ?? 0) : 0,
     ...(firstError ? { firstError } : {}),
+    ...(o.keepLatencies ? { latencies } : {}),
   };
 }
 
