@@ -110,9 +110,10 @@ export const npmStartSection: BenchSection = {
       return {
         targets: [
           {
-            target: `RSS < ${RSS_TARGET_MB} MB after ${commands.toLocaleString('en-US')} commands, \`npm start\` defaults`,
-            measured: `${fmt(MB(rssAfter))} MB (peak ${fmt(MB(after?.peak ?? 0))} MB)`,
-            pass: rssAfter > 0 && rssAfter < RSS_TARGET_MB * 2 ** 20,
+            // issue 11: "RSS stays under 150 MB after 100,000 commands": the end and the run's highest sample
+            target: `RSS < ${RSS_TARGET_MB} MB through ${commands.toLocaleString('en-US')} commands, \`npm start\` defaults`,
+            measured: `${fmt(MB(rssAfter))} MB at the end, ${fmt(MB(top.rss))} MB at most during the run (VmHWM ${fmt(MB(after?.peak ?? 0))} MB)`,
+            pass: rssAfter > 0 && Math.max(rssAfter, top.rss) < RSS_TARGET_MB * 2 ** 20,
           },
         ],
         figures: [

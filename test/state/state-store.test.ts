@@ -225,6 +225,17 @@ describe('memory state store', () => {
     expect(await s.get('long3')).toBe('1');
   });
 
+  it('drops expired entries nobody reads again, without waiting for maxEntries', async () => {
+    const c = clock();
+    const s = createMemoryStateStore({ now: c.now });
+    for (let i = 0; i < 1_500; i++) await s.claim(`slash-trigger:old-${i}`, 10);
+    c.advance(11);
+    for (let i = 0; i < 1_500; i++) await s.claim(`slash-trigger:new-${i}`, 10_000);
+    // the 1,500 expired claims were never read again; a sweep removed them
+    expect(s.size()).toBeLessThanOrEqual(1_500);
+    expect(await s.get('slash-trigger:new-0')).toBe('1');
+  });
+
   it('persists to a file and reloads live entries only', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mmops-state-'));
     const path = join(dir, 'state.json');
