@@ -10,19 +10,43 @@ import { AppError, appError, caller, forbidden, idParam, notFound, ok, type Rout
 import type { SandboxCore } from './core.js';
 import { clientPost, findAction, openCookie, RETAIN_PROP_KEYS, slackLinksToMarkdown, type PostActionCookie } from './post-actions.js';
 import type { Post, StoredChannel, StoredUser } from './store.js';
+import type { SubmitDialogBody } from './routes-dialogs.js';
 
 /** One request the sandbox sent to an integration for a click or a dialog submission. */
 export interface IntegrationCall {
   kind: 'action' | 'dialog_submit';
   url: string;
   /** the JSON body sent */
-  body: Record<string, unknown>;
+  body: ActionIntegrationRequest | SubmitDialogBody;
   headers: Record<string, string>;
   /** HTTP status of the answer, 0 when none arrived */
   status: number;
   /** the answer's body (first 64 KiB) */
   response: string;
   at: number;
+}
+
+/** model.PostActionIntegrationRequest: what an integration receives on a click, in the server's field order. */
+export interface ActionIntegrationRequest {
+  user_id: string;
+  user_name: string;
+  channel_id: string;
+  channel_name: string;
+  team_id: string;
+  team_domain: string;
+  post_id: string;
+  trigger_id: string;
+  type: string;
+  data_source: string;
+  /** omitted when empty (Go `omitempty`) */
+  context?: Record<string, unknown>;
+}
+
+/** model.PostActionAPIResponse: the clicker's answer (`goto_location` on current servers). */
+export interface ActionApiResponse {
+  status: 'OK';
+  trigger_id: string;
+  goto_location?: string;
 }
 
 /** model.PostActionIntegrationResponse (`goto_location` on current servers). */
@@ -62,7 +86,7 @@ export function canReadChannel(core: SandboxCore, user: StoredUser, channel: Sto
  * Accept JSON, no signature header, OutgoingIntegrationRequestsTimeout; anything but
  * HTTP 200 (or no answer) is 400 api.post.do_action.action_integration.app_error.
  */
-export async function callIntegration(core: SandboxCore, kind: IntegrationCall['kind'], url: string, body: Record<string, unknown>): Promise<string> {
+export async function callIntegration(core: SandboxCore, kind: IntegrationCall['kind'], url: string, body: ActionIntegrationRequest | SubmitDialogBody): Promise<string> {
   const headers = { 'Content-Type': 'application/json', Accept: 'application/json' };
   const call: IntegrationCall = { kind, url, body, headers, status: 0, response: '', at: Date.now() };
   core.integrationCalls.push(call);
@@ -135,7 +159,7 @@ export function registerActionRoutes(r: Router, core: SandboxCore): void {
     // submit a dialog with its current team, here the clicker's first team
     const firstTeam = store.teamMembers.find((m) => m.user_id === me.id && m.delete_at === 0)?.team_id ?? '';
     const trigger = core.issueTrigger(me.id, setup.channel.id, setup.channel.team_id || firstTeam);
-    const request: Record<string, unknown> = {
+    const request: ActionIntegrationRequest = {
       user_id: me.id,
       user_name: me.username,
       channel_id: setup.channel.id,
@@ -207,7 +231,7 @@ export function registerActionRoutes(r: Router, core: SandboxCore): void {
       const message = parsed.skip_slack_parsing ? parsed.ephemeral_text : slackLinksToMarkdown(parsed.ephemeral_text);
       core.sendEphemeral(me.id, setup.channel.id, message, { rootId: setup.rootPostId, props: { ...setup.retain }, authorId: me.id });
     }
-    const reply: Record<string, unknown> = { status: 'OK', trigger_id: trigger.clientTriggerId };
+    const reply: ActionApiResponse = { status: 'OK', trigger_id: trigger.clientTriggerId };
     if (compat === 'current' && parsed?.goto_location) reply.goto_location = parsed.goto_location;
     return ok(reply);
   });

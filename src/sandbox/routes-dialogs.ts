@@ -77,6 +77,26 @@ const submitSchema = z.object({
   cancelled: z.boolean().default(false),
 });
 
+/** model.SubmitDialogRequest as the integration receives it (no `url`), in the server's field order. */
+export interface SubmitDialogBody {
+  type: string;
+  callback_id: string;
+  state: string;
+  user_id: string;
+  channel_id: string;
+  team_id: string;
+  submission: Record<string, unknown> | null;
+  cancelled: boolean;
+}
+
+/** model.SubmitDialogResponse as the client receives it (Go `omitempty`). */
+export interface SubmitDialogAnswer {
+  error?: string;
+  errors?: Record<string, string>;
+  type?: string;
+  form?: unknown;
+}
+
 /** model.SubmitDialogResponse. */
 const submitResponseSchema = z.object({
   error: z.string().optional(),
@@ -208,7 +228,7 @@ export function registerDialogRoutes(r: Router, core: SandboxCore): void {
     if (!canReadChannel(core, me, channel)) throw forbidden(me.id, 'read_channel_content');
     // SessionHasPermissionToTeam is false for an empty team id, even for admins
     if (!submit.team_id || !store.hasTeamPermission(me, submit.team_id, 'view_team')) throw forbidden(me.id, 'view_team');
-    const body: Record<string, unknown> = {
+    const body: SubmitDialogBody = {
       type: submit.type === 'refresh' ? 'refresh' : 'dialog_submission',
       callback_id: submit.callback_id,
       state: submit.state,
@@ -236,7 +256,7 @@ export function registerDialogRoutes(r: Router, core: SandboxCore): void {
       if (type === 'form' && response.form == null) throw new AppError(400, 'app.submit_interactive_dialog.invalid_response', 'Invalid dialog response.', 'form field is required for form type');
       if (!['', 'ok', 'navigate', 'form'].includes(type)) throw new AppError(400, 'app.submit_interactive_dialog.invalid_response', 'Invalid dialog response.', `invalid type "${type}"`);
     }
-    const out: Record<string, unknown> = {};
+    const out: SubmitDialogAnswer = {};
     if (response.error) out.error = response.error;
     if (response.errors && Object.keys(response.errors).length > 0) out.errors = response.errors;
     if (type) out.type = type;

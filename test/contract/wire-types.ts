@@ -14,6 +14,18 @@ import type { Scheme as MmScheme } from '@mattermost/types/schemes';
 import type { Session as MmSession } from '@mattermost/types/sessions';
 import type { Team as MmTeam, TeamMembership } from '@mattermost/types/teams';
 import type { UserProfile, UserStatus } from '@mattermost/types/users';
+import type { PostAction as MmPostAction, PostActionResponse as MmPostActionResponse } from '@mattermost/types/integration_actions';
+import type {
+  Dialog as MmDialog,
+  DialogElement as MmDialogElement,
+  DialogSubmission as MmDialogSubmission,
+  SubmitDialogResponse as MmSubmitDialogResponse,
+} from '@mattermost/types/integrations';
+import type { ActionAttachment } from '../../src/render/attachments.js';
+import type { ActionRequest } from '../../src/services/confirmations.js';
+import type { DialogSubmission } from '../../src/services/dialogs.js';
+import type { ActionApiResponse, ActionIntegrationRequest } from '../../src/sandbox/routes-actions.js';
+import type { Dialog as SandboxDialog, DialogElement as SandboxDialogElement, SubmitDialogAnswer, SubmitDialogBody } from '../../src/sandbox/routes-dialogs.js';
 import type { Audit, Channel, ChannelMember, Command, Post, Preference, Role, Scheme, Session, Status, Team, TeamMember, User } from '../../src/mattermost/models.js';
 import type {
   Post as SandboxPost,
@@ -66,4 +78,23 @@ export const sandboxCoversBot = {
   scheme: true satisfies Covers<Scheme, StoredScheme>,
   preference: true satisfies Covers<Preference, StoredPreference>,
   post: true satisfies Covers<Post, SandboxPost>,
+};
+
+// §8 buttons and dialogs (docs/mattermost-notes.md §8): what the bot reads of a click and of a
+// submission ⊆ what the sandbox sends; what the sandbox sends clients ⊆ the server's models.
+// @mattermost/types has no PostActionIntegrationRequest (clients never see it); for it the
+// sandbox's type is written from model/integration_action.go.
+export const interactionsCovered = {
+  actionRequest: true satisfies Covers<ActionRequest, ActionIntegrationRequest>,
+  dialogSubmission: true satisfies Covers<DialogSubmission, SubmitDialogBody>,
+  dialogSubmissionModel: true satisfies Covers<DialogSubmission, MmDialogSubmission>,
+  sandboxSubmissionModel: true satisfies Covers<SubmitDialogBody, MmDialogSubmission>,
+  dialog: true satisfies Covers<SandboxDialog, MmDialog>,
+  dialogElement: true satisfies Covers<SandboxDialogElement, MmDialogElement>,
+  // goto_location (current servers) is missing from @mattermost/types' PostActionResponse
+  clickAnswer: true satisfies Covers<Omit<ActionApiResponse, 'goto_location'>, MmPostActionResponse>,
+  submitAnswer: true satisfies Covers<SubmitDialogAnswer, MmSubmitDialogResponse>,
+  // the buttons the bot renders; `integration` is left out of the TypeScript PostAction because
+  // clients never receive it (StripActionIntegrations), the Go model has it
+  button: true satisfies Covers<Omit<ActionAttachment['actions'][number], 'integration'>, MmPostAction>,
 };
