@@ -110,7 +110,8 @@ function countedRedisStore(url: string, prefix: string): StateStore & { healthy(
   };
   return {
     healthy: () => store.healthy(),
-    claim: (key, ttlMs) => (count('claim'), store.claim(key, ttlMs)),
+    claim: (key, ttlMs, value) => (count('claim'), store.claim(key, ttlMs, value)),
+    renew: (key, value, ttlMs) => (count('renew'), store.renew(key, value, ttlMs)),
     get: (key) => (count('get'), store.get(key)),
     set: (key, value, ttlMs) => (count('set'), store.set(key, value, ttlMs)),
     delete: (key) => (count('delete'), store.delete(key)),

@@ -47,12 +47,13 @@ import {
   type Target,
 } from './bench-section.js';
 import { startupSection } from './bench-startup.js';
+import { chaosSection } from './bench-chaos.js';
 
 /**
  * The sections after `core`, in the order they run. Another section is one import and one
  * entry here (scripts/bench-<name>.ts exporting a BenchSection).
  */
-const SECTIONS: readonly BenchSection[] = [floodSection, npmStartSection, startupSection, replicasSection];
+const SECTIONS: readonly BenchSection[] = [floodSection, npmStartSection, startupSection, replicasSection, chaosSection];
 const SECTION_NAMES = ['core', ...SECTIONS.map((x) => x.name)];
 
 // ---------------------------------------------------------------------------

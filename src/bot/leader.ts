@@ -152,7 +152,9 @@ export function createLeader(opts: LeaderOptions): Leader {
           return true;
         }
         log.warn({ held, now: token }, 'fencing token changed: another replica leads now; not acting');
-        await become(token);
+        // not awaited: the hand-over work (onDeposed) may wait for the very caller that asked
+        // (a health check pauses until its running check ends), which waits for this answer
+        void become(token);
         return false;
       } catch (err) {
         log.warn({ err }, 'state store unreachable: not acting as leader');

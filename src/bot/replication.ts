@@ -138,32 +138,73 @@ export function createReplication(opts: { config: Config; logger: Logger; deps?:
   const attempts = new Map<string, number>();
   let stopped = false;
 
-  /** claims this replica works on: renewed every claimMs / 3 so a slow command is not taken over */
-  const working = new Map<string, NodeJS.Timeout>();
+  /**
+   * claims this replica works on: renewed every claimMs / 3 so a slow command is not
+   * taken over. A claim's value is this replica's id and is renewed only while it still
+   * holds it (compare-and-renew); `confirmedAt` = the last time it surely did, `lost` =
+   * a renewal found it taken over (this process was paused or cut off from the store
+   * longer than the lease).
+   */
+  const working = new Map<string, { timer: NodeJS.Timeout; confirmedAt: number; lost: boolean }>();
+
+  function stopWorking(postId: string): void {
+    const w = working.get(postId);
+    if (w) clearInterval(w.timer);
+    working.delete(postId);
+  }
 
   function renewWhileWorking(postId: string): void {
     if (working.has(postId)) return;
-    const renew = setInterval(() => {
-          state.set(`post:${postId}`, 'working', claimMs).catch(() => undefined); // the claim then runs out; the answer may come twice
-        }, Math.max(100, Math.floor(claimMs / 3)));
-    renew.unref();
-    working.set(postId, renew);
+    const entry = { timer: undefined as unknown as NodeJS.Timeout, confirmedAt: Date.now(), lost: false };
+    entry.timer = setInterval(() => {
+      const asked = Date.now();
+      state.renew(`post:${postId}`, replicaId, claimMs).then(
+        (mine) => {
+          if (mine) entry.confirmedAt = Math.max(entry.confirmedAt, asked);
+          else if (!entry.lost) {
+            entry.lost = true;
+            log.warn({ postId }, 'the claim on a post ran out while this replica worked on it (paused, or cut off from the state store); another replica answers it');
+          }
+        },
+        () => undefined, // unknown: stillHeld asks again before answering
+      );
+    }, Math.max(100, Math.floor(claimMs / 3)));
+    entry.timer.unref();
+    working.set(postId, entry);
   }
 
   const postClaims: PostClaims = {
     leaseMs: claimMs,
     async claim(postId) {
-      const mine = await state.claim(`post:${postId}`, claimMs);
+      const mine = await state.claim(`post:${postId}`, claimMs, replicaId);
       if (mine) renewWhileWorking(postId);
       return mine;
     },
     async takeOver(postId) {
-      await state.set(`post:${postId}`, 'working', claimMs);
+      await state.set(`post:${postId}`, replicaId, claimMs);
       renewWhileWorking(postId);
     },
+    async stillHeld(postId) {
+      const w = working.get(postId);
+      if (!w) return true; // not claimed through here (nothing to check)
+      if (w.lost) return false;
+      if (Date.now() - w.confirmedAt < claimMs / 2) return true;
+      // the last renewal is old (a slow command, a slow store): ask
+      try {
+        const mine = (await state.get(`post:${postId}`)) === replicaId;
+        if (mine) w.confirmedAt = Date.now();
+        else w.lost = true;
+        return mine;
+      } catch {
+        // cannot tell: answer (a double answer is better than none)
+        return true;
+      }
+    },
+    forget(postId) {
+      stopWorking(postId);
+    },
     async done(postId) {
-      clearInterval(working.get(postId));
-      working.delete(postId);
+      stopWorking(postId);
       attempts.delete(postId);
       // a claim that expires is taken over; "done" keeps anyone from answering twice
       await state.set(`post:${postId}`, 'done', doneMs).catch((err: unknown) =>
@@ -171,16 +212,16 @@ export function createReplication(opts: { config: Config; logger: Logger; deps?:
       );
     },
     async release(postId) {
-      clearInterval(working.get(postId));
-      working.delete(postId);
+      stopWorking(postId);
       await state.delete(`post:${postId}`);
     },
-    lost(postId, retry) {
+    lost(postId, retry, settled) {
       if (stopped || takeovers.has(postId) || takeovers.size >= 50_000) return;
       const attempt = (attempts.get(postId) ?? 0) + 1;
       if (attempt > MAX_TAKEOVER_LOOKS) {
         attempts.delete(postId);
         log.warn({ postId }, 'a post stayed claimed by another replica without an answer; giving up on it here');
+        settled?.();
         return;
       }
       attempts.set(postId, attempt);
@@ -190,8 +231,10 @@ export function createReplication(opts: { config: Config; logger: Logger; deps?:
         // answered: forget it; still claimed or free: run it again (the claim decides)
         state.get(`post:${postId}`).then(
           (v) => {
-            if (v === 'done') attempts.delete(postId);
-            else retry();
+            if (v === 'done') {
+              attempts.delete(postId);
+              settled?.();
+            } else retry();
           },
           () => retry(), // the store is down: the retry's claim fails and is logged
         );
@@ -302,7 +345,7 @@ export function createReplication(opts: { config: Config; logger: Logger; deps?:
       stopped = true;
       for (const t of takeovers.values()) clearTimeout(t);
       attempts.clear();
-      for (const t of working.values()) clearInterval(t);
+      for (const w of working.values()) clearInterval(w.timer);
       working.clear();
       takeovers.clear();
       await leader?.stop();

@@ -54,7 +54,7 @@ export function buildServices(rt: BotRuntime): void {
   const botStatus = () => rt.status.snapshot();
   const makeWatches =
     rt.deps.watches ??
-    ((ctx) => rt.replication.sharedWatches({ api, logger: log, botStatus, now }) ?? createBotHealthWatches(ctx, { botStatus, now }));
+    ((ctx) => rt.replication.sharedWatches({ api, logger: log, botStatus, now, botUserId: user.id }) ?? createBotHealthWatches(ctx, { botStatus, now }));
   const watches = makeWatches({ api, logger: log, botUserId: user.id, config });
   rt.watches = watches;
   rt.auditPost = auditPoster(api, config.auditChannel);
@@ -138,6 +138,8 @@ export async function prepareIntake(rt: BotRuntime): Promise<void> {
     onCommand: (source) => metrics.wsCommand(source),
     ...(ledger ? { ledger } : {}),
     late: { runWindowMs: config.catchupRunWindowMs, maxAgeMs: config.catchupMaxAgeMs },
+    // given back unanswered (the server refused the answer for a while): read again soon
+    onUndelivered: () => rt.catchUp?.later('an answer could not be delivered', 5_000),
     now: rt.now,
   });
   rt.intake = intake;

@@ -31,6 +31,18 @@ export const POSTS_SINCE_CAP = 1_000;
 const PAGE_SIZE = 200;
 /** The prop on every reply naming the post it answers. */
 export const REPLY_TO_PROP = 'mmops_reply_to';
+/** On one "busy" answer that answers several posts of one person at once: all their ids. */
+export const COVERS_PROP = 'mmops_covers';
+
+/** The ids of the posts a reply of the bot answers (`mmops_reply_to`, and `mmops_covers` on a folded "busy" answer). */
+export function answeredBy(props: Record<string, unknown>): string[] {
+  const out: string[] = [];
+  const to = props[REPLY_TO_PROP];
+  if (typeof to === 'string') out.push(to);
+  const covers = props[COVERS_PROP];
+  if (Array.isArray(covers)) for (const id of covers) if (typeof id === 'string' && !out.includes(id)) out.push(id);
+  return out;
+}
 
 export interface CatchUpReport {
   reason: string;
@@ -46,6 +58,8 @@ export interface CatchUp {
   run(reason: string): Promise<CatchUpReport>;
   /** Fire-and-forget {@link run}; a failed pass is retried with backoff. */
   trigger(reason: string): void;
+  /** A pass in `delayMs` (unless one is scheduled already): e.g. after an answer could not be delivered. */
+  later(reason: string, delayMs: number): void;
   /** Stops scheduled re-checks. */
   stop(): void;
 }
@@ -128,10 +142,7 @@ export function createCatchUp(opts: CatchUpOptions): CatchUp {
         continue;
       }
       const answered = new Set<string>();
-      for (const p of posts) {
-        const to = p.props[REPLY_TO_PROP];
-        if (p.user_id === opts.botUserId && typeof to === 'string') answered.add(to);
-      }
+      for (const p of posts) if (p.user_id === opts.botUserId) for (const id of answeredBy(p.props)) answered.add(id);
       for (const post of posts) {
         if (post.user_id === opts.botUserId || post.create_at <= since) continue;
         if (answered.has(post.id)) {
@@ -217,6 +228,7 @@ export function createCatchUp(opts: CatchUpOptions): CatchUp {
   return {
     run,
     trigger,
+    later: again,
     stop() {
       stopped = true;
       if (recheck) clearTimeout(recheck);

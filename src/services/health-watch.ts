@@ -33,7 +33,7 @@
  *   // … on shutdown
  *   await watches.stop();
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -84,6 +84,8 @@ const watchSchema = z.object({
   createdBy: z.string(),
   createdAt: z.number(),
   last: snapshotSchema.optional(),
+  /** a change about to be posted ({@link WATCH_PROP} tag): the next leader looks for it in the channel */
+  announcing: z.object({ tag: z.string(), snap: snapshotSchema }).optional(),
   /** next run (ms since epoch); kept only in the shared store, where the schedule is shared */
   nextAt: z.number().optional(),
 });
@@ -110,7 +112,13 @@ const realTimers: WatchTimers = {
 
 export interface HealthWatchServiceOptions {
   /** used for the default check and the default post */
-  api: Pick<MattermostApi, 'ping' | 'getClusterStatus' | 'getSamlCertificateStatus' | 'createPost'>;
+  api: Pick<MattermostApi, 'ping' | 'getClusterStatus' | 'getSamlCertificateStatus' | 'createPost'> & Partial<Pick<MattermostApi, 'getPostsSince'>>;
+  /**
+   * the bot's user id: before announcing a change the channel is read for the same
+   * announcement by a leader that died before recording it (see {@link WATCH_PROP});
+   * without it that check is skipped
+   */
+  botUserId?: string;
   /** the JSON file watches are kept in (see {@link watchFilePath}), or the shared state store */
   store: { path: string } | SharedWatchStore;
   /**
@@ -123,8 +131,8 @@ export interface HealthWatchServiceOptions {
   botStatus?: () => BotStatus;
   /** the check to run (default: {@link runHealthCheck} over `api`) */
   runCheck?: () => Promise<HealthReport>;
-  /** posts a Markdown message to a channel (default: `api.createPost`) */
-  post?: (channelId: string, message: string) => Promise<void>;
+  /** posts a Markdown message to a channel (default: `api.createPost`, tagged with {@link WATCH_PROP}) */
+  post?: (channelId: string, message: string, tag: string) => Promise<void>;
   now?: () => number;
   timers?: WatchTimers;
   newId?: () => string;
@@ -177,6 +185,19 @@ export interface WatchChange {
 }
 
 /** The snapshot of a report a watch compares and stores. */
+/**
+ * The prop on every announcement: `<watch id>:<time of the state it follows>:<state key>`. A leader killed after posting
+ * a change but before recording it would otherwise have the next leader post it again;
+ * the next leader finds the tag in the channel and only records it.
+ */
+export const WATCH_PROP = 'mmops_watch';
+
+/** A short key for a state as announced: verdict, flagged items, nodes (not the time). */
+export function stateKey(s: WatchSnapshot): string {
+  const canonical = JSON.stringify([s.verdict, s.flags.map((f) => f.key).sort(), s.nodes ? [...s.nodes].sort() : null]);
+  return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
+}
+
 export function snapshotOf(report: HealthReport): WatchSnapshot {
   return {
     verdict: report.verdict,
@@ -263,9 +284,23 @@ export function createHealthWatchService(opts: HealthWatchServiceOptions): Healt
   const runCheck = opts.runCheck ?? (() => runHealthCheck({ api: opts.api, now, ...(opts.botStatus ? { botStatus: opts.botStatus } : {}) }));
   const post =
     opts.post ??
-    (async (channelId: string, message: string) => {
-      await opts.api.createPost({ channel_id: channelId, message });
+    (async (channelId: string, message: string, tag: string) => {
+      // a repeat within 30 s is one post (server/channels/app/post.go deduplicateCreatePost)
+      await opts.api.createPost({ channel_id: channelId, message, props: { [WATCH_PROP]: tag }, pending_post_id: `${WATCH_PROP}:${tag}` });
     });
+
+  /** Whether this announcement is in the channel already (posted by a leader that died before recording it). */
+  async function announced(channelId: string, tag: string, since: number): Promise<boolean> {
+    const read = opts.api.getPostsSince;
+    if (!read || !opts.botUserId) return false;
+    try {
+      const list = await read.call(opts.api, channelId, since);
+      return Object.values(list.posts).some((p) => p.user_id === opts.botUserId && p.props[WATCH_PROP] === tag);
+    } catch (err) {
+      log.warn({ channelId, err: serializeError(err) }, 'could not read the channel to see whether this change was announced; announcing it');
+      return false;
+    }
+  }
 
   const watches = new Map<string, StoredWatch>(); // by channel id
   const due = new Map<string, number>(); // channel id → next run
@@ -343,7 +378,8 @@ export function createHealthWatchService(opts: HealthWatchServiceOptions): Healt
       return;
     }
     const lock = `${sharedKey}:lock`;
-    const deadline = Date.now() + 3_000;
+    // longer than the lock's lease: a lock left by a replica that died runs out first
+    const deadline = Date.now() + 6_000;
     while ((await shared.state.acquireLease(lock, shared.owner, 5_000)) === undefined) {
       if (Date.now() > deadline) throw new Error('the health watches are being changed by another replica; try again');
       await sleep(20);
@@ -431,6 +467,16 @@ export function createHealthWatchService(opts: HealthWatchServiceOptions): Healt
       if (current?.id !== w.id) continue; // removed or replaced while the check ran
       due.set(w.channelId, now() + w.everyMs);
       record.set(current.id, { nextAt: now() + w.everyMs });
+      // a leader died around posting a change: if the post is there, it is what was last said
+      if (current.announcing) {
+        if (await announced(current.channelId, current.announcing.tag, current.last?.at ?? current.createdAt)) {
+          log.info({ watch: current.id, channelId: current.channelId }, 'a change announced by a leader that stopped before recording it; recorded now');
+          current.last = current.announcing.snap;
+          record.set(current.id, { last: current.last, nextAt: now() + w.everyMs });
+          dirty = true;
+        }
+        delete current.announcing;
+      }
       const found = compareSnapshots(current.last, snap);
       const outageSince = unannounced.get(current.id);
       if (!found && (outageSince === undefined || snap.verdict === 'down')) {
@@ -448,9 +494,19 @@ export function createHealthWatchService(opts: HealthWatchServiceOptions): Healt
       // back to what was last said, after an outage nobody could be told about
       const change: WatchChange = found ?? { ...(current.last ? { from: current.last } : {}), to: snap, added: [], resolved: [], nodesJoined: [], nodesLeft: [] };
       const outageMs = outageSince !== undefined && snap.verdict !== 'down' ? now() - outageSince : undefined;
+      // one tag per transition (from the state last said, to this one): the server dedupes
+      // a repeated pending_post_id for 30 s, so a state that comes back must not reuse one
+      const tag = `${current.id}:${current.last?.at ?? 0}:${stateKey(snap)}`;
+      // say what is about to be posted, so that the next leader can tell whether it was
+      await noteAnnouncing(current, { tag, snap });
       try {
-        await post(current.channelId, renderReply(changeReply(change, outageMs)));
+        if (await announced(current.channelId, tag, current.last?.at ?? current.createdAt)) {
+          log.info({ watch: current.id, channelId: current.channelId }, 'this change was announced by a leader that stopped before recording it; recorded now');
+        } else {
+          await post(current.channelId, renderReply(changeReply(change, outageMs)), tag);
+        }
         current.last = snap;
+        delete current.announcing;
         record.set(current.id, { last: snap, nextAt: now() + w.everyMs });
         unannounced.delete(current.id);
         dirty = true;
@@ -466,11 +522,28 @@ export function createHealthWatchService(opts: HealthWatchServiceOptions): Healt
         for (const stored of m.values()) {
           const r = record.get(stored.id);
           if (!r) continue;
-          if (r.last) stored.last = r.last;
+          if (r.last) {
+            stored.last = r.last;
+            delete stored.announcing;
+          }
           stored.nextAt = r.nextAt;
         }
       });
     } else if (dirty) await persist();
+  }
+
+  /** Records the change about to be posted (best effort: a failure is logged, the post goes ahead). */
+  async function noteAnnouncing(watch: StoredWatch, announcing: NonNullable<StoredWatch['announcing']>): Promise<void> {
+    watch.announcing = announcing;
+    try {
+      if (shared) {
+        await mutate((m) => {
+          for (const stored of m.values()) if (stored.id === watch.id) stored.announcing = announcing;
+        });
+      } else await persist();
+    } catch (err) {
+      log.warn({ watch: watch.id, err: serializeError(err) }, 'could not record the change about to be posted; posting it anyway');
+    }
   }
 
   function runDue(): Promise<void> {

@@ -50,10 +50,21 @@ export interface PostClaims {
   /** gives a claim back unstarted (shutdown); throws when the store cannot be reached */
   release(postId: string): Promise<void>;
   /**
-   * another handler holds the post; `retry` runs it once more when that claim could
-   * have run out (its holder died before answering). The claims decide whether and when.
+   * whether this process still holds the claim right before answering: false when its
+   * renewal found the claim taken over (the process was paused or cut off from the store
+   * longer than the lease, and another replica took the post). One store round trip only
+   * when the last renewal is older than half the lease.
    */
-  lost(postId: string, retry: () => void): void;
+  stillHeld(postId: string): Promise<boolean>;
+  /** stops renewing a claim another handler took over (nothing is written) */
+  forget(postId: string): void;
+  /**
+   * another handler holds the post; `retry` runs it once more when that claim could
+   * have run out (its holder died before answering), `settled` is called instead when
+   * it was answered meanwhile (or when looking again is given up). The claims decide
+   * whether and when.
+   */
+  lost(postId: string, retry: () => void, settled?: () => void): void;
 }
 
 export interface PostLedger {
@@ -67,7 +78,15 @@ export interface PostLedger {
   hold(post: PostRef): void;
   /** Forget a hold (the post turned out handled elsewhere). */
   unhold(post: PostRef): void;
-  /** Another handler holds the post: `retry` once its claim could have run out (see {@link PostClaims.lost}). */
+  /** Whether this process still holds the post's claim (see {@link PostClaims.stillHeld}). */
+  stillHeld(post: PostRef): Promise<boolean>;
+  /** Another handler took the post over while it ran here: it answers; this process lets go without writing. */
+  handedOver(post: PostRef): void;
+  /**
+   * Another handler holds the post: `retry` once its claim could have run out (see
+   * {@link PostClaims.lost}). Until it is answered the mark stays below it here too, so
+   * the mark this process shares never passes a post another replica may die holding.
+   */
   lost(post: PostRef, retry: () => void): void;
   /** Whether a post is being handled in this process right now. */
   inProgress(id: string): boolean;
@@ -197,6 +216,18 @@ export async function createPostLedger(opts: PostLedgerOptions): Promise<PostLed
       }
       recompute();
     },
+    stillHeld: (post) => claims.stillHeld(post.id),
+    handedOver(post) {
+      running.delete(post.id);
+      claims.forget(post.id);
+      // the taker answers it; until then the mark stays below it
+      held.set(post.id, post.create_at);
+      const look = (): void =>
+        claims.lost(post.id, look, () => {
+          if (held.delete(post.id)) recompute();
+        });
+      look();
+    },
     hold(post) {
       if (post.create_at <= fixedFloor || running.has(post.id)) return;
       held.set(post.id, post.create_at);
@@ -205,7 +236,10 @@ export async function createPostLedger(opts: PostLedgerOptions): Promise<PostLed
       if (held.delete(post.id)) recompute();
     },
     lost(post, retry) {
-      claims.lost(post.id, retry);
+      if (post.create_at > fixedFloor && !running.has(post.id)) held.set(post.id, post.create_at);
+      claims.lost(post.id, retry, () => {
+        if (held.delete(post.id)) recompute();
+      });
     },
     inProgress: (id) => running.has(id),
     since: () => Math.max(fixedFloor, mark - overlapMs),

@@ -66,6 +66,14 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return token
 `;
 
+// KEYS[1] = key, ARGV[1] = value, ARGV[2] = ttl ms. Extends the expiry only while the key holds the value.
+const RENEW = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+`;
+
 // KEYS[1] = lease hash; ARGV[1] = owner. Deletes the lease only if ARGV[1] holds it.
 const RELEASE_LEASE = `
 if redis.call('HGET', KEYS[1], 'owner') == ARGV[1] then
@@ -154,9 +162,13 @@ export function createRedisStateStore(opts: RedisStateStoreOptions): RedisStateS
   const ms = (ttlMs: number): number => Math.max(1, Math.ceil(ttlMs));
 
   return {
-    async claim(key, ttlMs) {
-      const r = await call(() => client.set(k(key), '1', { condition: 'NX', expiration: { type: 'PX', value: ms(ttlMs) } }));
+    async claim(key, ttlMs, value = '1') {
+      const r = await call(() => client.set(k(key), value, { condition: 'NX', expiration: { type: 'PX', value: ms(ttlMs) } }));
       return r === 'OK';
+    },
+    async renew(key, value, ttlMs) {
+      const r = await call(() => client.eval(RENEW, { keys: [k(key)], arguments: [value, String(ms(ttlMs))] }));
+      return r === 1;
     },
     async get(key) {
       const v = await call(() => client.get(k(key)));

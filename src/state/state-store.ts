@@ -18,13 +18,18 @@
  *   const lease = await store.acquireLease('leader', replicaId, 10_000);
  *   if (lease !== undefined) registerSlashCommands();                    // fencing token = lease
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /** The shared-state interface every store implements. */
 export interface StateStore {
-  /** Set-if-absent with expiry: true when this call created the key (the caller owns it). */
-  claim(key: string, ttlMs: number): Promise<boolean>;
+  /** Set-if-absent with expiry (`value`, default '1'): true when this call created the key (the caller owns it). */
+  claim(key: string, ttlMs: number, value?: string): Promise<boolean>;
+  /**
+   * Extends the expiry of `key` only while it still holds `value` (compare-and-renew, one
+   * round trip): false when the key expired or someone else's value replaced it.
+   */
+  renew(key: string, value: string, ttlMs: number): Promise<boolean>;
   /** The value, or undefined when absent or expired. */
   get(key: string): Promise<string | undefined>;
   /** Store a value; without `ttlMs` it never expires. */
@@ -54,6 +59,9 @@ export interface MemoryStateStoreOptions {
   /**
    * Persist to this JSON file (atomic rewrite, debounced) and load it at creation.
    * A file that cannot be parsed is ignored (the caller logs through `onError`).
+   * Every change is also appended at once to `<persistPath>.journal` (one short line,
+   * synchronously), so a process killed between two rewrites (SIGKILL) loses nothing:
+   * "this post was answered" must survive the moment right after the answer went out.
    */
   persistPath?: string;
   /** debounce for persistence writes (default 200 ms) */
@@ -81,7 +89,58 @@ export function createMemoryStateStore(opts: MemoryStateStoreOptions = {}): Stat
   let writing: Promise<void> = Promise.resolve();
   let writes = 0;
 
+  const journalPath = opts.persistPath ? `${opts.persistPath}.journal` : undefined;
   if (opts.persistPath) load(opts.persistPath);
+  if (journalPath) replay(journalPath);
+
+  /** Applies the changes written since the last rewrite (lines of [key, value|null, expiresAt|null]). */
+  function replay(path: string): void {
+    let text: string;
+    try {
+      text = readFileSyncSafe(path);
+    } catch (err) {
+      opts.onError?.(err);
+      return;
+    }
+    const t = now();
+    for (const line of text.split('\n')) {
+      if (!line) continue;
+      let row: unknown;
+      try {
+        row = JSON.parse(line);
+      } catch {
+        continue; // a line cut short by the kill: the change before it is all that was made
+      }
+      if (!Array.isArray(row) || typeof row[0] !== 'string') continue;
+      if (row[1] === null) entries.delete(row[0]);
+      else if (typeof row[1] === 'string') {
+        const expiresAt = typeof row[2] === 'number' ? row[2] : Infinity;
+        if (expiresAt > t) entries.set(row[0], { value: row[1], expiresAt });
+        else entries.delete(row[0]);
+      }
+    }
+  }
+
+  /** Appends one change to the journal at once (see persistPath). */
+  function journal(key: string, e: Entry | undefined): void {
+    if (!journalPath) return;
+    const row = [key, e ? e.value : null, e && Number.isFinite(e.expiresAt) ? e.expiresAt : null];
+    try {
+      appendFileSync(journalPath, `${JSON.stringify(row)}\n`, { mode: 0o600 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && opts.persistPath) {
+        try {
+          mkdirSync(dirname(opts.persistPath), { recursive: true });
+          appendFileSync(journalPath, `${JSON.stringify(row)}\n`, { mode: 0o600 });
+          return;
+        } catch (again) {
+          opts.onError?.(again);
+          return;
+        }
+      }
+      opts.onError?.(err);
+    }
+  }
 
   function load(path: string): void {
     let text: string;
@@ -153,30 +212,51 @@ export function createMemoryStateStore(opts: MemoryStateStoreOptions = {}): Stat
   function flush(): Promise<void> {
     const path = opts.persistPath;
     if (!path) return Promise.resolve();
-    const t = now();
-    const rows: Array<[string, string, number | null]> = [];
-    for (const [k, e] of entries) if (e.expiresAt > t) rows.push([k, e.value, Number.isFinite(e.expiresAt) ? e.expiresAt : null]);
-    const body = JSON.stringify({ v: FILE_VERSION, fencing, entries: rows });
-    writing = writing.then(() => writeAtomic(path, body)).catch((err: unknown) => opts.onError?.(err));
+    // the snapshot and the journal's restart happen in one synchronous step, so no change
+    // made in between is in neither
+    writing = writing
+      .then(() => {
+        const t = now();
+        const rows: Array<[string, string, number | null]> = [];
+        for (const [k, e] of entries) if (e.expiresAt > t) rows.push([k, e.value, Number.isFinite(e.expiresAt) ? e.expiresAt : null]);
+        writeAtomic(path, JSON.stringify({ v: FILE_VERSION, fencing, entries: rows }));
+        if (journalPath) writeFileSync(journalPath, '', { mode: 0o600 });
+      })
+      .catch((err: unknown) => opts.onError?.(err));
     return writing;
   }
 
   const store = {
-    async claim(key: string, ttlMs: number): Promise<boolean> {
+    async claim(key: string, ttlMs: number, value = '1'): Promise<boolean> {
       if (live(key)) return false;
-      entries.set(key, { value: '1', expiresAt: now() + ttlMs });
+      const e = { value, expiresAt: now() + ttlMs };
+      entries.set(key, e);
+      journal(key, e);
       afterWrite();
       return true;
     },
     async get(key: string): Promise<string | undefined> {
       return live(key)?.value;
     },
+    async renew(key: string, value: string, ttlMs: number): Promise<boolean> {
+      const e = live(key);
+      if (!e || e.value !== value) return false;
+      e.expiresAt = now() + ttlMs;
+      journal(key, e);
+      schedule();
+      return true;
+    },
     async set(key: string, value: string, ttlMs?: number): Promise<void> {
-      entries.set(key, { value, expiresAt: ttlMs === undefined ? Infinity : now() + ttlMs });
+      const e = { value, expiresAt: ttlMs === undefined ? Infinity : now() + ttlMs };
+      entries.set(key, e);
+      journal(key, e);
       afterWrite();
     },
     async delete(key: string): Promise<void> {
-      if (entries.delete(key)) schedule();
+      if (entries.delete(key)) {
+        journal(key, undefined);
+        schedule();
+      }
     },
     async acquireLease(name: string, owner: string, ttlMs: number): Promise<number | undefined> {
       const t = now();
@@ -216,7 +296,7 @@ function readFileSyncSafe(path: string): string {
   }
 }
 
-async function writeAtomic(path: string, body: string): Promise<void> {
+function writeAtomic(path: string, body: string): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.tmp`;
   writeFileSync(tmp, body, { mode: 0o600 });

@@ -49,7 +49,8 @@ import type { Reply } from '../core/reply.js';
 import type { MattermostApi } from '../mattermost/api.js';
 import { parseJsonString, postedDataSchema, postSchema, type Post, type WsEvent } from '../mattermost/models.js';
 import { lateAnswerNote, notRunNotice, restartingNotice } from '../render/notices.js';
-import { REPLY_TO_PROP } from '../services/catch-up.js';
+import { isApiError, isNetworkError } from '../mattermost/errors.js';
+import { answeredBy, COVERS_PROP, REPLY_TO_PROP } from '../services/catch-up.js';
 import type { BeginOutcome, PostLedger } from '../services/post-ledger.js';
 import type { Channel } from '../mattermost/models.js';
 import type { InFlight } from './in-flight.js';
@@ -71,7 +72,7 @@ export interface WsIntakeOptions {
   render(reply: Reply): string[];
   /** reply buttons → attachments on the last post (absent: buttons are not shown) */
   attachments?(reply: Reply): ActionAttachment[];
-  api: Pick<MattermostApi, 'createPost' | 'createEphemeralPost' | 'createDirectChannel'>;
+  api: Pick<MattermostApi, 'createPost' | 'createEphemeralPost' | 'createDirectChannel'> & Partial<Pick<MattermostApi, 'getPostsSince'>>;
   /** whether the bot may create ephemeral posts (`create_post_ephemeral`) */
   canEphemeral(): boolean;
   work: InFlight;
@@ -91,6 +92,17 @@ export interface WsIntakeOptions {
   busyConcurrency?: number;
   /** threads with a "busy" answer waiting to be posted (default 1 000) */
   busyMaxPending?: number;
+  /**
+   * waits between tries of an answer the server refused for a while (429, 5xx, no
+   * connection); default 1, 2, 4, 8 s: under the server's 30 s pending_post_id window
+   */
+  deliveryRetryMs?: readonly number[];
+  /**
+   * an answer could not be delivered even after those tries: the post was given back
+   * unanswered (its claim released, the catch-up mark held below it); the caller should
+   * run a catch-up later, which handles it again
+   */
+  onUndelivered?: (post: Post) => void;
 }
 
 export interface WsIntake {
@@ -113,8 +125,37 @@ interface BusyNotice {
   rootId: string;
   reply: Reply;
   ref: string;
-  covers: number;
+  covers: Post[];
+  /** told whether the notice was posted, once per covered post */
+  settle: Array<(posted: boolean) => void>;
 }
+
+/** A post being handled here. */
+interface ActiveEntry {
+  post: Post;
+  direct: boolean;
+  rootId: string;
+  /** cut short by a restart: its sender was told to resend */
+  abandoned: boolean;
+  /** its answer is on its way */
+  delivering: boolean;
+  /** another replica took the post over while it ran here: that one answers */
+  handedOver: boolean;
+}
+
+/** An answer that could not be delivered for now (the server refused it for a while). */
+class UndeliveredError extends Error {
+  override readonly name = 'UndeliveredError';
+}
+
+/** A failure worth trying again: the server said "not now" or could not be reached. */
+function isTransient(err: unknown): boolean {
+  if (err instanceof UndeliveredError) return true;
+  if (isApiError(err)) return err.status === 429 || err.status === 502 || err.status === 503 || err.status === 504;
+  return isNetworkError(err);
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export type IgnoreReason = 'own' | 'bot' | 'webhook' | 'system' | 'edited' | 'duplicate' | 'claimed' | 'not_addressed' | 'empty' | 'malformed';
 
@@ -173,7 +214,15 @@ export function createWsIntake(opts: WsIntakeOptions): WsIntake {
    */
   const pendingId = (source: Post, what: string): string => `${opts.botUserId}:${source.id}:${what}`;
 
-  async function postAll(channelId: string, rootId: string, posts: string[], source: Post, what = '', attachments: ActionAttachment[] = []): Promise<void> {
+  async function postAll(
+    channelId: string,
+    rootId: string,
+    posts: string[],
+    source: Post,
+    what = '',
+    attachments: ActionAttachment[] = [],
+    extra: Record<string, unknown> = {},
+  ): Promise<void> {
     let i = 0;
     for (const message of posts) {
       const last = i === posts.length - 1;
@@ -182,7 +231,7 @@ export function createWsIntake(opts: WsIntakeOptions): WsIntake {
         message,
         ...(rootId ? { root_id: rootId } : {}),
         pending_post_id: pendingId(source, `${what}${i++}`),
-        props: { [REPLY_TO_PROP]: source.id, ...(last && attachments.length ? { attachments } : {}) },
+        props: { ...extra, [REPLY_TO_PROP]: source.id, ...(last && attachments.length ? { attachments } : {}) },
       });
     }
   }
@@ -195,7 +244,29 @@ export function createWsIntake(opts: WsIntakeOptions): WsIntake {
     }
   }
 
-  async function deliver(post: Post, direct: boolean, rootId: string, reply: Reply, ref: string, note?: string): Promise<void> {
+  const retryWaits = opts.deliveryRetryMs ?? [1_000, 2_000, 4_000, 8_000];
+  /**
+   * Tries a delivery again while the server refuses it for a while (a 429 storm outlasting
+   * the REST client's own retries, a restart of the server). Repeating is safe: every
+   * stored post carries a pending_post_id the server dedupes for 30 s
+   * (server/channels/app/post.go deduplicateCreatePost), and the waits add up to 15 s.
+   */
+  async function persistently(what: () => Promise<void>, postId: string): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await what();
+        return;
+      } catch (err) {
+        const wait = retryWaits[attempt];
+        if (wait === undefined || !isTransient(err)) throw err;
+        const asked = isApiError(err) && err.retryAfterSeconds !== undefined ? err.retryAfterSeconds * 1000 : 0;
+        log.warn({ err, postId, attempt: attempt + 1, waitMs: Math.max(wait, asked) }, 'answer not delivered yet: the server refused it; trying again');
+        await sleep(Math.min(10_000, Math.max(wait, asked)));
+      }
+    }
+  }
+
+  async function deliver(post: Post, direct: boolean, rootId: string, reply: Reply, ref: string, note?: string, extra: Record<string, unknown> = {}): Promise<void> {
     const posts = opts.render(reply);
     const attachments = opts.attachments?.(reply) ?? [];
     if (note !== undefined) posts.splice(0, 1, posts.length > 0 ? `${note}\n\n${posts[0] ?? ''}` : note);
@@ -211,12 +282,12 @@ export function createWsIntake(opts: WsIntakeOptions): WsIntake {
       return;
     }
     if (direct) {
-      await postAll(post.channel_id, rootId, posts, post, '', attachments);
+      await postAll(post.channel_id, rootId, posts, post, '', attachments, extra);
       return;
     }
     // buttons are for the caller alone, never in a channel post everyone sees
     if (reply.visibility === 'channel' && !reply.sensitive && attachments.length === 0) {
-      await postAll(post.channel_id, rootId, posts, post);
+      await postAll(post.channel_id, rootId, posts, post, '', [], extra);
       return;
     }
     if (opts.canEphemeral()) {
@@ -229,7 +300,7 @@ export function createWsIntake(opts: WsIntakeOptions): WsIntake {
       }
     }
     const dm = await dmChannelWith(post.user_id);
-    await postAll(dm, '', posts, post, '', attachments);
+    await postAll(dm, '', posts, post, '', attachments, extra);
     await opts.api.createPost({ channel_id: post.channel_id, message: pointer, root_id: rootId, pending_post_id: pendingId(post, 'pointer'), props: { [REPLY_TO_PROP]: post.id } });
   }
 
@@ -241,20 +312,29 @@ export function createWsIntake(opts: WsIntakeOptions): WsIntake {
   const busyPending = new Map<string, BusyNotice>();
   let busyPosting = 0;
 
-  function queueBusy(n: BusyNotice): void {
-    const key = `${n.post.user_id}:${n.post.channel_id}:${n.rootId}`;
-    const waiting = busyPending.get(key);
-    if (waiting) {
-      waiting.covers += 1;
-      log.debug({ ref: n.ref, postId: n.post.id, covers: waiting.covers }, 'busy answer folded into the one waiting for this thread');
-      return;
-    }
-    if (busyPending.size >= busyMaxPending) {
-      log.warn({ ref: n.ref, postId: n.post.id, userId: n.post.user_id }, 'busy answer not posted: too many threads are waiting for one');
-      return;
-    }
-    busyPending.set(key, n);
-    drainBusy();
+  /**
+   * Queues a "busy" answer; resolves once it was posted (true) or could not be (false).
+   * Several for one person in one thread become one post, which names every post it
+   * answers (`mmops_covers`), so a catch-up after a crash sees all of them answered.
+   */
+  function queueBusy(n: Omit<BusyNotice, 'covers' | 'settle'>): Promise<boolean> {
+    return new Promise((settle) => {
+      const key = `${n.post.user_id}:${n.post.channel_id}:${n.rootId}`;
+      const waiting = busyPending.get(key);
+      if (waiting) {
+        waiting.covers.push(n.post);
+        waiting.settle.push(settle);
+        log.debug({ ref: n.ref, postId: n.post.id, covers: waiting.covers.length }, 'busy answer folded into the one waiting for this thread');
+        return;
+      }
+      if (busyPending.size >= busyMaxPending) {
+        log.warn({ ref: n.ref, postId: n.post.id, userId: n.post.user_id }, 'busy answer not posted: too many threads are waiting for one');
+        settle(false);
+        return;
+      }
+      busyPending.set(key, { ...n, covers: [n.post], settle: [settle] });
+      drainBusy();
+    });
   }
 
   function drainBusy(): void {
@@ -264,9 +344,19 @@ export function createWsIntake(opts: WsIntakeOptions): WsIntake {
       const [key, n] = first;
       busyPending.delete(key);
       busyPosting += 1;
+      const extra = n.covers.length > 1 ? { [COVERS_PROP]: n.covers.map((p) => p.id) } : {};
       void opts.work.track(
-        deliver(n.post, n.direct, n.rootId, n.reply, n.ref)
-          .catch((err: unknown) => log.error({ err, ref: n.ref, postId: n.post.id }, 'busy answer could not be posted'))
+        persistently(() => deliver(n.post, n.direct, n.rootId, n.reply, n.ref, undefined, extra), n.post.id)
+          .then(
+            () => true,
+            (err: unknown) => {
+              log.error({ err, ref: n.ref, postId: n.post.id }, 'busy answer could not be posted');
+              return false;
+            },
+          )
+          .then((posted) => {
+            for (const s of n.settle) s(posted);
+          })
           .finally(() => {
             busyPosting -= 1;
             drainBusy();
@@ -276,7 +366,7 @@ export function createWsIntake(opts: WsIntakeOptions): WsIntake {
   }
 
   /** Posts being handled here, for {@link WsIntake.abandon}. */
-  const active = new Map<string, { post: Post; direct: boolean; rootId: string; abandoned: boolean; delivering: boolean }>();
+  const active = new Map<string, ActiveEntry>();
   const runWindowMs = opts.late?.runWindowMs ?? 2 * 60_000;
   const maxAgeMs = opts.late?.maxAgeMs ?? 24 * 3_600_000;
 
@@ -309,6 +399,18 @@ export function createWsIntake(opts: WsIntakeOptions): WsIntake {
     return text;
   }
 
+  /** Whether a stored reply of the bot in the post's channel answers it (unknown: false). */
+  async function answeredInChannel(post: Post): Promise<boolean> {
+    if (!opts.api.getPostsSince) return false;
+    try {
+      const list = await opts.api.getPostsSince(post.channel_id, post.create_at);
+      return Object.values(list.posts).some((p) => p.user_id === opts.botUserId && answeredBy(p.props).includes(post.id));
+    } catch (err) {
+      log.warn({ err, postId: post.id }, 'could not read the channel to see whether the post was answered; answering it');
+      return false;
+    }
+  }
+
   /** Claims the post: through the ledger (the one claim model), else the in-process check. */
   async function claim(post: Post): Promise<BeginOutcome> {
     if (opts.ledger) return opts.ledger.begin(post);
@@ -331,6 +433,9 @@ export function createWsIntake(opts: WsIntakeOptions): WsIntake {
     }
     if (outcome !== 'run') {
       log.debug({ postId: post.id, reason: outcome === 'busy' ? 'claimed' : 'duplicate', outcome }, 'post ignored');
+      // held elsewhere: the mark this process shares stays below it until it is answered
+      if (outcome === 'busy' && missed) opts.ledger?.hold(post);
+      if (outcome === 'done') opts.ledger?.unhold(post);
       // held elsewhere (another replica): looked at again once that claim could have run
       // out; the catch-up re-checks the posts it read itself
       if (outcome === 'busy' && !missed && opts.ledger) {
@@ -342,27 +447,50 @@ export function createWsIntake(opts: WsIntakeOptions): WsIntake {
       }
       return outcome;
     }
-    if (retried) log.warn({ postId: post.id }, 'another replica claimed this post and did not answer it (it stopped?): answering it here');
+    if (retried) {
+      // the replica that died may have posted the answer and not recorded it; after 30 s
+      // the server no longer dedupes a repeat (and a folded "busy" line has another
+      // pending id), so look in the channel first
+      if (await answeredInChannel(post)) {
+        log.info({ postId: post.id }, 'another replica answered this post but did not record it (it stopped?); recorded now');
+        await opts.ledger?.finish(post);
+        return 'done';
+      }
+      log.warn({ postId: post.id }, 'another replica claimed this post and did not answer it (it stopped?): answering it here');
+    }
     // In a channel, answer in the post's thread; in a DM, only if the post was in one.
     const rootId = direct ? post.root_id : post.root_id || post.id;
-    const entry = { post, direct, rootId, abandoned: false, delivering: false };
+    const entry: ActiveEntry = { post, direct, rootId, abandoned: false, delivering: false, handedOver: false };
     active.set(post.id, entry);
+    let undelivered = false;
     try {
       const ageMs = Math.max(0, now() - post.create_at);
       if (missed && ageMs > maxAgeMs) {
         log.info({ postId: post.id, ageMs }, 'missed post too old to answer; ignored');
       } else if (missed && ageMs > runWindowMs) {
         log.info({ postId: post.id, ageMs }, 'missed command not run (too old); its sender is told to resend');
-        await postAll(post.channel_id, rootId, [notRunNotice(ageMs)], post, 'notrun');
+        await persistently(() => postAll(post.channel_id, rootId, [notRunNotice(ageMs)], post, 'notrun'), post.id);
       } else {
         await runCommand(post, direct, rootId, teamId, text, entry, missed ? lateAnswerNote(ageMs) : undefined);
       }
     } catch (err) {
-      log.error({ err, postId: post.id }, 'answer could not be posted');
+      // still refused after the retries: give the post back rather than mark it answered
+      undelivered = isTransient(err) && opts.ledger !== undefined;
+      log.error({ err, postId: post.id, givenBack: undelivered }, undelivered ? 'answer could not be posted yet; the post is handled again by a later catch-up' : 'answer could not be posted');
     } finally {
       active.delete(post.id);
     }
-    if (!entry.abandoned) await opts.ledger?.finish(post);
+    if (entry.abandoned) return 'run';
+    if (entry.handedOver) {
+      opts.ledger?.handedOver(post);
+      return 'run';
+    }
+    if (undelivered && opts.ledger) {
+      await opts.ledger.release(post);
+      opts.onUndelivered?.(post);
+    } else {
+      await opts.ledger?.finish(post);
+    }
     return 'run';
   }
 
@@ -372,7 +500,7 @@ export function createWsIntake(opts: WsIntakeOptions): WsIntake {
     rootId: string,
     teamId: string,
     text: string,
-    entry: { abandoned: boolean; delivering: boolean },
+    entry: ActiveEntry,
     note: string | undefined,
   ): Promise<void> {
     const source: Invocation['source'] = direct ? 'dm' : 'mention';
@@ -393,13 +521,21 @@ export function createWsIntake(opts: WsIntakeOptions): WsIntake {
     const { reply, ref, outcome } = await opts.run(inv);
     // cut short by a restart: its sender was already told to send it again
     if (entry.abandoned) return;
-    if (outcome === 'busy') {
-      queueBusy({ post, direct, rootId, reply, ref, covers: 1 });
+    // this process was paused (or cut off from the store) past its claim and another
+    // replica took the post over: answering too would answer twice
+    if (opts.ledger && !(await opts.ledger.stillHeld(post))) {
+      entry.handedOver = true;
+      log.warn({ postId: post.id, ref }, 'another replica took this post over while it ran here; that one answers it');
       return;
     }
     // from here the answer is on its way: a restart lets it finish rather than say "resend"
     entry.delivering = true;
-    await deliver(post, direct, rootId, reply, ref, note);
+    if (outcome === 'busy') {
+      // the post is marked answered only once its "busy" line was posted
+      if (!(await queueBusy({ post, direct, rootId, reply, ref }))) throw new UndeliveredError('busy answer not posted');
+      return;
+    }
+    await persistently(() => deliver(post, direct, rootId, reply, ref, note), post.id);
   }
 
   return {

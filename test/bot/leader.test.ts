@@ -36,6 +36,32 @@ describe('leader lease', () => {
     expect(events).toEqual(['a+1', 'b+2', 'a-']);
   });
 
+  it('confirm() answers "no" without waiting for the hand-over work, which may wait for its caller (chaos test, issue 13)', async () => {
+    // before: a health check asked confirm(); confirm awaited onDeposed; onDeposed paused the
+    // watches, which waited for that check: the watches of that replica never ran again
+    const c = clock();
+    const store = createMemoryStateStore({ now: c.now });
+    let checkDone = false;
+    const a = createLeader({
+      store,
+      owner: 'a',
+      logger: createMemoryLogger(),
+      ttlMs: 1_000,
+      now: c.now,
+      onDeposed: async () => {
+        while (!checkDone) await new Promise((r) => setTimeout(r, 5));
+      },
+    });
+    const b = createLeader({ store, owner: 'b', logger: createMemoryLogger(), ttlMs: 1_000, now: c.now });
+    await a.tick();
+    c.advance(1_001);
+    await b.tick(); // b leads now; a does not know yet
+    const answer = await Promise.race([a.confirm(), new Promise((r) => setTimeout(() => r('still waiting'), 500))]);
+    checkDone = true;
+    expect(answer).toBe(false);
+    expect(a.isLeader()).toBe(false);
+  });
+
   it('stops counting itself leader when the store cannot be reached past its lease', async () => {
     const c = clock();
     const inner = createMemoryStateStore({ now: c.now });

@@ -23,6 +23,7 @@ import { captureLines, createMemoryLogger, type MemoryLogger } from '../helpers/
 import type { Logger } from '../../src/core/command.js';
 import { createLogger } from '../../src/core/logger.js';
 import { createMemoryStateStore, type StateStore } from '../../src/state/state-store.js';
+import type { Post } from '../../src/mattermost/models.js';
 
 const CHANNEL = 'c'.repeat(26);
 const OTHER_CHANNEL = 'd'.repeat(26);
@@ -478,6 +479,89 @@ describe('health watches shared by replicas (state store)', () => {
     await b.svc.whenIdle();
     expect(posts).toEqual([expect.stringMatching(/^a: /), expect.stringMatching(/^b: .*Health watch: .*again/i)]);
     await b.svc.stop();
+  });
+
+  it('a change posted by a leader that died before recording it is neither posted again nor lost (chaos test, issue 13)', async () => {
+    // before: the next leader compared against the state before that change and posted it
+    // again (or, had it recovered meanwhile, never announced the recovery)
+    const state = createMemoryStateStore();
+    const clock = fakeClock();
+    const script = scripted();
+    const channel: Array<Post & { pending_post_id?: string }> = [];
+    const BOT = 'b'.repeat(26);
+    let aDead = false;
+    /** A's view of the store: gone (every call fails) from the moment A has posted */
+    const aState: StateStore = {
+      claim: (k, ms) => (aDead ? Promise.reject(new Error('killed')) : state.claim(k, ms)),
+      get: (k) => (aDead ? Promise.reject(new Error('killed')) : state.get(k)),
+      renew: (k, v, ms) => (aDead ? Promise.reject(new Error('killed')) : state.renew(k, v, ms)),
+      set: (k, v, ms) => (aDead ? Promise.reject(new Error('killed')) : state.set(k, v, ms)),
+      delete: (k) => (aDead ? Promise.reject(new Error('killed')) : state.delete(k)),
+      acquireLease: (n, o, ms) => (aDead ? Promise.reject(new Error('killed')) : state.acquireLease(n, o, ms)),
+      releaseLease: (n, o) => (aDead ? Promise.reject(new Error('killed')) : state.releaseLease(n, o)),
+      close: async () => {},
+    };
+    const make = (owner: string, store: StateStore, onPost: () => void) =>
+      createHealthWatchService({
+        api: {
+          ping: async () => ({ status: 'OK' }),
+          getClusterStatus: async () => [],
+          getSamlCertificateStatus: async () => ({ idp_certificate_file: false, public_certificate_file: false, private_key_file: false }),
+          createPost: async (p) => {
+            // the server answers a repeated pending_post_id with the first post (app/post.go deduplicateCreatePost)
+            const first = channel.find((x) => x.pending_post_id !== undefined && x.pending_post_id === p.pending_post_id);
+            if (first) return first;
+            const post: Post & { pending_post_id?: string } = {
+              ...(p.pending_post_id ? { pending_post_id: p.pending_post_id } : {}), id: `p${channel.length}`.padEnd(26, '0'), create_at: clock.now(), update_at: clock.now(), edit_at: 0, delete_at: 0, user_id: BOT, channel_id: p.channel_id, root_id: '', message: p.message, type: '', props: p.props ?? {}, file_ids: [] };
+            channel.push(post);
+            onPost();
+            return post;
+          },
+          getPostsSince: async (_c, since) => {
+            const posts = channel.filter((x) => x.update_at >= since);
+            return { order: posts.map((x) => x.id), posts: Object.fromEntries(posts.map((x) => [x.id, x])), next_post_id: '', prev_post_id: '' };
+          },
+        },
+        botUserId: BOT,
+        store: { state: store, owner, refreshMs: 1_000 },
+        canAct: async () => true,
+        logger: log,
+        // a real report carries the time of its check
+        runCheck: async () => ({ ...(await script.check()), checkedAt: clock.now() }),
+        now: clock.now,
+        timers: clock.timers,
+      });
+    const a = make('a', aState, () => {
+      aDead = true; // SIGKILL right after the post went out
+    });
+    await a.add({ channelId: CHANNEL, teamId: TEAM, everyMs: MIN, createdBy: ALICE });
+    await a.start();
+    await a.whenIdle(); // quiet baseline (healthy)
+    script.state.verdict = 'degraded';
+    script.state.flags = [LAG];
+    clock.advance(MIN);
+    await a.whenIdle();
+    expect(channel.map((p) => p.message.split('\n')[0])).toEqual([expect.stringMatching(/degraded/)]);
+    await a.stop();
+
+    const b = make('b', state, () => undefined);
+    await b.start();
+    clock.advance(MIN);
+    await b.whenIdle();
+    expect(channel).toHaveLength(1); // the same change is not posted again
+    expect(b.lastState(CHANNEL)?.verdict).toBe('degraded');
+    script.state.verdict = 'healthy';
+    script.state.flags = [];
+    clock.advance(MIN);
+    await b.whenIdle();
+    expect(channel.map((p) => p.message.split('\n')[0])).toEqual([expect.stringMatching(/degraded/), expect.stringMatching(/again/i)]);
+    // the same state again is a new change: posted again, not taken for the first post
+    script.state.verdict = 'degraded';
+    script.state.flags = [LAG];
+    clock.advance(MIN);
+    await b.whenIdle();
+    expect(channel).toHaveLength(3);
+    await b.stop();
   });
 
   it('a replica whose fencing check fails does not post and records nothing', async () => {

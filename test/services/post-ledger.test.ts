@@ -47,6 +47,33 @@ describe('post ledger', () => {
     expect(await l2.begin(post('p1', T0 + 10_000))).toBe('done');
   });
 
+  it('never lets the shared mark pass a post another replica holds, until that post is answered', async () => {
+    // chaos test (issue 13): replica B, busy with later posts, wrote a mark past a post
+    // replica A was working on; had A died and B restarted after the overlap, it was lost
+    const store = createMemoryStateStore();
+    const claims = (ms: number) =>
+      createReplication({ config: { catchupMaxAgeMs: 86_400_000 } as Config, logger: quiet, deps: { state: store, sharedState: true, postClaimMs: ms } }).postClaims;
+    const a = await createPostLedger({ store, now: () => T0, claims: claims(60_000), overlapMs: 0 });
+    const b = await createPostLedger({ store, now: () => T0, claims: claims(50), overlapMs: 0 });
+    const p = post('p', T0 + 10);
+    const q = post('q', T0 + 20);
+    expect(await a.begin(p)).toBe('run');
+    expect(await b.begin(p)).toBe('busy');
+    let retried = 0;
+    b.lost(p, () => retried++);
+    expect(await b.begin(q)).toBe('run');
+    await b.finish(q);
+    await b.flush();
+    expect(b.mark()).toBe(T0 + 9);
+    expect(Number(await store.get('catchup:mark'))).toBe(T0 + 9);
+    // A answers p: B's look at it again finds it done and lets its mark go on
+    await a.finish(p);
+    await new Promise((r) => setTimeout(r, 1_000));
+    await b.flush();
+    expect(retried).toBe(0);
+    expect(b.mark()).toBe(T0 + 20);
+  });
+
   it('lets the claim of a handler that died run out, then hands the post out again', async () => {
     let t = T0;
     const store = createMemoryStateStore({ now: () => t });

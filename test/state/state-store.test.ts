@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from '@redis/client';
@@ -251,6 +251,37 @@ describe('memory state store', () => {
     expect(await b.get('soon')).toBeUndefined();
     expect(await b.claim('post:9', 10_000)).toBe(false);
     await b.close();
+  });
+
+  it('keeps every change of a process killed before its debounced rewrite (the journal), and a cut last line is skipped', async () => {
+    // chaos test (issue 11): a post answered and marked done right before a SIGKILL was
+    // answered again after the restart, because "done" waited 200 ms for the rewrite
+    const dir = mkdtempSync(join(tmpdir(), 'mmops-state-'));
+    const path = join(dir, 'state.json');
+    const c = clock();
+    const a = createMemoryStateStore({ now: c.now, persistPath: path, persistDelayMs: 60_000 });
+    await a.set('mark', '100');
+    await a.close(); // a snapshot, the journal starts again
+    await a.claim('post:1', 10_000);
+    await a.set('post:1', 'done', 86_400_000);
+    await a.set('mark', '200');
+    await a.claim('post:2', 10_000);
+    await a.delete('post:2');
+    // killed here: no close(), no rewrite; the last append was cut in the middle
+    appendFileSync(`${path}.journal`, '["post:3","do');
+    expect(JSON.parse(readFileSync(path, 'utf8')).entries).toEqual([['mark', '100', null]]);
+    const b = createMemoryStateStore({ now: c.now, persistPath: path });
+    expect(await b.get('post:1')).toBe('done');
+    expect(await b.get('mark')).toBe('200');
+    expect(await b.get('post:2')).toBeUndefined();
+    expect(await b.get('post:3')).toBeUndefined();
+    // the rewrite holds everything and empties the journal
+    await b.close();
+    expect(readFileSync(`${path}.journal`, 'utf8')).toBe('');
+    const d = createMemoryStateStore({ now: c.now, persistPath: path });
+    expect(await d.get('post:1')).toBe('done');
+    expect(await d.get('mark')).toBe('200');
+    await d.close();
   });
 
   it('ignores a corrupt file and reports it', async () => {

@@ -7,8 +7,9 @@ import type { Config } from '../../src/config.js';
 import { postSchema, wsEventSchema, type Post, type WsEvent } from '../../src/mattermost/models.js';
 import { renderPosts } from '../../src/render/markdown.js';
 import { createInFlight } from '../../src/transports/in-flight.js';
-import { commandText, createWsIntake, secretNotice, type PostClaims } from '../../src/transports/ws-intake.js';
-import { REPLY_TO_PROP } from '../../src/services/catch-up.js';
+import { commandText, createWsIntake, secretNotice, type PostClaims, type WsRun } from '../../src/transports/ws-intake.js';
+import { answeredBy, REPLY_TO_PROP } from '../../src/services/catch-up.js';
+import { ApiError } from '../../src/mattermost/errors.js';
 import { createPostLedger, type PostLedger } from '../../src/services/post-ledger.js';
 import { createMemoryStateStore, type StateStore } from '../../src/state/state-store.js';
 import { stubApi } from '../helpers/context.js';
@@ -85,6 +86,8 @@ function setup(
     ledger?: PostLedger;
     now?: () => number;
     run?: (inv: Invocation) => Promise<void>;
+    /** what GET /channels/{id}/posts?since= answers (a takeover looks there first) */
+    channelPosts?: () => Post[];
   } = {},
 ) {
   const ran: Invocation[] = [];
@@ -104,6 +107,14 @@ function setup(
       out.push({ kind: 'ephemeral', userId, ...p });
       return { id: 'e', create_at: 0, update_at: 0, edit_at: 0, delete_at: 0, user_id: BOT, channel_id: p.channel_id, root_id: p.root_id ?? '', message: p.message, type: 'system_ephemeral', props: {}, file_ids: [] };
     },
+    ...(opts.channelPosts
+      ? {
+          getPostsSince: async () => {
+            const posts = opts.channelPosts?.() ?? [];
+            return { order: posts.map((p) => p.id), posts: Object.fromEntries(posts.map((p) => [p.id, p])), next_post_id: '', prev_post_id: '' };
+          },
+        }
+      : {}),
     createDirectChannel: async (a, b) => ({
       id: ALICE_DM_WITH_BOT,
       team_id: '',
@@ -318,6 +329,8 @@ describe('claims across replicas', () => {
       takeOver: async () => {},
       done: async (id) => void log.done.push(id),
       release: async () => {},
+      stillHeld: async () => true,
+      forget: () => {},
       lost: (_id, retry) => void log.retries.push(retry),
     };
     // the ledger's floor is its first start: the posts here are younger
@@ -360,6 +373,71 @@ describe('claims across replicas', () => {
     await work.drain(1_000);
     expect(c.log.retries).toHaveLength(2);
     expect(ran).toHaveLength(1);
+  });
+
+  it('on a takeover, records a post the dead replica had answered (its reply is in the channel) instead of answering twice', async () => {
+    // chaos test (issue 13): a replica SIGKILLed right after posting an answer; another took
+    // the post over once the claim ran out (60 s by default: past the server's 30 s
+    // pending_post_id window, and a folded "busy" line has another pending id) and answered again
+    let holderAlive = true;
+    const c = await claimsOf(() => !holderAlive);
+    const ev = posted({ message: 'status' }, { channelType: 'D' });
+    const source = postSchema.parse(JSON.parse(String(ev.data.post)));
+    const reply = { ...source, id: 'replyreplyreplyreplyrepl01', user_id: BOT, message: 'busy', props: { [REPLY_TO_PROP]: 'someotherpostsomeotherpo1', mmops_covers: ['someotherpostsomeotherpo1', source.id] } };
+    const { intake, ran, out, work, log } = setup({ ledger: c.claims, channelPosts: () => [source, reply] });
+    await intake.handleEvent(ev);
+    holderAlive = false;
+    c.log.retries[0]?.();
+    await work.drain(1_000);
+    expect(ran).toHaveLength(0);
+    expect(out).toHaveLength(0);
+    expect(c.log.done).toEqual([source.id]);
+    expect(log.entries.some((e) => /answered this post but did not record it/.test(e.msg))).toBe(true);
+  });
+
+  it('does not answer a post another replica took over while this one was cut off from the store past its claim', async () => {
+    // chaos test (issue 13): a replica starved of CPU (or of Redis) past its claim kept
+    // working and answered, while the replica that took the post over answered too
+    const shared = createMemoryStateStore();
+    let cutOff = false;
+    const aStore: StateStore = {
+      ...shared,
+      claim: (k, ms, v) => shared.claim(k, ms, v),
+      get: (k) => shared.get(k),
+      set: (k, v, ms) => shared.set(k, v, ms),
+      delete: (k) => shared.delete(k),
+      renew: (k, v, ms) => (cutOff ? Promise.reject(new Error('Redis did not answer within 1000 ms')) : shared.renew(k, v, ms)),
+      acquireLease: (n, o, ms) => shared.acquireLease(n, o, ms),
+      releaseLease: (n, o) => shared.releaseLease(n, o),
+      close: async () => {},
+    };
+    const replica = (state: StateStore, id: string) =>
+      createReplication({ config: { catchupMaxAgeMs: 86_400_000 } as Config, logger: createMemoryLogger(), deps: { state, sharedState: true, postClaimMs: 200, replicaId: id } });
+    const ra = replica(aStore, 'replica-a');
+    const rb = replica(shared, 'replica-b');
+    const T = 1730000000000;
+    const la = await createPostLedger({ store: aStore, claims: ra.postClaims, now: () => T - 1 });
+    const lb = await createPostLedger({ store: shared, claims: rb.postClaims, now: () => T - 1 });
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const a = setup({ ledger: la, run: () => gate });
+    const b = setup({ ledger: lb });
+    const ev = posted({ message: 'status', create_at: T }, { channelType: 'D' });
+    const handlingA = a.intake.handleEvent(ev);
+    await new Promise((r) => setTimeout(r, 20));
+    cutOff = true; // A's renewals fail from here; its claim runs out
+    await new Promise((r) => setTimeout(r, 400));
+    await b.intake.handleEvent(ev); // B finds the claim free and answers
+    release();
+    await handlingA;
+    expect(b.out).toHaveLength(1);
+    expect(a.out).toEqual([]);
+    expect(a.log.entries.some((e) => /took this post over while it ran here/.test(e.msg))).toBe(true);
+    expect(await shared.get(`post:${postSchema.parse(JSON.parse(String(ev.data.post))).id}`)).toBe('done');
+    await ra.stop();
+    await rb.stop();
   });
 
   it('does not answer, and says so in the log, when the claim cannot be made; a replay later is handled', async () => {
@@ -413,10 +491,17 @@ describe('busy answers', () => {
       busyConcurrency: 1,
       busyMaxPending: 2,
     });
-    // five refused DMs in one DM, then one in each of three threads of a channel
-    for (let i = 0; i < 5; i++) await intake.handleEvent(posted({ message: `whois @ann ${i}` }, { channelType: 'D' }));
+    // five refused DMs in one DM, then one in each of three threads of a channel; each
+    // handling settles once its "busy" line is out
+    const handled: Array<Promise<void>> = [];
+    const settle = () => new Promise((r) => setImmediate(r));
+    for (let i = 0; i < 5; i++) {
+      handled.push(intake.handleEvent(posted({ message: `whois @ann ${i}` }, { channelType: 'D' })));
+      await settle();
+    }
     for (let i = 0; i < 3; i++) {
-      await intake.handleEvent(posted({ message: '@mmops whois @ann', root_id: `root${i}`.padEnd(26, '0') }, { mentions: [BOT] }));
+      handled.push(intake.handleEvent(posted({ message: '@mmops whois @ann', root_id: `root${i}`.padEnd(26, '0') }, { mentions: [BOT] })));
+      await settle();
     }
     // the first DM answer is posting; the second waits and the DM's three others fold into
     // it; the first thread waits too; the lane (2 waiting) is full for the last two threads
@@ -427,6 +512,7 @@ describe('busy answers', () => {
       }
     };
     await drain();
+    await Promise.all(handled);
     expect(maxInFlight).toBe(1);
     expect(out.filter((o) => o.channel_id === DM).map((o) => o.message)).toHaveLength(2);
     expect(out.filter((o) => o.kind === 'ephemeral')).toHaveLength(1);
@@ -537,3 +623,91 @@ describe('WebSocket intake with the post ledger (exactly once, late commands, sh
   });
 });
 
+
+describe('answers that cannot be delivered at once (chaos test, issue 11)', () => {
+  const T0 = 1730000000000;
+  const postOf = (ev: WsEvent): Post => postSchema.parse(JSON.parse(String(ev.data.post)));
+  const stored = (p: { channel_id: string; message: string; root_id?: string }): Post => ({
+    id: 'x', create_at: 0, update_at: 0, edit_at: 0, delete_at: 0, user_id: BOT, channel_id: p.channel_id, root_id: p.root_id ?? '', message: p.message, type: '', props: {}, file_ids: [],
+  });
+  const rateLimited = () => new ApiError(429, '', 'limit exceeded', 'r', 'POST /api/v4/posts', 1);
+
+  async function harness(createPost: MattermostApi['createPost'], extra: { run?: () => Promise<WsRun> } = {}) {
+    const store = createMemoryStateStore({ now: () => T0 });
+    const ledger = await createPostLedger({ store, now: () => T0, claims: claimsOn(store), exclusive: true });
+    const log = createMemoryLogger();
+    const undelivered: Post[] = [];
+    const intake = createWsIntake({
+      botUserId: BOT,
+      botUsername: 'mmops',
+      run: extra.run ?? (async (inv) => ({ reply: reply([paragraph(`answer to ${inv.text.replace(/@/g, '')}`)]), ref: 'REF' })),
+      render: (r) => renderPosts(r),
+      api: stubApi({ createPost } satisfies Partial<MattermostApi>),
+      canEphemeral: () => true,
+      work: createInFlight(),
+      logger: log,
+      ledger,
+      now: () => T0 + 10,
+      deliveryRetryMs: [1, 1, 1],
+      busyConcurrency: 1,
+      onUndelivered: (p) => undelivered.push(p),
+    });
+    return { store, ledger, intake, log, undelivered };
+  }
+
+  it('tries an answer the server refused (429 past the client\'s own retries) again, and posts it once', async () => {
+    const sent: Array<{ message: string; pending?: string }> = [];
+    let refusals = 2;
+    const h = await harness(async (p) => {
+      if (refusals-- > 0) throw rateLimited();
+      sent.push({ message: p.message, ...(p.pending_post_id ? { pending: p.pending_post_id } : {}) });
+      return stored(p);
+    });
+    const ev = posted({ message: 'whois @ann', create_at: T0 + 1 }, { channelType: 'D' });
+    await h.intake.handleEvent(ev);
+    expect(sent.map((x) => x.message)).toEqual(['answer to whois ann']);
+    expect(await h.store.get(`post:${postOf(ev).id}`)).toBe('done');
+  });
+
+  it('gives a post back (claim released, mark held below it, caller told) when its answer is still refused after the retries', async () => {
+    // before: the post was marked done and its answer was lost
+    const h = await harness(async () => {
+      throw rateLimited();
+    });
+    const ev = posted({ message: 'whois @ann', create_at: T0 + 1 }, { channelType: 'D' });
+    await h.intake.handleEvent(ev);
+    expect(await h.store.get(`post:${postOf(ev).id}`)).toBeUndefined();
+    expect(h.undelivered.map((p) => p.id)).toEqual([postOf(ev).id]);
+    await h.ledger.flush();
+    expect(h.ledger.mark()).toBeLessThan(T0 + 1);
+    expect(h.log.entries.some((e) => e.level === 'error' && e.msg.includes('handled again by a later catch-up'))).toBe(true);
+  });
+
+  it('one "busy" line for several DMs names every post it answers, and none is marked done before it is posted', async () => {
+    // before: the folded posts had no reply naming them (counted lost), and were marked
+    // done before the line was posted (a kill in between lost them)
+    const sent: Array<{ message: string; props: Record<string, unknown> | undefined }> = [];
+    let open: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      open = r;
+    });
+    const h = await harness(
+      async (p) => {
+        await gate;
+        sent.push({ message: p.message, props: p.props });
+        return stored(p);
+      },
+      { run: async () => ({ reply: reply([paragraph('busy, try again in a moment')]), ref: 'BUSY', outcome: 'busy' }) },
+    );
+    const evs = [0, 1, 2].map((i) => posted({ message: `whois @ann ${i}`, create_at: T0 + 1 + i }, { channelType: 'D' }));
+    const handled = evs.map((ev) => h.intake.handleEvent(ev));
+    await new Promise((r) => setTimeout(r, 5));
+    for (const ev of evs) expect(await h.store.get(`post:${postOf(ev).id}`)).not.toBe('done');
+    open();
+    await Promise.all(handled);
+    // the first line waited for the gate alone; the two after it folded into one
+    const ids = evs.map((ev) => postOf(ev).id);
+    expect(sent.map((x) => answeredBy(x.props ?? {}))).toEqual([[ids[0]], [ids[1], ids[2]]]);
+    for (const id of ids) expect(await h.store.get(`post:${id}`)).toBe('done');
+  });
+});
