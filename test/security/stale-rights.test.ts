@@ -187,7 +187,7 @@ describe('over-granted permissions: a role grants what it stores, nothing derive
 
     // the role is in force for what it does store: deactivating a user is offered (confirmation first)
     const deactivate = await run(e2e, 'dave', 'user deactivate @bob');
-    expect(deactivate.outcome).toBe('user_error');
+    expect(deactivate.outcome).toBe('asked');
     expect(deactivate.text).toContain('This will deactivate Bob Builder');
   }, 30_000);
 });
