@@ -4,6 +4,7 @@ import { SLASH_PATH } from '../services/slash-registration.js';
 import { createHttpServer, type HttpServer } from '../transports/http-server.js';
 import { createOpsRoutes } from '../transports/ops-endpoints.js';
 import { createSlashEndpoint } from '../transports/slash-endpoint.js';
+import type { z } from 'zod';
 import { createCallbackEndpoint } from '../transports/callback-endpoint.js';
 import { renderAttachments } from '../render/attachments.js';
 import { actionRequestSchema } from '../services/confirmations.js';
@@ -66,29 +67,40 @@ function slashHandler(rt: BotRuntime): ReturnType<typeof createSlashEndpoint> {
   });
 }
 
-/** POST /actions: button clicks (docs/mattermost-notes.md §8.4), checked by src/services/confirmations.ts. */
-function actionHandler(rt: BotRuntime): ReturnType<typeof createCallbackEndpoint> {
+/**
+ * A route for the server's JSON callbacks, handled by a service start-up builds later
+ * (answers "still starting" until then): POST /actions (clicks, docs/mattermost-notes.md §8.4,
+ * checked by src/services/confirmations.ts) and POST /dialogs (submissions, §8.7, checked by
+ * src/services/dialogs.ts).
+ */
+function callbackHandler<S extends z.ZodType>(
+  rt: BotRuntime,
+  name: string,
+  schema: S,
+  handle: (body: z.infer<S>) => Promise<unknown> | undefined,
+  answers: { starting: unknown; failed: unknown },
+): ReturnType<typeof createCallbackEndpoint> {
   return createCallbackEndpoint({
-    name: 'action',
-    schema: actionRequestSchema,
-    handle: async (req) => (rt.confirmations ? rt.confirmations.click(req) : { ephemeral_text: "I'm still starting; try again in a moment." }),
-    fallback: { ephemeral_text: 'Sorry, something went wrong with that click; nothing was done.' },
+    name,
+    schema,
+    handle: async (body) => (await handle(body)) ?? answers.starting,
+    fallback: answers.failed,
     work: rt.work,
     logger: rt.log,
   });
 }
 
-/** POST /dialogs: dialog submissions (docs/mattermost-notes.md §8.7), checked by src/services/dialogs.ts. */
-function dialogHandler(rt: BotRuntime): ReturnType<typeof createCallbackEndpoint> {
-  return createCallbackEndpoint({
-    name: 'dialog',
-    schema: dialogSubmissionSchema,
-    handle: async (req) => (rt.dialogs ? rt.dialogs.submit(req) : { error: "I'm still starting; try again in a moment." }),
-    fallback: { error: 'Sorry, something went wrong with that form; nothing was done.' },
-    work: rt.work,
-    logger: rt.log,
+const actionHandler = (rt: BotRuntime): ReturnType<typeof createCallbackEndpoint> =>
+  callbackHandler(rt, 'action', actionRequestSchema, (req) => rt.confirmations?.click(req), {
+    starting: { ephemeral_text: "I'm still starting; try again in a moment." },
+    failed: { ephemeral_text: 'Sorry, something went wrong with that click; nothing was done.' },
   });
-}
+
+const dialogHandler = (rt: BotRuntime): ReturnType<typeof createCallbackEndpoint> =>
+  callbackHandler(rt, 'dialog', dialogSubmissionSchema, (req) => rt.dialogs?.submit(req), {
+    starting: { error: "I'm still starting; try again in a moment." },
+    failed: { error: 'Sorry, something went wrong with that form; nothing was done.' },
+  });
 
 async function startListener(server: HttpServer, variable: string, where: ListenAddress): Promise<ListenAddress> {
   try {

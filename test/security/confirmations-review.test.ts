@@ -4,13 +4,11 @@
  * Each test is one problem found in review; each asserts the refusal and that no privileged
  * call happened (the sandbox records every request).
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FakeMattermost, RecordedRequest } from '../../src/sandbox/fake-server.js';
-import { tokenFor, userIdFor } from '../../src/sandbox/seed.js';
+import { userIdFor } from '../../src/sandbox/seed.js';
 import { startE2E, waitFor, type E2E } from '../e2e/support.js';
+import { asAlice, BOT_ID, botCalls, policyFile, postToBot, SECRET } from './interactions-support.js';
 
 let e2e: E2E | undefined;
 afterEach(async () => {
@@ -18,14 +16,10 @@ afterEach(async () => {
   e2e = undefined;
 });
 
-const SECRET = 'test-actions-secret-0123456789abcdefghijklmnop';
-const BOT_ID = userIdFor('mmops');
 const ALICE = userIdFor('alice');
 const BOB = userIdFor('bob');
 const ANN = userIdFor('ann');
 
-const botCalls = (fake: FakeMattermost, method: string, path: RegExp): RecordedRequest[] =>
-  fake.requests.filter((r) => r.userId === BOT_ID && r.method === method && path.test(r.path));
 const passwordSets = (fake: FakeMattermost, userId: string): RecordedRequest[] => botCalls(fake, 'PUT', new RegExp(`^/api/v4/users/${userId}/password$`));
 
 /** What alice was told (ephemeral), newest last. */
@@ -40,35 +34,8 @@ function rename(fake: FakeMattermost, userId: string, username: string): void {
 }
 
 /** A REST call as alice (system admin), as an admin acts in the System Console. */
-async function asAlice(fake: FakeMattermost, method: string, path: string, body: unknown): Promise<number> {
-  const res = await fetch(`${fake.url}/api/v4${path}`, { method, headers: { Authorization: `Bearer ${tokenFor('alice')}`, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
-  await res.arrayBuffer();
-  return res.status;
-}
-
-function policyFile(policy: unknown): string {
-  const dir = mkdtempSync(join(tmpdir(), 'mmops-policy-'));
-  const path = join(dir, 'policy.json');
-  writeFileSync(path, JSON.stringify(policy));
-  return path;
-}
-
-/** POSTs a click straight to the bot, as anyone who can reach its listener can. */
-async function postClickToBot(e: E2E, body: unknown): Promise<number> {
-  const res = await fetch(`${e.bot.url}/actions`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
-  await res.arrayBuffer();
-  return res.status;
-}
-
 /** A fresh 26-character id, as a forger would invent one. */
 const randomId = (): string => Array.from({ length: 26 }, () => 'abcdefghijklmnopqrstuvwxyz0123456789'[Math.floor(Math.random() * 36)]).join('');
-
-/** POSTs a dialog submission straight to the bot, as anyone who can reach its listener can. */
-async function postDialogToBot(e: E2E, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await fetch(`${e.bot.url}/dialogs`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
-  const text = await res.text();
-  return { status: res.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
-}
 
 describe('dialogs', () => {
   it('the password form acts on the person it was opened for, not on whoever has that name when it is submitted', async () => {
@@ -107,7 +74,7 @@ describe('dialogs', () => {
     const second = 'Another-Horse-43-Battery';
     const again = await fake.submitDialog('alice', { password: second, confirm: second }, { dialog: opened });
     expect(JSON.stringify(again.body)).toContain('already');
-    const direct = await postDialogToBot(e2e, {
+    const direct = await postToBot(e2e, '/dialogs', {
       type: 'dialog_submission',
       callback_id: opened.dialog.callback_id,
       state: opened.dialog.state,
@@ -226,8 +193,8 @@ describe('unauthenticated requests to /actions and /dialogs', () => {
     const before = auditPosts().length;
     // nothing proves who sent these: the server signs no click (§8.4), so user_id and user_name are the forger's words
     for (let i = 0; i < 15; i++) {
-      expect(await postClickToBot(e2e, { user_id: randomId(), user_name: 'alice', post_id: randomId(), context: { token: 'forged' } })).toBe(200);
-      expect((await postDialogToBot(e2e, { type: 'dialog_submission', callback_id: 'user-password', state: 'forged', user_id: randomId(), submission: {} })).status).toBe(200);
+      expect((await postToBot(e2e, '/actions', { user_id: randomId(), user_name: 'alice', post_id: randomId(), context: { token: 'forged' } })).status).toBe(200);
+      expect((await postToBot(e2e, '/dialogs', { type: 'dialog_submission', callback_id: 'user-password', state: 'forged', user_id: randomId(), submission: {} })).status).toBe(200);
     }
     await new Promise((r) => setTimeout(r, 300));
     const posted = auditPosts().slice(before);

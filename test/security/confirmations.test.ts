@@ -7,15 +7,12 @@
  * Every refusal is checked twice: the answer, and that the privileged API call never
  * happened (the sandbox records every REST request).
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { AuditEntry } from '../../src/core/command.js';
 import type { FakeMattermost, Post, RecordedRequest } from '../../src/sandbox/fake-server.js';
-import { tokenFor, userIdFor } from '../../src/sandbox/seed.js';
+import { userIdFor } from '../../src/sandbox/seed.js';
 import { createActionTokens } from '../../src/services/action-token.js';
 import { startE2E, waitFor, type E2E } from '../e2e/support.js';
+import { actionIds, asAlice, audits, BOT_ID, botCalls, policyFile, postToBot, SECRET } from './interactions-support.js';
 
 let e2e: E2E | undefined;
 afterEach(async () => {
@@ -23,14 +20,9 @@ afterEach(async () => {
   e2e = undefined;
 });
 
-const SECRET = 'test-actions-secret-0123456789abcdefghijklmnop';
-const BOT_ID = userIdFor('mmops');
 const GRACE = userIdFor('grace');
 const CAROL = userIdFor('carol');
 
-/** Requests the bot made (with its own token) matching `method` and `path`. */
-const botCalls = (fake: FakeMattermost, method: string, path: RegExp): RecordedRequest[] =>
-  fake.requests.filter((r) => r.userId === BOT_ID && r.method === method && path.test(r.path));
 const deactivations = (fake: FakeMattermost): RecordedRequest[] => botCalls(fake, 'PUT', new RegExp(`^/api/v4/users/${GRACE}/active$`));
 const mfaResets = (fake: FakeMattermost): RecordedRequest[] => botCalls(fake, 'PUT', new RegExp(`^/api/v4/users/${CAROL}/mfa$`));
 
@@ -43,27 +35,8 @@ async function slashWithButtons(fake: FakeMattermost, who: string, text: string)
   return post;
 }
 
-const actionIds = (post: Post): string[] =>
-  ((post.props as { attachments?: Array<{ actions?: Array<{ id: string }> }> }).attachments ?? []).flatMap((a) => (a.actions ?? []).map((x) => x.id));
-
-/** Audit entries the bot wrote (one structured log line each, core/audit.ts). */
-const audits = (e: E2E): AuditEntry[] => e.log.entries.filter((x) => x.msg === 'audit').map((x) => x.fields['audit'] as AuditEntry);
-
 /** The newest ephemeral text the clicker got from a click. */
 const lastEphemeral = (fake: FakeMattermost, who: string): string => [...fake.ephemeral].reverse().find((e) => e.userId === userIdFor(who))?.post.message ?? '';
-
-/** A REST call as alice (system admin), as an admin changes roles in the System Console. */
-async function asAlice(fake: FakeMattermost, method: string, path: string, body: unknown): Promise<number> {
-  const res = await fetch(`${fake.url}/api/v4${path}`, { method, headers: { Authorization: `Bearer ${tokenFor('alice')}`, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
-  await res.arrayBuffer();
-  return res.status;
-}
-
-/** POSTs a click straight to the bot, as an attacker who can reach its listener would. */
-async function postToBot(e: E2E, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await fetch(`${e.bot.url}/actions`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
-  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
-}
 
 describe('Confirm / Cancel buttons', () => {
   it("shows a preview with Confirm and Cancel; the requester's click runs it once, a second click does nothing", async () => {
@@ -136,11 +109,11 @@ describe('Confirm / Cancel buttons', () => {
     const tampered = `${Buffer.from(Buffer.from(body, 'base64url').toString('utf8').replace('@grace', '@carol')).toString('base64url')}.${mac}`;
     const asDialog = createActionTokens({ secret: SECRET }).sign('dialog', payload);
     for (const context of [{}, { token: 'garbage' }, { token: foreign }, { token: tampered }, { token: asDialog }]) {
-      const r = await postToBot(e2e, { user_id: userIdFor('alice'), user_name: 'alice', post_id: 'p'.repeat(26), context });
+      const r = await postToBot(e2e, '/actions', { user_id: userIdFor('alice'), user_name: 'alice', post_id: 'p'.repeat(26), context });
       expect(r.status).toBe(200);
       expect(String(r.json['ephemeral_text'])).toContain("didn't come from me");
     }
-    const malformed = await postToBot(e2e, { context: { token: genuine } }); // no user_id: not the server's shape
+    const malformed = await postToBot(e2e, '/actions', { context: { token: genuine } }); // no user_id: not the server's shape
     expect(malformed.status).toBe(400);
     expect(deactivations(fake)).toEqual([]);
     expect(fake.store.users.get(GRACE)?.delete_at).toBe(0);
@@ -212,12 +185,7 @@ describe('Confirm / Cancel buttons', () => {
 });
 
 describe('two-person rule (MMOPS_POLICY approvals)', () => {
-  function policyFile(): string {
-    const dir = mkdtempSync(join(tmpdir(), 'mmops-policy-'));
-    const path = join(dir, 'policy.json');
-    writeFileSync(path, JSON.stringify({ approvals: { channel: 'ops/incidents', approvers: { role: 'system_admin' }, commands: ['user mfa'] } }));
-    return path;
-  }
+  const mfaPolicy = (): string => policyFile({ approvals: { channel: 'ops/incidents', approvers: { role: 'system_admin' }, commands: ['user mfa'] } });
   const approvalPost = (fake: FakeMattermost): Post | undefined => fake.posts.find((p) => p.user_id === BOT_ID && p.message.includes('Approval needed'));
 
   async function requestMfaReset(e: E2E): Promise<Post> {
@@ -229,7 +197,7 @@ describe('two-person rule (MMOPS_POLICY approvals)', () => {
   }
 
   it('the requester cannot approve; someone without the approver role cannot; an approver runs it and the requester hears by DM', async () => {
-    e2e = await startE2E({ env: { MMOPS_ACTIONS_SECRET: SECRET, MMOPS_POLICY: policyFile() } });
+    e2e = await startE2E({ env: { MMOPS_ACTIONS_SECRET: SECRET, MMOPS_POLICY: mfaPolicy() } });
     const { fake } = e2e;
     const request = await requestMfaReset(e2e);
     expect(actionIds(request)).toEqual(['approve', 'deny']);
@@ -261,7 +229,7 @@ describe('two-person rule (MMOPS_POLICY approvals)', () => {
   }, 30_000);
 
   it("a request whose requester lost the right before the approval is not carried out", async () => {
-    e2e = await startE2E({ env: { MMOPS_ACTIONS_SECRET: SECRET, MMOPS_POLICY: policyFile() } });
+    e2e = await startE2E({ env: { MMOPS_ACTIONS_SECRET: SECRET, MMOPS_POLICY: mfaPolicy() } });
     const { fake } = e2e;
     const request = await requestMfaReset(e2e);
     expect(await asAlice(fake, 'PUT', `/users/${userIdFor('heidi')}/roles`, { roles: 'system_user' })).toBe(200);
@@ -273,9 +241,7 @@ describe('two-person rule (MMOPS_POLICY approvals)', () => {
   }, 30_000);
 
   it('--yes does not skip the approval, and a small team add needs it too when the policy names it', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mmops-policy-'));
-    const path = join(dir, 'policy.json');
-    writeFileSync(path, JSON.stringify({ approvals: { channel: 'ops/incidents', approvers: { role: 'system_admin' }, commands: ['user mfa', 'team add'] } }));
+    const path = policyFile({ approvals: { channel: 'ops/incidents', approvers: { role: 'system_admin' }, commands: ['user mfa', 'team add'] } });
     e2e = await startE2E({ env: { MMOPS_ACTIONS_SECRET: SECRET, MMOPS_POLICY: path } });
     const { fake } = e2e;
     const typed = await fake.executeSlash('heidi', 'acme:town-square', '/user mfa @carol off --yes');
@@ -289,7 +255,7 @@ describe('two-person rule (MMOPS_POLICY approvals)', () => {
   }, 30_000);
 
   it('Deny runs nothing and tells the requester', async () => {
-    e2e = await startE2E({ env: { MMOPS_ACTIONS_SECRET: SECRET, MMOPS_POLICY: policyFile() } });
+    e2e = await startE2E({ env: { MMOPS_ACTIONS_SECRET: SECRET, MMOPS_POLICY: mfaPolicy() } });
     const { fake } = e2e;
     const request = await requestMfaReset(e2e);
     await fake.clickAction('alice', request.id, 'deny');
