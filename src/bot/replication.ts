@@ -87,6 +87,13 @@ export interface Replication {
   addTeam(registration: SlashRegistration, team: Team): Promise<TeamRegistration>;
   /** a short reason code when this replica cannot do its shared work, else undefined */
   problem(): 'state_store_down' | undefined;
+  /**
+   * Calls `listener` each time the shared store answers again after an outage (checked every
+   * `everyMs`, default 1 s): DMs and mentions skipped meanwhile are then caught up over REST.
+   */
+  onStoreBack(listener: () => void, everyMs?: number): void;
+  /** work was skipped because the store did not answer (an outage shorter than one check still counts) */
+  noteOutage(): void;
   /** gives the lease up and closes a store this module opened */
   stop(): Promise<void>;
 }
@@ -99,6 +106,9 @@ export function createReplication(opts: { config: Config; logger: Logger; deps?:
   const deps = opts.deps ?? {};
   const replicaId = deps.replicaId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   let owned = false;
+  /** the timers of onStoreBack */
+  const storeWatches: NodeJS.Timeout[] = [];
+  let outageNoted = false;
   let state: ProbedStore;
   let shared: boolean;
   if (deps.state) {
@@ -341,8 +351,28 @@ export function createReplication(opts: { config: Config; logger: Logger; deps?:
       if (!shared || !state.healthy) return undefined;
       return state.healthy() ? undefined : 'state_store_down';
     },
+    onStoreBack(listener, everyMs = 1_000) {
+      const healthy = state.healthy?.bind(state);
+      if (!shared || !healthy || stopped) return;
+      let wasUp = healthy();
+      const timer = setInterval(() => {
+        const up = healthy();
+        if (up && (!wasUp || outageNoted)) {
+          outageNoted = false;
+          log.info({}, 'the state store answers again: catching up on DMs and mentions skipped during the outage');
+          listener();
+        }
+        wasUp = up;
+      }, everyMs);
+      timer.unref();
+      storeWatches.push(timer);
+    },
+    noteOutage() {
+      outageNoted = true;
+    },
     async stop() {
       stopped = true;
+      for (const t of storeWatches) clearInterval(t);
       for (const t of takeovers.values()) clearTimeout(t);
       attempts.clear();
       for (const w of working.values()) clearInterval(w.timer);

@@ -136,6 +136,7 @@ export async function prepareIntake(rt: BotRuntime): Promise<void> {
     work: rt.work,
     logger: rt.log,
     onCommand: (source) => metrics.wsCommand(source),
+    onStoreUnreachable: () => rt.replication.noteOutage(),
     ...(ledger ? { ledger } : {}),
     late: { runWindowMs: config.catchupRunWindowMs, maxAgeMs: config.catchupMaxAgeMs },
     // given back unanswered (the server refused the answer for a while): read again soon
@@ -154,6 +155,8 @@ export async function prepareIntake(rt: BotRuntime): Promise<void> {
     maxAgeMs: config.catchupMaxAgeMs,
     recheckAfterMs: rt.replication.postClaims.leaseMs + 1_000,
   });
+  // posts skipped while the shared store was down (held below the mark) are read again once it is back
+  rt.replication.onStoreBack(() => rt.catchUp?.trigger('the state store is back'));
 }
 
 async function openLedger(rt: BotRuntime): Promise<void> {

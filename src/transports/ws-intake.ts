@@ -83,6 +83,8 @@ export interface WsIntakeOptions {
   ledger?: PostLedger;
   /** how missed posts (catch-up) are treated by age (defaults: run under 2 min, "not run" line up to 24 h) */
   late?: { runWindowMs: number; maxAgeMs: number };
+  /** a post could not be claimed because the state store did not answer (the catch-up follows once it is back) */
+  onStoreUnreachable?: () => void;
   /** called once per post turned into a command (metrics) */
   onCommand?: (source: Invocation['source']) => void;
   now?: () => number;
@@ -428,6 +430,7 @@ export function createWsIntake(opts: WsIntakeOptions): WsIntake {
     } catch (err) {
       // answering without a claim could answer twice; the catch-up handles it once the store is back
       opts.ledger?.hold(post);
+      opts.onStoreUnreachable?.();
       log.warn({ err, postId: post.id }, 'post not handled: the state store cannot be reached to claim it');
       return 'busy';
     }

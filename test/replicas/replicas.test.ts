@@ -151,7 +151,7 @@ function switchable(inner: StateStore): StateStore & { healthy(): boolean; down:
 }
 
 describe('while the shared state store is unreachable', () => {
-  it('slash commands are answered, DMs and mentions are not (no double answers), /readyz says state_store_down', async () => {
+  it('slash commands are answered, DMs and mentions are not (no double answers), /readyz says state_store_down; once it is back the skipped DM is caught up, once', async () => {
     cluster = await startCluster();
     const { fake } = cluster;
     const state = switchable(createMemoryStateStore());
@@ -172,13 +172,17 @@ describe('while the shared state store is unreachable', () => {
     await sleep(300);
     expect(fake.posts.filter((p) => p.user_id === BOT_ID && p.channel_id === dm.channel_id)).toHaveLength(0);
 
-    // back: a new DM is answered exactly once again; the leader is still one replica
+    // back: the DM sent during the outage is caught up (exactly once across both replicas),
+    // a new DM is answered exactly once again; the leader is still one replica
     state.down = false;
     await waitFor(async () => ((await (await fetch(`${a.url}/readyz`)).json()) as { status: string }).status === 'ready', 'ready again');
+    await waitFor(() => fake.posts.some((p) => p.user_id === BOT_ID && p.channel_id === dm.channel_id), 'the DM from the outage, caught up', 10_000);
     const dm2 = await fake.postAs('bob', '@mmops', 'status @alice');
     await waitFor(() => fake.posts.some((p) => p.user_id === BOT_ID && p.channel_id === dm2.channel_id && p.create_at >= dm2.create_at), 'the DM answer');
     await sleep(300);
     expect(fake.posts.filter((p) => p.user_id === BOT_ID && p.channel_id === dm2.channel_id && p.create_at >= dm2.create_at)).toHaveLength(1);
+    // the outage's DM got one answer (the replies name the post they answer)
+    expect(fake.posts.filter((p) => p.user_id === BOT_ID && (p.props as Record<string, unknown> | undefined)?.['mmops_reply_to'] === dm.id)).toHaveLength(1);
     await waitFor(() => [a, b].filter((x) => x.replica.isLeader()).length === 1, 'exactly one leader', 3 * LEASE_MS);
   });
 });
