@@ -266,27 +266,16 @@ export class SandboxCore {
     const now = Date.now();
     const props = structuredClone(opts.props ?? {});
     generateActionIds(props);
-    const post: Post = {
+    const post = ephemeralPostRecord({
       id: opts.id || newId(),
-      create_at: now,
-      update_at: now,
-      edit_at: 0,
-      delete_at: 0,
-      is_pinned: false,
-      user_id: opts.authorId ?? userId,
-      channel_id: channelId,
-      root_id: opts.rootId ?? '',
-      original_id: '',
+      createAt: now,
+      updateAt: now,
+      userId: opts.authorId ?? userId,
+      channelId,
+      rootId: opts.rootId ?? '',
       message,
-      type: 'system_ephemeral',
       props,
-      hashtags: '',
-      pending_post_id: '',
-      reply_count: 0,
-      last_reply_at: 0,
-      participants: null,
-      metadata: {},
-    };
+    });
     const seen = clientPost(addActionCookies(post, this.cookieSecret));
     this.ephemeral.push({ userId, post: seen });
     this.hub.emit('ephemeral_message', { post: JSON.stringify(seen) }, { user_id: userId, channel_id: channelId });
@@ -377,3 +366,37 @@ export class SandboxCore {
 }
 
 export { AppError };
+
+/** The record of an ephemeral post as SendEphemeralPost shapes it (type `system_ephemeral`, never stored). */
+export function ephemeralPostRecord(p: {
+  id: string;
+  createAt: number;
+  updateAt: number;
+  userId: string;
+  channelId: string;
+  rootId: string;
+  message: string;
+  props: Record<string, unknown>;
+}): Post {
+  return {
+    id: p.id,
+    create_at: p.createAt,
+    update_at: p.updateAt,
+    edit_at: 0,
+    delete_at: 0,
+    is_pinned: false,
+    user_id: p.userId,
+    channel_id: p.channelId,
+    root_id: p.rootId,
+    original_id: '',
+    message: p.message,
+    type: 'system_ephemeral',
+    props: p.props,
+    hashtags: '',
+    pending_post_id: '',
+    reply_count: 0,
+    last_reply_at: 0,
+    participants: null,
+    metadata: {},
+  };
+}

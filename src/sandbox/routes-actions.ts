@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import { AppError, appError, caller, forbidden, idParam, notFound, ok, type Router } from './http.js';
-import type { SandboxCore } from './core.js';
+import { ephemeralPostRecord, type SandboxCore } from './core.js';
 import { clientPost, findAction, openCookie, RETAIN_PROP_KEYS, slackLinksToMarkdown, type PostActionCookie } from './post-actions.js';
 import type { Post, StoredChannel, StoredUser } from './store.js';
 import type { SubmitDialogBody } from './routes-dialogs.js';
@@ -204,27 +204,10 @@ export function registerActionRoutes(r: Router, core: SandboxCore): void {
       } else {
         const root = u.root_id || (setup.cookieRootPostId && setup.cookieRootPostId !== postId ? setup.cookieRootPostId : '');
         const now = Date.now();
-        core.updateEphemeral(me.id, {
-          id: postId,
-          create_at: u.create_at ?? 0,
-          update_at: now,
-          edit_at: 0,
-          delete_at: 0,
-          is_pinned: false,
-          user_id: u.user_id || me.id,
-          channel_id: setup.channel.id,
-          root_id: root,
-          original_id: '',
-          message: u.message ?? '',
-          type: 'system_ephemeral',
-          props,
-          hashtags: '',
-          pending_post_id: '',
-          reply_count: 0,
-          last_reply_at: 0,
-          participants: null,
-          metadata: {},
-        });
+        core.updateEphemeral(
+          me.id,
+          ephemeralPostRecord({ id: postId, createAt: u.create_at ?? 0, updateAt: now, userId: u.user_id || me.id, channelId: setup.channel.id, rootId: root, message: u.message ?? '', props }),
+        );
       }
     }
     if (parsed?.ephemeral_text) {
