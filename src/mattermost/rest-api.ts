@@ -1,19 +1,23 @@
 /**
  * The Mattermost REST v4 client: implements {@link MattermostApi} on @mattermost/client's
- * Client4 (the only importer of that package). Everything the rest of the bot needs to
- * trust about the network lives here: zod parsing of every body, typed errors, retries
- * with an explicit retry-or-rethrow decision, rate-limit waits and pacing, timeouts,
- * a concurrency bound, a circuit breaker, and per-endpoint counters.
+ * Client4 (the only importer of that package, in transport/http.ts). Everything the rest of
+ * the bot needs to trust about the network lives here: zod parsing of every body, typed
+ * errors, and a transport built as a stack of small layers (transport/: retries with an
+ * explicit retry-or-rethrow decision, a circuit breaker, rate-limit pacing and 429 waits, a
+ * concurrency bound, per-endpoint counters, timeouts), composed once in `createRestApi`.
+ *
+ * A call without its own `{ signal }` runs under the signal of the view it was made through
+ * (`bindSignal`, bound-signal.ts): a command's `ctx.api` carries its invocation's deadline.
  *
  * @example
  *   const api = createRestApi({ url: 'https://chat.example.com', token: env.MM_BOT_TOKEN, logger });
  *   const me = await api.getMe({ signal: ctx.signal });
  */
-import pkg from '@mattermost/client';
 import { z } from 'zod';
 import type { Logger } from '../core/command.js';
 import { silentLogger } from '../core/logger.js';
 import type { ApiStats, CallOptions, MattermostApi } from './api.js';
+import { callerSignal } from './bound-signal.js';
 import { ApiError, NetworkError, ProtocolError, TOKEN_REJECTED_IDS } from './errors.js';
 import {
   appErrorSchema,
@@ -41,11 +45,25 @@ import {
   userAutocompleteSchema,
   userSchema,
 } from './models.js';
-import { createPacer, emptyBudgetIntervalMs } from './pacing.js';
-import { type AttemptFailure, type RequestKind, backoffDelay, decideRetry, retryAfterSeconds } from './retry-policy.js';
-
-// Client4 is published as CommonJS: a default import gives module.exports.
-const { Client4, ClientError } = pkg;
+import { createPacer } from './pacing.js';
+import type { RequestKind } from './retry-policy.js';
+import { breaker } from './transport/breaker.js';
+import { concurrency } from './transport/concurrency.js';
+import { type HttpTransport, createHttpTransport, truncate } from './transport/http.js';
+import { type Send, compose } from './transport/layer.js';
+import { metrics } from './transport/metrics.js';
+import { pacing, rateLimitWaitMs } from './transport/pacing.js';
+import {
+  type ApiRequest,
+  AttemptError,
+  type Method,
+  type RawResponse,
+  type ResponseBody,
+  cancelledError,
+  isAttemptError,
+} from './transport/request.js';
+import { retry } from './transport/retry.js';
+import { timeout } from './transport/timeout.js';
 
 /** Options of {@link createRestApi}. */
 export interface RestApiOptions {
@@ -73,33 +91,6 @@ export interface RestApiOptions {
   random?: () => number;
 }
 
-type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
-
-/** What `Client4.doFetchWithResponse` gives back (it is private in the typings). */
-type DoFetchWithResponse = (
-  url: string,
-  options: {
-    method: string;
-    body?: string | FormData;
-    signal?: AbortSignal;
-    ignoreStatus: boolean;
-    headers?: Record<string, string>;
-  },
-) => Promise<{ response: Response; data: unknown }>;
-
-type ResponseBody =
-  | { kind: 'json'; value: unknown }
-  | { kind: 'text'; value: string }
-  | { kind: 'bytes'; value: Uint8Array };
-
-interface RawResponse {
-  status: number;
-  statusText: string;
-  headers: Headers;
-  contentType: string;
-  body: ResponseBody;
-}
-
 interface RequestSpec<T> {
   method: Method;
   /** path template under /api/v4 with `{placeholders}`, e.g. `/users/{user_id}/status` */
@@ -118,184 +109,118 @@ interface RequestSpec<T> {
   parse: (body: ResponseBody, endpoint: string) => T;
 }
 
-/** The attempt could not produce a response. */
-interface AttemptError {
-  failure: AttemptFailure | { type: 'cancelled' } | { type: 'bad-json' };
-  reason: string;
-}
-
-const NOT_SENT_CODES = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'UND_ERR_CONNECT_TIMEOUT',
-]);
+/** Makes one endpoint call through the transport stack and parses its answer. */
+type Execute = <T>(spec: RequestSpec<T>, o?: CallOptions) => Promise<T>;
 
 /** Creates the REST client. See {@link RestApiOptions}. */
 export function createRestApi(opts: RestApiOptions): MattermostApi {
-  const baseUrl = opts.url.replace(/\/+$/, '');
-  const token = opts.token;
-  const timeoutMs = opts.timeoutMs ?? 10_000;
-  const readRetries = opts.readRetries ?? 2;
-  const maxRateLimitRetries = opts.maxRateLimitRetries ?? 4;
-  const maxRateLimitWaitMs = opts.maxRateLimitWaitMs ?? 60_000;
-  const breakerCfg = opts.breaker ?? { failures: 5, cooldownMs: 5_000 };
-  const log = (opts.logger ?? silentLogger).child({ module: 'mattermost-rest' });
   const now = opts.now ?? Date.now;
-  const injectedSleep = opts.sleep;
-  const random = opts.random ?? Math.random;
-
-  const client = new Client4();
-  client.setUrl(baseUrl);
-  client.setToken(token);
-  client.setIncludeCookies(false);
-  client.setUserAgent('mmops');
-  const doFetch: DoFetchWithResponse = client['doFetchWithResponse'];
-
-  const semaphore = createSemaphore(opts.maxConcurrency ?? 16);
+  const log = (opts.logger ?? silentLogger).child({ module: 'mattermost-rest' });
+  const timeoutMs = opts.timeoutMs ?? 10_000;
+  const maxRateLimitWaitMs = opts.maxRateLimitWaitMs ?? 60_000;
   const stats: ApiStats = { requests: 0, byEndpoint: {}, rateLimitWaits: 0, retries: 0, lastRoundTripMs: 0 };
-  const breaker = { failures: 0, openUntil: 0 };
-  /** spacing while X-RateLimit-Remaining is 0, and the Retry-After of a 429 */
-  const pacer = createPacer({ now, maxIntervalMs: maxRateLimitWaitMs });
+  const http = createHttpTransport({ url: opts.url, token: opts.token });
+
+  // The stack, outermost first: the order an attempt passes the layers on its way out.
+  const send = compose(http.send, [
+    retry({ random: opts.random ?? Math.random, sleep: opts.sleep, log, onRetry: () => void (stats.retries += 1) }),
+    breaker({ ...(opts.breaker ?? { failures: 5, cooldownMs: 5_000 }), now, log }),
+    pacing({
+      // spacing while X-RateLimit-Remaining is 0, and the Retry-After of a 429
+      pacer: createPacer({ now, maxIntervalMs: maxRateLimitWaitMs }),
+      maxRetries: opts.maxRateLimitRetries ?? 4,
+      maxWaitMs: maxRateLimitWaitMs,
+      now,
+      sleep: opts.sleep,
+      log,
+      onWait: () => void (stats.rateLimitWaits += 1),
+    }),
+    concurrency({ limit: opts.maxConcurrency ?? 16, cancelled: (req) => cancelledError(req, false) }),
+    metrics({ stats, onRequest: opts.onRequest, now, log }),
+    timeout({
+      ms: timeoutMs,
+      timedOut: () => new AttemptError({ type: 'timeout' }, `no answer within ${timeoutMs} ms`),
+      cancelled: () => new AttemptError({ type: 'cancelled' }, 'cancelled'),
+    }),
+  ]);
+  const execute = createExecute({ send, http, toApiError: createErrorMapper(http.redact, log, now), readRetries: opts.readRetries ?? 2 });
+
+  const api: MattermostApi = {
+    ...userEndpoints(execute),
+    ...userAccountEndpoints(execute),
+    ...teamEndpoints(execute),
+    ...channelEndpoints(execute),
+    ...systemEndpoints(execute),
+    ...postEndpoints(execute),
+    stats: () => structuredClone(stats),
+  };
+  return api;
+}
+
+/** `execute` over the composed stack: builds the request once, maps the final outcome to a typed error. */
+function createExecute(deps: {
+  send: Send<ApiRequest, RawResponse>;
+  http: HttpTransport;
+  toApiError: (raw: RawResponse, endpoint: string) => ApiError;
+  readRetries: number;
+}): Execute {
+  const { send, http, toApiError, readRetries } = deps;
+  return async (spec, o) => {
+    const req: ApiRequest = {
+      method: spec.method,
+      url: buildUrl(http.baseRoute, spec),
+      endpoint: `${spec.method} ${http.urlVersion}${spec.path}`,
+      kind: spec.kind,
+      json: spec.body,
+      form: spec.form,
+      read: spec.transport ?? 'client4',
+      retries: spec.retries ?? readRetries,
+      rateLimitRetries: 0,
+      pauseCounted: false,
+    };
+    let res: RawResponse;
+    try {
+      // read synchronously, while a bound view's signal is in effect (bound-signal.ts)
+      res = await send(req, callerSignal(o));
+    } catch (err) {
+      throw isAttemptError(err) ? finalError(req, err) : err;
+    }
+    if (res.status < 200 || res.status >= 300) throw toApiError(res, req.endpoint);
+    try {
+      return spec.parse(res.body, req.endpoint);
+    } catch (err) {
+      // never let the token reach a message, whatever the server put in the body
+      throw err instanceof ProtocolError ? new ProtocolError(err.endpoint, http.redact(err.detail)) : err;
+    }
+  };
+}
+
+function buildUrl(baseRoute: string, spec: RequestSpec<unknown>): string {
+  const path = spec.path.replace(/\{(\w+)\}/g, (_, name: string) => {
+    const value = spec.params?.[name];
+    if (value === undefined) throw new TypeError(`missing path parameter ${name} for ${spec.path}`);
+    return encodeURIComponent(value);
+  });
+  const query = new URLSearchParams();
+  for (const [k, v] of Object.entries(spec.query ?? {})) if (v !== undefined) query.set(k, String(v));
+  const qs = query.toString();
+  return `${baseRoute}${path}${qs ? `?${qs}` : ''}`;
+}
+
+/** The error a caller gets when the last attempt gave no usable response. */
+function finalError(req: ApiRequest, err: AttemptError): Error {
+  const failure = err.failure;
+  if (failure.type === 'cancelled') return cancelledError(req, true);
+  // the server answered, so the connection is fine; the body is unreadable
+  if (failure.type === 'bad-json') return new ProtocolError(req.endpoint, err.reason);
+  const notSent = failure.type === 'network' && failure.notSent;
+  return new NetworkError(req.endpoint, err.reason, failure.type === 'timeout', req.kind === 'write' && !notSent);
+}
+
+/** Maps a non-2xx response to an ApiError; the first rejection of the token itself is logged. */
+function createErrorMapper(redact: (s: string) => string, log: Logger, now: () => number) {
   let tokenRejectionLogged = false;
-
-  /** Never let the token reach a message, whatever the server or the runtime put in it. */
-  const redact = (s: string): string => (token.length >= 4 ? s.split(token).join('[redacted]') : s);
-
-  function record(endpoint: string, status: number, ms: number): void {
-    stats.requests += 1;
-    const entry = (stats.byEndpoint[endpoint] ??= { count: 0, byStatus: {}, totalMs: 0 });
-    entry.count += 1;
-    entry.byStatus[String(status)] = (entry.byStatus[String(status)] ?? 0) + 1;
-    entry.totalMs += ms;
-    if (status !== 0) stats.lastRoundTripMs = ms;
-    try {
-      opts.onRequest?.({ endpoint, status, ms });
-    } catch (err) {
-      log.warn({ err: String(err) }, 'onRequest hook threw');
-    }
-  }
-
-  /** Sleeps, but gives up as soon as the caller's signal aborts (and then leaves no timer behind). */
-  async function wait(ms: number, signal: AbortSignal | undefined, endpoint: string, kind: RequestKind): Promise<void> {
-    if (ms <= 0) return;
-    if (signal?.aborted) throw cancelled(endpoint, kind, false);
-    let timer: NodeJS.Timeout | undefined;
-    let onAbort: () => void = () => {};
-    const slept = injectedSleep
-      ? injectedSleep(ms)
-      : new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, ms);
-        });
-    const aborted = new Promise<never>((_, reject) => {
-      onAbort = () => reject(cancelled(endpoint, kind, false));
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
-    try {
-      await Promise.race([slept, aborted]);
-    } finally {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-    }
-  }
-
-  function cancelled(endpoint: string, kind: RequestKind, maybeSent: boolean): NetworkError {
-    return new NetworkError(
-      endpoint,
-      'cancelled: the caller stopped waiting (deadline passed)',
-      true,
-      kind === 'write' && maybeSent,
-    );
-  }
-
-  function buildUrl(spec: RequestSpec<unknown>): string {
-    const path = spec.path.replace(/\{(\w+)\}/g, (_, name: string) => {
-      const value = spec.params?.[name];
-      if (value === undefined) throw new TypeError(`missing path parameter ${name} for ${spec.path}`);
-      return encodeURIComponent(value);
-    });
-    const query = new URLSearchParams();
-    for (const [k, v] of Object.entries(spec.query ?? {})) if (v !== undefined) query.set(k, String(v));
-    const qs = query.toString();
-    return `${client.getBaseRoute()}${path}${qs ? `?${qs}` : ''}`;
-  }
-
-  function endpointLabel(spec: RequestSpec<unknown>): string {
-    return `${spec.method} ${client.getUrlVersion()}${spec.path}`;
-  }
-
-  /** One HTTP attempt: a response (any status) or an AttemptError. */
-  async function attempt(
-    spec: RequestSpec<unknown>,
-    url: string,
-    callerSignal: AbortSignal | undefined,
-  ): Promise<RawResponse | AttemptError> {
-    const controller = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, timeoutMs);
-    const onCallerAbort = () => controller.abort();
-    callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
-    try {
-      return await send(spec, url, controller.signal);
-    } catch (err) {
-      if (callerSignal?.aborted) return { failure: { type: 'cancelled' }, reason: 'cancelled' };
-      if (timedOut) return { failure: { type: 'timeout' }, reason: `no answer within ${timeoutMs} ms` };
-      return classifyThrown(err);
-    } finally {
-      clearTimeout(timer);
-      callerSignal?.removeEventListener('abort', onCallerAbort);
-    }
-  }
-
-  async function send(spec: RequestSpec<unknown>, url: string, signal: AbortSignal): Promise<RawResponse> {
-    const body = spec.form ? spec.form() : spec.body === undefined ? undefined : JSON.stringify(spec.body);
-    if (spec.transport === 'bytes') {
-      // Client4 reads every non-JSON body as text (corrupting bytes): plain fetch for files.
-      const headers: Record<string, string> = client.getOptions({ method: spec.method }).headers;
-      if (typeof body === 'string') headers['Content-Type'] = 'application/json';
-      const response = await fetch(url, { method: spec.method, headers, body, signal });
-      return readFetchResponse(response, response.ok);
-    }
-    const { response, data } = await doFetch(url, { method: spec.method, body, signal, ignoreStatus: true });
-    const contentType = response.headers.get('content-type') ?? '';
-    let parsed: ResponseBody;
-    if (typeof data === 'string') {
-      // Client4 parses JSON only for exactly `application/json`; accept parameters too.
-      parsed = isJsonType(contentType) ? { kind: 'json', value: parseJsonText(data) } : { kind: 'text', value: data };
-    } else {
-      parsed = { kind: 'json', value: data };
-    }
-    return { status: response.status, statusText: response.statusText, headers: response.headers, contentType, body: parsed };
-  }
-
-  async function readFetchResponse(response: Response, asBytes: boolean): Promise<RawResponse> {
-    const contentType = response.headers.get('content-type') ?? '';
-    let body: ResponseBody;
-    if (asBytes) body = { kind: 'bytes', value: new Uint8Array(await response.arrayBuffer()) };
-    else {
-      const text = await response.text();
-      body = isJsonType(contentType) ? { kind: 'json', value: parseJsonText(text) } : { kind: 'text', value: text };
-    }
-    return { status: response.status, statusText: response.statusText, headers: response.headers, contentType, body };
-  }
-
-  function classifyThrown(err: unknown): AttemptError {
-    // Client4 wraps body-read failures in a ClientError whose cause is the real error.
-    const inner = err instanceof ClientError && err.cause !== undefined ? err.cause : err;
-    if (inner instanceof BadJsonError || inner instanceof SyntaxError) {
-      return { failure: { type: 'bad-json' }, reason: 'the body is not valid JSON' };
-    }
-    const code = errorCode(inner);
-    const notSent = code !== undefined && NOT_SENT_CODES.has(code);
-    return { failure: { type: 'network', notSent }, reason: redact(describeNetworkError(inner, code)) };
-  }
-
-  function toApiError(raw: RawResponse, endpoint: string): ApiError {
+  return (raw: RawResponse, endpoint: string): ApiError => {
     let id = '';
     let message = '';
     let requestId = raw.headers.get('x-request-id') ?? '';
@@ -316,162 +241,46 @@ export function createRestApi(opts: RestApiOptions): MattermostApi {
         log.error({ endpoint, serverErrorId: id }, 'Mattermost rejected MM_BOT_TOKEN (401)');
       }
     }
-    const retryAfter = raw.status === 429 ? rateLimitWaitMs(raw.headers) / 1000 : undefined;
+    const retryAfter = raw.status === 429 ? rateLimitWaitMs(raw.headers, now()) / 1000 : undefined;
     return new ApiError(raw.status, id, redact(message), requestId, endpoint, retryAfter);
-  }
+  };
+}
 
-  /** How long a 429 asks to wait: its Retry-After, else one spacing interval, else 1 s. */
-  function rateLimitWaitMs(headers: Headers): number {
-    const secs = retryAfterSeconds(headers, now());
-    if (secs !== undefined) return secs * 1000;
-    return emptyBudgetIntervalMs(headers) ?? 1000;
-  }
+// ---------------------------------------------------------------------------
+// body parsers
 
-  async function execute<T>(spec: RequestSpec<T>, o?: CallOptions): Promise<T> {
-    const endpoint = endpointLabel(spec);
-    const url = buildUrl(spec);
-    const signal = o?.signal;
-    const maxRetries = spec.retries ?? readRetries;
-    let retriesUsed = 0;
-    let rateLimitRetries = 0;
-    /** the pause set by our own 429 is already counted as a rate-limit wait */
-    let pauseCounted = false;
-
-    for (;;) {
-      if (signal?.aborted) throw cancelled(endpoint, spec.kind, false);
-      if (now() < breaker.openUntil) {
-        const secs = Math.ceil((breaker.openUntil - now()) / 1000);
-        throw new NetworkError(
-          endpoint,
-          `Mattermost is not answering (${breaker.failures} failed attempts in a row); next try in ${secs}s`,
-        );
-      }
-      const pause = pacer.reserve();
-      if (pause > 0) {
-        if (!pauseCounted) stats.rateLimitWaits += 1;
-        log.debug({ endpoint, waitMs: pause }, 'pacing: rate-limit budget used up, spacing requests');
-        await wait(pause, signal, endpoint, spec.kind);
-      }
-      pauseCounted = false;
-
-      const release = await semaphore.acquire(signal, () => cancelled(endpoint, spec.kind, false));
-      const started = now();
-      let result: RawResponse | AttemptError;
-      try {
-        result = await attempt(spec, url, signal);
-      } finally {
-        release();
-      }
-      const ms = now() - started;
-
-      if ('failure' in result) {
-        const failure = result.failure;
-        if (failure.type === 'cancelled') {
-          record(endpoint, 0, ms);
-          throw cancelled(endpoint, spec.kind, true);
-        }
-        if (failure.type === 'bad-json') {
-          // The server answered, so the connection is fine; the body is unreadable.
-          record(endpoint, 0, ms);
-          breaker.failures = 0;
-          throw new ProtocolError(endpoint, result.reason);
-        }
-        record(endpoint, 0, ms);
-        noteNetworkFailure(endpoint);
-        const timedOut = failure.type === 'timeout';
-        const notSent = failure.type === 'network' && failure.notSent;
-        if (decideRetry(spec.kind, failure) === 'retry' && retriesUsed < maxRetries) {
-          await backoff(retriesUsed++, endpoint, result.reason, signal, spec.kind);
-          continue;
-        }
-        throw new NetworkError(endpoint, result.reason, timedOut, spec.kind === 'write' && !notSent);
-      }
-
-      record(endpoint, result.status, ms);
-      breaker.failures = 0;
-      pacer.observe(result.headers);
-
-      if (result.status >= 200 && result.status < 300) return spec.parse(result.body, endpoint);
-
-      if (result.status === 429) {
-        const error = toApiError(result, endpoint);
-        const waitMs = rateLimitWaitMs(result.headers);
-        if (rateLimitRetries >= maxRateLimitRetries || waitMs > maxRateLimitWaitMs) throw error;
-        rateLimitRetries += 1;
-        stats.rateLimitWaits += 1;
-        pacer.blockFor(waitMs);
-        log.warn({ endpoint, waitMs }, 'rate limited by Mattermost (429); waiting before retrying');
-        // the wait itself happens at the top of the loop, shared with concurrent requests
-        pauseCounted = true;
-        continue;
-      }
-
-      if (decideRetry(spec.kind, { type: 'status', status: result.status }) === 'retry' && retriesUsed < maxRetries) {
-        await backoff(retriesUsed++, endpoint, `HTTP ${result.status}`, signal, spec.kind);
-        continue;
-      }
-      throw toApiError(result, endpoint);
+const json =
+  <T>(schema: z.ZodType<T>) =>
+  (body: ResponseBody, endpoint: string): T => {
+    if (body.kind !== 'json') {
+      throw new ProtocolError(endpoint, `expected a JSON body, got ${body.kind === 'text' ? 'text' : 'bytes'}`);
     }
-  }
-
-  function noteNetworkFailure(endpoint: string): void {
-    breaker.failures += 1;
-    if (breaker.failures >= breakerCfg.failures) {
-      const wasOpen = now() < breaker.openUntil;
-      breaker.openUntil = now() + breakerCfg.cooldownMs;
-      if (!wasOpen) {
-        log.warn(
-          { endpoint, failures: breaker.failures, cooldownMs: breakerCfg.cooldownMs },
-          'Mattermost is not answering; failing fast for a while',
-        );
-      }
-    }
-  }
-
-  async function backoff(
-    attemptNo: number,
-    endpoint: string,
-    reason: string,
-    signal: AbortSignal | undefined,
-    kind: RequestKind,
-  ): Promise<void> {
-    stats.retries += 1;
-    const delay = backoffDelay(attemptNo, random);
-    log.debug({ endpoint, attempt: attemptNo + 1, reason, delayMs: delay }, 'retrying Mattermost request');
-    await wait(delay, signal, endpoint, kind);
-  }
-
-  // ---------------------------------------------------------------------------
-  // body parsers
-
-  const json =
-    <T>(schema: z.ZodType<T>) =>
-    (body: ResponseBody, endpoint: string): T => {
-      if (body.kind !== 'json') {
-        throw new ProtocolError(endpoint, `expected a JSON body, got ${body.kind === 'text' ? 'text' : 'bytes'}`);
-      }
-      const result = schema.safeParse(body.value);
-      if (!result.success) throw new ProtocolError(endpoint, redact(summarizeIssues(result.error)));
-      return result.data;
-    };
-  const statusOk = (body: ResponseBody, endpoint: string): void => {
-    json(statusOkSchema)(body, endpoint);
+    const result = schema.safeParse(body.value);
+    if (!result.success) throw new ProtocolError(endpoint, summarizeIssues(result.error));
+    return result.data;
   };
-  const anyObject = (body: ResponseBody, endpoint: string): void => {
-    json(z.record(z.string(), z.unknown()))(body, endpoint);
-  };
-  const bytes = (body: ResponseBody, endpoint: string): Uint8Array => {
-    if (body.kind !== 'bytes') throw new ProtocolError(endpoint, 'expected file bytes');
-    return body.value;
-  };
-  const users = json(z.array(userSchema));
+const statusOkBody = json(statusOkSchema);
+const statusOk = (body: ResponseBody, endpoint: string): void => {
+  statusOkBody(body, endpoint);
+};
+const anyObjectBody = json(z.record(z.string(), z.unknown()));
+const anyObject = (body: ResponseBody, endpoint: string): void => {
+  anyObjectBody(body, endpoint);
+};
+const bytes = (body: ResponseBody, endpoint: string): Uint8Array => {
+  if (body.kind !== 'bytes') throw new ProtocolError(endpoint, 'expected file bytes');
+  return body.value;
+};
+const users = json(z.array(userSchema));
 
-  const page = (p: { page: number; perPage: number }) => ({ page: p.page, per_page: p.perPage });
+const page = (p: { page: number; perPage: number }) => ({ page: p.page, per_page: p.perPage });
 
-  // ---------------------------------------------------------------------------
-  // endpoints
+// ---------------------------------------------------------------------------
+// endpoints, in groups of related routes (each group a function of `execute`)
 
-  const api: MattermostApi = {
+/** users: lookups, search, activation, roles, sessions, audits */
+function userEndpoints(execute: Execute) {
+  return {
     getMe: (o) => execute({ method: 'GET', path: '/users/me', kind: 'read', parse: json(userSchema) }, o),
     getUser: (userId, o) =>
       execute({ method: 'GET', path: '/users/{user_id}', params: { user_id: userId }, kind: 'read', parse: json(userSchema) }, o),
@@ -540,6 +349,12 @@ export function createRestApi(opts: RestApiOptions): MattermostApi {
         },
         o,
       ),
+  } satisfies Partial<MattermostApi>;
+}
+
+/** a user's own settings, teams, channels and status */
+function userAccountEndpoints(execute: Execute) {
+  return {
     updateMfa: (userId, activate, code, o) =>
       execute(
         {
@@ -641,6 +456,12 @@ export function createRestApi(opts: RestApiOptions): MattermostApi {
         o,
       ),
 
+  } satisfies Partial<MattermostApi>;
+}
+
+/** teams and team members */
+function teamEndpoints(execute: Execute) {
+  return {
     getTeam: (teamId, o) =>
       execute({ method: 'GET', path: '/teams/{team_id}', params: { team_id: teamId }, kind: 'read', parse: json(teamSchema) }, o),
     getTeamByName: (name, o) =>
@@ -725,6 +546,12 @@ export function createRestApi(opts: RestApiOptions): MattermostApi {
         o,
       ),
 
+  } satisfies Partial<MattermostApi>;
+}
+
+/** channels, channel members and their posts */
+function channelEndpoints(execute: Execute) {
+  return {
     getChannel: (channelId, o) =>
       execute(
         { method: 'GET', path: '/channels/{channel_id}', params: { channel_id: channelId }, kind: 'read', parse: json(channelSchema) },
@@ -810,6 +637,12 @@ export function createRestApi(opts: RestApiOptions): MattermostApi {
         o,
       ),
 
+  } satisfies Partial<MattermostApi>;
+}
+
+/** roles, schemes, preferences and the server itself */
+function systemEndpoints(execute: Execute) {
+  return {
     getRolesByNames: async (names, o) =>
       names.length === 0
         ? []
@@ -868,6 +701,12 @@ export function createRestApi(opts: RestApiOptions): MattermostApi {
     getSamlCertificateStatus: (o) =>
       execute({ method: 'GET', path: '/saml/certificate/status', kind: 'read', parse: json(samlCertificateStatusSchema) }, o),
 
+  } satisfies Partial<MattermostApi>;
+}
+
+/** slash commands, posts, dialogs and files */
+function postEndpoints(execute: Execute) {
+  return {
     listCustomCommands: (teamId, o) =>
       execute(
         {
@@ -900,55 +739,11 @@ export function createRestApi(opts: RestApiOptions): MattermostApi {
     getFile: (fileId, o) =>
       execute({ method: 'GET', path: '/files/{file_id}', params: { file_id: fileId }, kind: 'read', transport: 'bytes', parse: bytes }, o),
 
-    stats: () => structuredClone(stats),
-  };
-  return api;
+  } satisfies Partial<MattermostApi>;
 }
 
 // -----------------------------------------------------------------------------
 // helpers
-
-/** A JSON-typed body that did not parse. */
-class BadJsonError extends Error {}
-
-function parseJsonText(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new BadJsonError('invalid JSON');
-  }
-}
-
-function isJsonType(contentType: string): boolean {
-  return contentType.split(';')[0]?.trim().toLowerCase() === 'application/json';
-}
-
-
-function errorCode(err: unknown): string | undefined {
-  if (typeof err !== 'object' || err === null) return undefined;
-  if ('code' in err && typeof err.code === 'string') return err.code;
-  if ('cause' in err) return errorCode(err.cause);
-  return undefined;
-}
-
-function describeNetworkError(err: unknown, code: string | undefined): string {
-  const messages: string[] = [];
-  let current: unknown = err;
-  for (let depth = 0; depth < 3 && typeof current === 'object' && current !== null; depth++) {
-    if ('message' in current && typeof current.message === 'string' && current.message) messages.push(current.message);
-    current = 'cause' in current ? current.cause : undefined;
-  }
-  const text = messages.join(': ') || String(err);
-  const friendly =
-    code === 'ECONNREFUSED'
-      ? 'connection refused'
-      : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
-        ? 'host name not found'
-        : code === 'ECONNRESET' || code === 'UND_ERR_SOCKET'
-          ? 'connection reset'
-          : undefined;
-  return truncate(friendly ? `${friendly} (${text})` : text, 300);
-}
 
 function describeTextBody(status: number, statusText: string, contentType: string, text: string): string {
   const trimmed = text.trim();
@@ -964,51 +759,4 @@ function summarizeIssues(error: z.ZodError): string {
   const parts = error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
   const more = error.issues.length > 3 ? ` (+${error.issues.length - 3} more)` : '';
   return `${parts.join('; ')}${more}`;
-}
-
-function truncate(s: string, max: number): string {
-  return s.length > max ? `${s.slice(0, max)}…` : s;
-}
-
-/** A counting semaphore whose waiters can give up (abort). */
-function createSemaphore(limit: number) {
-  let active = 0;
-  const waiters: Array<() => void> = [];
-  const release = () => {
-    const next = waiters.shift();
-    if (next) next();
-    else active -= 1;
-  };
-  return {
-    async acquire(signal: AbortSignal | undefined, onAbort: () => Error): Promise<() => void> {
-      if (signal?.aborted) throw onAbort();
-      if (active < Math.max(1, limit)) {
-        active += 1;
-        return once(release);
-      }
-      return new Promise<() => void>((resolve, reject) => {
-        const grant = () => {
-          signal?.removeEventListener('abort', abort);
-          resolve(once(release));
-        };
-        const abort = () => {
-          const i = waiters.indexOf(grant);
-          if (i >= 0) waiters.splice(i, 1);
-          reject(onAbort());
-        };
-        waiters.push(grant);
-        signal?.addEventListener('abort', abort, { once: true });
-      });
-    },
-  };
-}
-
-function once(fn: () => void): () => void {
-  let done = false;
-  return () => {
-    if (!done) {
-      done = true;
-      fn();
-    }
-  };
 }
