@@ -13,13 +13,17 @@
  * The POST goes through its own small HTTP client, never the Mattermost API client: its
  * failures, slowness and headers (`X-RateLimit-*`) cannot pace, trip the circuit breaker
  * of, or take concurrency slots from the bot's API calls. It carries no token, follows no
- * redirect, and has its own timeout and in-flight cap.
+ * redirect, and has its own timeout and in-flight cap (the timeout and concurrency layers of
+ * transport/, with their own settings).
  *
  * @example
  *   const hooks = createHookUrlCheck({ mmUrl: config.mmUrl, siteUrl: async () => (await api.getClientConfig()).SiteURL ?? '' });
  *   if (await hooks.allows(form.response_url)) await createResponseUrlClient().post(form.response_url, body);
  */
 import type { Logger } from '../core/command.js';
+import { concurrency } from './transport/concurrency.js';
+import { type Send, compose } from './transport/layer.js';
+import { timeout } from './transport/timeout.js';
 
 /** Why a POST to a response_url did not succeed. */
 export class ResponseUrlError extends Error {
@@ -154,40 +158,55 @@ export interface ResponseUrlClient {
   inFlight(): number;
 }
 
-/** Creates the separate client (see the module comment). */
+/** What the response_url client's layers carry: the URL and the JSON text to POST. */
+interface HookPost {
+  url: string;
+  body: string;
+}
+
+/**
+ * Creates the separate client (see the module comment): its own in-flight cap (refusing,
+ * never queueing) and timeout, the same layers as the REST client's (transport/), over one
+ * plain `fetch`.
+ */
 export function createResponseUrlClient(opts: { timeoutMs?: number; maxInFlight?: number; fetch?: typeof fetch } = {}): ResponseUrlClient {
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const maxInFlight = opts.maxInFlight ?? 32;
   const doFetch = opts.fetch ?? fetch;
-  let inFlight = 0;
+
+  const postOnce: Send<HookPost, number> = async (req, signal) => {
+    const res = await doFetch(req.url, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'User-Agent': 'mmops' },
+      body: req.body,
+      // a redirect could point anywhere: it counts as a failure
+      redirect: 'manual',
+      signal,
+    });
+    // the body ("ok" or an AppError) is not needed; do not keep the socket busy reading it
+    await res.body?.cancel().catch(() => {});
+    return res.status;
+  };
+  const slots = concurrency<HookPost, number>({
+    limit: maxInFlight,
+    whenFull: () => new ResponseUrlError('busy', `more than ${maxInFlight} delayed answers in flight`),
+  });
+  const send = compose(postOnce, [
+    slots,
+    timeout({ ms: timeoutMs, timedOut: () => new ResponseUrlError('timeout', `no answer within ${timeoutMs} ms`) }),
+  ]);
 
   return {
-    inFlight: () => inFlight,
+    inFlight: () => slots.inFlight(),
     async post(url, body, o = {}) {
-      if (inFlight >= maxInFlight) throw new ResponseUrlError('busy', `more than ${maxInFlight} delayed answers in flight`);
-      inFlight += 1;
-      const signal = o.signal ? AbortSignal.any([o.signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs);
+      let status: number;
       try {
-        let res: Response;
-        try {
-          res = await doFetch(url, {
-            method: 'POST',
-            headers: { 'Content-Type': 'application/json', 'User-Agent': 'mmops' },
-            body: JSON.stringify(body),
-            // a redirect could point anywhere: it counts as a failure
-            redirect: 'manual',
-            signal,
-          });
-        } catch (err) {
-          const timedOut = signal.aborted && !o.signal?.aborted;
-          throw new ResponseUrlError(timedOut ? 'timeout' : 'network', timedOut ? `no answer within ${timeoutMs} ms` : `request failed: ${err instanceof Error ? err.message : String(err)}`);
-        }
-        // the body ("ok" or an AppError) is not needed; do not keep the socket busy reading it
-        await res.body?.cancel().catch(() => {});
-        if (res.status !== 200) throw new ResponseUrlError('status', `HTTP ${res.status}`, res.status);
-      } finally {
-        inFlight -= 1;
+        status = await send({ url, body: JSON.stringify(body) }, o.signal);
+      } catch (err) {
+        if (err instanceof ResponseUrlError) throw err;
+        throw new ResponseUrlError('network', `request failed: ${err instanceof Error ? err.message : String(err)}`);
       }
+      if (status !== 200) throw new ResponseUrlError('status', `HTTP ${status}`, status);
     },
   };
 }
