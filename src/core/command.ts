@@ -228,6 +228,10 @@ export interface CommandContext<A = unknown> {
   /** resolved when the subcommand declares `scope` (else the invocation's team/channel, if any) */
   team?: Team;
   channel?: Channel;
+  /**
+   * The Mattermost API, bound to this invocation's deadline (`bindSignal`,
+   * src/mattermost/bound-signal.ts): calls need no `{ signal }`; one passed still wins.
+   */
   api: MattermostApi;
   users: UserDirectory;
   perms: CallerPermissions;

@@ -27,6 +27,7 @@
  */
 import { randomInt } from 'node:crypto';
 import type { MattermostApi } from '../mattermost/api.js';
+import { bindSignal } from '../mattermost/bound-signal.js';
 import { isApiError, isNetworkError, ProtocolError } from '../mattermost/errors.js';
 import type { Channel, Team, User } from '../mattermost/models.js';
 import type {
@@ -504,7 +505,8 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       ...(target ? { target } : {}),
       ...(team ? { team } : {}),
       ...(channel ? { channel } : {}),
-      api: deps.api,
+      // the command's calls stop at its deadline without passing { signal } (bound-signal.ts)
+      api: bindSignal(deps.api, signal),
       users,
       perms: createCallerPermissions({ perms: deps.permissions, userId: caller.id, where, fresh, describe: describePlace }),
       ...(fresh ? { fresh: true } : {}),

@@ -20,6 +20,7 @@ import { fields, reply, say } from '../../src/core/reply.js';
 import { renderReply } from '../../src/render/markdown.js';
 import type { MattermostApi } from '../../src/mattermost/api.js';
 import { ApiError } from '../../src/mattermost/errors.js';
+import { callerSignal } from '../../src/mattermost/bound-signal.js';
 import type { User } from '../../src/mattermost/models.js';
 import { makeTeam, makeUser, stubApi, testId } from '../helpers/context.js';
 import { captureLines, createMemoryLogger } from '../helpers/logger.js';
@@ -100,6 +101,11 @@ function apiStub(): MattermostApi & { calls: Array<{ method: string; args: unkno
     getChannel: async (id) => {
       throw new ApiError(404, 'app.channel.get.existing.app_error', 'no', 'r', `GET /channels/${id.length}`);
     },
+    // what a real client would run this call under (src/mattermost/bound-signal.ts)
+    getMe: async (o) => {
+      signalSeenByApi = callerSignal(o);
+      return botUser;
+    },
   });
 }
 
@@ -108,6 +114,7 @@ function apiStub(): MattermostApi & { calls: Array<{ method: string; args: unkno
 
 const ran = vi.fn<(ctx: CommandContext) => void>();
 let lastSignal: AbortSignal | undefined;
+let signalSeenByApi: AbortSignal | undefined;
 let apiFailure = new ApiError(500, '', '', '', 'GET /x');
 
 const OTHER: Requirement = { permission: 'edit_other_users', scope: 'system' };
@@ -241,6 +248,19 @@ const testCommands: CommandDefinition[] = [
         execute: (ctx) => {
           lastSignal = ctx.signal;
           return new Promise(() => {}); // ignores the signal: the dispatcher must still answer
+        },
+      }),
+      defineSubcommand({
+        name: 'bound',
+        summary: 'calls the API without passing a signal',
+        usage: 'trouble bound',
+        examples: ['trouble bound'],
+        args: z.object({}),
+        access: { self: null },
+        execute: async (ctx) => {
+          lastSignal = ctx.signal;
+          await ctx.api.getMe();
+          return say('ok');
         },
       }),
       defineSubcommand({
@@ -565,6 +585,17 @@ describe('dispatcher: execution and failures', () => {
     expect(text).toContain(result.ref);
     expect(lastSignal?.aborted).toBe(true);
     expect(log.find('invocation deadline passed')).toBeDefined();
+  });
+
+  it("binds ctx.api to the invocation's deadline: a call without a signal runs under ctx.signal", async () => {
+    const { run } = setup();
+    signalSeenByApi = undefined;
+    const { result } = await run(bob, 'trouble bound');
+    expect(result.outcome).toBe('ok');
+    expect(lastSignal).toBeInstanceOf(AbortSignal);
+    expect(signalSeenByApi).toBe(lastSignal);
+    // outside the command, the same API runs unbound again
+    expect(callerSignal(undefined)).toBeUndefined();
   });
 
   it('stops when the caller aborts (shutdown)', async () => {
