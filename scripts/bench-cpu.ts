@@ -42,8 +42,16 @@ const cpuProf = profile ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
 const bot = baseline ? startChild('bench-baseline.ts', { ...env, BENCH_TOKENS: 'baseline-token' }, join(dir, 'baseline.log'), cpuProf, compiled) : startChild('bench-bot.ts', env, join(dir, 'bot.log'), cpuProf, compiled);
 try {
   const { url } = await waitForEvent(bot, 'ready', ready, 60_000);
-  const cmds = await fake.call('commands', null, z.array(z.object({ trigger: z.string(), teamId: z.string(), token: z.string(), url: z.string() })));
-  const token = baseline ? 'baseline-token' : (cmds.find((c) => c.trigger === 'mmops' && c.teamId === teamIdFor('acme') && c.url === `${url}/slash`)?.token ?? '');
+  // the bot registers its slash commands after "ready", in the background: wait for /mmops in acme
+  const mmopsToken = async (): Promise<string> => {
+    const cmds = await fake.call('commands', null, z.array(z.object({ trigger: z.string(), teamId: z.string(), token: z.string(), url: z.string() })));
+    return cmds.find((c) => c.trigger === 'mmops' && c.teamId === teamIdFor('acme') && c.url === `${url}/slash`)?.token ?? '';
+  };
+  let token = baseline ? 'baseline-token' : await mmopsToken();
+  for (let i = 0; i < 100 && token === ''; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    token = await mmopsToken();
+  }
   const target = {
     url,
     token,
