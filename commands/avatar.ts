@@ -64,7 +64,7 @@ const set = defineSubcommand({
     const user = await actingOn(ctx, ctx.args.target, ACCESS);
     refuseBotSelf(ctx, user, 'change the picture of');
 
-    const info = await serverSays('read the attached file', () => ctx.api.getFileInfo(fileId, { signal: ctx.signal }));
+    const info = await serverSays('read the attached file', () => ctx.api.getFileInfo(fileId));
     // only a file the caller uploaded with this very message
     if (info.user_id !== ctx.caller.id || (ctx.invocation.postId && info.post_id && info.post_id !== ctx.invocation.postId)) {
       throw new UserError('forbidden', 'That attachment is not one you sent with this message.');
@@ -79,14 +79,14 @@ const set = defineSubcommand({
     if (info.width * info.height > MAX_AVATAR_PIXELS) {
       throw new UserError('invalid_input', `The image is ${info.width} × ${info.height} pixels; the limit is 7680 × 4320. Attach a smaller picture.`);
     }
-    const data = await serverSays('download the attached file', () => ctx.api.getFile(fileId, { signal: ctx.signal }));
+    const data = await serverSays('download the attached file', () => ctx.api.getFile(fileId));
     if (data.byteLength > MAX_AVATAR_BYTES) {
       throw new UserError('invalid_input', `The image is ${megabytes(data.byteLength)}; the limit is ${megabytes(MAX_AVATAR_BYTES)}.`);
     }
     const mimeType = sniffImageType(data);
     if (!mimeType) throw new UserError('invalid_input', `${info.name || 'The file'} does not contain a ${FORMATS} image, whatever its name says.`);
     const filename = `avatar.${EXT[mimeType] ?? 'png'}`;
-    await serverSays(`set the profile picture of ${user.id === ctx.caller.id ? 'you' : userLabel(user)}`, () => ctx.api.setProfileImage(user.id, { data, filename, mimeType }, { signal: ctx.signal }), {
+    await serverSays(`set the profile picture of ${user.id === ctx.caller.id ? 'you' : userLabel(user)}`, () => ctx.api.setProfileImage(user.id, { data, filename, mimeType }), {
       413: `Attach a picture under ${megabytes(MAX_AVATAR_BYTES)}.`,
       400: 'It may not be a valid image.',
       501: 'Image storage is not configured on the server.',

@@ -172,7 +172,7 @@ const watches = defineSubcommand({
     for (const w of all) {
       let where: Text = code(w.channelId);
       try {
-        where = channelText(await ctx.api.getChannel(w.channelId, { signal: ctx.signal }), 'a direct message with me');
+        where = channelText(await ctx.api.getChannel(w.channelId), 'a direct message with me');
       } catch {
         where = md`${code(w.channelId)} (channel not readable)`;
       }

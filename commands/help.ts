@@ -59,7 +59,7 @@ type Can = (req: Requirement, where?: { teamId?: string; channelId?: string }) =
 function createGate(ctx: CommandContext) {
   let myTeams: Promise<string[] | undefined> | undefined;
   const teamsOfCaller = (): Promise<string[] | undefined> =>
-    (myTeams ??= ctx.api.getTeamsForUser(ctx.caller.id, { signal: ctx.signal }).then(
+    (myTeams ??= ctx.api.getTeamsForUser(ctx.caller.id).then(
       (ts) => ts.filter((t) => t.delete_at === 0).map((t) => t.id),
       (e: unknown) => {
         if (isApiError(e)) return undefined;

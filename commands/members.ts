@@ -42,7 +42,7 @@ function channelArgs(ctx: CommandContext, c: Channel): string[] {
 
 async function listMembers(ctx: CommandContext, channel: Channel, page: number) {
   const per = CHANNEL_MEMBERS_PER_PAGE;
-  const batch = await ctx.api.getChannelMembers(channel.id, { page: page - 1, perPage: per }, { signal: ctx.signal });
+  const batch = await ctx.api.getChannelMembers(channel.id, { page: page - 1, perPage: per });
   if (!batch.length) {
     return reply([paragraph(page > 1 ? md`${channelTitle(channel)}: no members on page ${page}.` : md`No members in ${channelTitle(channel)}.`)], {
       tone: 'info',
@@ -72,7 +72,7 @@ async function checkMembers(ctx: CommandContext, channel: Channel, refs: string[
   const [only] = users;
   if (users.length === 1 && only) {
     try {
-      byUser.set(only.id, await ctx.api.getChannelMember(channel.id, only.id, { signal: ctx.signal }));
+      byUser.set(only.id, await ctx.api.getChannelMember(channel.id, only.id));
     } catch (e) {
       if (!(isApiError(e) && e.isNotFound)) throw e; // 404 = not a member
     }
@@ -80,7 +80,6 @@ async function checkMembers(ctx: CommandContext, channel: Channel, refs: string[
     const rows = await ctx.api.getChannelMembersByIds(
       channel.id,
       users.map((u) => u.id),
-      { signal: ctx.signal },
     );
     for (const m of rows) byUser.set(m.user_id, m);
   }

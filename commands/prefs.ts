@@ -62,7 +62,7 @@ const list = defineSubcommand({
     const category = rest[0] !== undefined ? checkKey('category', rest[0], usage) : undefined;
     return orAmbiguity(ctx, userRef ?? '', 'prefs', category ? [category] : [], async () => {
       const user = await actingOn(ctx, userRef, ACCESS);
-      const prefs = await ctx.api.getPreferences(user.id, category, { signal: ctx.signal });
+      const prefs = await ctx.api.getPreferences(user.id, category);
       const sorted = [...prefs].sort((a, b) => a.category.localeCompare(b.category) || a.name.localeCompare(b.name));
       const page = ctx.args.page;
       const shown = sorted.slice((page - 1) * PREFS_PER_PAGE, page * PREFS_PER_PAGE);
@@ -114,7 +114,7 @@ const set = defineSubcommand({
     return orAmbiguity(ctx, ref ?? '', 'prefs', ['set', category, name, value, '--user'], async () => {
       const user = await actingOn(ctx, ref, ACCESS);
       const pref: Preference = { user_id: user.id, category, name, value };
-      await ctx.api.savePreferences(user.id, [pref], { signal: ctx.signal });
+      await ctx.api.savePreferences(user.id, [pref]);
       return reply(
         [
           paragraph(md`Saved for ${whose(ctx, user)}:`),
@@ -148,11 +148,11 @@ const del = defineSubcommand({
     const ref = ctx.args.user;
     return orAmbiguity(ctx, ref ?? '', 'prefs', ['delete', category, name, '--user'], async () => {
       const user = await actingOn(ctx, ref, ACCESS);
-      const existing = (await ctx.api.getPreferences(user.id, category, { signal: ctx.signal })).find((p) => p.name === name);
+      const existing = (await ctx.api.getPreferences(user.id, category)).find((p) => p.name === name);
       if (!existing) {
         return reply([paragraph(md`Nothing to delete: ${code(`${category} ${name}`)} is not set for ${whose(ctx, user)}.`)], { tone: 'info' });
       }
-      await ctx.api.deletePreferences(user.id, [existing], { signal: ctx.signal });
+      await ctx.api.deletePreferences(user.id, [existing]);
       return reply([paragraph(md`Deleted ${code(`${category} ${name}`)} for ${whose(ctx, user)} (it was ${code(clip(existing.value, 80))}).`)], {
         tone: 'ok',
       });

@@ -30,7 +30,7 @@ const offlineStatus = (userId: string): Status => ({ user_id: userId, status: 'o
 
 async function statusOf(ctx: CommandContext, userId: string): Promise<Status> {
   try {
-    return await ctx.api.getStatus(userId, { signal: ctx.signal });
+    return await ctx.api.getStatus(userId);
   } catch (e) {
     if (isApiError(e) && e.isNotFound) return offlineStatus(userId);
     throw e;
@@ -84,7 +84,6 @@ const show = defineSubcommand({
     if (users.length) {
       const statuses = await ctx.api.getStatusesByIds(
         users.map((u) => u.id),
-        { signal: ctx.signal },
       );
       for (const s of statuses) byId.set(s.user_id, s);
     }
@@ -162,7 +161,7 @@ const set = defineSubcommand({
 
     return orAmbiguity(ctx, ref ?? '', 'status', ['set', state], async () => {
       const user = await actingOn(ctx, ref, SET_ACCESS);
-      const result = await ctx.api.updateStatus(user.id, status, dndEndSeconds, { signal: ctx.signal });
+      const result = await ctx.api.updateStatus(user.id, status, dndEndSeconds);
       const self = user.id === ctx.caller.id;
       const tz = userTimeZone(ctx.caller);
       return reply(

@@ -65,7 +65,7 @@ const add = defineSubcommand({
     const deactivated = resolved.found.filter((f) => f.user.delete_at > 0).map((f) => f.user);
     const active = resolved.found.filter((f) => f.user.delete_at === 0).map((f) => f.user);
     const current = active.length
-      ? await ctx.api.getTeamMembersByIds(team.id, active.map((u) => u.id), { signal: ctx.signal })
+      ? await ctx.api.getTeamMembersByIds(team.id, active.map((u) => u.id))
       : [];
     const isMember = new Set(current.filter((m) => m.delete_at === 0).map((m) => m.user_id));
     const already = active.filter((u) => isMember.has(u.id));
@@ -78,7 +78,7 @@ const add = defineSubcommand({
     const failed: Array<{ user: User; why: string }> = [];
     if (toAdd.length) {
       const rows = await serverSays(`add people to ${teamLabel(team)}`, () =>
-        ctx.api.addTeamMembers(team.id, toAdd.map((u) => u.id), { signal: ctx.signal }),
+        ctx.api.addTeamMembers(team.id, toAdd.map((u) => u.id)),
       );
       const byId = new Map(rows.map((r) => [r.user_id, r]));
       for (const u of toAdd) {
@@ -149,7 +149,7 @@ const invite = defineSubcommand({
     const results = new Map<string, { ok: boolean; why: string }>();
     for (const a of invalid) results.set(a, { ok: false, why: 'not a valid email address (not sent)' });
     if (valid.length) {
-      const rows = await serverSays(`send the invitations to ${teamLabel(team)}`, () => ctx.api.inviteToTeamByEmail(team.id, valid, { signal: ctx.signal }), {
+      const rows = await serverSays(`send the invitations to ${teamLabel(team)}`, () => ctx.api.inviteToTeamByEmail(team.id, valid), {
         501: 'Email invitations are turned off (System Console → Authentication → Signup → Enable Email Invitations).',
         403: 'The bot needs invite_user and add_user_to_team in that team.',
       });
@@ -185,7 +185,7 @@ const ROLE_ALIASES: Record<string, 'team_user' | 'team_admin'> = {
 
 async function memberOrNull(ctx: Pick<CommandContext, 'api' | 'signal'>, team: Team, user: User): Promise<TeamMember | null> {
   try {
-    const m = await ctx.api.getTeamMember(team.id, user.id, { signal: ctx.signal });
+    const m = await ctx.api.getTeamMember(team.id, user.id);
     return m.delete_at > 0 ? null : m;
   } catch (e) {
     if (isApiError(e) && e.isNotFound) return null;
@@ -228,7 +228,7 @@ const role = defineSubcommand({
       needConfirmation(ctx, `This will make ${userLabel(user)} ${wanted === 'team_admin' ? 'an admin' : 'a member (not an admin)'} of ${teamLabel(team)} (now: ${teamRoles(before)}).`, 'team', ['role', team.name, userArg(user), wanted]);
     }
     const roles = wanted === 'team_admin' ? 'team_user team_admin' : 'team_user';
-    await serverSays(`change the team role of ${userLabel(user)}`, () => ctx.api.updateTeamMemberRoles(team.id, user.id, roles, { signal: ctx.signal }));
+    await serverSays(`change the team role of ${userLabel(user)}`, () => ctx.api.updateTeamMemberRoles(team.id, user.id, roles));
     const after = await memberOrNull(ctx, team, user);
     return reply(
       [

@@ -57,7 +57,7 @@ const list = defineSubcommand({
     return orAmbiguity(ctx, ref ?? '', 'teams', [], async () => {
       const user = await actingOn(ctx, ref, LIST_ACCESS);
       const self = user.id === ctx.caller.id;
-      const teams = (await ctx.api.getTeamsForUser(user.id, { signal: ctx.signal })).sort((a, b) =>
+      const teams = (await ctx.api.getTeamsForUser(user.id)).sort((a, b) =>
         teamName(a).localeCompare(teamName(b)),
       );
       if (!teams.length) {
@@ -83,7 +83,7 @@ const list = defineSubcommand({
 
 async function membershipOf(ctx: CommandContext, teamId: string, userId: string): Promise<TeamMember | undefined> {
   try {
-    const [m] = await ctx.api.getTeamMembersByIds(teamId, [userId], { signal: ctx.signal });
+    const [m] = await ctx.api.getTeamMembersByIds(teamId, [userId]);
     return m;
   } catch (e) {
     // The bot may not see every team; the row then shows "?" instead of failing the list.
@@ -128,7 +128,7 @@ const members = defineSubcommand({
       const matching: TeamMember[] = [];
       let p = 0;
       for (; p < SCAN_MAX_PAGES; p++) {
-        const batch = await ctx.api.getTeamMembers(team.id, { page: p, perPage: SCAN_PAGE }, { signal: ctx.signal });
+        const batch = await ctx.api.getTeamMembers(team.id, { page: p, perPage: SCAN_PAGE });
         matching.push(...(await ctx.users.visible(batch, (m) => m.user_id)).filter((m) => m.delete_at === 0 && ROLE_FILTERS[role](m)));
         if (batch.length < SCAN_PAGE) break;
       }
@@ -136,7 +136,7 @@ const members = defineSubcommand({
       shown = matching.slice((page - 1) * per, page * per);
       hasMore = matching.length > page * per;
     } else {
-      const batch = await ctx.api.getTeamMembers(team.id, { page: page - 1, perPage: per }, { signal: ctx.signal });
+      const batch = await ctx.api.getTeamMembers(team.id, { page: page - 1, perPage: per });
       shown = (await ctx.users.visible(batch, (m) => m.user_id)).filter((m) => m.delete_at === 0);
       hasMore = batch.length === per;
     }
@@ -182,7 +182,7 @@ const member = defineSubcommand({
       const user: User = await ctx.users.resolve(ref);
       let m: TeamMember;
       try {
-        m = await ctx.api.getTeamMember(team.id, user.id, { signal: ctx.signal });
+        m = await ctx.api.getTeamMember(team.id, user.id);
       } catch (e) {
         if (isApiError(e) && e.isNotFound) {
           throw new UserError('not_found', `${userLabel(user)} is not a member of ${teamName(team)}.`);

@@ -80,7 +80,7 @@ const activate = defineSubcommand({
     if (user.id === ctx.caller.id) return say('Your account is already active.');
     if (user.delete_at === 0) return say(`${userLabel(user)} is already active; nothing to do.`);
     if (!ctx.args.yes) needConfirmation(ctx, `This will reactivate ${userLabel(user)}: they can sign in again with their existing credentials.`, 'user', ['activate', userArg(user)]);
-    await serverSays(`reactivate ${userLabel(user)}`, () => ctx.api.updateUserActive(user.id, true, { signal: ctx.signal }));
+    await serverSays(`reactivate ${userLabel(user)}`, () => ctx.api.updateUserActive(user.id, true));
     return reply([paragraph(`Reactivated ${userLabel(user)}: they can sign in again.`)], { tone: 'ok' });
   },
 });
@@ -110,7 +110,7 @@ const deactivate = defineSubcommand({
         : `This will deactivate ${userLabel(user)}: they are signed out everywhere and cannot sign in until reactivated (their messages stay).`;
       needConfirmation(ctx, what, 'user', ['deactivate', userArg(user)]);
     }
-    await serverSays(`deactivate ${you(ctx, user)}`, () => ctx.api.updateUserActive(user.id, false, { signal: ctx.signal }));
+    await serverSays(`deactivate ${you(ctx, user)}`, () => ctx.api.updateUserActive(user.id, false));
     return reply(
       [
         paragraph(self ? 'Your account is deactivated. Goodbye!' : `Deactivated ${userLabel(user)}: their sessions are revoked and they can no longer sign in.`),
@@ -173,7 +173,7 @@ const roles = defineSubcommand({
     if (same) return say(`${userLabel(user)} already has exactly these roles; nothing to change.`);
     refuseBotSelf(ctx, user, 'change the roles of');
     // unknown role names would be refused by the server; say which, and change nothing
-    const known = new Set((await ctx.api.getRolesByNames(wanted, { signal: ctx.signal })).filter((r) => r.delete_at === 0).map((r) => r.name));
+    const known = new Set((await ctx.api.getRolesByNames(wanted)).filter((r) => r.delete_at === 0).map((r) => r.name));
     const unknown = wanted.filter((r) => !known.has(r));
     if (unknown.length) throw invalidInput(`No such role on this server: ${unknown.join(', ')}.`, usage);
     if (isSystemAdmin(user) && !wanted.includes('system_admin')) {
@@ -182,7 +182,7 @@ const roles = defineSubcommand({
     if (!ctx.args.yes) {
       needConfirmation(ctx, `This will change the system roles of ${userLabel(user)} from ${before.join(' ') || 'none'} to ${wanted.join(' ')}.`, 'user', ['roles', userArg(user), ...wanted]);
     }
-    await serverSays(`change the roles of ${you(ctx, user)}`, () => ctx.api.updateUserRoles(user.id, wanted.join(' '), { signal: ctx.signal }), {
+    await serverSays(`change the roles of ${you(ctx, user)}`, () => ctx.api.updateUserRoles(user.id, wanted.join(' ')), {
       400: 'Some roles (such as system_user_manager) need an Enterprise license.',
     });
     const after = await freshUser(ctx, user);
@@ -256,7 +256,7 @@ const sessions = defineSubcommand({
     }
     const user = await actingOn(ctx, w.target, EDIT_ACCESS);
     const self = user.id === ctx.caller.id;
-    const list = await serverSays(`list the sessions of ${you(ctx, user)}`, () => ctx.api.getSessions(user.id, { signal: ctx.signal }));
+    const list = await serverSays(`list the sessions of ${you(ctx, user)}`, () => ctx.api.getSessions(user.id));
     if (w.revoke) {
       refuseBotSelf(ctx, user, 'sign out');
       if (!ctx.args.yes) {
@@ -266,7 +266,7 @@ const sessions = defineSubcommand({
           : `This will sign ${userLabel(user)} out of all ${n} ${n === 1 ? 'session' : 'sessions'} (every device and browser); they will have to sign in again.`;
         needConfirmation(ctx, what, 'user', ['sessions', userArg(user), REVOKE]);
       }
-      await serverSays(`sign ${you(ctx, user)} out`, () => ctx.api.revokeAllSessions(user.id, { signal: ctx.signal }));
+      await serverSays(`sign ${you(ctx, user)} out`, () => ctx.api.revokeAllSessions(user.id));
       return reply([paragraph(`Signed ${self ? 'you' : userLabel(user)} out of ${list.length} ${list.length === 1 ? 'session' : 'sessions'}.`)], { tone: 'ok', sensitive: true });
     }
     if (list.length === 0) return reply([paragraph(`${self ? 'You have' : `${userLabel(user)} has`} no active sessions.`)], { sensitive: true });
@@ -313,7 +313,7 @@ const audits = defineSubcommand({
     const user = await actingOn(ctx, ctx.args.target, EDIT_ACCESS);
     const page = ctx.args.page;
     const rows = await serverSays(`read the audits of ${you(ctx, user)}`, () =>
-      ctx.api.getAudits(user.id, { page: page - 1, perPage: AUDITS_PER_PAGE }, { signal: ctx.signal }),
+      ctx.api.getAudits(user.id, { page: page - 1, perPage: AUDITS_PER_PAGE }),
     );
     if (rows.length === 0) {
       return reply([paragraph(page > 1 ? `No more account events for ${userLabel(user)}.` : `No account events recorded for ${userLabel(user)}.`)], { sensitive: true });
@@ -374,7 +374,7 @@ const mfa = defineSubcommand({
     if (!ctx.args.yes) {
       needConfirmation(ctx, `This will turn multi-factor authentication off for ${self ? 'you' : userLabel(user)}: the next sign-in needs only the password.`, 'user', ['mfa', ...(self ? [] : [userArg(user)]), 'off']);
     }
-    await serverSays(`reset MFA for ${you(ctx, user)}`, () => ctx.api.updateMfa(user.id, false, undefined, { signal: ctx.signal }));
+    await serverSays(`reset MFA for ${you(ctx, user)}`, () => ctx.api.updateMfa(user.id, false));
     return reply(
       [paragraph(`MFA is off for ${self ? 'you' : userLabel(user)}: the next sign-in needs only the password. If MFA is enforced on this server, they will be asked to set it up again.`)],
       { tone: 'ok' },
@@ -439,7 +439,7 @@ const auth = defineSubcommand({
     }
     await serverSays(
       `switch ${you(ctx, user)} to ${methodName}`,
-      () => ctx.api.updateAuth(user.id, { auth_service: method, auth_data: authData }, { signal: ctx.signal }),
+      () => ctx.api.updateAuth(user.id, { auth_service: method, auth_data: authData }),
       {
         400: `Check that ${methodName} sign-in is enabled (System Console → Authentication) and that the identity is right.`,
         501: `Enable ${methodName} in the System Console → Authentication first.`,
@@ -544,7 +544,7 @@ const password = defineSubcommand({
       needConfirmation(ctx, `This will replace the password of ${userLabel(user)} with a new random one, shown once, to you only.`, 'user', ['password', userArg(user), '--generate']);
     }
     if (typed !== undefined) {
-      await serverSays(`set the new password for ${you(ctx, user)}`, () => ctx.api.updatePassword(user.id, typed, { signal: ctx.signal }));
+      await serverSays(`set the new password for ${you(ctx, user)}`, () => ctx.api.updatePassword(user.id, typed));
       return reply(
         [paragraph(`The password of ${userLabel(user)} is changed to the one you typed.`), hint(md`Sessions already open stay signed in; end them with ${commandCode(ctx, 'user', ['sessions', userArg(user), REVOKE, '--yes'])}`)],
         { tone: 'ok', sensitive: true },
@@ -552,7 +552,7 @@ const password = defineSubcommand({
     }
     const pw = generatePassword();
     if (!meetsPasswordPolicy(pw)) throw new Error('generated password failed its own policy'); // cannot happen; never print it
-    await serverSays(`set a new password for ${you(ctx, user)}`, () => ctx.api.updatePassword(user.id, pw, { signal: ctx.signal }), {
+    await serverSays(`set a new password for ${you(ctx, user)}`, () => ctx.api.updatePassword(user.id, pw), {
       400: 'The server\u2019s password rules may be stricter than usual; tell the bot maintainers.',
     });
     const blocks: Block[] = [

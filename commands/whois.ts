@@ -64,7 +64,7 @@ function imageLink(siteUrl: string | undefined, userId: string): Markdown | unde
 
 async function teamsOf(ctx: CommandContext, userId: string): Promise<Team[] | undefined> {
   try {
-    return await ctx.api.getTeamsForUser(userId, { signal: ctx.signal });
+    return await ctx.api.getTeamsForUser(userId);
   } catch (e) {
     // The bot may lack sysconsole_read_user_management_users: leave the line out.
     if (isApiError(e) && (e.isForbidden || e.isNotFound)) return undefined;
@@ -74,7 +74,7 @@ async function teamsOf(ctx: CommandContext, userId: string): Promise<Team[] | un
 
 async function statusOf(ctx: CommandContext, userId: string): Promise<Status | undefined> {
   try {
-    return await ctx.api.getStatus(userId, { signal: ctx.signal });
+    return await ctx.api.getStatus(userId);
   } catch (e) {
     if (isApiError(e) && e.isNotFound) return undefined;
     throw e;
@@ -190,7 +190,6 @@ const search = defineSubcommand({
         allow_inactive: ctx.args.inactive,
         limit: SEARCH_LIMIT + 1,
       },
-      { signal: ctx.signal },
     );
     // The bot's own search is unrestricted: keep whom the caller may see (docs/mattermost-notes.md §2.3).
     results = await ctx.users.visible(results, (u) => u.id);
@@ -237,7 +236,6 @@ const complete = defineSubcommand({
 
     const res = await ctx.api.autocompleteUsers(
       { name: prefix, ...(team ? { teamId: team.id } : {}), ...(channel ? { channelId: channel.id } : {}), limit: COMPLETE_LIMIT },
-      { signal: ctx.signal },
     );
     const line = (u: User): string => userLabel(u) + (userFlags(u).length ? ` — ${userFlags(u).join(', ')}` : '');
     const blocks: Block[] = [];

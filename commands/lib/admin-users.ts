@@ -36,7 +36,7 @@ export function refuseBotSelf(ctx: Pick<CommandContext, 'services'>, user: Pick<
 
 /** The user as the server has it now (never the directory cache), e.g. after a change. */
 export async function freshUser(ctx: Pick<CommandContext, 'api' | 'signal'>, user: Pick<User, 'id'>): Promise<User> {
-  return ctx.api.getUser(user.id, { signal: ctx.signal });
+  return ctx.api.getUser(user.id);
 }
 
 /**
@@ -59,7 +59,7 @@ const ADMIN_PAGES = 10;
  */
 export async function otherActiveAdmins(ctx: Pick<CommandContext, 'api' | 'signal'>, excludeId: string): Promise<User[]> {
   for (let page = 0; page < ADMIN_PAGES; page++) {
-    const batch = await ctx.api.listUsers({ role: 'system_admin', active: true, page, perPage: ADMIN_PAGE }, { signal: ctx.signal });
+    const batch = await ctx.api.listUsers({ role: 'system_admin', active: true, page, perPage: ADMIN_PAGE });
     const others = batch.filter((u) => u.id !== excludeId && !u.is_bot && u.delete_at === 0 && isSystemAdmin(u));
     if (others.length > 0 || batch.length < ADMIN_PAGE) return others;
   }

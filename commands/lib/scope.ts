@@ -34,8 +34,8 @@ async function findTeam(ctx: Ctx, name: string, usage?: string): Promise<Team> {
   if (ctx.team && matchesTeam(ctx.team, name)) return ctx.team;
   try {
     return isMattermostId(name)
-      ? await ctx.api.getTeam(name, { signal: ctx.signal })
-      : await ctx.api.getTeamByName(name.toLowerCase(), { signal: ctx.signal });
+      ? await ctx.api.getTeam(name)
+      : await ctx.api.getTeamByName(name.toLowerCase());
   } catch (e) {
     if (isApiError(e) && (e.isNotFound || e.isForbidden)) throw notFound(`No team named "${name}".`);
     throw e;
@@ -72,9 +72,9 @@ async function findChannel(ctx: Ctx, ref: string | undefined, usage?: string): P
   const teamName = parsed.team;
   const teamId = teamName !== undefined ? (await findTeam(ctx, teamName, usage)).id : (ctx.team?.id ?? ctx.invocation.teamId);
   try {
-    if (isMattermostId(parsed.name) && teamName === undefined) return await ctx.api.getChannel(parsed.name, { signal: ctx.signal });
+    if (isMattermostId(parsed.name) && teamName === undefined) return await ctx.api.getChannel(parsed.name);
     if (!teamId) throw invalidInput(`Which team is ~${parsed.name} in? Write it as ~team:${parsed.name}.`, usage);
-    return await ctx.api.getChannelByName(teamId, parsed.name.toLowerCase(), { signal: ctx.signal });
+    return await ctx.api.getChannelByName(teamId, parsed.name.toLowerCase());
   } catch (e) {
     if (isApiError(e) && (e.isNotFound || e.isForbidden)) throw notFound(`No channel named "${ref.trim()}".`);
     throw e;
