@@ -91,7 +91,7 @@ export interface SlashEndpointOptions {
   logger: Logger;
   /** called with every HTTP status answered (metrics) */
   onStatus?: (status: number) => void;
-  /** answer "working" after this long (default 2 000 ms) */
+  /** answer "working" after this long (default 2 000 ms; 0: every answer is delayed) */
   slowAfterMs?: number;
   /** largest accepted body (default 256 KiB: a 16k-character message fully escaped fits) */
   maxBodyBytes?: number;
@@ -323,12 +323,15 @@ export function createSlashEndpoint(opts: SlashEndpointOptions): (req: IncomingM
 
     const running = opts.work.track(opts.run(inv));
     let timer: NodeJS.Timeout | undefined;
+    // slowAfterMs 0 means every answer goes the delayed way: no race with a zero-delay
+    // timer, which a command answered from caches (microtasks only) would win
     const slow = new Promise<'slow'>((resolve) => {
-      timer = setTimeout(() => resolve('slow'), slowAfterMs);
+      if (slowAfterMs <= 0) resolve('slow');
+      else timer = setTimeout(() => resolve('slow'), slowAfterMs);
     });
     let first: SlashRun | 'slow';
     try {
-      first = await Promise.race([running, slow]);
+      first = slowAfterMs <= 0 ? await slow : await Promise.race([running, slow]);
     } catch (err) {
       clearTimeout(timer);
       log.error({ err, trigger: binding.trigger }, 'slash command failed outside the dispatcher');

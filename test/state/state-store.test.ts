@@ -40,9 +40,12 @@ const stores: Array<{ name: string; available: boolean; pair(): Promise<[StateSt
 ];
 
 describe.each(stores)('StateStore contract: $name', ({ name, available, pair }) => {
-  it.runIf(name === 'redis' && process.env.CI)('Redis is reachable (CI requires it)', () => {
-    expect(available, `Redis at ${REDIS_URL} must answer when CI is set`).toBe(true);
-  });
+  // defined only where it applies, so no run reports it as skipped
+  if (name === 'redis' && process.env.CI) {
+    it('Redis is reachable (CI requires it)', () => {
+      expect(available, `Redis at ${REDIS_URL} must answer when CI is set`).toBe(true);
+    });
+  }
 
   describe.runIf(available)('behaviour', () => {
     it('claim is set-if-absent, seen by the other handle, and expires', async () => {
