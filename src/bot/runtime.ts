@@ -4,10 +4,10 @@
  * client, state store, metrics…) and what start-up fills in, step by step.
  */
 import type { Config, ListenAddress } from '../config.js';
-import type { BotStatus, CommandDefinition, Invocation, Logger, Services } from '../core/command.js';
+import type { CommandDefinition, Invocation, Logger, Services } from '../core/command.js';
 import type { AuditTrail } from '../core/audit.js';
 import type { Dispatcher, DispatchResult } from '../core/dispatcher.js';
-import { createLogger } from '../core/logger.js';
+import { createLogger } from '../log/logger.js';
 import type { PermissionService } from '../core/permission-service.js';
 import type { BotRights } from '../core/permissions/bot-rights.js';
 import type { LoadedPolicy } from '../core/permissions/policy.js';
@@ -20,7 +20,7 @@ import { createRestApi } from '../mattermost/rest-api.js';
 import { createHookUrlCheck, createResponseUrlClient, type HookUrlCheck } from '../mattermost/response-url.js';
 import type { MattermostSocket } from '../mattermost/websocket.js';
 import { renderPosts } from '../render/markdown.js';
-import { createBotStatus, type BotStatusTracker } from '../services/bot-status.js';
+import { createBotStatus, type BotStatus, type BotStatusTracker } from '../services/bot-status.js';
 import type { CatchUp } from '../services/catch-up.js';
 import type { Confirmations } from '../services/confirmations.js';
 import type { Dialogs } from '../services/dialogs.js';

@@ -43,7 +43,7 @@ import type {
   UserDirectory,
 } from './command.js';
 import { isUserError, UserError } from './errors.js';
-import { mergingChild, serializeError } from './logger.js';
+import { mergingChild, serializeError } from '../log/logger.js';
 import { parseArgs, tokenize, validateArgs } from './parse.js';
 import { freshReads, type Decision, type FreshReads, type PermissionService, type Where } from './permission-service.js';
 import { createCallerPermissions } from './permissions/caller.js';

@@ -17,7 +17,6 @@ import type { ApiStats, MattermostApi } from '../../src/mattermost/api.js';
 import { channelSchema, teamSchema, userSchema, type Channel, type Team, type User } from '../../src/mattermost/models.js';
 import type {
   AuditEntry,
-  BotStatus,
   CallerPermissions,
   CommandContext,
   CommandDefinition,
@@ -29,7 +28,8 @@ import type {
   UserDirectory,
 } from '../../src/core/command.js';
 import { UserError } from '../../src/core/errors.js';
-import { silentLogger } from '../../src/core/logger.js';
+import type { BotStatus } from '../../src/services/bot-status.js';
+import { silentLogger } from '../../src/log/logger.js';
 import { createUserDirectory } from '../../src/core/users.js';
 
 /** A stable 26-character Mattermost-shaped id for a test name. */
