@@ -1,5 +1,5 @@
 /**
- * Shutdown (issue 11 "Shutdown hands over"): stop taking work, finish what is in flight
+ * Shutdown hands over: stop taking work, finish what is in flight
  * within the grace period, answer what cannot finish "send it again", store the catch-up
  * mark, give the leader lease up, close the WebSocket with 1000 and the HTTP servers.
  */

@@ -1,5 +1,5 @@
 /**
- * Start-up as named steps over the runtime record (issue 2, issue 11 "Large workspaces"):
+ * Start-up as named steps over the runtime record (in 1,000 teams too: docs/benchmark.md):
  * listen (health answers from the start) → `GET /users/me` → the bot's parts → its teams
  * and rights → WebSocket → "ready" (DMs and mentions answered from here) → slash
  * registration in the background. A failed step shuts down what earlier ones started.

@@ -119,7 +119,7 @@ export interface UserDirectory {
   byIds(ids: string[]): Promise<Map<string, User>>;
   /**
    * The items about people the caller may see (the server's rule, docs/mattermost-notes.md
-   * docs/mattermost-notes.md §2.3): for lists the bot reads with its own token (search, autocomplete, members).
+   * §2.3): for lists the bot reads with its own token (search, autocomplete, members).
    * Everything else the directory returns is already cut to them.
    */
   visible<T>(items: readonly T[], idOf: (item: T) => string): Promise<T[]>;

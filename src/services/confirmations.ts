@@ -6,7 +6,7 @@
  * requester alone, or, when the operator's policy names the subcommand (`approvals` in
  * MMOPS_POLICY), into a request with **Approve** / **Deny** buttons in the approvals channel.
  *
- * A click reaches `POST /actions` (transports/action-endpoint.ts) with the button's
+ * A click reaches `POST /actions` (src/transports/callback-endpoint.ts) with the button's
  * `context`, which only the server and the bot see (docs/mattermost-notes.md §8.2). The
  * server signs nothing (§8.4), so the context carries a token signed by the bot
  * (action-token.ts): what to run, for whom, until when, and a nonce. A click is honoured

@@ -9,7 +9,7 @@
  *
  * @example
  *   const problems = checkLayers(readSources(['src', 'commands']));
- *   // [] or ['src/mattermost/x.ts imports src/core/command.ts: mattermost (1) may not import core (2)']
+ *   // [] or ['src/mattermost/rest-api.ts imports src/core/command.ts: mattermost (1) may not import core (2)']
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, posix } from 'node:path';

@@ -1,5 +1,6 @@
 /**
- * A plain CommandContext for unit-testing a command's `execute` (style habit 2):
+ * A plain CommandContext for unit-testing a command's `execute` (a command is a pure
+ * function of its context):
  * stubbed API (only the methods a test provides; any other call fails loudly),
  * configurable caller permissions, an audit recorder and a silent logger.
  *
