@@ -43,11 +43,14 @@ export interface PostClaims {
   readonly leaseMs: number;
   /** true = this process handles the post (the claim is renewed until `done`); throws when it cannot tell (store down) */
   claim(postId: string): Promise<boolean>;
-  /** takes a claim left by a dead process over (only where the store is this process's alone) */
-  takeOver(postId: string): Promise<void>;
-  /** the post was answered (or failed for good): nobody should take it over */
+  /**
+   * takes a claim left by a dead process over (only where the store is this process's
+   * alone): compare-and-set on `from`, the value found; false when it changed meanwhile
+   */
+  takeOver(postId: string, from: string): Promise<boolean>;
+  /** the post was answered (or failed for good): nobody should take it over; written only over this process's own claim (or none) */
   done(postId: string): Promise<void>;
-  /** gives a claim back unstarted (shutdown); throws when the store cannot be reached */
+  /** gives a claim back unstarted (shutdown); only this process's own claim; throws when the store cannot be reached */
   release(postId: string): Promise<void>;
   /**
    * whether this process still holds the claim right before answering: false when its
@@ -180,8 +183,9 @@ export async function createPostLedger(opts: PostLedgerOptions): Promise<PostLed
       const v = await store.get(postKey(post.id));
       if (v === 'done') return 'done';
       if (!opts.exclusive) return 'busy';
-      // left by a process that died before answering: ours now
-      await claims.takeOver(post.id);
+      // left by a process that died before answering: ours now (gone meanwhile: claim it afresh)
+      const ours = v === undefined ? await claims.claim(post.id) : await claims.takeOver(post.id, v);
+      if (!ours) return 'busy';
     }
     running.set(post.id, post.create_at);
     held.delete(post.id);

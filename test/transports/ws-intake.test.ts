@@ -326,7 +326,7 @@ describe('claims across replicas', () => {
         log.claimed.push(id);
         return decide(id);
       },
-      takeOver: async () => {},
+      takeOver: async () => true,
       done: async (id) => void log.done.push(id),
       release: async () => {},
       stillHeld: async () => true,
@@ -406,6 +406,8 @@ describe('claims across replicas', () => {
       get: (k) => shared.get(k),
       set: (k, v, ms) => shared.set(k, v, ms),
       delete: (k) => shared.delete(k),
+      swap: (k, e, v, o) => shared.swap(k, e, v, o),
+      deleteIf: (k, e) => shared.deleteIf(k, e),
       renew: (k, v, ms) => (cutOff ? Promise.reject(new Error('Redis did not answer within 1000 ms')) : shared.renew(k, v, ms)),
       acquireLease: (n, o, ms) => shared.acquireLease(n, o, ms),
       releaseLease: (n, o) => shared.releaseLease(n, o),
