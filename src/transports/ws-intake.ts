@@ -30,8 +30,11 @@
  * (src/services/post-ledger.ts) every post is claimed in the state store before it
  * runs, and marked done once answered; the REST catch-up (src/services/catch-up.ts)
  * hands missed posts in through {@link WsIntake.handleMissed}, claimed the same way.
- * A missed command younger than `late.runWindowMs` runs with a note saying it was
- * sent while the bot was reconnecting; an older one gets one "not run" line. During
+ * Every post, however it arrived (the WebSocket, a resumed socket's replay, the REST
+ * catch-up, a takeover after another replica's claim ran out), is judged by its
+ * `create_at`: younger than `late.runWindowMs` it runs (a missed or late one with a note
+ * saying it was sent while the bot was reconnecting); older, it gets one "not run" line;
+ * older than `late.maxAgeMs`, nothing. During
  * shutdown, posts are not taken (the ledger holds the catch-up mark below them) and
  * {@link WsIntake.abandon} answers what could not finish "please send it again".
  * Every stored reply carries `props.mmops_reply_to` = the post it answers, so a
@@ -158,6 +161,9 @@ function isTransient(err: unknown): boolean {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A post this old when it is run (a replay after a resume, a takeover) is answered with a note saying so. */
+const LATE_NOTE_AFTER_MS = 10_000;
 
 export type IgnoreReason = 'own' | 'bot' | 'webhook' | 'system' | 'edited' | 'duplicate' | 'claimed' | 'not_addressed' | 'empty' | 'malformed';
 
@@ -467,14 +473,20 @@ export function createWsIntake(opts: WsIntakeOptions): WsIntake {
     active.set(post.id, entry);
     let undelivered = false;
     try {
+      // One age rule by create_at, however the post arrived: read over REST (missed), replayed
+      // by a resumed socket as an ordinary `posted` event, or retried after another replica's
+      // claim ran out. A command older than the run window is not run (a `--yes` DM replayed
+      // minutes later must not act); its sender is told to send it again.
       const ageMs = Math.max(0, now() - post.create_at);
-      if (missed && ageMs > maxAgeMs) {
-        log.info({ postId: post.id, ageMs }, 'missed post too old to answer; ignored');
-      } else if (missed && ageMs > runWindowMs) {
-        log.info({ postId: post.id, ageMs }, 'missed command not run (too old); its sender is told to resend');
+      const how = missed ? 'missed' : retried ? 'taken over' : 'posted';
+      if (ageMs > maxAgeMs) {
+        log.info({ postId: post.id, ageMs, how }, 'post too old to answer; ignored');
+      } else if (ageMs > runWindowMs) {
+        log.info({ postId: post.id, ageMs, how }, 'command not run (older than the run window); its sender is told to resend');
         await persistently(() => postAll(post.channel_id, rootId, [notRunNotice(ageMs)], post, 'notrun'), post.id);
       } else {
-        await runCommand(post, direct, rootId, teamId, text, entry, missed ? lateAnswerNote(ageMs) : undefined);
+        const late = missed || ageMs > LATE_NOTE_AFTER_MS;
+        await runCommand(post, direct, rootId, teamId, text, entry, late ? lateAnswerNote(ageMs) : undefined);
       }
     } catch (err) {
       // still refused after the retries: give the post back rather than mark it answered
