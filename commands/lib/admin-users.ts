@@ -112,17 +112,19 @@ export function pinDigests(pins: Record<string, unknown>): Record<string, string
  * Not confirmed yet (no --yes, or a two-person rule applies): stops and shows `preview`,
  * with the command that confirms it; the dispatcher turns that into Confirm/Cancel or an
  * approval request whose signed payload carries the pins. Confirmed by a click or an
- * approval: refuses unless every pinned value is still what the preview showed ("changed
+ * approval (not one a two-person rule now sends for approval): refuses unless every pinned value is still what the preview showed ("changed
  * since you were asked; ask again") and the approver is none of `people`. `needed: false`:
  * a change small enough to run without asking (it is still checked when confirmed).
  * Thrown as a UserError `needs_confirmation` (not returned as a normal reply) so that the
  * audit trail records that nothing was done, rather than a success.
  */
-export function askFirst(ctx: Pick<CommandContext, 'invocation' | 'services'>, yes: boolean, preview: Preview, opts: { needed?: boolean } = {}): void {
+export function askFirst(ctx: Pick<CommandContext, 'invocation' | 'services' | 'mustConfirm'>, yes: boolean, preview: Preview, opts: { needed?: boolean } = {}): void {
   const pins = pinDigests(preview.pins);
   const confirmed = ctx.invocation.confirmed;
-  // a dialog is its own preview (it names the person, pinned by id in its signed state)
-  if (confirmed && confirmed.by !== 'dialog') {
+  // a dialog is its own preview (it names the person, pinned by id in its signed state); a
+  // Confirm click on a change that now needs a second person (the policy changed since the
+  // buttons were made) is asked again, and so goes for approval
+  if (confirmed && confirmed.by !== 'dialog' && ctx.mustConfirm !== true) {
     if (confirmed.approver && preview.people.includes(confirmed.approver.id)) {
       throw new UserError('forbidden', 'Nothing was done: the person who approved this is one of the people it is done to, and the second person must be someone else.');
     }

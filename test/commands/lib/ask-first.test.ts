@@ -20,8 +20,8 @@ const preview = (identity: string): Preview => ({
 });
 
 /** What `askFirst` threw (undefined: it let the change go ahead). */
-function outcome(confirmed: Invocation['confirmed'] | undefined, yes: boolean, p: Preview, opts?: { needed?: boolean }): UserError | undefined {
-  const ctx = createTestContext({ invocation: confirmed ? { confirmed } : {} });
+function outcome(confirmed: Invocation['confirmed'] | undefined, yes: boolean, p: Preview, opts?: { needed?: boolean; mustConfirm?: boolean }): UserError | undefined {
+  const ctx = { ...createTestContext({ invocation: confirmed ? { confirmed } : {} }), ...(opts?.mustConfirm ? { mustConfirm: true } : {}) };
   try {
     askFirst(ctx, yes, p, opts);
     return undefined;
@@ -66,6 +66,11 @@ describe('askFirst', () => {
     const p = { ...preview('h'), people: [HEIDI] };
     const e = outcome({ by: 'approval', approver: { id: HEIDI, username: 'heidi' }, pins: pinDigests(p.pins) }, true, p);
     expect(e?.code).toBe('forbidden');
+  });
+
+  it('a Confirm click on a change a two-person rule now covers is asked again (and so sent for approval)', () => {
+    const pins = pinDigests(preview('bob@acme.example').pins);
+    expect(outcome({ by: 'click', pins }, false, preview('bob@acme.example'), { mustConfirm: true })?.code).toBe('needs_confirmation');
   });
 
   it('a dialog is its own preview: pins are not asked of it', () => {
