@@ -6,7 +6,10 @@
  * real Redis.
  */
 import { describe, expect, it } from 'vitest';
+import { LEADER_LEASE } from '../../src/bot/leader.js';
 import { createReplication, type Replication } from '../../src/bot/replication.js';
+import type { Team } from '../../src/mattermost/models.js';
+import type { SlashRegistration, TeamRegistration } from '../../src/services/slash-registration.js';
 import type { Config } from '../../src/config.js';
 import { createMemoryStateStore, type StateStore } from '../../src/state/state-store.js';
 import { createMemoryLogger } from '../helpers/logger.js';
@@ -114,5 +117,44 @@ describe.each(stores)('post claims on a shared $name', ({ name, available, make 
         await Promise.all([a.stop(), b.stop()]);
       }
     });
+  });
+});
+
+describe('the leader fences its slash-command writes', () => {
+  const team = (n: number): Team => ({ id: `team${n}`.padEnd(26, '0'), create_at: 0, update_at: 0, delete_at: 0, display_name: `T${n}`, name: `t${n}`, description: '', type: 'O', allow_open_invite: true });
+
+  it('asks its fencing token before each team is written, and a leader deposed halfway writes nothing more', async () => {
+    const shared = createMemoryStateStore();
+    const a = createReplication({ config: { catchupMaxAgeMs: 86_400_000 } as Config, logger: createMemoryLogger(), deps: { state: shared, sharedState: true, replicaId: 'replica-a', leaseMs: 10_000 } });
+    const answers: Array<{ team: string; mayWrite: boolean }> = [];
+    const report = (t: Team): TeamRegistration => ({ teamId: t.id, teamName: t.name, registered: [], warnings: [] });
+    const registration: SlashRegistration = {
+      async registerTeam(t, o) {
+        if (t.name === 't2') {
+          // another replica takes the lease over while A registers (A was paused past it)
+          await shared.releaseLease(LEADER_LEASE, 'replica-a');
+          expect(await shared.acquireLease(LEADER_LEASE, 'replica-b', 10_000)).toBeDefined();
+        }
+        answers.push({ team: t.name, mayWrite: (await o?.mayWrite?.()) ?? true });
+        return report(t);
+      },
+      learnTeam: async (t) => report(t),
+      verify: () => undefined,
+      authenticate: async () => undefined,
+      bindings: () => [],
+      reports: () => [],
+    };
+    try {
+      await a.startSlash(registration, [team(1), team(2), team(3)]);
+      expect(answers).toEqual([
+        { team: 't1', mayWrite: true },
+        { team: 't2', mayWrite: false },
+        { team: 't3', mayWrite: false },
+      ]);
+      // nor does it tell the followers to re-learn
+      expect(await shared.get('slash:generation')).toBeUndefined();
+    } finally {
+      await a.stop();
+    }
   });
 });
