@@ -128,7 +128,11 @@ export function askFirst(ctx: Pick<CommandContext, 'invocation' | 'services' | '
     if (confirmed.approver && preview.people.includes(confirmed.approver.id)) {
       throw new UserError('forbidden', 'Nothing was done: the person who approved this is one of the people it is done to, and the second person must be someone else.');
     }
-    const shown = confirmed.pins ?? {};
+    if (confirmed.pins === undefined) {
+      // asked by a bot version that pinned less (a token from before an upgrade): nothing to compare with
+      throw new UserError('conflict', 'Nothing was done: this was asked before the bot was upgraded, so what you were shown cannot be checked against what is true now; ask again.');
+    }
+    const shown = confirmed.pins;
     const changed = Object.keys(pins).filter((what) => shown[what] !== pins[what]);
     if (changed.length > 0) {
       const names = changed.includes(WHO_THE_NAMES_ARE);

@@ -71,6 +71,8 @@ export const actionPayloadSchema = z
       .record(z.string().min(1).max(40), z.string().regex(/^[A-Za-z0-9_-]{22}$/))
       .refine((r) => Object.keys(r).length <= 16, 'too many pins')
       .optional(),
+    /** a digest of a team add's people, from before `pins` (a token made before an upgrade); not used */
+    people: z.string().regex(/^[A-Za-z0-9_-]{43}$/).optional(),
     /** everyone the change is done to (a list command's people): none of them may approve it */
     subjects: z.array(id26).max(256).optional(),
     /** the subcommand's answer holds a secret (sessions, a password) */

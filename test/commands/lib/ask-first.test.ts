@@ -57,7 +57,9 @@ describe('askFirst', () => {
     const changed = outcome({ by: 'click', pins }, true, preview('alice@evil.example'));
     expect(changed?.code).toBe('conflict');
     expect(changed?.message).toBe('Nothing was done: the identity to link changed since you were asked; ask again.');
-    expect(outcome({ by: 'approval', approver: { id: testId('carol'), username: 'carol' } }, true, preview('bob@acme.example'))?.code).toBe('conflict');
+    const unpinned = outcome({ by: 'approval', approver: { id: testId('carol'), username: 'carol' } }, true, preview('bob@acme.example'));
+    expect(unpinned?.code).toBe('conflict');
+    expect(unpinned?.message).toMatch(/before the bot was upgraded.*ask again/);
     // even when not asking would do (a small team add), a confirmed run is checked
     expect(outcome({ by: 'click', pins }, true, preview('alice@evil.example'), { needed: false })?.code).toBe('conflict');
   });
