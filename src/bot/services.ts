@@ -149,6 +149,7 @@ export async function prepareIntake(rt: BotRuntime): Promise<void> {
     api: rt.api,
     ledger,
     botUserId: user.id,
+    serverVersion: () => rt.serverVersion,
     handle: (post, channel) => intake.handleMissed(post, channel),
     logger: rt.log,
     now: rt.now,

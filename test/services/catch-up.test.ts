@@ -47,6 +47,8 @@ describe('catch-up', () => {
     const catchUp = createCatchUp({
       api: {
         getChannelsForUser: async () => [dm],
+        getTeamsForUser: async () => [],
+        getChannelsForTeamForUser: async () => [],
         getPostsSince: async () => ({ order: all.map((p) => p.id), posts: Object.fromEntries(all.map((p) => [p.id, p])), next_post_id: '', prev_post_id: '' }),
         getPostsPage: async () => ({ order: [], posts: {}, next_post_id: '', prev_post_id: '' }),
       },
