@@ -32,7 +32,7 @@ describe('contract --e2e', () => {
       const rows: string[] = [];
       const report = await runEndToEnd(
         { name: 'sandbox', url: fake.url, botToken: SANDBOX_BOT_TOKEN, userToken: tokenFor(CONTRACT_E2E_USER), scratchTeam: CONTRACT_SCRATCH_TEAM },
-        { onResult: (r) => rows.push(r.id) },
+        { onResult: (r) => rows.push(r.id), settleMs: 250 },
       );
       const table = renderTable(E2E_STEPS, report);
       expect(report.aborted, table).toBeUndefined();
@@ -59,4 +59,35 @@ describe('contract --e2e', () => {
       expect(roleWrites.map((r) => (r.body as { roles?: string }).roles)).toEqual(['team_user team_admin', 'team_user']);
     });
   }
+
+  it('an interrupt (Ctrl-C aborts the same signal) stops after the running step, stops the bot and removes what it made', { timeout: 60_000 }, async () => {
+    sb = await startContractSandbox({ version: '5.37' });
+    const { fake } = sb;
+    const ann = userIdFor(CONTRACT_E2E_USER);
+    const liveCommands = () => [...fake.store.commands.values()].filter((c) => c.delete_at === 0).length;
+    const commandsBefore = liveCommands();
+    const stop = new AbortController();
+    let commandsDuring = 0;
+    const report = await runEndToEnd(
+      { name: 'sandbox', url: fake.url, botToken: SANDBOX_BOT_TOKEN, userToken: tokenFor(CONTRACT_E2E_USER), scratchTeam: CONTRACT_SCRATCH_TEAM },
+      {
+        signal: stop.signal,
+        settleMs: 250,
+        onResult: (r) => {
+          if (r.id === 'e2e.dm') {
+            commandsDuring = liveCommands();
+            stop.abort();
+          }
+        },
+      },
+    );
+    expect(report.results.map((r) => `${r.id} ${r.status}`)).toEqual(['e2e.start pass', 'e2e.dm pass']);
+    expect(commandsDuring).toBeGreaterThan(commandsBefore);
+    expect(liveCommands()).toBe(commandsBefore);
+    expect(fake.posts.filter((p) => p.delete_at === 0 && (p.user_id === ann || p.user_id === BOT) && p.create_at > Date.now() - 60_000)).toEqual([]);
+    expect(report.cleanupFailures).toEqual([]);
+    // the bot process is gone: its WebSocket closed
+    await new Promise((r) => setTimeout(r, 200));
+    expect(fake.wsConnections('mmops')).toEqual([]);
+  });
 });

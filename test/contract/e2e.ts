@@ -19,7 +19,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, type Dirent } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -51,10 +51,12 @@ export interface E2EOptions {
   signal?: AbortSignal;
   /** called after each step (progress output) */
   onResult?: (r: CheckResult) => void;
-  /** how the bot is started (default: this checkout's src/main.ts through tsx) */
+  /** how the bot is started (default {@link defaultBotCommand}: this checkout's build, or its source) */
   botCommand?: readonly string[];
   /** the longest one step may take (default 30 s) */
   stepTimeoutMs?: number;
+  /** how long to wait after an answer for a second one (default 700 ms) */
+  settleMs?: number;
   /** extra environment for the bot (tests) */
   botEnv?: Record<string, string>;
 }
@@ -79,11 +81,39 @@ export const E2E_STEPS: readonly E2EStep[] = [
 ];
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-/** `npm start`'s entry from this checkout, through tsx (the contract runs from source). */
-const DEFAULT_BOT_COMMAND = [process.execPath, '--import', 'tsx', join(ROOT, 'src/main.ts')];
+
+/** The newest modification time of the files under `dir` (0 when there is none). */
+function newestUnder(dir: string): number {
+  let newest = 0;
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  for (const e of entries) {
+    const p = join(dir, e.name);
+    newest = Math.max(newest, e.isDirectory() ? newestUnder(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * `npm start`'s entry from this checkout: the build (`npm run build`, as `npm start` runs
+ * it) when it is newer than every source file, else the source through tsx (slower to start).
+ */
+export function defaultBotCommand(): string[] {
+  const built = join(ROOT, 'dist/src/main.js');
+  try {
+    const at = statSync(built).mtimeMs;
+    if (at >= Math.max(newestUnder(join(ROOT, 'src')), newestUnder(join(ROOT, 'commands')))) return [process.execPath, built];
+  } catch {
+    // not built
+  }
+  return [process.execPath, '--import', 'tsx', join(ROOT, 'src/main.ts')];
+}
 
 const WAIT_MS = 15_000;
-const SETTLE_MS = 700;
 const REPLY_TO = 'mmops_reply_to';
 
 class StepFailure extends Error {}
@@ -211,6 +241,7 @@ export async function runEndToEnd(target: E2ETarget, opts: E2EOptions = {}): Pro
   const onCleanup = (label: string, fn: () => Promise<void>): void => {
     undo.push({ label, fn });
   };
+  const settleMs = opts.settleMs ?? 700;
   const stateDir = mkdtempSync(join(tmpdir(), 'mmops-contract-e2e-'));
   let proc: BotProcess | undefined;
   let sock: Socket | undefined;
@@ -271,7 +302,7 @@ export async function runEndToEnd(target: E2ETarget, opts: E2EOptions = {}): Pro
       const list = z.array(commandSchema).safeParse((await bot.get('/commands', { team_id: team.id, custom_only: true })).json);
       for (const c of list.success ? list.data : []) if (c.url.startsWith(botUrl) && c.trigger.startsWith(rootTrigger)) await bot.del(`/commands/${c.id}`);
     });
-    const command = opts.botCommand ?? DEFAULT_BOT_COMMAND;
+    const command = opts.botCommand ?? defaultBotCommand();
     const start = async (): Promise<BotProcess> => {
       const p = startBotProcess(command, env);
       proc = p;
@@ -316,14 +347,14 @@ export async function runEndToEnd(target: E2ETarget, opts: E2EOptions = {}): Pro
       for (;;) {
         const v = await get();
         if (v !== undefined || outer.aborted || Date.now() > deadline) return v;
-        await sleep(150, outer);
+        await sleep(100, outer);
       }
     };
     /** Exactly one stored answer to `post`, after a moment for a second one to show up. */
     const answeredOnce = async (post: Post, what: string): Promise<Post> => {
       const first = await until(async () => ((await answersTo(post)).length > 0 ? true : undefined));
       ensure(first, `${what}: no answer in ${WAIT_MS / 1000} s`);
-      await sleep(SETTLE_MS, outer);
+      await sleep(settleMs, outer);
       const all = await answersTo(post);
       ensure(all.length === 1, `${what}: ${all.length} answers`);
       return all[0] as Post;
@@ -360,7 +391,7 @@ export async function runEndToEnd(target: E2ETarget, opts: E2EOptions = {}): Pro
           return mine.length + eph.length > 0 ? mine.length + eph.length : undefined;
         });
         ensure(stored, `no answer to the mention in ${WAIT_MS / 1000} s`);
-        await sleep(SETTLE_MS, outer);
+        await sleep(settleMs, outer);
         const thread = postListSchema.safeParse((await user.get(`/posts/${asked.id}/thread`)).json);
         const mine = thread.success ? Object.values(thread.data.posts).filter((p) => p.user_id === me.id && p.root_id === asked.id) : [];
         for (const p of mine) botPosts.add(p.id);
