@@ -71,7 +71,7 @@ export interface E2EStep {
 
 /** The steps, in order. */
 export const E2E_STEPS: readonly E2EStep[] = [
-  { id: 'e2e.start', what: 'the bot starts as a process against the server and registers its slash commands in the scratch team', dependsOn: 'everything', notes: 'README' },
+  { id: 'e2e.start', what: 'the bot starts as a process against the server and registers its slash commands in the scratch team', dependsOn: 'everything', notes: '§0' },
   { id: 'e2e.dm', what: 'a DM from the user is answered once, in the DM', dependsOn: 'DM commands', notes: '§3.8' },
   { id: 'e2e.mention', what: 'a mention in a channel of the scratch team is answered once, in its thread', dependsOn: 'mentions', notes: '§3.8' },
   { id: 'e2e.slash', what: 'a slash command through POST /commands/execute gets its ephemeral answer', dependsOn: 'slash commands', notes: '§4.1' },
@@ -161,7 +161,9 @@ interface BotProcess {
 function startBotProcess(command: readonly string[], env: Record<string, string>): BotProcess {
   const [cmd, ...args] = command;
   if (!cmd) throw new Error('no bot command');
-  const child: ChildProcess = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // the bot's settings are this run's only: none of the operator's own MM_* / MMOPS_* / LOG_LEVEL
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(MM_|MMOPS_|LOG_LEVEL$)/.test(k)));
+  const child: ChildProcess = spawn(cmd, args, { cwd: ROOT, env: { ...inherited, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: Array<{ msg: string; level: number }> = [];
   const raw: string[] = [];
   const waiters = new Set<() => void>();
