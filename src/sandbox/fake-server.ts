@@ -402,7 +402,22 @@ export async function startFakeMattermost(opts: StartOptions = {}): Promise<Fake
       const path = fullPath.slice('/api/v4'.length);
       const match = router.match(method, path);
       if (!('route' in match)) {
-        sendError(match.methodMismatch ? new AppError(405, 'api.context.405.app_error', 'Method not allowed.') : appError(404, 'api.context.404.app_error'));
+        if (match.methodMismatch) {
+          sendError(new AppError(405, 'api.context.405.app_error', 'Method not allowed.'));
+          return;
+        }
+        // web/web.go Handle404 (5.37 and 9.10) writes its AppError itself: detailed_error always
+        // set, no request_id in the body
+        const missing = appError(404, 'api.context.404.app_error');
+        send({
+          status: 404,
+          json: {
+            id: missing.id,
+            message: missing.message,
+            detailed_error: `There doesn't appear to be an api call for the url='${fullPath}'.  Typo? are you missing a team_id or user_id as part of the url?`,
+            status_code: 404,
+          },
+        });
         return;
       }
       const { token, queryToken } = tokenFromRequest(req);

@@ -48,7 +48,12 @@ describe('version mode on the wire', () => {
     const old = await start('5.37');
     const r = await apiAs(old, SANDBOX_BOT_TOKEN)('GET', `/users/${BOT}/channels`);
     expect(r.status).toBe(404);
-    expect(r.json).toMatchObject({ id: 'api.context.404.app_error', status_code: 404 });
+    expect(r.json).toEqual({
+      id: 'api.context.404.app_error',
+      message: 'Sorry, we could not find the page.',
+      detailed_error: `There doesn't appear to be an api call for the url='/api/v4/users/${BOT}/channels'.  Typo? are you missing a team_id or user_id as part of the url?`,
+      status_code: 404,
+    });
     const newer = await start('9.10');
     const n = await apiAs(newer, SANDBOX_BOT_TOKEN)('GET', `/users/${BOT}/channels`);
     expect(n.status).toBe(200);
