@@ -18,6 +18,7 @@ import { createSlashTrust } from '../services/slash-trust.js';
 import { createWsIntake } from '../transports/ws-intake.js';
 import { auditPoster } from './audit-channel.js';
 import { renderAttachments } from '../render/attachments.js';
+import { createFileResponder } from '../render/file-answer.js';
 import { need, render, runInvocation, type BotRuntime } from './runtime.js';
 import { StartupError } from './startup-error.js';
 
@@ -87,6 +88,7 @@ export function buildDispatcher(rt: BotRuntime): void {
     userCache: rt.userCache,
     visibility: need(rt.visibility, 'the visibility service'),
     ...(rt.confirmations ? { interactions: rt.confirmations } : {}),
+    files: createFileResponder({ api: rt.api, botUserId: need(rt.me, 'the bot user').id, logger: rt.log }),
     now: rt.now,
     ...(rt.deps.deadlineMs !== undefined ? { deadlineMs: rt.deps.deadlineMs } : {}),
   });

@@ -55,6 +55,7 @@ import { DEFAULT_TRIGGERS, usageText, type Triggers } from './usage.js';
 import { createUserCache, createUserDirectory, type UserCache } from './users.js';
 import { createVisibilityService, type VisibilityService } from './permissions/visibility.js';
 import type { DispatchInteractions } from './interactions.js';
+import type { FileDelivery } from './files.js';
 
 export interface DispatcherDeps {
   registry: Registry;
@@ -84,6 +85,11 @@ export interface DispatcherDeps {
   visibility?: VisibilityService;
   /** Confirm/Cancel buttons and approvals (src/services/confirmations.ts); absent: "run it again with --yes" */
   interactions?: DispatchInteractions;
+  /**
+   * Delivers a reply's files to the caller's DM with the bot (src/render/file-answer.ts);
+   * absent: a reply with files says they cannot be sent
+   */
+  files?: FileDelivery;
 }
 
 /**
@@ -541,7 +547,22 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       // a question, not a problem: no warning mark
       throw new Stop({ ...reply([paragraph(e.message.replace(/ To go ahead, run it again with --yes:$/, '')), ...typed], { tone: 'info' }), buttons }, 'asked');
     }
+    if (out.files?.length) out = await handOverFiles(out, inv, caller, ref, label(command, sub));
     return sub.sensitive || out.sensitive ? { ...out, sensitive: true, visibility: 'caller' } : out;
+  }
+
+  /**
+   * A reply's files go to the caller alone, in their DM with the bot, whatever the way in;
+   * the answer keeps its text and says where they went (src/render/file-answer.ts).
+   */
+  async function handOverFiles(out: Reply, inv: Invocation, caller: User, ref: string, what: string): Promise<Reply> {
+    const { files = [], ...rest } = out;
+    if (!deps.files) {
+      return { ...rest, tone: 'warning', blocks: [...rest.blocks, paragraph(raw('The file could not be sent: this bot is set up without file delivery.'))] };
+    }
+    const where = await deps.files.deliver({ userId: caller.id, files, ref, label: what });
+    const inThatDm = inv.source === 'dm' && inv.channelId === where.channelId;
+    return { ...rest, blocks: [...rest.blocks, deps.files.pointer(where, inThatDm)] };
   }
 
   function usageReply(command: CommandDefinition, subs: SubcommandDefinition[], inv: Invocation, tone: ReplyTone): Reply {

@@ -255,6 +255,29 @@ export const fileInfoSchema = z.object({
 });
 export type FileInfo = z.infer<typeof fileInfoSchema>;
 
+/** POST /files: `{ file_infos: [...], client_ids: [...] }` (model.FileUploadResponse) */
+export const fileUploadResponseSchema = z.object({ file_infos: z.array(fileInfoSchema).min(1) });
+
+/** One row of GET /analytics/old (model.AnalyticsRow): a count, or a day `YYYY-MM-DD` and its count */
+export const analyticsRowSchema = z.object({ name: z.string(), value: z.number() });
+export type AnalyticsRow = z.infer<typeof analyticsRowSchema>;
+
+/** GET /license/client?format=old: a flat map of strings (utils/license.go GetClientLicense) */
+export const clientLicenseSchema = z.record(z.string(), z.string());
+
+/** One row of GET /reports/users (model.UserReport: the user plus model.UserPostStats) */
+export const userReportSchema = userSchema.extend({
+  last_login: num,
+  last_status_at: z.number().optional(),
+  last_post_date: z.number().optional(),
+  days_active: z.number().optional(),
+  total_posts: z.number().optional(),
+});
+export type UserReport = z.infer<typeof userReportSchema>;
+
+/** GET /users/stats (model.UsersStats) */
+export const usersStatsSchema = z.object({ total_users_count: z.number() });
+
 /**
  * GET /config/client?format=old: a flat map of strings (server/config/client.go
  * GenerateClientConfig). Only the keys the bot reads are named; the rest pass through.

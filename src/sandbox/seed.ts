@@ -506,9 +506,32 @@ export function demoSeed(now = Date.now()): SeedData {
   }
 
   return {
-    ...b.build({ siteName: 'Acme', enabledAuthServices: ['ldap', 'saml', 'gitlab'] }),
+    ...b.build({
+      siteName: 'Acme',
+      enabledAuthServices: ['ldap', 'saml', 'gitlab'],
+      // a licence up for renewal soon, with most seats taken (`report`, `health`)
+      license: { id: idFor('license:acme'), users: 25, skuShortName: 'professional', company: 'Acme Corp', issuedAt: now - 345 * 86_400_000, startsAt: now - 345 * 86_400_000, expiresAt: now + 20 * 86_400_000 },
+      postHistory: demoPostHistory(),
+    }),
     saml: { enabled: true, idp_certificate_file: true, public_certificate_file: true, private_key_file: false },
   };
+}
+
+/**
+ * Thirty days of activity for the demo's analytics: quiet weekends, busier weeks, a slow
+ * rise; fixed numbers (no randomness) so every run shows the same chart.
+ */
+export function demoPostHistory(): Array<{ daysAgo: number; posts: number; people: number }> {
+  const out: Array<{ daysAgo: number; posts: number; people: number }> = [];
+  for (let daysAgo = 1; daysAgo <= 30; daysAgo++) {
+    const weekend = daysAgo % 7 === 2 || daysAgo % 7 === 3;
+    const trend = 1 + (30 - daysAgo) / 60;
+    const wobble = [0, 7, -4, 11, -6, 3, 9][daysAgo % 7] ?? 0;
+    const posts = Math.round((weekend ? 14 : 62 + wobble) * trend);
+    const people = Math.min(12, Math.round((weekend ? 3 : 8 + (wobble > 0 ? 1 : 0)) * trend));
+    out.push({ daysAgo, posts, people });
+  }
+  return out;
 }
 
 /** The `empty` seed: only the bot `mmops` (system admin, token {@link SANDBOX_BOT_TOKEN}); no teams. */
