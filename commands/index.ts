@@ -12,6 +12,7 @@ import status from './status.js';
 import team from './team.js';
 import teams from './teams.js';
 import user from './user.js';
+import users from './users.js';
 import whois from './whois.js';
 
 export const allCommands: readonly CommandDefinition[] = [
@@ -23,6 +24,7 @@ export const allCommands: readonly CommandDefinition[] = [
   help,
   health,
   user,
+  users,
   team,
   avatar,
 ];
