@@ -8,6 +8,7 @@ import health from './health.js';
 import help from './help.js';
 import members from './members.js';
 import prefs from './prefs.js';
+import report from './report.js';
 import status from './status.js';
 import team from './team.js';
 import teams from './teams.js';
@@ -27,4 +28,5 @@ export const allCommands: readonly CommandDefinition[] = [
   users,
   team,
   avatar,
+  report,
 ];

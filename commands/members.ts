@@ -22,7 +22,7 @@ export const CHANNEL_MEMBERS_PER_PAGE = 40;
 export const MAX_CHECKED_USERS = 200;
 
 const READ_CHANNEL: Requirement = { permission: 'read_channel', scope: 'channel' };
-const USAGE = 'members [~channel] [--page N] [--csv] | members ~channel @user1 @user2 ...';
+const USAGE = 'members [~channel] [--page N] | members ~channel @user1 @user2 ...';
 
 /** The first `~channel` among the words (the rest are people). */
 const channelWord = (all: string[]): string | undefined => all.find(isChannelRef);
@@ -104,7 +104,7 @@ async function checkMembers(ctx: CommandContext, channel: Channel, refs: string[
 
 const members = defineSubcommand({
   name: '',
-  summary: 'Members of this or another channel with their channel roles, or whether given people are members',
+  summary: 'Members of this or another channel with their channel roles (--csv: all of them as a file), or whether given people are members',
   usage: USAGE,
   examples: ['members', 'members ~incidents', 'members ~town-square --page 2', 'members ~incidents @ann @bob', 'members ~incidents --csv'],
   positional: ['refs...'],

@@ -25,7 +25,7 @@ const SCAN_MAX_PAGES = 10;
 
 const VIEW_TEAM: Requirement = { permission: 'view_team', scope: 'team' };
 const LIST_USAGE = 'teams [@user]';
-const MEMBERS_USAGE = 'teams members [team] [--page N] [--role admin|member|guest] [--csv]';
+const MEMBERS_USAGE = 'teams members [team] [--page N] [--role admin|member|guest]';
 const MEMBER_USAGE = 'teams member <team> @user';
 
 const teamScope = (r: Record<string, unknown>): { team?: string } => {
@@ -107,7 +107,7 @@ const roleFlag = z
 
 const members = defineSubcommand({
   name: 'members',
-  summary: 'A team\u2019s members with their team roles',
+  summary: 'A team\u2019s members with their team roles (--csv: all of them as a file)',
   usage: MEMBERS_USAGE,
   examples: ['teams members acme', 'teams members acme --page 2', 'teams members ops --role admin', 'teams members acme --csv'],
   positional: ['team'],

@@ -74,6 +74,11 @@ export interface MattermostApi {
     q: { role?: string; active?: boolean; inactive?: boolean; inTeam?: string; page: number; perPage: number },
     o?: CallOptions,
   ): Promise<User[]>;
+  /**
+   * GET /users/stats/filtered?roles=&include_bots=&include_deleted= (api4/user.go
+   * getFilteredUsersStats: `sysconsole_read_user_management_users`)
+   */
+  getFilteredUserStats(q: { roles?: string[]; includeBots?: boolean; includeDeleted?: boolean }, o?: CallOptions): Promise<{ total_users_count: number }>;
   /** GET /users/stats: active users the caller may see (api4/user.go getTotalUsersStats) */
   getUserStats(o?: CallOptions): Promise<{ total_users_count: number }>;
   /**

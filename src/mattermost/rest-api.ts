@@ -313,6 +313,17 @@ function userEndpoints(execute: Execute) {
         },
         o,
       ),
+    getFilteredUserStats: (q, o) =>
+      execute(
+        {
+          method: 'GET',
+          path: '/users/stats/filtered',
+          query: { roles: q.roles?.length ? q.roles.join(',') : undefined, include_bots: q.includeBots || undefined, include_deleted: q.includeDeleted || undefined },
+          kind: 'read',
+          parse: json(usersStatsSchema),
+        },
+        o,
+      ),
     getUserStats: (o) => execute({ method: 'GET', path: '/users/stats', kind: 'read', parse: json(usersStatsSchema) }, o),
     getUsersReport: (q, o) =>
       execute(

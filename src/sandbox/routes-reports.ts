@@ -85,7 +85,8 @@ export function registerReportRoutes(r: Router, core: SandboxCore): void {
         { name: 'channel_open_count', value: channels.filter((c) => c.type === 'O').length },
         { name: 'channel_private_count', value: channels.filter((c) => c.type === 'P').length },
         { name: 'post_count', value: history + store.posts.filter((p) => p.delete_at === 0 && inTeam(p.channel_id)).length },
-        { name: 'unique_user_count', value: people.filter((u) => u.delete_at === 0).length },
+        // store.User().Count(UserCountOptions{}): active, bots left out
+        { name: 'unique_user_count', value: people.filter((u) => u.delete_at === 0 && !u.is_bot).length },
         { name: 'team_count', value: [...store.teams.values()].filter((t) => t.delete_at === 0).length },
         { name: 'total_websocket_connections', value: core.hub.activeConnectionIds().length },
         { name: 'total_master_db_connections', value: 12 },
@@ -161,6 +162,25 @@ export function registerReportRoutes(r: Router, core: SandboxCore): void {
     const me = caller(ctx);
     const active = [...store.users.values()].filter((u) => u.delete_at === 0 && !u.is_bot);
     return ok({ total_users_count: visibleTo(store, me, active).length });
+  });
+
+  // api4/user.go getFilteredUsersStats: sysconsole_read_user_management_users; roles
+  // comma-separated, bots and deactivated accounts left out unless asked for
+  r.add('GET', '/users/stats/filtered', (ctx) => {
+    const me = caller(ctx);
+    const q = ctx.query;
+    const roles = (q.get('roles') ?? '').split(',').filter(Boolean);
+    if (roles.some((r) => !/^[a-z0-9_]+$/.test(r))) throw invalidUrlParam('roles');
+    if (!store.hasPermission(me, 'sysconsole_read_user_management_users')) throw forbidden(me.id, 'sysconsole_read_user_management_users');
+    const team = q.get('in_team') ?? '';
+    const n = [...store.users.values()].filter(
+      (u) =>
+        (q.get('include_deleted') === 'true' || u.delete_at === 0) &&
+        (q.get('include_bots') === 'true' || !u.is_bot) &&
+        (!team || store.isTeamMember(team, u.id)) &&
+        (!roles.length || roles.some((r) => u.roles.split(/\s+/).includes(r))),
+    ).length;
+    return ok({ total_users_count: n });
   });
 
   r.add('GET', '/reports/users', (ctx) => {
