@@ -18,7 +18,9 @@ import type {
   CommandInput,
   EmailInviteWithError,
   FileInfo,
+  Job,
   Ping,
+  PluginStatus,
   Post,
   PostList,
   Preference,
@@ -269,6 +271,13 @@ export interface MattermostApi {
    * the sanitized map (no id, customer, dates); `read_license_information` gets it whole
    */
   getClientLicense(o?: CallOptions): Promise<Record<string, string>>;
+  /**
+   * GET /jobs?page=&per_page= newest first: the jobs of every type the caller may read
+   * (api4/job.go getJobs: per type, e.g. read_ldap_sync_job; 403 when none)
+   */
+  getJobs(page: Page, o?: CallOptions): Promise<Job[]>;
+  /** GET /plugins/statuses (api4/plugin.go getPluginStatuses: sysconsole_read_plugins; 501 when plugins are off) */
+  getPluginStatuses(o?: CallOptions): Promise<PluginStatus[]>;
 
   /** Counters of this client's traffic, for /health and /metrics. */
   stats(): ApiStats;

@@ -275,6 +275,28 @@ export const userReportSchema = userSchema.extend({
 });
 export type UserReport = z.infer<typeof userReportSchema>;
 
+/** One row of GET /jobs (model.Job; `data` left out: it can hold anything) */
+export const jobSchema = z.object({
+  id: z.string(),
+  type: z.string(),
+  status: z.string(),
+  create_at: num,
+  start_at: num,
+  last_activity_at: num,
+});
+export type Job = z.infer<typeof jobSchema>;
+
+/** One row of GET /plugins/statuses (model.PluginStatus; state 0 not running, 2 running, 3/4 failed) */
+export const pluginStatusSchema = z.object({
+  plugin_id: z.string(),
+  cluster_id: str,
+  state: z.number(),
+  error: str,
+  name: str,
+  version: str,
+});
+export type PluginStatus = z.infer<typeof pluginStatusSchema>;
+
 /** GET /users/stats (model.UsersStats) */
 export const usersStatsSchema = z.object({ total_users_count: z.number() });
 

@@ -24,6 +24,8 @@ import {
   appErrorSchema,
   clientLicenseSchema,
   fileUploadResponseSchema,
+  jobSchema,
+  pluginStatusSchema,
   userReportSchema,
   usersStatsSchema,
   auditSchema,
@@ -798,6 +800,9 @@ function postEndpoints(execute: Execute) {
         { method: 'GET', path: '/analytics/old', query: { name, team_id: teamId }, kind: 'read', parse: json(z.array(analyticsRowSchema)) },
         o,
       ),
+    getJobs: (p, o) => execute({ method: 'GET', path: '/jobs', query: page(p), kind: 'read', parse: json(z.array(jobSchema)) }, o),
+    getPluginStatuses: (o) =>
+      execute({ method: 'GET', path: '/plugins/statuses', kind: 'read', parse: json(z.array(pluginStatusSchema)) }, o),
     getClientLicense: (o) =>
       execute({ method: 'GET', path: '/license/client', query: { format: 'old' }, kind: 'read', parse: json(clientLicenseSchema) }, o),
 

@@ -22,6 +22,8 @@ import type { StoredFile } from './store.js';
 import { visibleTo } from './visibility.js';
 
 const DAY_MS = 86_400_000;
+/** The read permissions of the job types (app/job.go SessionHasPermissionToReadJob). */
+const JOB_READ_PERMISSIONS = new Set(['read_data_retention_job', 'read_compliance_export_job', 'read_elasticsearch_post_indexing_job', 'read_elasticsearch_post_aggregation_job', 'read_ldap_sync_job']);
 const dayName = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 
 export function registerReportRoutes(r: Router, core: SandboxCore): void {
@@ -157,6 +159,25 @@ export function registerReportRoutes(r: Router, core: SandboxCore): void {
     },
     { auth: false },
   );
+
+  // api4/job.go getJobs: the job types the caller may read (SessionHasPermissionToReadJob,
+  // one read_*_job permission per type; a system admin holds them all); none → 403
+  r.add('GET', '/jobs', (ctx) => {
+    const me = caller(ctx);
+    const readable = store.config.jobs.filter((j) => store.isAdmin(me) || store.hasPermission(me, `read_${j.type}_job`));
+    if (!readable.length && !store.isAdmin(me) && ![...JOB_READ_PERMISSIONS].some((p) => store.hasPermission(me, p))) throw forbidden(me.id, '');
+    const page = Number(ctx.query.get('page') ?? '0');
+    const per = Math.min(200, Number(ctx.query.get('per_page') ?? '60'));
+    return ok([...readable].sort((a, b) => b.create_at - a.create_at).slice(page * per, page * per + per));
+  });
+
+  // api4/plugin.go getPluginStatuses: plugins on (else 501), sysconsole_read_plugins
+  r.add('GET', '/plugins/statuses', (ctx) => {
+    const me = caller(ctx);
+    if (!store.config.enablePlugins) throw new AppError(501, 'app.plugin.disabled.app_error', 'Plugins have been disabled. Please check your logs for details.');
+    if (!store.hasPermission(me, 'sysconsole_read_plugins')) throw forbidden(me.id, 'sysconsole_read_plugins');
+    return ok(store.config.plugins);
+  });
 
   r.add('GET', '/users/stats', (ctx) => {
     const me = caller(ctx);

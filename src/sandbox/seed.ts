@@ -512,6 +512,15 @@ export function demoSeed(now = Date.now()): SeedData {
       // a licence up for renewal soon, with most seats taken (`report`, `health`)
       license: { id: idFor('license:acme'), users: 25, skuShortName: 'professional', company: 'Acme Corp', issuedAt: now - 345 * 86_400_000, startsAt: now - 345 * 86_400_000, expiresAt: now + 20 * 86_400_000 },
       postHistory: demoPostHistory(),
+      // last night's LDAP sync failed; the one before went through (`health`)
+      jobs: [
+        { id: idFor('job:ldap:1'), type: 'ldap_sync', status: 'error', create_at: now - 3 * 3_600_000, start_at: now - 3 * 3_600_000, last_activity_at: now - 3 * 3_600_000 + 40_000 },
+        { id: idFor('job:ldap:0'), type: 'ldap_sync', status: 'success', create_at: now - 27 * 3_600_000, start_at: now - 27 * 3_600_000, last_activity_at: now - 27 * 3_600_000 + 35_000 },
+      ],
+      plugins: [
+        { plugin_id: 'playbooks', cluster_id: '', plugin_path: '/plugins/playbooks', state: 2, error: '', name: 'Playbooks', description: 'Checklists for incidents', version: '1.39.1' },
+        { plugin_id: 'com.acme.standup', cluster_id: '', plugin_path: '/plugins/com.acme.standup', state: 4, error: 'plugin process exited: signal: killed', name: 'Standup', description: 'Daily standups', version: '0.3.0' },
+      ],
     }),
     saml: { enabled: true, idp_certificate_file: true, public_certificate_file: true, private_key_file: false },
   };

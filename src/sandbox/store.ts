@@ -309,6 +309,12 @@ export interface FakeConfig {
    * per day, `daysAgo` 1 = yesterday. Posts made in the sandbox are counted on top.
    */
   postHistory: Array<{ daysAgo: number; posts: number; people: number }>;
+  /** GET /jobs rows (model.Job), newest first when served */
+  jobs: Array<{ id: string; type: string; status: string; create_at: number; start_at: number; last_activity_at: number }>;
+  /** PluginSettings.Enable: false → GET /plugins/statuses answers 501 */
+  enablePlugins: boolean;
+  /** GET /plugins/statuses rows (model.PluginStatus) */
+  plugins: Array<{ plugin_id: string; cluster_id: string; plugin_path: string; state: number; error: string; name: string; description: string; version: string }>;
 }
 
 export interface SamlState {
@@ -378,6 +384,9 @@ export function defaultConfig(): FakeConfig {
       expiresAt: Date.UTC(2027, 11, 31),
     },
     postHistory: [],
+    jobs: [],
+    enablePlugins: true,
+    plugins: [],
   };
 }
 
