@@ -96,7 +96,8 @@ export function sanitizedLicense(l: Record<string, string>): Record<string, stri
 
 const report = defineSubcommand({
   name: '',
-  summary: 'The workspace at a glance: people, teams, channels, posts per day (with a chart), licence seats and expiry, server version',
+  summary:
+    'The workspace at a glance: people, teams, channels, posts per day (with a chart), licence seats and expiry, server version. Guests and bots also need sysconsole_read_user_management_users; the licence expiry read_license_information',
   usage: 'report',
   examples: ['report'],
   args: z.object({}),

@@ -69,7 +69,7 @@ interface InactiveRow {
 
 const inactive = defineSubcommand({
   name: 'inactive',
-  summary: 'Active accounts with no activity for N days (90 by default)',
+  summary: 'Active accounts with no activity for N days (90 by default); system admins get the server\u2019s user report (GET /reports/users), others the user list and statuses of the people they can see',
   usage: INACTIVE_USAGE,
   examples: ['users inactive', 'users inactive --days 30', 'users inactive --team acme --include-bots'],
   args: z.object({
