@@ -10,7 +10,7 @@ import { hint, md, paragraph, raw, reply, table, type Block, type Markdown } fro
 import { isApiError } from '../src/mattermost/errors.js';
 import type { Channel, ChannelMember } from '../src/mattermost/models.js';
 import { flag, isChannelRef, pageFlag, rawWords, words } from './lib/args.js';
-import { EXPORT_PAGE, memberPages, peopleFile } from './lib/people-export.js';
+import { EXPORT_PAGE, exportDeadlineWithCsv, memberPages, peopleFile } from './lib/people-export.js';
 import { nextPageHint, usageLine } from './lib/command-line.js';
 import { resolveBatch, uniqueRefs, unresolvedBlocks } from './lib/lookup.js';
 import { channelRoles, clip, userFlags, userLabel } from './lib/people.js';
@@ -116,6 +116,7 @@ const members = defineSubcommand({
     return c ? { channel: c } : {};
   },
   botNeeds: [READ_CHANNEL],
+  deadlineMs: exportDeadlineWithCsv,
   async execute(ctx) {
     const all = ctx.args.refs;
     const channels = all.filter(isChannelRef);

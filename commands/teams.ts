@@ -10,7 +10,7 @@ import { fields, hint, md, paragraph, raw, reply, table, title, type Block, type
 import { isApiError } from '../src/mattermost/errors.js';
 import type { Team, TeamMember, User } from '../src/mattermost/models.js';
 import { flag, pageFlag, rawWord, word } from './lib/args.js';
-import { EXPORT_PAGE, memberPages, peopleFile } from './lib/people-export.js';
+import { EXPORT_PAGE, exportDeadlineWithCsv, memberPages, peopleFile } from './lib/people-export.js';
 import { nextPageHint, usageLine } from './lib/command-line.js';
 import { actingOn, orAmbiguity } from './lib/lookup.js';
 import { clip, isTeamAdmin, isTeamGuest, teamRoles, userFlags, userLabel } from './lib/people.js';
@@ -117,6 +117,7 @@ const members = defineSubcommand({
   access: { self: VIEW_TEAM },
   scope: teamScope,
   botNeeds: [VIEW_TEAM],
+  deadlineMs: exportDeadlineWithCsv,
   async execute(ctx) {
     const team = await teamInScope(ctx, ctx.args.team, VIEW_TEAM, usageLine(ctx, 'teams', MEMBERS_USAGE));
     const { page, role } = ctx.args;

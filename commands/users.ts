@@ -17,7 +17,7 @@ import { hint, md, paragraph, raw, reply, table, type Block, type Text } from '.
 import type { User } from '../src/mattermost/models.js';
 import { flag, pageFlag, rawWord, word } from './lib/args.js';
 import { nextPageHint, usageLine } from './lib/command-line.js';
-import { peopleFile, userListPages } from './lib/people-export.js';
+import { EXPORT_DEADLINE_MS, peopleFile, userListPages } from './lib/people-export.js';
 import { userLabel } from './lib/people.js';
 import { teamInScope } from './lib/scope.js';
 
@@ -51,6 +51,7 @@ const exportPeople = defineSubcommand({
   // caller's view restrictions): so does this file; `--team` needs view_team there
   access: { self: null },
   scope: teamScope,
+  deadlineMs: EXPORT_DEADLINE_MS,
   async execute(ctx) {
     const { role, inactive } = ctx.args;
     const team = ctx.args.team ? await teamInScope(ctx, ctx.args.team, VIEW_TEAM, usageLine(ctx, 'users', EXPORT_USAGE)) : undefined;
@@ -82,6 +83,7 @@ const inactive = defineSubcommand({
   // else: GET /users + statuses, cut to the people they may see. `--team`: view_team there.
   access: { self: null },
   scope: teamScope,
+  deadlineMs: EXPORT_DEADLINE_MS,
   async execute(ctx) {
     const { days, includeBots, page } = ctx.args;
     const team = ctx.args.team ? await teamInScope(ctx, ctx.args.team, VIEW_TEAM, usageLine(ctx, 'users', INACTIVE_USAGE)) : undefined;

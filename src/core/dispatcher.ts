@@ -166,6 +166,10 @@ interface PipelineState {
   privileged: boolean;
   /** the outcome was audited already (sent for approval) */
   audited?: boolean;
+  /** moves the invocation's deadline to `ms` after it started (a subcommand's `deadlineMs`) */
+  extendDeadline?: (ms: number) => void;
+  /** the deadline in force, for the "took too long" answer */
+  deadlineMs?: number;
 }
 
 const hasRole = (u: User, role: string): boolean => u.roles.split(/\s+/).includes(role);
@@ -196,13 +200,24 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     // bindings merged into each line: a pino child per invocation cost more than its one line
     const log = mergingChild(deps.logger, { ref, source: inv.source, userId: inv.userId });
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new DeadlineError(`deadline of ${deadlineMs} ms passed`)), deadlineMs);
+    const expire = (ms: number) => setTimeout(() => controller.abort(new DeadlineError(`deadline of ${ms} ms passed`)), Math.max(0, ms - (now() - started)));
+    let timer = expire(deadlineMs);
     const onOuterAbort = (): void => controller.abort(opts.signal?.reason ?? new Error('aborted'));
     if (opts.signal?.aborted) onOuterAbort();
     else opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
     const signal = controller.signal;
 
-    const state: PipelineState = { scopeLabel: 'system', privileged: false };
+    const state: PipelineState = {
+      scopeLabel: 'system',
+      privileged: false,
+      deadlineMs,
+      extendDeadline: (ms) => {
+        if (ms <= (state.deadlineMs ?? deadlineMs) || signal.aborted) return;
+        clearTimeout(timer);
+        timer = expire(ms);
+        state.deadlineMs = ms;
+      },
+    };
     const confirmedBy = inv.confirmed ? (inv.confirmed.approver ? `approval by @${inv.confirmed.approver.username}` : inv.confirmed.by) : undefined;
 
     const audit = (outcome: AuditEntry['outcome'], detail?: string): void => {
@@ -240,7 +255,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     } catch (err) {
       if (err instanceof Stop) result = { reply: err.reply, outcome: err.outcome };
       else {
-        result = explain(err, ref, log, signal, opts.signal, state.command, state.sub);
+        result = explain(err, ref, log, signal, opts.signal, state.command, state.sub, state.deadlineMs);
         if (result.outcome !== 'refused' || !isUserError(err)) audit('failed', errorDetail(err));
         else audit('refused', err.message);
       }
@@ -305,6 +320,8 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     if (named) rest = rest.slice(1);
     if (!sub) throw new Stop(usageReply(command, command.subcommands, inv, 'info'), 'user_error');
     state.sub = sub;
+    const longer = typeof sub.deadlineMs === 'function' ? sub.deadlineMs(rest) : sub.deadlineMs;
+    if (longer !== undefined) state.extendDeadline?.(longer);
     if (rest.includes('--help') || (rest.length === 1 && rest[0] === '-h')) {
       throw new Stop(usageReply(command, named ? [sub] : command.subcommands, inv, 'info'), 'ok');
     }
@@ -592,6 +609,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     outer: AbortSignal | undefined,
     command: CommandDefinition | undefined,
     sub: SubcommandDefinition | undefined,
+    inForceMs = deadlineMs,
   ): { reply: Reply; outcome: DispatchOutcome } {
     const ctxFields = { command: command?.name, subcommand: sub?.name };
     if (signal.aborted && !isUserError(err)) {
@@ -599,10 +617,10 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         log.warn({ ...ctxFields, err: serializeError(err) }, 'invocation aborted');
         return { reply: reply([paragraph(md`Stopped before finishing: the bot is shutting down (ref ${ref}).`)], { tone: 'error' }), outcome: 'unavailable' };
       }
-      log.error({ ...ctxFields, err: serializeError(err), deadlineMs }, 'invocation deadline passed');
+      log.error({ ...ctxFields, err: serializeError(err), deadlineMs: inForceMs }, 'invocation deadline passed');
       const maybe = sub ? md` If it was changing something, check before trying again.` : raw('');
       return {
-        reply: reply([paragraph(md`That took too long (over ${Math.round(deadlineMs / 1000)} s) and was stopped.${maybe} (ref ${ref})`)], { tone: 'error' }),
+        reply: reply([paragraph(md`That took too long (over ${Math.round(inForceMs / 1000)} s) and was stopped.${maybe} (ref ${ref})`)], { tone: 'error' }),
         outcome: 'timeout',
       };
     }
