@@ -18,7 +18,7 @@ import { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { getHeapSpaceStatistics } from 'node:v8';
 import { createBot, type BotDeps } from '../src/bot.js';
 import { loadConfig } from '../src/config.js';
-import { createLogger } from '../src/core/logger.js';
+import { createLogger } from '../src/log/logger.js';
 import type { MattermostApi } from '../src/mattermost/api.js';
 import { createRestApi } from '../src/mattermost/rest-api.js';
 import { createRedisStateStore, type RedisStateStore } from '../src/state/redis-state-store.js';
@@ -115,6 +115,8 @@ function countedRedisStore(url: string, prefix: string): StateStore & { healthy(
     get: (key) => (count('get'), store.get(key)),
     set: (key, value, ttlMs) => (count('set'), store.set(key, value, ttlMs)),
     delete: (key) => (count('delete'), store.delete(key)),
+    swap: (key, expected, value, o) => (count('swap'), store.swap(key, expected, value, o)),
+    deleteIf: (key, expected) => (count('deleteIf'), store.deleteIf(key, expected)),
     acquireLease: (name, owner, ttlMs) => (count('acquireLease'), store.acquireLease(name, owner, ttlMs)),
     releaseLease: (name, owner) => (count('releaseLease'), store.releaseLease(name, owner)),
     close: () => store.close(),

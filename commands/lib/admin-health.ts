@@ -2,7 +2,7 @@
  * How a health report reads in chat (`/health`), and the `--every 5m` interval
  * syntax of `/health watch`. The report itself is built in src/services/health-check.ts.
  */
-import type { BotStatus } from '../../src/core/command.js';
+import type { BotStatus } from '../../src/services/bot-status.js';
 import { fields, list, md, paragraph, raw, table, title, type Block, type Text } from '../../src/core/reply.js';
 import {
   VERDICT_LABEL,
@@ -53,6 +53,7 @@ function stateLine(state: string, detail: string | undefined): Text {
     failed: 'Check failed',
     unreachable: 'No answer',
     skipped: 'Not shown',
+    limited: 'Unknown',
   };
   return md`${words[state] ?? state}: ${detail ?? ''}`;
 }
@@ -60,6 +61,7 @@ function stateLine(state: string, detail: string | undefined): Text {
 function serverBlocks(s: ServerSection): Block[] {
   const head = paragraph(raw('**Server**'));
   if (s.state === 'unreachable' || s.state === 'failed') return [head, paragraph(md`⚠️ ${stateLine(s.state, s.detail)}`)];
+  if (s.state === 'limited') return [head, paragraph(stateLine(s.state, s.detail))];
   const health = (v: string | undefined): string | undefined => (v === undefined ? undefined : `${mark(v.toUpperCase() === 'OK')} ${clip(v, 40)}`);
   return [
     head,

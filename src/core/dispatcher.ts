@@ -1,7 +1,8 @@
 /**
  * The dispatcher: one Invocation in, one Reply out, whatever the transport.
  *
- * Order matters (style habits 4, 5 and 7):
+ * Order matters: rights before arguments (a refused caller learns nothing from validation),
+ * typed refusals kept apart from crashes (caught once, here), a deadline on every step:
  *  1. words        tokenize (bad quoting → a clear message)
  *  2. command      unknown → "did you mean …" naming close matches and `help`
  *  3. subcommand   first word naming one, else the default; none → the usage list
@@ -43,7 +44,7 @@ import type {
   UserDirectory,
 } from './command.js';
 import { isUserError, UserError } from './errors.js';
-import { mergingChild, serializeError } from './logger.js';
+import { mergingChild, serializeError } from '../log/logger.js';
 import { parseArgs, tokenize, validateArgs } from './parse.js';
 import { freshReads, type Decision, type FreshReads, type PermissionService, type Where } from './permission-service.js';
 import { createCallerPermissions } from './permissions/caller.js';
@@ -552,7 +553,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       out = await sub.execute(runCtx);
     } catch (e) {
       if (!interactions || !sub.confirm || !isUserError(e) || e.code !== 'needs_confirmation') throw e;
-      const request = { inv, caller, ...(target ? { target } : {}), ...(e.details.people ? { people: e.details.people } : {}), preview: e.message, label: label(command, sub), ref, ...(sub.sensitive ? { sensitive: true } : {}) };
+      const request = { inv, caller, ...(target ? { target } : {}), ...(e.details.pins ? { pins: e.details.pins } : {}), ...(e.details.subjects ? { subjects: e.details.subjects } : {}), preview: e.message, label: label(command, sub), ref, ...(sub.sensitive ? { sensitive: true } : {}) };
       if (needsApproval) {
         const answer = await interactions.requestApproval(request);
         if (answer.tone === 'ok' || answer.tone === 'info') audit('requested');

@@ -8,9 +8,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { BotStatus, Invocation, Services } from '../../src/core/command.js';
+import type { Invocation, Services } from '../../src/core/command.js';
+import type { BotStatus } from '../../src/services/bot-status.js';
 import { createDispatcher, type Dispatcher } from '../../src/core/dispatcher.js';
-import { silentLogger } from '../../src/core/logger.js';
+import { silentLogger } from '../../src/log/logger.js';
 import type { User } from '../../src/mattermost/models.js';
 import { renderReply } from '../../src/render/markdown.js';
 import { runHealthCheck } from '../../src/services/health-check.js';
@@ -105,6 +106,16 @@ describe('/health', () => {
     expect(section(text, 'Server')).toContain('No answer');
     expect(section(text, 'Cluster')).toContain('No answer');
     expect(section(text, 'This bot')).toContain('**Account:**');
+  });
+
+  it('is "unknown", not down, when the server rate-limits the ping (a 429 is an answer)', async () => {
+    await h.run('alice', 'health'); // the caller and their rights are known (cached) from before
+    h.fake.faults.rateLimitNext('GET', /\/system\/ping$/, 0, 20);
+    const { result, text } = await h.run('alice', 'health');
+    expect(result.outcome).toBe('ok');
+    expect(text).toContain('Health: ⚪ unknown');
+    expect(text).not.toContain('down');
+    expect(section(text, 'Server')).toContain('Unknown: The server is rate\\-limiting the bot');
   });
 
   it('reports an unhealthy database as down', async () => {

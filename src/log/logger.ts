@@ -9,7 +9,15 @@
  *   log.info({ command: 'whois' }, 'served');
  */
 import { pino, type DestinationStream, type Level, type Logger as PinoLogger } from 'pino';
-import type { Logger } from './command.js';
+
+/** What every part of the bot logs through: a structured object first, then a short message. */
+export interface Logger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  child(bindings: object): Logger;
+}
 
 export type LogLevel = Level | 'silent';
 
