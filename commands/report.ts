@@ -139,7 +139,7 @@ const report = defineSubcommand({
       ...(licence.warning ? [paragraph(md`:warning: ${licence.warning}`)] : []),
       hint(raw(`Chart: posts and people who posted per day, last 30 days (PNG, ${CHART_SIZE.width}×${CHART_SIZE.height}).`)),
     ];
-    const png = activityChartPng(series);
+    const png = await activityChartPng(series);
     // the report itself succeeded: a licence warning is a line in it, not the answer's tone
     return reply(blocks, {
       files: [{ name: datedFileName('activity', ctx.now(), 'png'), mimeType: 'image/png', body: () => png }],

@@ -10,10 +10,15 @@
  * first frame only) and the chart is disposed after each render, so nothing is kept.
  *
  * @example
- *   const png = activityChartPng({ days: ['2026-12-06', '2026-12-07'], posts: [40, 52], people: [7, 9] });
+ *   const png = await activityChartPng({ days: ['2026-12-06', '2026-12-07'], posts: [40, 52], people: [7, 9] });
  */
-import * as echarts from 'echarts';
-import { Resvg } from '@resvg/resvg-js';
+// Both are loaded on the first chart only: ECharts is a large module, and a bot that is never
+// asked for a report should not carry it in its (capped) heap.
+type ECharts = typeof import('echarts');
+type ResvgModule = typeof import('@resvg/resvg-js');
+let libs: Promise<{ echarts: ECharts; resvg: ResvgModule }> | undefined;
+const load = (): Promise<{ echarts: ECharts; resvg: ResvgModule }> =>
+  (libs ??= Promise.all([import('echarts'), import('@resvg/resvg-js')]).then(([echarts, resvg]) => ({ echarts, resvg })));
 
 /** The size of the PNG (pixels); readable in a post preview, sharp when opened. */
 export const CHART_SIZE = { width: 960, height: 420 } as const;
@@ -33,7 +38,8 @@ const POSTS = '#1c58d9';
 const PEOPLE = '#d24b00';
 
 /** The chart as an SVG document. */
-export function activityChartSvg(data: DailyActivity, title: string, size: { width: number; height: number } = CHART_SIZE): string {
+export async function activityChartSvg(data: DailyActivity, title: string, size: { width: number; height: number } = CHART_SIZE): Promise<string> {
+  const { echarts } = await load();
   const chart = echarts.init(null, null, { renderer: 'svg', ssr: true, width: size.width, height: size.height });
   try {
     chart.setOption({
@@ -65,8 +71,9 @@ export function activityChartSvg(data: DailyActivity, title: string, size: { wid
 }
 
 /** The chart as PNG bytes of {@link CHART_SIZE} (or `size`). */
-export function activityChartPng(data: DailyActivity, title = 'Activity, last 30 days', size: { width: number; height: number } = CHART_SIZE): Uint8Array {
-  const svg = activityChartSvg(data, title, size);
+export async function activityChartPng(data: DailyActivity, title = 'Activity, last 30 days', size: { width: number; height: number } = CHART_SIZE): Promise<Uint8Array> {
+  const svg = await activityChartSvg(data, title, size);
+  const { Resvg } = (await load()).resvg;
   const png = new Resvg(svg, { fitTo: { mode: 'original' }, background: BACKGROUND, font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' } }).render().asPng();
   return new Uint8Array(png);
 }

@@ -72,9 +72,9 @@ describe('report', () => {
 });
 
 describe('the chart', () => {
-  it('is a PNG with an IHDR of the size asked for', () => {
+  it('is a PNG with an IHDR of the size asked for', async () => {
     const series = dailySeries([{ name: '2026-12-06', value: 5 }], [{ name: '2026-12-06', value: 2 }], Date.UTC(2026, 11, 7, 12));
-    const png = activityChartPng(series, 'test', { width: 320, height: 200 });
+    const png = await activityChartPng(series, 'test', { width: 320, height: 200 });
     expect(pngSize(png)).toEqual({ width: 320, height: 200 });
     expect(pngSize(new TextEncoder().encode('not a png at all, not at all'))).toBeUndefined();
   });
