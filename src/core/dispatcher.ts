@@ -578,7 +578,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     if (!deps.files) {
       return { ...rest, tone: 'warning', blocks: [...rest.blocks, paragraph(raw('The file could not be sent: this bot is set up without file delivery.'))] };
     }
-    const where = await deps.files.deliver({ userId: caller.id, files, ref, label: what });
+    const where = await deps.files.deliver({ userId: caller.id, files, ref, label: what, ...(inv.postId ? { replyTo: inv.postId } : {}) });
     const inThatDm = inv.source === 'dm' && inv.channelId === where.channelId;
     return { ...rest, blocks: [...rest.blocks, deps.files.pointer(where, inThatDm)] };
   }

@@ -15,8 +15,12 @@ export interface DeliveredFiles {
 }
 
 export interface FileDelivery {
-  /** Uploads `files` into the caller's DM with the bot and posts them there; throws what the API throws. */
-  deliver(req: { userId: string; files: ReplyFile[]; ref: string; label: string }): Promise<DeliveredFiles>;
+  /**
+   * Uploads `files` into the caller's DM with the bot and posts them there; throws what the
+   * API throws. `replyTo`: the post that asked (DM, mention), marked on the file post as every
+   * answer is (`mmops_reply_to`, src/services/catch-up.ts).
+   */
+  deliver(req: { userId: string; files: ReplyFile[]; ref: string; label: string; replyTo?: string }): Promise<DeliveredFiles>;
   /** the line the answer carries about them (`inThatDm`: the answer is in that same DM) */
   pointer(where: DeliveredFiles, inThatDm: boolean): Block;
 }

@@ -21,6 +21,9 @@ import { md, paragraph, type Block } from '../core/reply.js';
 import type { MattermostApi } from '../mattermost/api.js';
 import { ProtocolError } from '../mattermost/errors.js';
 
+/** The reply-to prop every stored answer carries (src/services/catch-up.ts REPLY_TO_PROP). */
+const REPLY_TO_PROP = 'mmops_reply_to';
+
 export interface FileResponderDeps {
   api: Pick<MattermostApi, 'createDirectChannel' | 'uploadFile' | 'createPost'>;
   botUserId: string;
@@ -31,7 +34,7 @@ export interface FileResponderDeps {
 export function createFileResponder(deps: FileResponderDeps): FileDelivery {
   const log = deps.logger.child({ component: 'file-answer' });
   return {
-    async deliver({ userId, files, ref, label }) {
+    async deliver({ userId, files, ref, label, replyTo }) {
       const dm = await deps.api.createDirectChannel(deps.botUserId, userId);
       const ids: string[] = [];
       for (const f of files) {
@@ -41,7 +44,7 @@ export function createFileResponder(deps: FileResponderDeps): FileDelivery {
       }
       const names = files.map((f) => f.name);
       const message = md`Your ${label} (ref ${ref}): ${names.join(', ')}`.value;
-      const post = await deps.api.createPost({ channel_id: dm.id, message, file_ids: ids, props: { mmops_reply_ref: ref } });
+      const post = await deps.api.createPost({ channel_id: dm.id, message, file_ids: ids, props: { mmops_reply_ref: ref, ...(replyTo ? { [REPLY_TO_PROP]: replyTo } : {}) } });
       const attached = post.file_ids ?? [];
       if (attached.length !== ids.length) {
         log.error({ ref, uploaded: ids.length, attached: attached.length }, 'the server attached fewer files than were uploaded');

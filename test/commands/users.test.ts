@@ -102,6 +102,20 @@ describe('users export', () => {
   });
 });
 
+describe('files asked for in the DM with the bot', () => {
+  it('are posted in that DM marked as the answer to the post, and the answer says they are above', async () => {
+    const dm = await h.api.createDirectChannel(h.botUserId, userIdFor('alice'));
+    const postId = 'askedpost00000000000000000';
+    const { result, text } = await h.run('alice', 'users export --role guest', { source: 'dm', channelId: dm.id, teamId: '', postId });
+    expect(result.outcome).toBe('ok');
+    expect(text).toContain('Attached above: users\\-guest\\-');
+    const filePost = [...h.fake.posts].reverse().find((p) => p.channel_id === dm.id && (p.file_ids?.length ?? 0) > 0);
+    expect(filePost?.props.mmops_reply_to).toBe(postId);
+    const rows = lines(filesSentTo('alice').pop()?.text ?? '');
+    expect(rows.slice(1).every((r) => r.includes('system_guest'))).toBe(true);
+  });
+});
+
 describe('users inactive', () => {
   it('uses the server\u2019s user report for a system admin', async () => {
     const { result, text } = await h.run('alice', 'users inactive --days 1');
