@@ -18,10 +18,11 @@ import type { User } from '../src/mattermost/models.js';
 import { flag, pageFlag, rawWord, word } from './lib/args.js';
 import { nextPageHint, usageLine } from './lib/command-line.js';
 import { EXPORT_DEADLINE_MS, peopleFile, userListPages } from './lib/people-export.js';
-import { userLabel } from './lib/people.js';
+import { clip, userLabel } from './lib/people.js';
 import { teamInScope } from './lib/scope.js';
 
 const VIEW_TEAM: Requirement = { permission: 'view_team', scope: 'team' };
+const READ_USERS: Requirement = { permission: 'sysconsole_read_user_management_users', scope: 'system' };
 const EXPORT_USAGE = 'users export [--team T] [--role admin|user|guest|ROLE] [--inactive]';
 const INACTIVE_USAGE = 'users inactive [--days 90] [--team T] [--include-bots] [--page N]';
 /** Rows per page of `users inactive`. */
@@ -124,11 +125,23 @@ const inactive = defineSubcommand({
     if (!count) return reply([paragraph(md`Nobody${where} has been inactive for ${days} days or more.`), source], { tone: 'info' });
     if (!shown.length) return reply([paragraph(md`${count} inactive people${where}; no rows on page ${page}.`), source], { tone: 'info' });
     const day = (ms: number | undefined): string => (ms && ms > 0 ? new Date(ms).toISOString().slice(0, 10) : 'never');
+    // their teams, for the rows shown: GET /users/{id}/teams of someone else needs
+    // sysconsole_read_user_management_users (as `teams @user`), so only for callers holding it
+    const showTeams = await ctx.perms.can(READ_USERS);
+    const teamsOf = new Map<string, string>();
+    if (showTeams) {
+      await Promise.all(
+        shown.map(async (r) => {
+          const teams = await ctx.api.getTeamsForUser(r.user.id).catch(() => undefined);
+          teamsOf.set(r.user.id, teams ? teams.map((t) => t.name).sort().join(', ') || 'none' : '?');
+        }),
+      );
+    }
     const blocks: Block[] = [
       paragraph(md`**${count}** ${count === 1 ? 'person' : 'people'}${where} with no activity for ${days} days or more (${wanted.from + 1}–${wanted.from + shown.length}):`),
       table(
-        ['User', 'Last activity', ...(useReport ? ['Last post'] : [])],
-        shown.map((r) => [userLabel(r.user), day(r.lastActivity), ...(useReport ? [day(r.lastPost)] : [])]),
+        ['User', 'Last activity', ...(useReport ? ['Last post'] : []), ...(showTeams ? ['Teams'] : [])],
+        shown.map((r) => [userLabel(r.user), day(r.lastActivity), ...(useReport ? [day(r.lastPost)] : []), ...(showTeams ? [clip(teamsOf.get(r.user.id) ?? '?', 80)] : [])]),
       ),
       source,
     ];

@@ -122,6 +122,9 @@ describe('users inactive', () => {
     expect(result.outcome).toBe('ok');
     expect(text).toContain('user report');
     expect(h.fake.requests.some((q) => q.path === '/api/v4/reports/users' && q.status === 200)).toBe(true);
+    // with the teams of each person shown (alice may read others' teams)
+    expect(text).toMatch(/\| Teams \|/);
+    expect(text).toMatch(/Ivan Nightly.*\| ops \|/);
   });
 
   it('falls back to the user list and statuses for anyone else, never calling the report', async () => {
@@ -131,5 +134,8 @@ describe('users inactive', () => {
     expect(h.fake.requests.some((q) => q.path === '/api/v4/reports/users')).toBe(false);
     // alice was active a minute ago (seed): not listed
     expect(text).not.toContain('Alice Admin');
+    // bob may not read other people's teams: no column, and no such call
+    expect(text).not.toMatch(/\| Teams \|/);
+    expect(h.fake.requests.some((q) => /^\/api\/v4\/users\/[a-z0-9]+\/teams$/.test(q.path) && q.path !== `/api/v4/users/${userIdFor('bob')}/teams`)).toBe(false);
   });
 });
