@@ -144,6 +144,14 @@ export interface PostLedgerOptions {
   onError?: (err: unknown, what: string) => void;
 }
 
+/**
+ * How far ahead of this process's clock a post's `create_at` may lie and still count as
+ * "now" (the server's and the bot's clocks disagree a little). A post dated further ahead
+ * (a server clock that ran ahead, or a create_at a system admin set: server/channels/api4/post.go
+ * createPost keeps it) has no age anyone can judge.
+ */
+export const FUTURE_SKEW_MS = 60_000;
+
 const MARK_KEY = 'catchup:mark';
 const FLOOR_KEY = 'catchup:floor';
 const postKey = (id: string): string => `post:${id}`;
@@ -166,7 +174,8 @@ export async function createPostLedger(opts: PostLedgerOptions): Promise<PostLed
   const storedMark = await readNumber(MARK_KEY);
   // first start, or the state was lost: nothing older than now is replayed
   const fixedFloor = storedFloor ?? (storedMark === undefined ? start : Math.min(start, storedMark));
-  let mark = storedMark ?? start;
+  // a mark stored ahead of this clock (a post dated ahead, before that was capped) comes back to it
+  let mark = Math.min(storedMark ?? start, start + FUTURE_SKEW_MS);
   if (storedFloor === undefined || storedMark === undefined) {
     await store.set(FLOOR_KEY, String(fixedFloor));
     await store.set(MARK_KEY, String(mark));
@@ -179,7 +188,7 @@ export async function createPostLedger(opts: PostLedgerOptions): Promise<PostLed
   const claiming = new Set<string>();
   /** the newest create_at among posts finished since the mark was last computed */
   let newestDone = mark;
-  let persisted = mark;
+  let persisted = storedMark ?? mark;
   let writing: Promise<void> = Promise.resolve();
 
   function recompute(): void {
@@ -248,7 +257,10 @@ export async function createPostLedger(opts: PostLedgerOptions): Promise<PostLed
         state = 'settled';
         running.delete(post.id);
         held.delete(post.id);
-        if (post.create_at > newestDone) newestDone = post.create_at;
+        // never past this clock: a post dated ahead would carry the mark over every post
+        // missed after it, and the catch-up would never read them
+        const doneAt = Math.min(post.create_at, now() + FUTURE_SKEW_MS);
+        if (doneAt > newestDone) newestDone = doneAt;
         await claims.done(post.id); // compare-and-set; logs its own failure
         recompute();
       },
