@@ -217,14 +217,14 @@ export function createReplication(opts: { config: Config; logger: Logger; deps?:
     forget(postId) {
       stopWorking(postId);
     },
-    async done(postId) {
+    async done(postId, aheadMs = 0) {
       stopWorking(postId);
       attempts.delete(postId);
       // a claim that expires is taken over; "done" keeps anyone from answering twice. Only
       // over this replica's own claim (or none left): one another replica took over is its
       // to finish, and marking it answered here would cut that work's exactly-once short
       try {
-        const marked = await state.swap(`post:${postId}`, replicaId, 'done', { ttlMs: doneMs, orAbsent: true });
+        const marked = await state.swap(`post:${postId}`, replicaId, 'done', { ttlMs: doneMs + Math.max(0, aheadMs), orAbsent: true });
         if (!marked) log.warn({ postId }, 'not marking a post answered: another replica took its claim over (or answered it) meanwhile');
       } catch (err) {
         log.warn({ err, postId }, 'could not mark a post answered; if this replica stops within a minute another may answer it again');

@@ -57,8 +57,13 @@ export interface PostClaims {
    * alone): compare-and-set on `from`, the value found; false when it changed meanwhile
    */
   takeOver(postId: string, from: string): Promise<boolean>;
-  /** the post was answered (or failed for good): nobody should take it over; written only over this process's own claim (or none) */
-  done(postId: string): Promise<void>;
+  /**
+   * the post was answered (or failed for good): nobody should take it over; written only
+   * over this process's own claim (or none). `aheadMs`: how far the post is dated ahead of
+   * this clock; the mark lasts that much longer, so the post is never handled again once
+   * its date comes
+   */
+  done(postId: string, aheadMs?: number): Promise<void>;
   /** gives a claim back unstarted (shutdown); only this process's own claim; throws when the store cannot be reached */
   release(postId: string): Promise<void>;
   /**
@@ -261,7 +266,7 @@ export async function createPostLedger(opts: PostLedgerOptions): Promise<PostLed
         // missed after it, and the catch-up would never read them
         const doneAt = Math.min(post.create_at, now() + FUTURE_SKEW_MS);
         if (doneAt > newestDone) newestDone = doneAt;
-        await claims.done(post.id); // compare-and-set; logs its own failure
+        await claims.done(post.id, Math.max(0, post.create_at - now())); // compare-and-set; logs its own failure
         recompute();
       },
       async giveBack() {

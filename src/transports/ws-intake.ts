@@ -51,10 +51,10 @@ import { createLruTtlCache } from '../core/permissions/cache.js';
 import type { Reply } from '../core/reply.js';
 import type { MattermostApi } from '../mattermost/api.js';
 import { parseJsonString, postedDataSchema, postSchema, type Post, type WsEvent } from '../mattermost/models.js';
-import { lateAnswerNote, notRunNotice, restartingNotice } from '../render/notices.js';
+import { aheadNotice, lateAnswerNote, notRunNotice, restartingNotice } from '../render/notices.js';
 import { isApiError, isNetworkError } from '../mattermost/errors.js';
 import { answeredBy, COVERS_PROP, REPLY_TO_PROP } from '../services/catch-up.js';
-import type { BeginOutcome, Begun, Claim, PostLedger } from '../services/post-ledger.js';
+import { FUTURE_SKEW_MS, type BeginOutcome, type Begun, type Claim, type PostLedger } from '../services/post-ledger.js';
 import type { Channel } from '../mattermost/models.js';
 import type { InFlight } from './in-flight.js';
 import type { ActionAttachment } from '../render/attachments.js';
@@ -490,9 +490,17 @@ export function createWsIntake(opts: WsIntakeOptions): WsIntake {
       // by a resumed socket as an ordinary `posted` event, or retried after another replica's
       // claim ran out. A command older than the run window is not run (a `--yes` DM replayed
       // minutes later must not act); its sender is told to send it again.
-      const ageMs = Math.max(0, now() - post.create_at);
+      // A post dated ahead of this clock (beyond a little skew) has no age to judge: the
+      // server's clock ran ahead, or a system admin set its create_at (POST /posts keeps it,
+      // server/channels/api4/post.go createPost). It is not run, and stays answered until
+      // well after its date (src/services/post-ledger.ts), so it never runs "on time" later.
+      const aheadMs = post.create_at - now();
+      const ageMs = Math.max(0, -aheadMs);
       const how = missed ? 'missed' : retried ? 'taken over' : 'posted';
-      if (ageMs > maxAgeMs) {
+      if (aheadMs > FUTURE_SKEW_MS) {
+        log.warn({ postId: post.id, aheadMs, how }, 'command not run: dated ahead of this clock (clock skew, or a create_at set by an admin); its sender is told to resend');
+        await persistently(() => postAll(post.channel_id, rootId, [aheadNotice(aheadMs)], post, 'notrun'), post.id);
+      } else if (ageMs > maxAgeMs) {
         log.info({ postId: post.id, ageMs, how }, 'post too old to answer; ignored');
       } else if (ageMs > runWindowMs) {
         log.info({ postId: post.id, ageMs, how }, 'command not run (older than the run window); its sender is told to resend');
