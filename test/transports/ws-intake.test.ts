@@ -639,6 +639,28 @@ describe('WebSocket intake with the post ledger (exactly once, late commands, sh
     expect(s.ran.map((i) => i.text)).toEqual(['whois @ann']);
   });
 
+  it('does not run a late copy of a post its sender deleted or edited since (a resumed socket\u2019s replay), as the REST catch-up would not', async () => {
+    // a resumed socket replays the original `posted` event, minutes late (docs/mattermost-notes.md §3.6):
+    // alice deleted her mistaken DM meanwhile, and edited another; GET /channels/{id}/posts?since=
+    // lists both as they are now (deleted ones too, GetPostsSince)
+    const clock = T0 + 60_000;
+    const gone = posted({ message: 'user deactivate @grace --yes', create_at: T0 }, { channelType: 'D' });
+    const edited = posted({ message: 'user deactivate @heidi --yes', create_at: T0 + 1 }, { channelType: 'D' });
+    const kept = posted({ message: 'whois @ann', create_at: T0 + 2 }, { channelType: 'D' });
+    const now = (ev: WsEvent, change: Partial<Post>): Post => ({ ...postOf(ev), update_at: clock - 5, ...change });
+    const store = createMemoryStateStore({ now: () => clock });
+    const ledger = await createPostLedger({ store, now: () => T0 - 1, claims: claimsOn(store) });
+    const s = setup({ ledger, now: () => clock, channelPosts: () => [now(gone, { delete_at: clock - 5, message: '' }), now(edited, { edit_at: clock - 5, message: 'whois @heidi' })] });
+    await s.intake.handleEvent(gone);
+    await s.intake.handleEvent(edited);
+    await s.intake.handleEvent(kept);
+    expect(s.ran.map((i) => i.text)).toEqual(['whois @ann']);
+    // taken back, not lost: answered in the ledger (nothing to tell in a deleted thread)
+    expect(await store.get(`post:${postOf(gone).id}`)).toBe('done');
+    expect(await store.get(`post:${postOf(edited).id}`)).toBe('done');
+    expect(s.log.entries.filter((e) => e.msg.startsWith('command not run: its sender')).map((e) => e.fields['changed'])).toEqual(['deleted', 'edited']);
+  });
+
   it('never replays a post from before its first start (no stored mark)', async () => {
     const s = await withLedger(T0 + 1);
     const before = postOf(posted({ message: 'whois @ann', create_at: T0 }, { channelType: 'D' }));
