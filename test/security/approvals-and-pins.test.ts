@@ -131,6 +131,33 @@ describe('the second person is not the target', () => {
   }, 30_000);
 });
 
+describe('the approver at run time', () => {
+  it('an approval handed to the requester (Run now) does not run once the approver lost the approver right', async () => {
+    // a secret answer runs when the requester clicks Run now, up to an hour after the
+    // approval: the approval is only as good as the approver's right when it runs
+    e2e = await startE2E({ env: { MMOPS_ACTIONS_SECRET: SECRET, MMOPS_POLICY: helpdeskPolicy(['user sessions']) } });
+    const { fake } = e2e;
+    const signOuts = (): RecordedRequest[] => botCalls(fake, 'POST', new RegExp(`^/api/v4/users/${GRACE}/sessions/revoke/all$`));
+    const r = await fake.executeSlash('alice', 'acme:town-square', '/user sessions @grace revoke-all');
+    expect(r.ephemeral.map((p) => p.message).join('\n')).toContain('Sent for approval');
+    const request = await approvalRequest(fake);
+    await joinApprovals(fake, request, 'heidi');
+    await fake.clickAction('heidi', request.id, 'approve');
+    const dm = fake.store.directChannel(ALICE, BOT_ID)?.id;
+    const handed = await waitFor(() => fake.posts.find((p) => p.channel_id === dm && p.message.includes('Run now')), 'the Run now message');
+    // heidi leaves the help desk before alice runs it
+    expect(await asAlice(fake, 'PUT', `/users/${HEIDI}/roles`, { roles: 'system_user' })).toBe(200);
+    await botCaughtUp(fake);
+    fake.clearRequests();
+    const click = await fake.clickAction('alice', handed.id, 'run');
+    expect(click.status).toBe(200);
+    expect(lastEphemeral(fake, 'alice')).toMatch(/heidi.*no longer.*approve.*nothing was done/i);
+    expect(signOuts()).toEqual([]);
+    expect(fake.store.sessions.filter((x) => x.user_id === GRACE)).not.toEqual([]);
+    expect(audits(e2e)).toContainEqual(expect.objectContaining({ command: 'user sessions', outcome: 'refused', detail: expect.stringContaining('approver') }));
+  }, 30_000);
+});
+
 describe('a click runs what the preview showed', () => {
   const authChanges = (fake: FakeMattermost, userId: string): RecordedRequest[] => botCalls(fake, 'PUT', new RegExp(`^/api/v4/users/${userId}/auth$`));
 
