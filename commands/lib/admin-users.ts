@@ -21,6 +21,8 @@ export const EDIT_OTHERS: Requirement = { permission: 'edit_other_users', scope:
 export const MANAGE_SYSTEM: Requirement = { permission: 'manage_system', scope: 'system' };
 export const MANAGE_ROLES: Requirement = { permission: 'manage_roles', scope: 'system' };
 export const ADD_TO_TEAM: Requirement = { permission: 'add_user_to_team', scope: 'team' };
+/** DELETE /teams/{id}/members/{user_id} for someone else (api4/team.go removeTeamMember). */
+export const REMOVE_FROM_TEAM: Requirement = { permission: 'remove_user_from_team', scope: 'team' };
 export const INVITE_TO_TEAM: Requirement = { permission: 'invite_user', scope: 'team' };
 export const MANAGE_TEAM_ROLES: Requirement = { permission: 'manage_team_roles', scope: 'team' };
 

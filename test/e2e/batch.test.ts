@@ -1,0 +1,116 @@
+/**
+ * Commands over several people (docs/batch.md), end to end: the real bot (createBot, as
+ * `npm start`) against the sandbox, which applies the server's own rules per row
+ * (src/sandbox/routes-teams.ts, routes-users.ts). Every refused row is checked twice: the
+ * answer names it, and no privileged call was made for it (the sandbox records every request).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { FakeMattermost, Post, RecordedRequest } from '../../src/sandbox/fake-server.js';
+import { userIdFor } from '../../src/sandbox/seed.js';
+import { startE2E, waitFor, type E2E } from './support.js';
+import { audits, botCalls, policyFile, SECRET } from '../security/interactions-support.js';
+
+let e2e: E2E | undefined;
+afterEach(async () => {
+  await e2e?.close();
+  e2e = undefined;
+});
+
+const id = (u: string): string => userIdFor(u);
+const teamId = (fake: FakeMattermost, name: string): string => [...fake.store.teams.values()].find((t) => t.name === name)?.id ?? '';
+const channelId = (fake: FakeMattermost, team: string, name: string): string => fake.store.channelByName(teamId(fake, team), name)?.id ?? '';
+
+/** The bot's DELETE /teams/{team}/members/{user} calls. */
+const teamRemovals = (fake: FakeMattermost, team: string): RecordedRequest[] => botCalls(fake, 'DELETE', new RegExp(`^/api/v4/teams/${teamId(fake, team)}/members/[a-z0-9]{26}$`));
+const removedIds = (calls: RecordedRequest[]): string[] => calls.map((c) => c.path.split('/').pop() ?? '').sort();
+
+/** Every ephemeral message a slash command answered with. */
+async function slash(fake: FakeMattermost, who: string, where: string, text: string): Promise<{ text: string; posts: Post[] }> {
+  const r = await fake.executeSlash(who, where, text);
+  expect(r.error).toBeUndefined();
+  return { text: r.ephemeral.map((p) => p.message).join('\n'), posts: r.ephemeral };
+}
+
+const withButtons = (posts: Post[]): Post => {
+  const p = posts.find((x) => Array.isArray((x.props as { attachments?: unknown[] } | undefined)?.attachments));
+  if (!p) throw new Error(`no buttons: ${posts.map((x) => x.message).join(' | ')}`);
+  return p;
+};
+
+/** A rendered message as a person reads it (Markdown escapes and the no-mention spaces gone). */
+const plain = (s: string): string => s.replace(/\\(.)/g, '$1').replace(/\u200b/g, '');
+
+/** A username change as the server makes it (PUT /users/{id}/patch), with its `user_updated` event. */
+function rename(fake: FakeMattermost, userId: string, username: string): void {
+  const u = fake.store.users.get(userId);
+  if (!u) throw new Error(`no user ${userId}`);
+  u.username = username;
+  fake.emit('user_updated', { user: fake.store.userView(u, undefined) });
+}
+
+const lastEphemeral = (fake: FakeMattermost, who: string): string => [...fake.ephemeral].reverse().find((e) => e.userId === id(who))?.post.message ?? '';
+
+describe('team remove', () => {
+  it('refuses every row the caller may not change, with no removal call for them', async () => {
+    e2e = await startE2E({ env: { MMOPS_ACTIONS_SECRET: SECRET } });
+    const { fake } = e2e;
+    // bob is an ordinary member of acme: he may remove only himself there
+    const r = await slash(fake, 'bob', 'acme:town-square', '/team remove acme @ann @grace @mmops @nosuchperson');
+    expect(plain(r.text)).toContain('0 will change, 0 already so, 1 not found, 3 not allowed, 0 ambiguous');
+    expect(plain(r.text)).toContain('Ann Lee (@ann) (you need remove_user_from_team in Acme Corp)');
+    expect(r.text).toContain('the bot account itself');
+    expect(teamRemovals(fake, 'acme')).toEqual([]);
+    expect(fake.store.isTeamMember(teamId(fake, 'acme'), id('ann'))).toBe(true);
+  }, 30_000);
+
+  it('previews the counts and first rows, and the confirmed run removes the people the preview resolved, by id', async () => {
+    e2e = await startE2E({ env: { MMOPS_ACTIONS_SECRET: SECRET } });
+    const { fake } = e2e;
+    // bob is a team admin of ops; erin and frank are not in ops
+    const r = await slash(fake, 'bob', 'ops:town-square', '/team remove ops @ann @grace @erin @mmops @zed-nobody');
+    const post = withButtons(r.posts);
+    const shown = plain(post.message).split('\n');
+    expect(shown).toContain('This will remove 2 people from Operations and all its channels (their messages stay).');
+    expect(shown).toContain('2 will change, 1 already so, 1 not found, 1 not allowed, 0 ambiguous.');
+    expect(shown).toContain('Will remove (2): Ann Lee (@ann), Grace Hopper (@grace)');
+    expect(shown).toContain('Not members anyway (1): Erin Guest (@erin) (not a member)');
+    expect(shown).toContain('Not found (1): @zed-nobody');
+    expect(teamRemovals(fake, 'ops')).toEqual([]);
+
+    await fake.clickAction('bob', post.id, 'confirm');
+    expect(removedIds(teamRemovals(fake, 'ops'))).toEqual([id('ann'), id('grace')].sort());
+    expect(fake.store.isTeamMember(teamId(fake, 'ops'), id('ann'))).toBe(false);
+    // out of the team's channels too (app/team.go LeaveTeam)
+    expect(fake.store.isChannelMember(channelId(fake, 'ops', 'incidents'), id('grace'))).toBe(false);
+    expect(lastEphemeral(fake, 'bob')).toContain('2 removed');
+    expect(audits(e2e)).toContainEqual(expect.objectContaining({ command: 'team remove', scope: 'team:ops', outcome: 'succeeded', confirmedBy: 'click' }));
+  }, 30_000);
+
+  it('a name that means someone else by the time of the click stops the whole run', async () => {
+    e2e = await startE2E({ env: { MMOPS_ACTIONS_SECRET: SECRET } });
+    const { fake } = e2e;
+    const post = withButtons((await slash(fake, 'alice', 'ops:town-square', '/team remove ops @ann @ivan')).posts);
+    // ann renames away and anna takes her name before the click
+    rename(fake, id('ann'), 'ann-old');
+    rename(fake, id('anna'), 'ann');
+    // the bot's socket delivers events in order: once it answers a later DM, it has seen both renames
+    const ping = await fake.postAs('alice', '@mmops', 'help');
+    await waitFor(() => fake.posts.find((p) => p.user_id === userIdFor('mmops') && p.channel_id === ping.channel_id), 'the answer to a later DM');
+    await fake.clickAction('alice', post.id, 'confirm');
+    expect(lastEphemeral(fake, 'alice')).toContain('Nothing was done');
+    expect(teamRemovals(fake, 'ops')).toEqual([]);
+    expect(fake.store.isTeamMember(teamId(fake, 'ops'), id('anna'))).toBe(true);
+  }, 30_000);
+
+  it('a group-synced team refuses removing others, but not oneself', async () => {
+    e2e = await startE2E({ env: { MMOPS_ACTIONS_SECRET: SECRET } });
+    const { fake } = e2e;
+    const ops = fake.store.teams.get(teamId(fake, 'ops'));
+    if (ops) ops.group_constrained = true;
+    const r = await slash(fake, 'bob', 'ops:town-square', '/team remove ops @ann @bob --yes');
+    expect(r.text).toContain('synced groups');
+    expect(removedIds(teamRemovals(fake, 'ops'))).toEqual([id('bob')]);
+    expect(fake.store.isTeamMember(teamId(fake, 'ops'), id('ann'))).toBe(true);
+  }, 30_000);
+});
+
