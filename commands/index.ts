@@ -4,6 +4,7 @@
  */
 import type { CommandDefinition } from '../src/core/command.js';
 import avatar from './avatar.js';
+import channel from './channel.js';
 import health from './health.js';
 import help from './help.js';
 import members from './members.js';
@@ -24,5 +25,6 @@ export const allCommands: readonly CommandDefinition[] = [
   health,
   user,
   team,
+  channel,
   avatar,
 ];

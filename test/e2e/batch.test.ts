@@ -114,3 +114,69 @@ describe('team remove', () => {
   }, 30_000);
 });
 
+
+/** The bot's POST /channels/{id}/members and DELETE /channels/{id}/members/{user} calls. */
+const channelAdds = (fake: FakeMattermost, channel: string): RecordedRequest[] => botCalls(fake, 'POST', new RegExp(`^/api/v4/channels/${channel}/members$`));
+const channelRemovals = (fake: FakeMattermost, channel: string): RecordedRequest[] => botCalls(fake, 'DELETE', new RegExp(`^/api/v4/channels/${channel}/members/[a-z0-9]{26}$`));
+
+describe('channel add | remove', () => {
+  it('mallory, not in ~helpdesk, may add only herself (join_public_channels); the others are refused with no call for them', async () => {
+    e2e = await startE2E({ env: { MMOPS_ACTIONS_SECRET: SECRET } });
+    const { fake } = e2e;
+    const helpdesk = channelId(fake, 'acme', 'helpdesk');
+    const r = await slash(fake, 'mallory', 'acme:town-square', '/channel add ~helpdesk @bob @grace @mallory');
+    expect(plain(r.text)).toContain('1 added');
+    expect(plain(r.text)).toContain('Not allowed (2): Bob Builder (@bob) (you need manage_public_channel_members on ~helpdesk), Grace Hopper (@grace) (you need');
+    // one person is few enough to add without asking (as team add)
+    expect(channelAdds(fake, helpdesk).map((c) => (c.body as { user_id?: string }).user_id)).toEqual([id('mallory')]);
+    expect(fake.store.isChannelMember(helpdesk, id('bob'))).toBe(false);
+  }, 30_000);
+
+  it('adds across teams with ~team/channel, one call per row; people outside the team and members already are not called for', async () => {
+    e2e = await startE2E({ env: { MMOPS_ACTIONS_SECRET: SECRET } });
+    const { fake } = e2e;
+    const incidents = channelId(fake, 'ops', 'incidents');
+    // grace is a channel admin of the private ~incidents; she types in acme
+    const r = await slash(fake, 'grace', 'acme:town-square', '/channel add ~ops/incidents @ivan @ann @bob @erin @dave');
+    expect(plain(r.text)).toContain('3 added');
+    expect(plain(r.text)).toContain('Members already (1): Bob Builder (@bob) (already a member)');
+    expect(plain(r.text)).toContain('Not allowed (1): Erin Guest (@erin) (not in the channel’s team (add them with team add first))');
+    expect(channelAdds(fake, incidents).map((c) => (c.body as { user_id?: string }).user_id).sort()).toEqual([id('ivan'), id('ann'), id('dave')].sort());
+    expect(fake.store.isChannelMember(incidents, id('erin'))).toBe(false);
+  }, 30_000);
+
+  it('a private channel the caller cannot read is "no channel named", and nothing is called', async () => {
+    e2e = await startE2E({ env: { MMOPS_ACTIONS_SECRET: SECRET } });
+    const { fake } = e2e;
+    const incidents = channelId(fake, 'ops', 'incidents');
+    const r = await slash(fake, 'ivan', 'ops:town-square', '/channel remove ~incidents @grace @alice --yes');
+    expect(plain(r.text)).toContain('No channel named');
+    expect(channelRemovals(fake, incidents)).toEqual([]);
+  }, 30_000);
+
+  it('nobody but a guest leaves town-square; a guest out of her last channel leaves the team too', async () => {
+    e2e = await startE2E({ env: { MMOPS_ACTIONS_SECRET: SECRET } });
+    const { fake } = e2e;
+    const square = channelId(fake, 'acme', 'town-square');
+    const post = withButtons((await slash(fake, 'alice', 'acme:town-square', '/channel remove ~town-square @ann @erin')).posts);
+    const shown = plain(post.message).split('\n');
+    expect(shown).toContain('1 will change, 0 already so, 0 not found, 1 not allowed, 0 ambiguous.');
+    expect(shown).toContain('Not allowed (1): Ann Lee (@ann) (nobody but a guest leaves the default channel (remove them from the team instead))');
+    expect(channelRemovals(fake, square)).toEqual([]);
+    await fake.clickAction('alice', post.id, 'confirm');
+    expect(channelRemovals(fake, square).map((c) => c.path.split('/').pop())).toEqual([id('erin')]);
+    expect(fake.store.isChannelMember(square, id('ann'))).toBe(true);
+    expect(fake.store.isTeamMember(teamId(fake, 'acme'), id('erin'))).toBe(false);
+  }, 30_000);
+
+  it('a group-synced channel takes nobody by hand', async () => {
+    e2e = await startE2E({ env: { MMOPS_ACTIONS_SECRET: SECRET } });
+    const { fake } = e2e;
+    const helpdesk = channelId(fake, 'acme', 'helpdesk');
+    const ch = fake.store.channels.get(helpdesk);
+    if (ch) ch.group_constrained = true;
+    const r = await slash(fake, 'alice', 'acme:town-square', '/channel add ~helpdesk @bob @grace --yes');
+    expect(plain(r.text)).toContain('synced groups');
+    expect(channelAdds(fake, helpdesk)).toEqual([]);
+  }, 30_000);
+});
