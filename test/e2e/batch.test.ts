@@ -180,3 +180,105 @@ describe('channel add | remove', () => {
     expect(channelAdds(fake, helpdesk)).toEqual([]);
   }, 30_000);
 });
+
+/** The bot's PUT /users/{id}/active calls, by whom they were for. */
+const activations = (fake: FakeMattermost): string[] => botCalls(fake, 'PUT', /^\/api\/v4\/users\/[a-z0-9]{26}\/active$/).map((c) => c.path.split('/')[4] ?? '').sort();
+
+describe('user deactivate | activate with several people', () => {
+  it('each row is checked as a single one: others need the user-management right, admins manage_system, never the bot', async () => {
+    e2e = await startE2E({ env: { MMOPS_ACTIONS_SECRET: SECRET }, start: false });
+    const { fake } = e2e;
+    // heidi's help-desk role may manage users, but she is no system admin
+    fake.store.roles.get('helpdesk')?.permissions.push('sysconsole_write_user_management_users');
+    await e2e.bot.start();
+    await e2e.bot.registered();
+    const post = withButtons((await slash(fake, 'heidi', 'acme:town-square', '/user deactivate @grace @alice @mmops @frank @dave')).posts);
+    const shown = plain(post.message).split('\n');
+    expect(shown).toContain('2 will change, 1 already so, 0 not found, 2 not allowed, 0 ambiguous.');
+    expect(shown).toContain('Not allowed (2): Alice Admin (@alice) (a system admin: you need manage_system), @mmops (the bot account itself: that would stop this bot from working)');
+    expect(shown).toContain('Deactivated already (1): Frank Former (@frank) (deactivated)');
+    expect(activations(fake)).toEqual([]);
+    await fake.clickAction('heidi', post.id, 'confirm');
+    expect(activations(fake)).toEqual([id('grace'), id('dave')].sort());
+    expect(fake.store.users.get(id('alice'))?.delete_at).toBe(0);
+    expect(lastEphemeral(fake, 'heidi')).toContain('2 deactivated');
+  }, 30_000);
+
+  it('without the right, every other row is refused and nothing is called; reactivation is checked the same way', async () => {
+    e2e = await startE2E({ env: { MMOPS_ACTIONS_SECRET: SECRET } });
+    const { fake } = e2e;
+    const r = await slash(fake, 'heidi', 'acme:town-square', '/user deactivate @grace @bob');
+    expect(plain(r.text)).toContain('0 will change, 0 already so, 0 not found, 2 not allowed, 0 ambiguous');
+    const again = await slash(fake, 'heidi', 'acme:town-square', '/user activate @frank @grace --yes');
+    expect(plain(again.text)).toContain('Not allowed (2)');
+    expect(activations(fake)).toEqual([]);
+  }, 30_000);
+
+  it('never the last active system admin: alice keeps her account when she is in the list', async () => {
+    e2e = await startE2E({ env: { MMOPS_ACTIONS_SECRET: SECRET } });
+    const { fake } = e2e;
+    const r = await slash(fake, 'alice', 'acme:town-square', '/user deactivate @alice @dave --yes');
+    expect(plain(r.text)).toContain('Alice Admin (@alice) (the last active system admin');
+    expect(activations(fake)).toEqual([id('dave')]);
+    expect(fake.store.users.get(id('alice'))?.delete_at).toBe(0);
+  }, 30_000);
+
+  it('the two-person rule applies to a batch: --yes only asks, an approval runs it, and an approver who is one of the people is refused', async () => {
+    const path = policyFile({ approvals: { channel: 'ops/incidents', approvers: { permission: 'edit_other_users', scope: 'system' }, commands: ['user deactivate'] } });
+    e2e = await startE2E({ env: { MMOPS_ACTIONS_SECRET: SECRET, MMOPS_POLICY: path } });
+    const { fake } = e2e;
+    const incidents = channelId(fake, 'ops', 'incidents');
+    // heidi approves in ~incidents: make her a member so the server lets her click
+    fake.store.channelMembers.push({ ...(fake.store.channelMember(incidents, id('bob')) ?? (() => { throw new Error('no bob'); })()), user_id: id('heidi') });
+    const asked = await slash(fake, 'alice', 'acme:town-square', '/user deactivate @heidi @dave --yes');
+    expect(asked.text).toContain('Sent for approval');
+    const request = fake.posts.filter((p) => p.channel_id === incidents && p.message.includes('Approval needed')).pop();
+    if (!request) throw new Error('no approval request');
+    expect(plain(request.message)).toContain('2 will change, 0 already so, 0 not found, 0 not allowed, 0 ambiguous. Will deactivate (2): Heidi Helpdesk (@heidi), Dave Doe (@dave)');
+    await fake.clickAction('heidi', request.id, 'approve');
+    expect(activations(fake)).toEqual([]);
+    expect(fake.store.users.get(id('dave'))?.delete_at).toBe(0);
+
+    const second = await slash(fake, 'alice', 'acme:town-square', '/user deactivate @grace @dave');
+    expect(second.text).toContain('Sent for approval');
+    const req2 = fake.posts.filter((p) => p.channel_id === incidents && p.message.includes('Approval needed')).pop();
+    if (!req2) throw new Error('no second approval request');
+    await fake.clickAction('heidi', req2.id, 'approve');
+    expect(activations(fake)).toEqual([id('grace'), id('dave')].sort());
+  }, 30_000);
+});
+
+describe('API calls of a batch', () => {
+  it('team add of 200 people makes one batch call and no more calls than a team add of one', async () => {
+    e2e = await startE2E({ env: { MMOPS_ACTIONS_SECRET: SECRET } });
+    const { fake } = e2e;
+    const ivan = fake.store.users.get(id('ivan'));
+    if (!ivan) throw new Error('no ivan in the seed');
+    const names = Array.from({ length: 200 }, (_, i) => `hire${i}`);
+    for (const n of names) fake.store.users.set(id(n), { ...ivan, id: id(n), username: n, email: `${n}@acme.example`, first_name: 'New', last_name: `Hire ${n}` });
+    const botApiCalls = (): RecordedRequest[] => fake.requests.filter((x) => x.userId === userIdFor('mmops') && x.path.startsWith('/api/v4/'));
+    // the same command for one person first: its calls are the fixed cost (the bot's caches warm up too)
+    await slash(fake, 'alice', 'ops:town-square', '/team add ops @dave --yes');
+    fake.clearRequests();
+    await slash(fake, 'alice', 'ops:town-square', '/team add ops @grace --yes');
+    const one = botApiCalls().length;
+    fake.clearRequests();
+    const r = await slash(fake, 'alice', 'ops:town-square', `/team add ops ${names.map((n) => `@${n}`).join(' ')} --yes`);
+    expect(plain(r.text)).toContain('200 added');
+    expect(botCalls(fake, 'POST', /\/teams\/[a-z0-9]{26}\/members\/batch$/)).toHaveLength(1);
+    // ⌈200 / 256⌉ = 1 batch call, plus the same few reads as for one person (at most 10)
+    expect(botApiCalls().length).toBeLessThanOrEqual(Math.ceil(200 / 256) + 10);
+    // the same reads as for one person, plus one username batch for the 200 names (@grace was cached)
+    expect(botApiCalls().length).toBeLessThanOrEqual(one + 1);
+    expect(botCalls(fake, 'POST', /\/users\/usernames$/)).toHaveLength(1);
+  }, 30_000);
+
+  it('channel add makes one call per row it changes, none for the others', async () => {
+    e2e = await startE2E({ env: { MMOPS_ACTIONS_SECRET: SECRET } });
+    const { fake } = e2e;
+    const helpdesk = channelId(fake, 'acme', 'helpdesk');
+    fake.clearRequests();
+    await slash(fake, 'alice', 'acme:town-square', '/channel add ~helpdesk @bob @grace @ann @erin @nosuch --yes');
+    expect(channelAdds(fake, helpdesk).map((c) => (c.body as { user_id?: string }).user_id).sort()).toEqual([id('bob'), id('grace'), id('erin')].sort());
+  }, 30_000);
+});
