@@ -15,6 +15,9 @@
  * | auth                  | manage_system (the server: system admins only) | manage_system                          |
  * | password --generate   | sysconsole_write_user_management_users  | the same (+ manage_system for an admin)       |
  *
+ * `activate` / `deactivate` take several people too: each row is checked by the rule in this
+ * table before anything changes (commands/lib/batch.ts, docs/batch.md).
+ *
  * The issue asked for `manage_system` on activation and password and `edit_other_users`
  * on auth; the server checks what is in the table, so that is what is enforced. A
  * password reset of oneself needs the same as of others, because through the bot it
