@@ -200,7 +200,7 @@ export function registerTeamRoutes(r: Router, core: SandboxCore): void {
 
   // api4/team.go removeTeamMember, app/team.go RemoveUserFromTeam → LeaveTeam, in that order:
   // someone else needs remove_user_from_team; a group-constrained team refuses removing
-  // anyone but oneself or a bot; a non-member is a 400
+  // anyone but oneself or a bot; someone who never was a member is a 400
   r.add('DELETE', '/teams/{team_id}/members/{user_id}', (ctx) => {
     const me = caller(ctx);
     const teamId = idParam(ctx, 'team_id');
@@ -210,7 +210,8 @@ export function registerTeamRoutes(r: Router, core: SandboxCore): void {
     const user = store.users.get(userId);
     if (!user) throw notFound('app.user.missing_account.const');
     if (team.group_constrained === true && userId !== me.id && !user.is_bot) throw appError(400, 'api.team.remove_member.group_constrained.app_error');
-    const m = store.teamMember(teamId, userId);
+    // store GetMember does not look at DeleteAt: someone who left before is "removed" again (200)
+    const m = store.teamMembers.find((x) => x.team_id === teamId && x.user_id === userId);
     if (!m) throw appError(400, 'api.team.remove_user_from_team.missing.app_error');
     leaveTeam(teamId, userId, me.id, m);
     return statusOk();

@@ -39,9 +39,11 @@ describe('DELETE /teams/{id}/members/{user_id}', () => {
     expect(mm.store.isChannelMember(channelIdFor('acme', 'town-square'), u('bob'))).toBe(false);
   });
 
-  it('a non-member is 400 remove_user_from_team.missing; an unknown user 404', async () => {
+  it('someone who never was a member is 400 remove_user_from_team.missing, a former member 200 again; an unknown user 404', async () => {
     const ops = teamIdFor('ops');
     expect(err(await alice('DELETE', `/teams/${ops}/members/${u('erin')}`))).toEqual([400, 'api.team.remove_user_from_team.missing.app_error']);
+    expect((await alice('DELETE', `/teams/${ops}/members/${u('ann')}`)).status).toBe(200);
+    expect((await alice('DELETE', `/teams/${ops}/members/${u('ann')}`)).status).toBe(200);
     expect(err(await alice('DELETE', `/teams/${ops}/members/${'z'.repeat(26)}`))).toEqual([404, 'app.user.missing_account.const']);
   });
 
