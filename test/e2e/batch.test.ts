@@ -282,3 +282,15 @@ describe('API calls of a batch', () => {
     expect(channelAdds(fake, helpdesk).map((c) => (c.body as { user_id?: string }).user_id).sort()).toEqual([id('bob'), id('grace'), id('erin')].sort());
   }, 30_000);
 });
+
+describe('help', () => {
+  it('help channel and help team show the batch subcommands with their usage', async () => {
+    e2e = await startE2E();
+    const { fake } = e2e;
+    const channel = plain((await slash(fake, 'alice', 'acme:town-square', '/mmops help channel')).text);
+    expect(channel).toContain('channel add ~channel @user … [--yes]');
+    expect(channel).toContain('channel remove ~channel @user … [--yes]');
+    const team = plain((await slash(fake, 'alice', 'acme:town-square', '/mmops help team')).text);
+    expect(team).toContain('team remove <team> @user … [--yes]');
+  }, 30_000);
+});
