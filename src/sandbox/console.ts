@@ -665,7 +665,9 @@ export function createConsole(opts: ConsoleOptions): SandboxConsole {
     const w = Math.max(...rows.map((r) => r[0].length));
     for (const [a, b] of rows) print(`  ${p(a.padEnd(w), 'cyan')}  ${b}`);
     const triggers = slashTriggers(store, currentTeamId(), root);
-    printNote(`Slash commands here: ${triggers.join(' ') || '(none)'}; /${root} help lists what each does.`);
+    // two lines: the list grows with the commands, and a wrap must not split the hint
+    printNote(`Slash commands here: ${triggers.join(' ') || '(none)'}.`);
+    printNote(`/${root} help lists what each does.`);
     printNote('"help" alone is this list; to ask the bot, type dm help (or help whois).');
   }
 
