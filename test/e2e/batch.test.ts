@@ -145,6 +145,18 @@ describe('channel add | remove', () => {
     expect(fake.store.isChannelMember(incidents, id('erin'))).toBe(false);
   }, 30_000);
 
+  it('channel remove: someone else needs the channel-members right; an ambiguous name is listed, never guessed', async () => {
+    e2e = await startE2E({ env: { MMOPS_ACTIONS_SECRET: SECRET } });
+    const { fake } = e2e;
+    const helpdesk = channelId(fake, 'acme', 'helpdesk');
+    // bob is not in ~helpdesk: he may not take others out of it
+    const r = await slash(fake, 'bob', 'acme:town-square', '/channel remove ~helpdesk @ann @carol Lee --yes');
+    expect(plain(r.text)).toContain('0 will change, 0 already so, 0 not found, 2 not allowed, 1 ambiguous');
+    expect(plain(r.text)).toContain('Ambiguous (1): Lee (matches @ann, @anna)');
+    expect(channelRemovals(fake, helpdesk)).toEqual([]);
+    expect(fake.store.isChannelMember(helpdesk, id('ann'))).toBe(true);
+  }, 30_000);
+
   it('a private channel the caller cannot read is "no channel named", and nothing is called', async () => {
     e2e = await startE2E({ env: { MMOPS_ACTIONS_SECRET: SECRET } });
     const { fake } = e2e;
