@@ -19,9 +19,9 @@ import { defineCommand, defineSubcommand, type CommandContext, type Requirement 
 import { UserError, invalidInput, notFound } from '../src/core/errors.js';
 import { code, md } from '../src/core/reply.js';
 import type { Channel } from '../src/mattermost/models.js';
-import { botUserId, usageFor, userArg } from './lib/admin-users.js';
+import { askFirst, botUserId, usageFor, userArg } from './lib/admin-users.js';
 import { flag, word, words } from './lib/args.js';
-import { auditRun, confirmBatch, decideRows, nothingToDo, previewWhat, resolveRows, resultReply, rowPins, rowsIn, runRows, type BatchWords, type Row } from './lib/batch.js';
+import { auditRun, decideRows, nothingToDo, previewWhat, resolveRows, resultReply, rowPins, rowSubjects, rowsIn, runRows, type BatchWords, type Row } from './lib/batch.js';
 import { clip } from './lib/people.js';
 import { channelInScope } from './lib/scope.js';
 import { CONFIRM_ADD_OVER } from './team.js';
@@ -105,7 +105,7 @@ const add = defineSubcommand({
     const toAdd = rowsIn(rows, 'change').flatMap((r) => (r.user ? [r.user] : []));
     const heading = `Channel ${channelLabel(channel)}`;
     if (toAdd.length === 0) return nothingToDo(heading, rows, ADD_WORDS);
-    confirmBatch(
+    askFirst(
       ctx,
       ctx.args.yes,
       {
@@ -113,7 +113,7 @@ const add = defineSubcommand({
         command: 'channel',
         args: ['add', channelArgOf(ctx, channel), ...toAdd.map(userArg)],
         pins: { 'the channel': channel.id, ...rowPins(rows) },
-        people: toAdd.map((u) => u.id),
+        people: rowSubjects(rows),
       },
       // adding a few people is easy to undo: asked only for more (as team add), or when a second person must approve
       { needed: toAdd.length > CONFIRM_ADD_OVER || ctx.mustConfirm === true },
@@ -167,12 +167,12 @@ const remove = defineSubcommand({
     if (toRemove.length === 0) return nothingToDo(heading, rows, REMOVE_WORDS);
     const guests = toRemove.filter(isGuest).length;
     const headline = `This will remove ${toRemove.length} ${toRemove.length === 1 ? 'person' : 'people'} from ${channelLabel(channel)}.${guests ? ' A guest removed from their last channel of the team leaves the team too.' : ''}`;
-    confirmBatch(ctx, ctx.args.yes, {
+    askFirst(ctx, ctx.args.yes, {
       what: previewWhat(headline, rows, REMOVE_WORDS),
       command: 'channel',
       args: ['remove', channelArgOf(ctx, channel), ...toRemove.map(userArg)],
       pins: { 'the channel': channel.id, ...rowPins(rows) },
-      people: toRemove.map((u) => u.id),
+      people: rowSubjects(rows),
     });
     const run = await runRows(toRemove, (u) => ctx.api.removeChannelMember(channel.id, u.id));
     auditRun(ctx, 'channel remove', scopeOf(channel), rows, run);

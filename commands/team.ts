@@ -16,9 +16,9 @@ import { code, fields, hint, list, md, paragraph, reply, say, table, title, type
 import { inviteForm } from './lib/forms.js';
 import { isApiError } from '../src/mattermost/errors.js';
 import type { Team, TeamMember, User } from '../src/mattermost/models.js';
-import { ADD_TO_TEAM, INVITE_TO_TEAM, MANAGE_TEAM_ROLES, REMOVE_FROM_TEAM, botUserId, needConfirmation, peopleDigest, requireSamePeople, serverSays, usageFor, userArg } from './lib/admin-users.js';
+import { ADD_TO_TEAM, INVITE_TO_TEAM, MANAGE_TEAM_ROLES, REMOVE_FROM_TEAM, askFirst, botUserId, serverSays, WHO_THE_NAMES_ARE, usageFor, userArg } from './lib/admin-users.js';
 import { flag, rawWord, word, words } from './lib/args.js';
-import { auditRun, confirmBatch, decideRows, nothingToDo, previewWhat, resolveRows, resultReply, rowPins, rowsIn, runRows, type BatchWords } from './lib/batch.js';
+import { auditRun, decideRows, nothingToDo, previewWhat, resolveRows, resultReply, rowPins, rowSubjects, rowsIn, runRows, type BatchWords } from './lib/batch.js';
 import { resolveBatch, uniqueRefs, unresolvedBlocks } from './lib/lookup.js';
 import { clip, isTeamGuest, teamRoles, userLabel } from './lib/people.js';
 import { teamInScope } from './lib/scope.js';
@@ -62,8 +62,7 @@ const add = defineSubcommand({
 
     const resolved = await resolveBatch(ctx, refs);
     // every name as it resolves now (members too): a confirmed run must find the same people
-    const people = resolved.found.map((f) => f.user.id);
-    requireSamePeople(ctx, people);
+    const people = resolved.found.map((f) => f.user.id).sort();
     const deactivated = resolved.found.filter((f) => f.user.delete_at > 0).map((f) => f.user);
     const active = resolved.found.filter((f) => f.user.delete_at === 0).map((f) => f.user);
     const current = active.length
@@ -73,8 +72,19 @@ const add = defineSubcommand({
     const already = active.filter((u) => isMember.has(u.id));
     const toAdd = active.filter((u) => !isMember.has(u.id));
 
-    if ((toAdd.length > CONFIRM_ADD_OVER || ctx.mustConfirm) && toAdd.length > 0 && !ctx.args.yes) {
-      needConfirmation(ctx, `This will add ${toAdd.length} people to ${teamLabel(team)}: ${toAdd.map(userLabel).join(', ')}.`, 'team', ['add', team.name, ...toAdd.map(userArg)], { people: peopleDigest(people) });
+    if (toAdd.length > 0 || ctx.invocation.confirmed) {
+      askFirst(
+        ctx,
+        ctx.args.yes,
+        {
+          what: `This will add ${toAdd.length} people to ${teamLabel(team)}: ${toAdd.map(userLabel).join(', ')}.`,
+          command: 'team',
+          args: ['add', team.name, ...toAdd.map(userArg)],
+          pins: { [WHO_THE_NAMES_ARE]: people, 'the team': team.id, 'the people to add': toAdd.map((u) => u.id).sort() },
+          people: toAdd.map((u) => u.id),
+        },
+        { needed: toAdd.length > CONFIRM_ADD_OVER || ctx.mustConfirm === true },
+      );
     }
     const added: User[] = [];
     const failed: Array<{ user: User; why: string }> = [];
@@ -145,12 +155,12 @@ const remove = defineSubcommand({
     const heading = `Team ${teamLabel(team)}`;
     if (toRemove.length === 0) return nothingToDo(heading, rows, REMOVE_WORDS);
     const what = `This will remove ${toRemove.length} ${toRemove.length === 1 ? 'person' : 'people'} from ${teamLabel(team)} and all its channels (their messages stay).`;
-    confirmBatch(ctx, ctx.args.yes, {
+    askFirst(ctx, ctx.args.yes, {
       what: previewWhat(what, rows, REMOVE_WORDS),
       command: 'team',
       args: ['remove', team.name, ...toRemove.map(userArg)],
       pins: { 'the team': team.id, ...rowPins(rows) },
-      people: toRemove.map((u) => u.id),
+      people: rowSubjects(rows),
     });
     const run = await runRows(toRemove, (u) => ctx.api.removeTeamMember(team.id, u.id));
     auditRun(ctx, 'team remove', `team:${team.name}`, rows, run);
@@ -282,9 +292,13 @@ const role = defineSubcommand({
     if ((wanted === 'team_admin') === isAdmin) {
       return say(`${userLabel(user)} is already ${wanted === 'team_admin' ? 'an admin' : 'a member (not an admin)'} of ${teamLabel(team)}; nothing to change.`);
     }
-    if (!ctx.args.yes) {
-      needConfirmation(ctx, `This will make ${userLabel(user)} ${wanted === 'team_admin' ? 'an admin' : 'a member (not an admin)'} of ${teamLabel(team)} (now: ${teamRoles(before)}).`, 'team', ['role', team.name, userArg(user), wanted]);
-    }
+    askFirst(ctx, ctx.args.yes, {
+      what: `This will make ${userLabel(user)} ${wanted === 'team_admin' ? 'an admin' : 'a member (not an admin)'} of ${teamLabel(team)} (now: ${teamRoles(before)}).`,
+      command: 'team',
+      args: ['role', team.name, userArg(user), wanted],
+      pins: { 'the team': team.id, 'the person': user.id, 'their current team roles': before.roles, 'the new team role': wanted },
+      people: [user.id],
+    });
     const roles = wanted === 'team_admin' ? 'team_user team_admin' : 'team_user';
     await serverSays(`change the team role of ${userLabel(user)}`, () => ctx.api.updateTeamMemberRoles(team.id, user.id, roles));
     const after = await memberOrNull(ctx, team, user);

@@ -4,16 +4,17 @@
  * with the server's own rule for that row before anything changes, the preview counts
  * each group (will change, already so, not found, not allowed, ambiguous) and names the
  * first rows of each, and the confirmed run acts on the people the preview resolved, by
- * id. One call per row where the server has no batch endpoint, through `ctx.api`, so
+ * id. Confirmation is askFirst's (commands/lib/admin-users.ts), with the pins and subjects
+ * built here (`rowPins`, `rowSubjects`). One call per row where the server has no batch endpoint, through `ctx.api`, so
  * the client's pacing and retry layers apply as to any call (src/mattermost/rest-api.ts).
  * Described for users in docs/batch.md.
  */
 import type { CommandContext } from '../../src/core/command.js';
-import { UserError, invalidInput } from '../../src/core/errors.js';
+import { invalidInput } from '../../src/core/errors.js';
 import { list, md, paragraph, reply, title, type Block, type Reply } from '../../src/core/reply.js';
 import { isApiError } from '../../src/mattermost/errors.js';
 import type { User } from '../../src/mattermost/models.js';
-import { needConfirmation, peopleDigest } from './admin-users.js';
+import { WHO_THE_NAMES_ARE } from './admin-users.js';
 import { resolveBatch, uniqueRefs } from './lookup.js';
 import { clip, userLabel } from './people.js';
 
@@ -85,7 +86,6 @@ export async function decideRows(rows: Row[], decide: (user: User) => Promise<De
 }
 
 export const rowsIn = (rows: readonly Row[], group: RowGroup): Row[] => rows.filter((r) => r.group === group);
-const usersIn = (rows: readonly Row[], group: RowGroup): User[] => rowsIn(rows, group).flatMap((r) => (r.user ? [r.user] : []));
 
 /** Words for one batch command: "remove" / "removed" / "already not members". */
 export interface BatchWords {
@@ -129,59 +129,36 @@ export function countsLine(rows: readonly Row[]): string {
   return `${n('change')} will change, ${n('already')} already so, ${n('not_found')} not found, ${n('not_allowed')} not allowed, ${n('ambiguous')} ambiguous.`;
 }
 
-/** What the preview showed: the sentence, the command that confirms it, what it pinned, and who it is done to. */
-export interface BatchPreview {
-  /** the first line: what will be done, e.g. "This will remove 3 people from Acme Corp." */
-  what: string;
-  command: string;
-  args: string[];
-  /** every value the preview showed or derived, by what it is (the place, who the names are, the rows to change) */
-  pins: Record<string, unknown>;
-  /** everyone the change is done to: none of them may approve it */
-  people: readonly string[];
-}
-
-const pinsDigest = (pins: Record<string, unknown>): string =>
-  peopleDigest([JSON.stringify(Object.keys(pins).sort().map((k) => [k, pins[k]]))]);
-
 /**
- * The confirmation gate of a batch, right before its first change. Confirmed by a click or
- * an approval: refuses unless what the preview showed is still so (its pins, carried in the
- * buttons' signed payload as one digest) and the approver is none of the people it is done
- * to. Not confirmed: stops with the preview (the dispatcher offers Confirm/Cancel, or sends
- * it for approval). `needed: false` lets a small harmless change run without asking.
- */
-export function confirmBatch(ctx: Pick<Ctx, 'invocation' | 'services' | 'mustConfirm'>, yes: boolean, preview: BatchPreview, opts: { needed?: boolean } = {}): void {
-  const digest = pinsDigest(preview.pins);
-  const confirmed = ctx.invocation.confirmed;
-  if (confirmed && confirmed.by !== 'dialog' && ctx.mustConfirm !== true) {
-    if (confirmed.approver && preview.people.includes(confirmed.approver.id)) {
-      throw new UserError('forbidden', 'Nothing was done: the person who approved this is one of the people it is done to, and the second person must be someone else.');
-    }
-    if (confirmed.people !== digest) {
-      throw new UserError('conflict', 'Nothing was done: who those names are, or what would change for them, is not what you were shown any more. Run the command again to see the new preview.');
-    }
-    return;
-  }
-  if (yes || opts.needed === false) return;
-  needConfirmation(ctx, preview.what, preview.command, preview.args, { people: digest });
-}
-
-/**
- * The preview's first line and groups, one per line, for {@link confirmBatch}; it ends with a
- * line break so that "Nothing has been changed yet" comes on a line of its own.
+ * The preview's first line and groups, one per line, for the preview's `what` (askFirst in
+ * commands/lib/admin-users.ts); it ends with a line break so that "Nothing has been changed
+ * yet" comes on a line of its own.
  */
 export function previewWhat(headline: string, rows: readonly Row[], words: BatchWords): string {
   return `${[headline, countsLine(rows), ...groupLines(rows, words)].join('\n')}\n`;
 }
 
-/** The pins every batch shares: who each name is now, and the rows that will change. */
+/** The pin whose refusal says that the preview's groups (who will change, who is left as is, and why) moved. */
+export const THE_GROUPS = 'who the preview listed in each group';
+
+/**
+ * The pins every batch shares (askFirst compares them at Confirm or Approve): who each name
+ * is now, and the group the preview put each row in. A row that moved between groups (someone
+ * left the team, lost a right, was deactivated) means the set of people to change is not what
+ * was shown.
+ */
 export function rowPins(rows: readonly Row[]): Record<string, unknown> {
   return {
-    'who those names are': rows.map((r) => [r.ref.toLowerCase(), r.user?.id ?? null]),
-    'the people to change': usersIn(rows, 'change').map((u) => u.id).sort(),
+    [WHO_THE_NAMES_ARE]: rows.map((r) => [r.ref.toLowerCase(), r.user?.id ?? null]),
+    [THE_GROUPS]: rows.map((r) => [r.user?.id ?? r.ref.toLowerCase(), r.group]).sort(([x], [y]) => (String(x) < String(y) ? -1 : String(x) > String(y) ? 1 : 0)),
   };
 }
+
+/**
+ * Everyone a batch is done to, for askFirst's `people` (the payload's `subjects`): every row
+ * that names a person, whatever its group, so that nobody listed in the preview approves it.
+ */
+export const rowSubjects = (rows: readonly Row[]): string[] => [...new Set(rows.flatMap((r) => (r.user ? [r.user.id] : [])))];
 
 /** How one row's change ended. */
 export interface RowOutcome {

@@ -95,8 +95,11 @@ export interface Invocation {
     by: 'click' | 'approval' | 'dialog';
     approver?: { id: string; username: string };
     targetId?: string;
-    /** digest of the people a list command's preview named (commands/lib/admin-users.ts peopleDigest) */
-    people?: string;
+    /**
+     * digests of every value the preview showed or derived, by what it is
+     * (commands/lib/admin-users.ts `askFirst`): the run stops if the world no longer matches
+     */
+    pins?: Record<string, string>;
   };
   /** the request carries a `trigger_id`, so a dialog can be opened for the caller (slash, clicks) */
   canOpenDialog?: boolean;
@@ -255,6 +258,12 @@ export interface SubcommandDefinition<S extends z.ZodType = z.ZodType> {
    * the policy says so (src/services/confirmations.ts).
    */
   confirm?: boolean;
+  /**
+   * A longer deadline than the dispatcher's default (25 s) for work that pages through the
+   * whole workspace (an export): ms, or a function of the words after the subcommand
+   * (`--csv` makes a list an export); undefined keeps the default. Never shorter.
+   */
+  deadlineMs?: number | ((words: readonly string[]) => number | undefined);
   execute(ctx: CommandContext<z.infer<S>>): Promise<Reply>;
 }
 

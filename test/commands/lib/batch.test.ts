@@ -1,14 +1,15 @@
 /**
  * The pieces of commands/lib/batch.ts that need no server: how groups are counted and
  * shortened, how a run goes on after one row's refusal and stops on anything else, and how
- * the confirmation gate compares what the preview pinned.
+ * the one confirmation gate (askFirst) compares what a batch's preview pinned.
  */
 import { describe, expect, it } from 'vitest';
 import type { Invocation } from '../../../src/core/command.js';
 import { isUserError } from '../../../src/core/errors.js';
 import { ApiError, NetworkError } from '../../../src/mattermost/errors.js';
 import type { User } from '../../../src/mattermost/models.js';
-import { confirmBatch, countsLine, groupLines, ROWS_SHOWN, rowPins, runRows, type BatchPreview, type Row } from '../../../commands/lib/batch.js';
+import { askFirst, WHO_THE_NAMES_ARE, type Preview } from '../../../commands/lib/admin-users.js';
+import { countsLine, groupLines, ROWS_SHOWN, rowPins, rowSubjects, runRows, THE_GROUPS, type Row } from '../../../commands/lib/batch.js';
 
 const person = (username: string): User => ({ id: username.padEnd(26, 'x').slice(0, 26), username, first_name: '', last_name: '', nickname: '', roles: 'system_user', delete_at: 0, is_bot: false }) as unknown as User;
 const WORDS = { will: 'Will remove', done: 'Removed', already: 'Not members anyway' };
@@ -54,44 +55,56 @@ describe('runRows', () => {
   });
 });
 
-describe('confirmBatch', () => {
+describe('askFirst with the pins and subjects of a batch', () => {
   const ctx = (confirmed?: Invocation['confirmed'], mustConfirm = false) => ({
-    invocation: { source: 'dm', text: 'team remove acme @a', userId: 'u', channelId: 'c', teamId: '', rootId: '', receivedAt: 0, ...(confirmed ? { confirmed } : {}) } as Invocation,
+    invocation: { source: 'dm', text: 'team remove acme @a @b', userId: 'u', channelId: 'c', teamId: '', rootId: '', receivedAt: 0, ...(confirmed ? { confirmed } : {}) } as Invocation,
     services: { commands: () => [], triggers: { root: 'mmops', prefix: '' } } as never,
     mustConfirm,
   });
-  const rows: Row[] = [{ ref: '@a', user: person('a'), group: 'change' }];
-  const preview: BatchPreview = { what: 'This will remove 1 person.\n', command: 'team', args: ['remove', 'acme', '@a'], pins: { 'the team': 't1', ...rowPins(rows) }, people: [person('a').id] };
-  const asked = (): string => {
+  // b is a member already: shown in the preview, not changed
+  const rows: Row[] = [
+    { ref: '@a', user: person('a'), group: 'change' },
+    { ref: '@b', user: person('b'), group: 'already', why: 'not a member' },
+  ];
+  const preview: Preview = { what: 'This will remove 1 person.\n', command: 'team', args: ['remove', 'acme', '@a'], pins: { 'the team': 't1', ...rowPins(rows) }, people: rowSubjects(rows) };
+  const asked = (): Record<string, string> => {
     try {
-      confirmBatch(ctx(), false, preview);
+      askFirst(ctx(), false, preview);
     } catch (e) {
-      if (isUserError(e) && e.code === 'needs_confirmation') return e.details.people ?? '';
+      if (isUserError(e) && e.code === 'needs_confirmation') {
+        expect(e.details.subjects).toEqual([person('a').id, person('b').id]);
+        return e.details.pins ?? {};
+      }
       throw e;
     }
     throw new Error('not asked');
   };
 
   it('asks without --yes, and a confirmed run with the same pins goes ahead', () => {
-    const digest = asked();
-    expect(digest).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(() => confirmBatch(ctx({ by: 'click', people: digest }), true, preview)).not.toThrow();
+    const pins = asked();
+    expect(Object.keys(pins).sort()).toEqual(['the team', WHO_THE_NAMES_ARE, THE_GROUPS].sort());
+    for (const digest of Object.values(pins)) expect(digest).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(() => askFirst(ctx({ by: 'click', pins }), true, preview)).not.toThrow();
   });
 
   it('a confirmed run whose names now mean other people, or whose rows changed, does nothing', () => {
-    const digest = asked();
-    const renamed: BatchPreview = { ...preview, pins: { 'the team': 't1', ...rowPins([{ ref: '@a', user: person('z'), group: 'change' }]) } };
-    expect(() => confirmBatch(ctx({ by: 'click', people: digest }), true, renamed)).toThrow(/Nothing was done/);
-    const fewer: BatchPreview = { ...preview, pins: { 'the team': 't1', ...rowPins([{ ref: '@a', user: person('a'), group: 'already', why: 'not a member' }]) } };
-    expect(() => confirmBatch(ctx({ by: 'click', people: digest }), true, fewer)).toThrow(/Nothing was done/);
+    const pins = asked();
+    const renamed: Preview = { ...preview, pins: { 'the team': 't1', ...rowPins([{ ref: '@a', user: person('z'), group: 'change' }, rows[1] as Row]) } };
+    expect(() => askFirst(ctx({ by: 'click', pins }), true, renamed)).toThrow(/Nothing was done: some of those names now belong to other people/);
+    const fewer: Preview = { ...preview, pins: { 'the team': 't1', ...rowPins([{ ref: '@a', user: person('a'), group: 'already', why: 'not a member' }, rows[1] as Row]) } };
+    expect(() => askFirst(ctx({ by: 'click', pins }), true, fewer)).toThrow(`Nothing was done: ${THE_GROUPS} changed since you were asked; ask again.`);
+    const more: Preview = { ...preview, pins: { 'the team': 't1', ...rowPins([rows[0] as Row, { ...(rows[1] as Row), group: 'change' }]) } };
+    expect(() => askFirst(ctx({ by: 'click', pins }), true, more)).toThrow(/Nothing was done/);
   });
 
-  it('an approver who is one of the people is refused', () => {
-    const digest = asked();
-    expect(() => confirmBatch(ctx({ by: 'approval', approver: { id: person('a').id, username: 'a' }, people: digest }), true, preview)).toThrow(/one of the people/);
+  it('an approver who is one of the people is refused, whichever group the preview put them in', () => {
+    const pins = asked();
+    expect(() => askFirst(ctx({ by: 'approval', approver: { id: person('a').id, username: 'a' }, pins }), true, preview)).toThrow(/one of the people/);
+    expect(() => askFirst(ctx({ by: 'approval', approver: { id: person('b').id, username: 'b' }, pins }), true, preview)).toThrow(/one of the people/);
+    expect(() => askFirst(ctx({ by: 'approval', approver: { id: person('c').id, username: 'c' }, pins }), true, preview)).not.toThrow();
   });
 
   it('asks when a second person must approve (the dispatcher drops --yes then)', () => {
-    expect(() => confirmBatch(ctx(undefined, true), false, preview)).toThrow(/Nothing has been changed yet/);
+    expect(() => askFirst(ctx(undefined, true), false, preview)).toThrow(/Nothing has been changed yet/);
   });
 });
