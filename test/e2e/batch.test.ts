@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FakeMattermost, Post, RecordedRequest } from '../../src/sandbox/fake-server.js';
-import { userIdFor } from '../../src/sandbox/seed.js';
+import { tokenFor, userIdFor } from '../../src/sandbox/seed.js';
 import { startE2E, waitFor, type E2E } from './support.js';
 import { audits, botCalls, policyFile, SECRET } from '../security/interactions-support.js';
 
@@ -100,6 +100,22 @@ describe('team remove', () => {
     expect(lastEphemeral(fake, 'alice')).toContain('Nothing was done');
     expect(teamRemovals(fake, 'ops')).toEqual([]);
     expect(fake.store.isTeamMember(teamId(fake, 'ops'), id('anna'))).toBe(true);
+  }, 30_000);
+
+  it('a batch whose set of people changed between the preview and the click is refused, with no removal call', async () => {
+    e2e = await startE2E({ env: { MMOPS_ACTIONS_SECRET: SECRET } });
+    const { fake } = e2e;
+    const post = withButtons((await slash(fake, 'bob', 'ops:town-square', '/team remove ops @ann @grace')).posts);
+    expect(plain(post.message)).toContain('Will remove (2): Ann Lee (@ann), Grace Hopper (@grace)');
+    // grace leaves ops herself before the click: she is "not a member anyway" now, and the
+    // people to change are no longer the two the preview showed
+    const left = await fetch(`${fake.url}/api/v4/teams/${teamId(fake, 'ops')}/members/${id('grace')}`, { method: 'DELETE', headers: { Authorization: `Bearer ${tokenFor('grace')}` } });
+    expect(left.status).toBe(200);
+    await fake.clickAction('bob', post.id, 'confirm');
+    expect(plain(lastEphemeral(fake, 'bob'))).toContain('Nothing was done: who the preview listed in each group changed since you were asked; ask again.');
+    expect(teamRemovals(fake, 'ops')).toEqual([]);
+    expect(botCalls(fake, 'DELETE', /^\/api\/v4\//)).toEqual([]);
+    expect(fake.store.isTeamMember(teamId(fake, 'ops'), id('ann'))).toBe(true);
   }, 30_000);
 
   it('a group-synced team refuses removing others, but not oneself', async () => {
@@ -257,6 +273,30 @@ describe('user deactivate | activate with several people', () => {
     if (!req2) throw new Error('no second approval request');
     await fake.clickAction('heidi', req2.id, 'approve');
     expect(activations(fake)).toEqual([id('grace'), id('dave')].sort());
+  }, 30_000);
+  it('an approver whom the preview lists in a group that does not change is refused too, with no call', async () => {
+    const path = policyFile({ approvals: { channel: 'ops/incidents', approvers: { permission: 'edit_other_users', scope: 'system' }, commands: ['user activate'] } });
+    e2e = await startE2E({ env: { MMOPS_ACTIONS_SECRET: SECRET, MMOPS_POLICY: path } });
+    const { fake } = e2e;
+    const incidents = channelId(fake, 'ops', 'incidents');
+    fake.store.channelMembers.push({ ...(fake.store.channelMember(incidents, id('bob')) ?? (() => { throw new Error('no bob'); })()), user_id: id('heidi') });
+    // heidi is active already: listed, not changed, and still one of the people the request names
+    const asked = await slash(fake, 'alice', 'acme:town-square', '/user activate @heidi @frank');
+    expect(asked.text).toContain('Sent for approval');
+    const request = fake.posts.filter((p) => p.channel_id === incidents && p.message.includes('Approval needed')).pop();
+    if (!request) throw new Error('no approval request');
+    expect(plain(request.message)).toContain('Active already (1): Heidi Helpdesk (@heidi) (active)');
+    await fake.clickAction('heidi', request.id, 'approve');
+    expect(plain(lastEphemeral(fake, 'heidi'))).toContain('it is done to you');
+    expect(activations(fake)).toEqual([]);
+    expect(fake.store.users.get(id('frank'))?.delete_at).toBeGreaterThan(0);
+
+    // the same approver on a request that does not list her: it runs
+    await slash(fake, 'alice', 'acme:town-square', '/user activate @grace @frank');
+    const req2 = fake.posts.filter((p) => p.channel_id === incidents && p.message.includes('Approval needed')).pop();
+    if (!req2 || req2.id === request.id) throw new Error('no second approval request');
+    await fake.clickAction('heidi', req2.id, 'approve');
+    expect(activations(fake)).toEqual([id('frank')]);
   }, 30_000);
 });
 
