@@ -4,6 +4,7 @@
  */
 import type { CommandDefinition } from '../src/core/command.js';
 import avatar from './avatar.js';
+import channel from './channel.js';
 import health from './health.js';
 import help from './help.js';
 import members from './members.js';
@@ -27,6 +28,7 @@ export const allCommands: readonly CommandDefinition[] = [
   user,
   users,
   team,
+  channel,
   avatar,
   report,
 ];

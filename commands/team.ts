@@ -1,9 +1,10 @@
 /**
- * `/team`: membership administration — add people (one batch call), invite by
- * email, set someone's team role.
+ * `/team`: membership administration — add people (one batch call), remove people,
+ * invite by email, set someone's team role.
  *
  * Permissions as the server checks them (docs/mattermost-notes.md §5.5), in the named team:
  * - `team add`: `add_user_to_team`;
+ * - `team remove`: `remove_user_from_team` for anyone but oneself, row by row (docs/batch.md);
  * - `team invite`: `invite_user` **and** `add_user_to_team` (the server checks both);
  * - `team role`: `manage_team_roles`.
  * Team schemes apply (the demo's `ops` team takes `invite_user` away from members).
@@ -15,8 +16,9 @@ import { code, fields, hint, list, md, paragraph, reply, say, table, title, type
 import { inviteForm } from './lib/forms.js';
 import { isApiError } from '../src/mattermost/errors.js';
 import type { Team, TeamMember, User } from '../src/mattermost/models.js';
-import { ADD_TO_TEAM, INVITE_TO_TEAM, MANAGE_TEAM_ROLES, askFirst, serverSays, WHO_THE_NAMES_ARE, usageFor, userArg } from './lib/admin-users.js';
+import { ADD_TO_TEAM, INVITE_TO_TEAM, MANAGE_TEAM_ROLES, REMOVE_FROM_TEAM, askFirst, botUserId, serverSays, WHO_THE_NAMES_ARE, usageFor, userArg } from './lib/admin-users.js';
 import { flag, rawWord, word, words } from './lib/args.js';
+import { auditRun, decideRows, nothingToDo, previewWhat, resolveRows, resultReply, rowPins, rowSubjects, rowsIn, runRows, type BatchWords } from './lib/batch.js';
 import { resolveBatch, uniqueRefs, unresolvedBlocks } from './lib/lookup.js';
 import { clip, isTeamGuest, teamRoles, userLabel } from './lib/people.js';
 import { teamInScope } from './lib/scope.js';
@@ -107,6 +109,62 @@ const add = defineSubcommand({
     blocks.push(...unresolved);
     const clean = !failed.length && !unresolved.length && !deactivated.length;
     return reply(blocks, { tone: clean ? 'ok' : 'warning' });
+  },
+});
+
+// ---------------------------------------------------------------------------
+// remove
+
+const REMOVE_USAGE = 'team remove <team> @user … [--yes]';
+const REMOVE_WORDS: BatchWords = { will: 'Will remove', done: 'Removed', already: 'Not members anyway' };
+
+const remove = defineSubcommand({
+  name: 'remove',
+  summary: 'Remove people from a team (out of its channels too): a preview per person, then Confirm',
+  usage: REMOVE_USAGE,
+  examples: ['team remove acme @ann @bob', 'team remove ops @grace --yes'],
+  positional: ['team', 'users...'],
+  args: z.object({ team: word, users: words, yes: flag }),
+  // DELETE /teams/{id}/members/{user_id}, one per person (the server has no batch form):
+  // remove_user_from_team in that team for anyone but oneself (api4/team.go removeTeamMember),
+  // checked per row in execute
+  access: { self: null, other: REMOVE_FROM_TEAM },
+  fresh: true,
+  destructive: true,
+  scope: teamScope,
+  botNeeds: [REMOVE_FROM_TEAM],
+  confirm: true,
+  async execute(ctx) {
+    const usage = usageFor(ctx, 'team', REMOVE_USAGE);
+    const team = await teamInScope(ctx, ctx.args.team, null, usage);
+    const found = await resolveRows(ctx, ctx.args.users, usage);
+    const ids = found.flatMap((r) => (r.user ? [r.user.id] : []));
+    const members = new Set((ids.length ? await ctx.api.getTeamMembersByIds(team.id, ids) : []).filter((m) => m.delete_at === 0).map((m) => m.user_id));
+    const mayRemoveOthers = await ctx.perms.can(REMOVE_FROM_TEAM, { teamId: team.id });
+    const bot = botUserId(ctx);
+    // the server's order (api4/team.go removeTeamMember, app/team.go LeaveTeam)
+    const rows = await decideRows(found, (u) => {
+      const self = u.id === ctx.caller.id;
+      if (u.id === bot) return { group: 'not_allowed', why: 'the bot account itself: removing it would stop this bot from working in that team' };
+      if (!self && !mayRemoveOthers) return { group: 'not_allowed', why: `you need remove_user_from_team in ${teamLabel(team)}` };
+      if (team.group_constrained === true && !self && !u.is_bot) return { group: 'not_allowed', why: 'the team\u2019s members come from synced groups (change the group instead)' };
+      if (!members.has(u.id)) return { group: 'already', why: 'not a member' };
+      return { group: 'change' };
+    });
+    const toRemove = rowsIn(rows, 'change').flatMap((r) => (r.user ? [r.user] : []));
+    const heading = `Team ${teamLabel(team)}`;
+    if (toRemove.length === 0) return nothingToDo(heading, rows, REMOVE_WORDS);
+    const what = `This will remove ${toRemove.length} ${toRemove.length === 1 ? 'person' : 'people'} from ${teamLabel(team)} and all its channels (their messages stay).`;
+    askFirst(ctx, ctx.args.yes, {
+      what: previewWhat(what, rows, REMOVE_WORDS),
+      command: 'team',
+      args: ['remove', team.name, ...toRemove.map(userArg)],
+      pins: { 'the team': team.id, ...rowPins(rows) },
+      people: rowSubjects(rows),
+    });
+    const run = await runRows(toRemove, (u) => ctx.api.removeTeamMember(team.id, u.id));
+    auditRun(ctx, 'team remove', `team:${team.name}`, rows, run);
+    return resultReply(heading, rows, run, REMOVE_WORDS);
   },
 });
 
@@ -261,8 +319,8 @@ const role = defineSubcommand({
 
 export default defineCommand({
   name: 'team',
-  summary: 'Team membership administration: add, invite by email, team roles',
-  hint: 'add|invite|role <team> …',
+  summary: 'Team membership administration: add, remove, invite by email, team roles',
+  hint: 'add|remove|invite|role <team> …',
   ownTrigger: true,
-  subcommands: [add, invite, role],
+  subcommands: [add, remove, invite, role],
 });

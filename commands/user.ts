@@ -15,6 +15,9 @@
  * | auth                  | manage_system (the server: system admins only) | manage_system                          |
  * | password --generate   | sysconsole_write_user_management_users  | the same (+ manage_system for an admin)       |
  *
+ * `activate` / `deactivate` take several people too: each row is checked by the rule in this
+ * table before anything changes (commands/lib/batch.ts, docs/batch.md).
+ *
  * The issue asked for `manage_system` on activation and password and `edit_other_users`
  * on auth; the server checks what is in the table, so that is what is enforced. A
  * password reset of oneself needs the same as of others, because through the bot it
@@ -23,7 +26,7 @@
 import { z } from 'zod';
 import { defineCommand, defineSubcommand, type Access, type CommandContext } from '../src/core/command.js';
 import { UserError, invalidInput } from '../src/core/errors.js';
-import { fields, hint, md, paragraph, raw, reply, say, table, title, type Block, type Text } from '../src/core/reply.js';
+import { fields, hint, md, paragraph, raw, reply, say, table, title, type Block, type Reply, type Text } from '../src/core/reply.js';
 import { isValidRoleName } from '../src/core/permissions/resolve.js';
 import type { Session, User } from '../src/mattermost/models.js';
 import {
@@ -36,6 +39,8 @@ import {
   generatePassword,
   meetsPasswordPolicy,
   askFirst,
+  botUserId,
+  otherActiveAdmins,
   refuseBotSelf,
   refuseLastAdmin,
   serverSays,
@@ -45,6 +50,7 @@ import {
 import { flag, pageFlag, rawWord, rawWords, word, words } from './lib/args.js';
 import { passwordForm } from './lib/forms.js';
 import { commandCode, nextPageHint } from './lib/command-line.js';
+import { auditRun, decideRows, nothingToDo, previewWhat, resolveRows, resultReply, rowPins, rowSubjects, rowsIn, runRows, type BatchWords, type Row } from './lib/batch.js';
 import { actingOn } from './lib/lookup.js';
 import { authMethod, clip, isSystemAdmin, systemRoles, userLabel } from './lib/people.js';
 import { formatDateTime, relativeTime, userTimeZone } from './lib/time.js';
@@ -62,20 +68,84 @@ const you = (ctx: Pick<CommandContext, 'caller'>, u: User): string => (u.id === 
 // ---------------------------------------------------------------------------
 // activate / deactivate
 
-const ACTIVATE_USAGE = 'user activate @user [--yes]';
+/** The one person acted on, for the dispatcher's checks; several are checked per row instead (docs/batch.md). */
+const oneTarget = (raw: Record<string, unknown>): string | undefined => (rawWords(raw, 'more').length ? undefined : target0(raw));
+
+const ACTIVATE_WORDS: BatchWords = { will: 'Will reactivate', done: 'Reactivated', already: 'Active already' };
+const DEACTIVATE_WORDS: BatchWords = { will: 'Will deactivate', done: 'Deactivated', already: 'Deactivated already' };
+
+/**
+ * `user activate|deactivate @a @b …`: every row checked as a single one is (anyone for
+ * themself; someone else needs sysconsole_write_user_management_users, and manage_system
+ * when they are a system admin; never the bot; never the last active system admin), then
+ * one PUT /users/{id}/active per row.
+ */
+async function setActiveMany(ctx: CommandContext<{ target: string; more: string[]; yes: boolean }>, active: boolean): Promise<Reply> {
+  const words = active ? ACTIVATE_WORDS : DEACTIVATE_WORDS;
+  const usage = usageFor(ctx, 'user', active ? ACTIVATE_USAGE : DEACTIVATE_USAGE);
+  const found = await resolveRows(ctx, [ctx.args.target, ...ctx.args.more], usage);
+  const mayOthers = await ctx.perms.can(USERS_WRITE);
+  const mayAdmins = await ctx.perms.can(MANAGE_SYSTEM);
+  const bot = botUserId(ctx);
+  let rows: Row[] = await decideRows(found, (u) => {
+    const self = u.id === ctx.caller.id;
+    if (!active && u.id === bot) return { group: 'not_allowed', why: 'the bot account itself: that would stop this bot from working' };
+    if (active && self) return { group: 'already', why: 'your account is active' };
+    if (!self && !mayOthers) return { group: 'not_allowed', why: `you need ${USERS_WRITE.permission}` };
+    if (!self && isSystemAdmin(u) && !mayAdmins) return { group: 'not_allowed', why: 'a system admin: you need manage_system' };
+    if (active ? u.delete_at === 0 : u.delete_at > 0) return { group: 'already', why: active ? 'active' : 'deactivated' };
+    return { group: 'change' };
+  });
+  if (!active) rows = await keepOneAdmin(ctx, rows);
+  // oneself last: the rest must not depend on the caller's account still being active
+  const toChange = rowsIn(rows, 'change')
+    .flatMap((r) => (r.user ? [r.user] : []))
+    .sort((a, b) => Number(a.id === ctx.caller.id) - Number(b.id === ctx.caller.id));
+  const heading = active ? 'Reactivation' : 'Deactivation';
+  if (toChange.length === 0) return nothingToDo(heading, rows, words);
+  const n = `${toChange.length} ${toChange.length === 1 ? 'account' : 'accounts'}`;
+  const headline = active
+    ? `This will reactivate ${n}: they can sign in again with their existing credentials.`
+    : `This will deactivate ${n}: they are signed out everywhere and cannot sign in until reactivated (their messages stay).${toChange.some((u) => u.id === ctx.caller.id) ? ' Yours is one of them.' : ''}`;
+  askFirst(ctx, ctx.args.yes, {
+    what: previewWhat(headline, rows, words),
+    command: 'user',
+    args: [active ? 'activate' : 'deactivate', ...toChange.map(userArg)],
+    pins: rowPins(rows),
+    people: rowSubjects(rows),
+  });
+  const run = await runRows(toChange, (u) => ctx.api.updateUserActive(u.id, active));
+  auditRun(ctx, active ? 'user activate' : 'user deactivate', 'system', rows, run);
+  return resultReply(heading, rows, run, words);
+}
+
+/**
+ * Never the last active system admin: when the batch would deactivate every active human
+ * system admin, the last of them in the list stays (refused, with the reason).
+ */
+async function keepOneAdmin(ctx: Pick<CommandContext, 'api' | 'signal'>, rows: Row[]): Promise<Row[]> {
+  const admins = rows.filter((r) => r.group === 'change' && r.user && !r.user.is_bot && r.user.delete_at === 0 && isSystemAdmin(r.user));
+  const last = admins[admins.length - 1];
+  if (!last) return rows;
+  if ((await otherActiveAdmins(ctx, new Set(admins.flatMap((r) => (r.user ? [r.user.id] : []))))).length > 0) return rows;
+  return rows.map((r) => (r === last ? { ...r, group: 'not_allowed', why: 'the last active system admin: nobody could administer this workspace afterwards' } : r));
+}
+
+const ACTIVATE_USAGE = 'user activate @user … [--yes]';
 const activate = defineSubcommand({
   name: 'activate',
-  summary: 'Reactivate a deactivated account',
+  summary: 'Reactivate deactivated accounts (one, or several with a preview per person)',
   usage: ACTIVATE_USAGE,
-  examples: ['user activate @frank', 'user activate @frank --yes'],
-  positional: ['target'],
-  args: z.object({ target: word, yes: flag }),
+  examples: ['user activate @frank', 'user activate @frank --yes', 'user activate @frank @grace'],
+  positional: ['target', 'more...'],
+  args: z.object({ target: word, more: words, yes: flag }),
   access: ACTIVE_ACCESS,
-  target: target0,
+  target: oneTarget,
   botNeeds: [USERS_WRITE],
   destructive: true,
   confirm: true,
   async execute(ctx) {
+    if (ctx.args.more.length) return setActiveMany(ctx, true);
     const user = await currentUser(ctx, await actingOn(ctx, ctx.args.target, ACTIVE_ACCESS));
     if (user.id === ctx.caller.id) return say('Your account is already active.');
     if (user.delete_at === 0) return say(`${userLabel(user)} is already active; nothing to do.`);
@@ -91,20 +161,21 @@ const activate = defineSubcommand({
   },
 });
 
-const DEACTIVATE_USAGE = 'user deactivate @user [--yes]';
+const DEACTIVATE_USAGE = 'user deactivate @user … [--yes]';
 const deactivate = defineSubcommand({
   name: 'deactivate',
-  summary: 'Deactivate an account (asks to confirm first)',
+  summary: 'Deactivate accounts (asks to confirm first; several with a preview per person)',
   usage: DEACTIVATE_USAGE,
-  examples: ['user deactivate @frank', 'user deactivate @frank --yes'],
-  positional: ['target'],
-  args: z.object({ target: word, yes: flag }),
+  examples: ['user deactivate @frank', 'user deactivate @frank --yes', 'user deactivate @dave @grace'],
+  positional: ['target', 'more...'],
+  args: z.object({ target: word, more: words, yes: flag }),
   access: ACTIVE_ACCESS,
-  target: target0,
+  target: oneTarget,
   botNeeds: [USERS_WRITE],
   destructive: true,
   confirm: true,
   async execute(ctx) {
+    if (ctx.args.more.length) return setActiveMany(ctx, false);
     const user = await currentUser(ctx, await actingOn(ctx, ctx.args.target, ACTIVE_ACCESS));
     const self = user.id === ctx.caller.id;
     refuseBotSelf(ctx, user, 'deactivate');

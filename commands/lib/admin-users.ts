@@ -21,6 +21,8 @@ export const EDIT_OTHERS: Requirement = { permission: 'edit_other_users', scope:
 export const MANAGE_SYSTEM: Requirement = { permission: 'manage_system', scope: 'system' };
 export const MANAGE_ROLES: Requirement = { permission: 'manage_roles', scope: 'system' };
 export const ADD_TO_TEAM: Requirement = { permission: 'add_user_to_team', scope: 'team' };
+/** DELETE /teams/{id}/members/{user_id} for someone else (api4/team.go removeTeamMember). */
+export const REMOVE_FROM_TEAM: Requirement = { permission: 'remove_user_from_team', scope: 'team' };
 export const INVITE_TO_TEAM: Requirement = { permission: 'invite_user', scope: 'team' };
 export const MANAGE_TEAM_ROLES: Requirement = { permission: 'manage_team_roles', scope: 'team' };
 
@@ -54,13 +56,14 @@ const ADMIN_PAGE = 200;
 const ADMIN_PAGES = 10;
 
 /**
- * Active human system admins other than `excludeId` (`GET /users?role=system_admin&active=true`).
+ * Active human system admins other than `exclude` (one id, or a batch's ids) (`GET /users?role=system_admin&active=true`).
  * Stops at the first page that has one, since callers only ask "is there another?".
  */
-export async function otherActiveAdmins(ctx: Pick<CommandContext, 'api' | 'signal'>, excludeId: string): Promise<User[]> {
+export async function otherActiveAdmins(ctx: Pick<CommandContext, 'api' | 'signal'>, exclude: string | ReadonlySet<string>): Promise<User[]> {
+  const excluded = (id: string): boolean => (typeof exclude === 'string' ? id === exclude : exclude.has(id));
   for (let page = 0; page < ADMIN_PAGES; page++) {
     const batch = await ctx.api.listUsers({ role: 'system_admin', active: true, page, perPage: ADMIN_PAGE });
-    const others = batch.filter((u) => u.id !== excludeId && !u.is_bot && u.delete_at === 0 && isSystemAdmin(u));
+    const others = batch.filter((u) => !excluded(u.id) && !u.is_bot && u.delete_at === 0 && isSystemAdmin(u));
     if (others.length > 0 || batch.length < ADMIN_PAGE) return others;
   }
   return [];

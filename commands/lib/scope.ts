@@ -42,18 +42,18 @@ async function findTeam(ctx: Ctx, name: string, usage?: string): Promise<Team> {
   }
 }
 
-/** Splits `~town-square`, `~acme:town-square` or a channel id. */
+/** Splits `~town-square`, `~acme:town-square` (or `~acme/town-square`) or a channel id. */
 export function parseChannelRef(ref: string): { team?: string; name: string } {
   const body = ref.trim().replace(/^~/, '');
-  const colon = body.indexOf(':');
-  return colon > 0 ? { team: body.slice(0, colon), name: body.slice(colon + 1) } : { name: body };
+  const sep = body.search(/[:/]/);
+  return sep > 0 ? { team: body.slice(0, sep), name: body.slice(sep + 1) } : { name: body };
 }
 
 const matchesChannel = (c: Channel, ref: { team?: string; name: string }): boolean =>
   c.id === ref.name || (c.name === ref.name.toLowerCase() && ref.team === undefined);
 
 /**
- * The channel `ref` names (`~name` in the current team, `~team:name`, or an id), or
+ * The channel `ref` names (`~name` in the current team, `~team:name` or `~team/name`, or an id), or
  * the one in context; the caller's `req` is checked there.
  */
 export async function channelInScope(ctx: Ctx, ref: string | undefined, req: Requirement | null, usage?: string): Promise<Channel> {

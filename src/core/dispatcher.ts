@@ -578,7 +578,9 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       audit('failed', 'needs_confirmation');
       const typed = e.details.usage ? [{ kind: 'hint' as const, text: md`Or type: ${code(e.details.usage)}` }] : [];
       // a question, not a problem: no warning mark
-      throw new Stop({ ...reply([paragraph(e.message.replace(/ To go ahead, run it again with --yes:$/, '')), ...typed], { tone: 'info' }), buttons }, 'asked');
+      // one paragraph per line of the preview (a batch lists its groups line by line, commands/lib/batch.ts)
+      const lines = e.message.replace(/ To go ahead, run it again with --yes:$/, '').split('\n').map((l) => paragraph(l));
+      throw new Stop({ ...reply([...lines, ...typed], { tone: 'info' }), buttons }, 'asked');
     }
     if (out.files?.length) out = await handOverFiles(out, inv, caller, ref, label(command, sub));
     return sub.sensitive || out.sensitive ? { ...out, sensitive: true, visibility: 'caller' } : out;

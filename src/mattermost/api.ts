@@ -170,6 +170,8 @@ export interface MattermostApi {
   inviteToTeamByEmail(teamId: string, emails: string[], o?: CallOptions): Promise<EmailInviteWithError[]>;
   /** PUT /teams/{id}/members/{user_id}/roles */
   updateTeamMemberRoles(teamId: string, userId: string, roles: string, o?: CallOptions): Promise<void>;
+  /** DELETE /teams/{id}/members/{user_id} (the server has no batch form) */
+  removeTeamMember(teamId: string, userId: string, o?: CallOptions): Promise<void>;
 
   // channels ------------------------------------------------------------
   /** GET /channels/{id} */
@@ -182,6 +184,10 @@ export interface MattermostApi {
   getChannelMembersByIds(channelId: string, userIds: string[], o?: CallOptions): Promise<ChannelMember[]>;
   /** GET /channels/{id}/members/{user_id} */
   getChannelMember(channelId: string, userId: string, o?: CallOptions): Promise<ChannelMember>;
+  /** POST /channels/{id}/members with one `user_id` (a list is not accepted by 9.10, api4/channel.go addChannelMember) */
+  addChannelMember(channelId: string, userId: string, o?: CallOptions): Promise<ChannelMember>;
+  /** DELETE /channels/{id}/members/{user_id} */
+  removeChannelMember(channelId: string, userId: string, o?: CallOptions): Promise<void>;
   /** POST /channels/direct */
   createDirectChannel(userIdA: string, userIdB: string, o?: CallOptions): Promise<Channel>;
   /** GET /channels/{id}/posts?since=ms: posts updated after `since` (the server stops at 1,000 rows) */

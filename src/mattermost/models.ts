@@ -99,6 +99,8 @@ export const teamSchema = z.object({
   type: str,
   allow_open_invite: bool,
   scheme_id: z.string().nullable().optional(),
+  /** membership managed by synced groups (LDAP/SAML group sync): the server refuses most changes by hand */
+  group_constrained: z.boolean().nullable().optional(),
 });
 export type Team = z.infer<typeof teamSchema>;
 
@@ -127,6 +129,8 @@ export const channelSchema = z.object({
   purpose: str,
   creator_id: str,
   scheme_id: z.string().nullable().optional(),
+  /** membership managed by synced groups (LDAP/SAML group sync) */
+  group_constrained: z.boolean().nullable().optional(),
   /** when the newest post was made (ms); what catch-up uses to skip quiet channels */
   last_post_at: z.number().optional(),
 });

@@ -598,6 +598,17 @@ function teamEndpoints(execute: Execute) {
         },
         o,
       ),
+    removeTeamMember: (teamId, userId, o) =>
+      execute(
+        {
+          method: 'DELETE',
+          path: '/teams/{team_id}/members/{user_id}',
+          params: { team_id: teamId, user_id: userId },
+          kind: 'write',
+          parse: statusOk,
+        },
+        o,
+      ),
 
   } satisfies Partial<MattermostApi>;
 }
@@ -655,6 +666,29 @@ function channelEndpoints(execute: Execute) {
           params: { channel_id: channelId, user_id: userId },
           kind: 'read',
           parse: json(channelMemberSchema),
+        },
+        o,
+      ),
+    addChannelMember: (channelId, userId, o) =>
+      execute(
+        {
+          method: 'POST',
+          path: '/channels/{channel_id}/members',
+          params: { channel_id: channelId },
+          body: { user_id: userId },
+          kind: 'write',
+          parse: json(channelMemberSchema),
+        },
+        o,
+      ),
+    removeChannelMember: (channelId, userId, o) =>
+      execute(
+        {
+          method: 'DELETE',
+          path: '/channels/{channel_id}/members/{user_id}',
+          params: { channel_id: channelId, user_id: userId },
+          kind: 'write',
+          parse: statusOk,
         },
         o,
       ),

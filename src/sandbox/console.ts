@@ -671,8 +671,9 @@ export function createConsole(opts: ConsoleOptions): SandboxConsole {
     const w = Math.max(...rows.map((r) => r[0].length));
     for (const [a, b] of rows) print(`  ${p(a.padEnd(w), 'cyan')}  ${b}`);
     const triggers = slashTriggers(store, currentTeamId(), root);
-    // the help pointer first: a long trigger list is cut at the terminal width
-    printNote(`/${root} help lists what each does. Slash commands here: ${triggers.join(' ') || '(none)'}`);
+    // two lines, the help pointer first: the list grows with the commands, and a wrap must not split the hint
+    printNote(`/${root} help lists what each does.`);
+    printNote(`Slash commands here: ${triggers.join(' ') || '(none)'}.`);
     printNote('"help" alone is this list; to ask the bot, type dm help (or help whois).');
   }
 

@@ -185,22 +185,35 @@ export function registerTeamRoutes(r: Router, core: SandboxCore): void {
     return ok(store.teamMemberView(m));
   });
 
+  /** app/team.go LeaveTeam: out of the team's channels (not DMs/GMs), then the membership ends. */
+  const leaveTeam = (teamId: string, userId: string, removerId: string, m: StoredTeamMember): void => {
+    for (const ch of [...store.channels.values()].filter((c) => c.team_id === teamId)) {
+      if (!store.isChannelMember(ch.id, userId)) continue;
+      store.channelMembers = store.channelMembers.filter((x) => !(x.channel_id === ch.id && x.user_id === userId));
+      core.hub.emit('user_removed', { user_id: userId, remover_id: removerId }, { channel_id: ch.id });
+      core.hub.emit('user_removed', { channel_id: ch.id, remover_id: removerId }, { user_id: userId });
+    }
+    core.hub.emit('leave_team', { user_id: userId, team_id: teamId }, { team_id: teamId, omit_users: { [userId]: true } });
+    m.delete_at = Date.now();
+    core.hub.emit('leave_team', { user_id: userId, team_id: teamId }, { user_id: userId });
+  };
+
+  // api4/team.go removeTeamMember, app/team.go RemoveUserFromTeam → LeaveTeam, in that order:
+  // someone else needs remove_user_from_team; a group-constrained team refuses removing
+  // anyone but oneself or a bot; someone who never was a member is a 400
   r.add('DELETE', '/teams/{team_id}/members/{user_id}', (ctx) => {
     const me = caller(ctx);
     const teamId = idParam(ctx, 'team_id');
     const userId = userParam(ctx);
     if (me.id !== userId) requireTeamPerm(store, me, teamId, 'remove_user_from_team');
-    const m = store.teamMember(teamId, userId);
-    if (!m) throw notFound('app.team.get_member.missing.app_error');
-    for (const ch of [...store.channels.values()].filter((c) => c.team_id === teamId)) {
-      if (!store.isChannelMember(ch.id, userId)) continue;
-      store.channelMembers = store.channelMembers.filter((x) => !(x.channel_id === ch.id && x.user_id === userId));
-      core.hub.emit('user_removed', { user_id: userId, remover_id: me.id }, { channel_id: ch.id });
-      core.hub.emit('user_removed', { channel_id: ch.id, remover_id: me.id }, { user_id: userId });
-    }
-    core.hub.emit('leave_team', { user_id: userId, team_id: teamId }, { team_id: teamId, omit_users: { [userId]: true } });
-    m.delete_at = Date.now();
-    core.hub.emit('leave_team', { user_id: userId, team_id: teamId }, { user_id: userId });
+    const team = requireTeam(store, teamId);
+    const user = store.users.get(userId);
+    if (!user) throw notFound('app.user.missing_account.const');
+    if (team.group_constrained === true && userId !== me.id && !user.is_bot) throw appError(400, 'api.team.remove_member.group_constrained.app_error');
+    // store GetMember does not look at DeleteAt: someone who left before is "removed" again (200)
+    const m = store.teamMembers.find((x) => x.team_id === teamId && x.user_id === userId);
+    if (!m) throw appError(400, 'api.team.remove_user_from_team.missing.app_error');
+    leaveTeam(teamId, userId, me.id, m);
     return statusOk();
   });
 
@@ -331,38 +344,71 @@ export function registerTeamRoutes(r: Router, core: SandboxCore): void {
     return ok(store.channelMemberView(m));
   });
 
+  // api4/channel.go addChannelMember, app/channel.go AddChannelMember → AddUserToChannel, in
+  // that order. One user_id per call (9.10 takes no list). Joining oneself: a public channel
+  // needs join_public_channels in the team, a private one manage_private_channel_members;
+  // already a member: nothing to check. Someone else: manage_{public,private}_channel_members.
+  // Nothing refuses an archived channel here (the server does not either).
   r.add('POST', '/channels/{channel_id}/members', (ctx) => {
     const me = caller(ctx);
     const channelId = idParam(ctx, 'channel_id');
     const body = parseBody(ctx, z.object({ user_id: z.string() }), 'user_id');
+    if (!isId(body.user_id)) throw invalidBodyParam('user_id');
     const ch = requireChannel(store, channelId);
-    const perm = ch.type === 'O' ? 'manage_public_channel_members' : 'manage_private_channel_members';
-    if (!(ch.type === 'O' && body.user_id === me.id && store.hasTeamPermission(me, ch.team_id, 'join_public_channels'))) requireChannelPerm(store, me, channelId, perm);
+    if (ch.type === 'D' || ch.type === 'G') throw appError(400, 'api.channel.add_user_to_channel.type.app_error');
+    const existing = store.channelMember(channelId, body.user_id);
+    const self = body.user_id === me.id;
+    if (!(self && existing)) {
+      if (self && ch.type === 'O') {
+        if (!store.hasTeamPermission(me, ch.team_id, 'join_public_channels')) throw forbidden(me.id, 'join_public_channels');
+      } else {
+        requireChannelPerm(store, me, channelId, ch.type === 'O' ? 'manage_public_channel_members' : 'manage_private_channel_members');
+      }
+    }
+    // FilterNonGroupChannelMembers: the sandbox has no synced groups, so nobody passes
+    if (ch.group_constrained === true && !existing) throw appError(400, 'api.channel.add_members.user_denied');
+    if (existing) return ok(store.channelMemberView(existing), 201);
     const user = store.users.get(body.user_id);
     if (!user) throw notFound('app.user.missing_account.const');
-    if (ch.team_id && !store.isTeamMember(ch.team_id, user.id)) {
-      throw new AppError(403, 'api.channel.add_members.user_denied', 'Channel membership denied to the following users because they are not in the team.');
+    if (user.delete_at > 0) throw appError(403, 'app.channel.add_member.deleted_user.app_error');
+    if (ch.team_id) {
+      const tm = store.teamMembers.find((x) => x.team_id === ch.team_id && x.user_id === user.id);
+      if (!tm) throw notFound('app.team.get_member.missing.app_error');
+      if (tm.delete_at > 0) throw appError(400, 'api.channel.add_user.to.channel.failed.deleted.app_error');
     }
-    let m = store.channelMember(channelId, user.id);
-    if (!m) {
-      m = channelMemberRow(channelId, user.id, user.roles.includes('system_guest') ? 'guest' : 'user', Date.now());
-      store.channelMembers.push(m);
-      core.hub.emit('user_added', { user_id: user.id, team_id: ch.team_id }, { channel_id: channelId, omit_users: { [user.id]: true } });
-      core.hub.emit('user_added', { user_id: user.id, team_id: ch.team_id }, { user_id: user.id, channel_id: channelId });
-    }
+    const m = channelMemberRow(channelId, user.id, user.roles.includes('system_guest') ? 'guest' : 'user', Date.now());
+    store.channelMembers.push(m);
+    core.hub.emit('user_added', { user_id: user.id, team_id: ch.team_id }, { channel_id: channelId, omit_users: { [user.id]: true } });
+    core.hub.emit('user_added', { user_id: user.id, team_id: ch.team_id }, { user_id: user.id, channel_id: channelId });
     return ok(store.channelMemberView(m), 201);
   });
 
+  // api4/channel.go removeChannelMember, app/channel.go removeUserFromChannel, in that order:
+  // only open and private channels; a group-constrained one refuses removing anyone but
+  // oneself or a bot; someone else needs manage_{public,private}_channel_members; nobody but
+  // a guest leaves the default channel (town-square); a guest out of their last channel of
+  // the team leaves the team too
   r.add('DELETE', '/channels/{channel_id}/members/{user_id}', (ctx) => {
     const me = caller(ctx);
     const channelId = idParam(ctx, 'channel_id');
     const userId = userParam(ctx);
     const ch = requireChannel(store, channelId);
+    const user = store.users.get(userId);
+    if (!user) throw notFound('app.user.missing_account.const');
+    if (ch.type !== 'O' && ch.type !== 'P') throw appError(400, 'api.channel.remove_channel_member.type.app_error');
+    if (ch.group_constrained === true && userId !== me.id && !user.is_bot) throw appError(400, 'api.channel.remove_member.group_constrained.app_error');
     if (me.id !== userId) requireChannelPerm(store, me, channelId, ch.type === 'O' ? 'manage_public_channel_members' : 'manage_private_channel_members');
+    const guest = user.roles.split(/\s+/).includes('system_guest');
+    if (ch.name === 'town-square' && !guest) throw appError(400, 'api.channel.remove.default.app_error');
     if (!store.channelMember(channelId, userId)) throw notFound('app.channel.get_member.missing.app_error');
     store.channelMembers = store.channelMembers.filter((m) => !(m.channel_id === channelId && m.user_id === userId));
     core.hub.emit('user_removed', { user_id: userId, remover_id: me.id }, { channel_id: channelId });
     core.hub.emit('user_removed', { channel_id: channelId, remover_id: me.id }, { user_id: userId });
+    if (guest && ch.team_id) {
+      const left = store.channelMembers.some((m) => m.user_id === userId && store.channels.get(m.channel_id)?.team_id === ch.team_id);
+      const tm = store.teamMember(ch.team_id, userId);
+      if (!left && tm) leaveTeam(ch.team_id, userId, me.id, tm);
+    }
     return statusOk();
   });
 
