@@ -10,6 +10,7 @@
  */
 import { pino, type DestinationStream, type Level, type Logger as PinoLogger } from 'pino';
 import type { Logger } from './command.js';
+import { prettyDestination, type LogFormat } from './log-pretty.js';
 
 export type LogLevel = Level | 'silent';
 
@@ -19,6 +20,10 @@ export interface LoggerOptions {
   destination?: DestinationStream;
   /** fields on every line */
   base?: Record<string, unknown>;
+  /** JSON lines (default) or lines for a person (src/core/log-pretty.ts); both redacted alike */
+  format?: LogFormat;
+  /** colour the pretty form's levels (a terminal that allows colour) */
+  color?: boolean;
 }
 
 /** Field names whose values are secrets, wherever they appear (up to three levels deep). */
@@ -204,7 +209,7 @@ export function mergingChild(parent: Logger, bindings: object): Logger {
   };
 }
 
-/** A JSON-lines logger with secret redaction. */
+/** A JSON-lines logger with secret redaction (or, with `format: 'pretty'`, lines for a person). */
 export function createLogger(opts: LoggerOptions): Logger {
   const options = {
     level: opts.level,
@@ -216,7 +221,8 @@ export function createLogger(opts: LoggerOptions): Logger {
   };
   // Synchronous stdout: the last lines before process.exit ("stopped", a start-up error)
   // must not be lost in an async buffer; a bot writes few lines, so the cost is nil.
-  return wrap(pino(options, opts.destination ?? pino.destination({ dest: 1, sync: true })));
+  const destination = opts.destination ?? pino.destination({ dest: 1, sync: true });
+  return wrap(pino(options, opts.format === 'pretty' ? prettyDestination(destination, opts.color === true) : destination));
 }
 
 const noop = (): void => {};
