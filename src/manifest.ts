@@ -1,24 +1,22 @@
 /**
- * `npm run manifest`: writes `manifest.json` from the command registry (the same
- * definitions the bot registers and checks). `npm run manifest -- --check` exits 1
- * when the file on disk is stale, so CI catches a command change without a manifest
- * update.
+ * The manifest: what the bot offers and what it needs, built from the command registry (the
+ * same definitions the bot registers and checks). `mmops manifest` prints it; `npm run
+ * manifest` (scripts/manifest.ts) writes it to `manifest.json`, and `-- --check` fails when
+ * that file is stale.
  *
  * Fields: bot id, name, version, description; every command with its slash trigger,
  * autocomplete hint, summary and subcommands (usage, the permission and scope for
  * acting on oneself and on others, what the bot account itself needs); and the union
  * of what the bot account needs (`botNeeds`), so an admin knows which role to give it.
  */
-import { readFileSync, realpathSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
+import { resolve } from 'node:path';
 import { allCommands } from '../commands/index.js';
-import type { CommandDefinition, Requirement } from '../src/core/command.js';
-import { createRegistry } from '../src/core/registry.js';
+import type { CommandDefinition, Requirement } from './core/command.js';
+import { createRegistry } from './core/registry.js';
+import { packageInfo, packageRoot } from './package-info.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-export const MANIFEST_PATH = resolve(ROOT, 'manifest.json');
+/** The manifest file of the package (written by `npm run manifest`). */
+export const MANIFEST_PATH = resolve(packageRoot(), 'manifest.json');
 
 /** The default root trigger (MMOPS_ROOT_TRIGGER) the manifest documents. */
 const ROOT_TRIGGER = 'mmops';
@@ -84,8 +82,6 @@ const RUNTIME_NEEDS: Manifest['runtimeNeeds'] = [
   },
 ];
 
-const packageSchema = z.object({ name: z.string(), version: z.string(), description: z.string().default('') });
-
 const req = (r: Requirement | null | undefined): ManifestRequirement | null => (r ? { permission: r.permission, scope: r.scope } : null);
 
 const reqKey = (r: ManifestRequirement): string => `${r.permission}@${r.scope}`;
@@ -132,38 +128,7 @@ export function buildManifest(commands: readonly CommandDefinition[], pkg: { nam
   };
 }
 
-/** The manifest text for the repository's commands and package.json. */
+/** The manifest text for this package's commands and package.json. */
 export function manifestText(): string {
-  const pkg = packageSchema.parse(JSON.parse(readFileSync(resolve(ROOT, 'package.json'), 'utf8')));
-  return `${JSON.stringify(buildManifest(allCommands, pkg), null, 2)}\n`;
-}
-
-function isEntry(): boolean {
-  const entry = process.argv[1];
-  if (!entry) return false;
-  try {
-    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isEntry()) {
-  const text = manifestText();
-  if (process.argv.includes('--check')) {
-    let current = '';
-    try {
-      current = readFileSync(MANIFEST_PATH, 'utf8');
-    } catch {
-      /* missing counts as stale */
-    }
-    if (current !== text) {
-      process.stderr.write('manifest.json is stale: run `npm run manifest` and commit the result\n');
-      process.exit(1);
-    }
-    process.stdout.write('manifest.json is current\n');
-  } else {
-    writeFileSync(MANIFEST_PATH, text);
-    process.stdout.write(`wrote ${MANIFEST_PATH}\n`);
-  }
+  return `${JSON.stringify(buildManifest(allCommands, packageInfo()), null, 2)}\n`;
 }

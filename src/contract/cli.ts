@@ -1,9 +1,9 @@
 /**
- * `npm run contract`: runs the contract checks against the in-process sandbox, and with
+ * `mmops contract` (`npm run contract` in a clone): runs the contract checks against the in-process sandbox, and with
  * `--url` also against a real Mattermost server, then prints both columns and the differences.
  *
- *   npm run contract
- *   npm run contract -- --url https://chat.example.com --admin-token … --user-token … [--scratch-team NAME]
+ *   mmops contract
+ *   mmops contract --url https://chat.example.com --admin-token … --user-token … [--scratch-team NAME]
  *
  * Tokens may also come from MMOPS_CONTRACT_ADMIN_TOKEN / MMOPS_CONTRACT_USER_TOKEN (kept out of
  * shell history). They are never printed. Exit status: 0 all good, 1 a check failed on the real
@@ -15,9 +15,10 @@ import { runSuite, type SuiteReport, type Target } from './runner.js';
 import { startContractSandbox } from './sandbox-target.js';
 import { differences, renderDifferences, renderTable, summarize } from './table.js';
 
-const USAGE = `usage: npm run contract [-- --url URL --admin-token TOKEN --user-token TOKEN [--scratch-team NAME]
-                            [--callback-url URL] [--callback-host HOST] [--callback-port PORT]
-                            [--only id,id] [--json]]
+const USAGE = `usage: mmops contract [--url URL --admin-token TOKEN --user-token TOKEN [--scratch-team NAME]
+                      [--callback-url URL] [--callback-host HOST] [--callback-port PORT]
+                      [--only id,id] [--json]]
+       (npm run contract -- … in a clone)
 
 Without --url: runs every check against the in-process sandbox.
 --url              a real Mattermost server; the checks then run against both, side by side
@@ -29,13 +30,26 @@ Without --url: runs every check against the in-process sandbox.
 --only             comma-separated check ids
 --json             print the reports as JSON instead of the table`;
 
+/** A usage problem: printed with the usage, exit status 2. */
+class UsageProblem extends Error {}
+
 function fail(message: string): never {
-  process.stderr.write(`${message}\n\n${USAGE}\n`);
-  process.exit(2);
+  throw new UsageProblem(message);
 }
 
-async function main(): Promise<number> {
-  const args = yargsParser(process.argv.slice(2), {
+/** Runs the checks; resolves with the exit status (see the header). */
+export async function runContract(argv: readonly string[] = process.argv.slice(2)): Promise<number> {
+  try {
+    return await contract(argv);
+  } catch (err) {
+    if (!(err instanceof UsageProblem)) throw err;
+    process.stderr.write(`${err.message}\n\n${USAGE}\n`);
+    return 2;
+  }
+}
+
+async function contract(argv: readonly string[]): Promise<number> {
+  const args = yargsParser([...argv], {
     string: ['url', 'admin-token', 'user-token', 'scratch-team', 'callback-url', 'callback-host', 'only'],
     number: ['callback-port'],
     boolean: ['json', 'help'],
@@ -78,6 +92,8 @@ async function main(): Promise<number> {
     fail('--admin-token, --user-token and --scratch-team need --url');
   }
 
+  // started before the signal handlers: an interrupt during start-up has nothing to undo
+  const sandbox = await startContractSandbox();
   const controller = new AbortController();
   let interrupts = 0;
   const onSignal = (sig: NodeJS.Signals) => {
@@ -96,7 +112,6 @@ async function main(): Promise<number> {
     if (!args.json) process.stderr.write(`  [${label}] ${r.status.padEnd(4)} ${r.id}\n`);
   };
 
-  const sandbox = await startContractSandbox();
   let sandboxReport: SuiteReport;
   let realReport: SuiteReport | undefined;
   try {
@@ -106,6 +121,8 @@ async function main(): Promise<number> {
     }
   } finally {
     await sandbox.close();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
 
   const checks = only ? ALL_CHECKS.filter((c) => only.includes(c.id)) : ALL_CHECKS;
@@ -134,10 +151,3 @@ async function main(): Promise<number> {
   return (realReport ? failed(realReport) : failed(sandboxReport)) ? 1 : 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    process.stderr.write(`contract: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(2);
-  },
-);

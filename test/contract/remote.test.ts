@@ -43,7 +43,7 @@ interface CliRun {
 }
 
 function runCli(args: string[]): CliRun {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/contract/cli.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'contract', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let stdout = '';
   let stderr = '';
