@@ -153,6 +153,27 @@ describe('the npm package', () => {
     expect(bad.stdout).toContain('line 1: /mmops frobnicate');
   }, 60_000);
 
+  it('mmops demo --walkthrough runs the walkthrough the package carries', async () => {
+    const r = await run(mmops, ['demo', '--walkthrough', '--no-color'], { cwd: app });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`${join(app, 'node_modules/mmops/docs/walkthrough.txt')}: `);
+    expect(r.stdout).toMatch(/lines, all as expected/);
+  }, 60_000);
+
+  it('every mmops command of the README install section is one this test runs from the package', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const section = /\n## Install\n([\s\S]*?)\n## /.exec(readme)?.[1] ?? '';
+    const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
+    const commands = block
+      .split('\n')
+      .map((l) => l.replace(/#.*$/, '').trim())
+      .filter((l) => /(^|\s)mmops(\s|$)/.test(l) && !l.startsWith('npm '))
+      .map((l) => l.replace(/^(\w+=\S+\s+)*/, '')); // the environment of the bot's line
+    // what the tests above run: --version, demo (a script, --walkthrough), contract, and the bot itself
+    expect(commands).toEqual(['mmops --version', 'mmops demo', 'mmops demo --walkthrough', 'mmops contract', 'mmops']);
+    expect(block).toMatch(/^npm install -g mmops$/m);
+  });
+
   it('mmops contract runs every check against the sandbox and they pass', async () => {
     const r = await run(mmops, ['contract'], { cwd: app, timeoutMs: 120_000 });
     expect(r.code, r.stderr.slice(-2000)).toBe(0);
