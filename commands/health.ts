@@ -15,12 +15,12 @@
  * without them gets the rest of the report.
  */
 import { z } from 'zod';
-import { defineCommand, defineSubcommand, type CommandContext, type HealthWatchService, type Requirement } from '../src/core/command.js';
+import { defineCommand, defineSubcommand, type CommandContext, type Requirement } from '../src/core/command.js';
 import { UserError, invalidInput } from '../src/core/errors.js';
 import { code, hint, md, paragraph, raw, reply, say, table, type Text } from '../src/core/reply.js';
 import type { Channel } from '../src/mattermost/models.js';
 import { PROBE_PERMISSIONS, runHealthCheck, VERDICT_LABEL } from '../src/services/health-check.js';
-import { DEFAULT_WATCH_INTERVAL_MS, isHealthWatchScheduler, MAX_WATCH_INTERVAL_MS, MIN_WATCH_INTERVAL_MS, type WatchSnapshot } from '../src/services/health-watch.js';
+import { DEFAULT_WATCH_INTERVAL_MS, isHealthWatchScheduler, MAX_WATCH_INTERVAL_MS, MIN_WATCH_INTERVAL_MS, type HealthWatchService, type WatchSnapshot } from '../src/services/health-watch.js';
 import { formatInterval, healthReportBlocks, intervalArg, INTERVAL_RANGE, parseInterval } from './lib/admin-health.js';
 import { MANAGE_SYSTEM, usageFor } from './lib/admin-users.js';
 import { rawWord, word } from './lib/args.js';

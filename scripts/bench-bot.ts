@@ -18,7 +18,7 @@ import { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { getHeapSpaceStatistics } from 'node:v8';
 import { createBot, type BotDeps } from '../src/bot.js';
 import { loadConfig } from '../src/config.js';
-import { createLogger } from '../src/core/logger.js';
+import { createLogger } from '../src/log/logger.js';
 import type { MattermostApi } from '../src/mattermost/api.js';
 import { createRestApi } from '../src/mattermost/rest-api.js';
 import { createRedisStateStore, type RedisStateStore } from '../src/state/redis-state-store.js';

@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: "commands lost under chaos" (issue 11, target 0). A short run of the
+ * `npm run bench`: "commands lost under chaos" (target 0, docs/benchmark.md). A short run of the
  * chaos harness (scripts/chaos-lib.ts): the bot as a real process, restarted by SIGTERM
  * and SIGKILL, its sockets dropped, the WebSocket hub restarted, 429 storms, while DMs
  * and mentions arrive; every command is counted from the sandbox's stored posts by the

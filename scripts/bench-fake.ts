@@ -1,7 +1,7 @@
 /**
  * `npm run bench`, child process: the fake Mattermost server (demo seed plus
  * {@link BENCH_USER_COUNT} extra members of team `acme`), controlled by the parent over IPC.
- * `BENCH_TEAMS=N` adds teams until the bot is in N (the start-up figures of issue 11).
+ * `BENCH_TEAMS=N` adds teams until the bot is in N (the start-up in 1,000 teams, docs/benchmark.md).
  */
 import { z } from 'zod';
 import { startFakeMattermost, type FakeMattermost } from '../src/sandbox/fake-server.js';

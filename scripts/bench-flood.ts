@@ -1,5 +1,5 @@
 /**
- * `npm run bench`, section `flood` (issue 11 "Fair under load"): another user's `/whois`
+ * `npm run bench`, section `flood` ("Fair under load" in README.md): another user's `/whois`
  * while four users flood the bot with 1,500 DMs, every API request taking 200 ms longer
  * (the fake's simulated latency). The bot runs with its default limits (2 running + 5
  * queued per user, global queue 256, 16 API requests at once).

@@ -1,5 +1,5 @@
 /**
- * `npm run bench`, section `npm-start` (issue 11): RSS after 100,000 commands with
+ * `npm run bench`, section `npm-start`: RSS after 100,000 commands with
  * `npm start`'s defaults. The compiled `src/main.js` runs as its own process exactly as
  * `npm start` runs it — the NODE_OPTIONS of package.json's start script (the 64 MB
  * old-space cap) with an empty caller NODE_OPTIONS, configuration from the environment,
@@ -110,7 +110,7 @@ export const npmStartSection: BenchSection = {
       return {
         targets: [
           {
-            // issue 11: "RSS stays under 150 MB after 100,000 commands": the end and the run's highest sample
+            // the target "RSS stays under 150 MB after 100,000 commands" (docs/benchmark.md): the end and the run's highest sample
             target: `RSS < ${RSS_TARGET_MB} MB through ${commands.toLocaleString('en-US')} commands, \`npm start\` defaults`,
             measured: `${fmt(MB(rssAfter))} MB at the end, ${fmt(MB(top.rss))} MB at most during the run (VmHWM ${fmt(MB(after?.peak ?? 0))} MB)`,
             pass: rssAfter > 0 && Math.max(rssAfter, top.rss) < RSS_TARGET_MB * 2 ** 20,

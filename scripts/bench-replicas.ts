@@ -1,5 +1,5 @@
 /**
- * `npm run bench`, section `replicas` (issue 13): 1 and 3 replicas of the bot on one
+ * `npm run bench`, section `replicas`: 1 and 3 replicas of the bot on one
  * Redis (REDIS_URL, default redis://127.0.0.1:6379; a fresh key prefix per run, deleted
  * afterwards) behind the sandbox's round-robin proxy (MMOPS_PUBLIC_URL): slash commands/s
  * and p99 through the proxy, DMs (WebSocket commands) answered per second and their p99,

@@ -133,7 +133,7 @@ export async function startBotChild(
   const execArgv = ['--expose-gc', ...(o.nodeFlags ?? []), ...(o.profile ? ['--cpu-prof', `--cpu-prof-dir=${ctx.runDir}`] : [])];
   const child = ctx.track(startChild('bench-bot.ts', env, join(ctx.runDir, `bot-${botCount}.log`), execArgv, ctx.compiled));
   await waitForEvent(child, 'ready', readySchema, 120_000);
-  // start() does not wait for the slash registration (issue 11); a slash load does
+  // start() does not wait for the slash registration (src/bot/startup.ts); a slash load does
   const info =
     o.waitRegistered === false
       ? await child.call('info', null, botInfoSchema)

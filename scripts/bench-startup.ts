@@ -1,5 +1,5 @@
 /**
- * `npm run bench`, section `startup` (issue 11 "Large workspaces"): the bot in 1,000 teams.
+ * `npm run bench`, section `startup`: the bot in 1,000 teams.
  * A first start (no slash command registered anywhere yet) and a restart (every command
  * already there): time to the first DM answer, time until the commands are registered in
  * every team, and the API calls each start makes (target for the restart: ≤ teams + 5).
@@ -29,7 +29,7 @@ interface StartFigures {
   spawnToRegisteredMs: number;
   /** the start-up's API calls (the DM's own left out) */
   apiCalls: number;
-  /** of which the REST catch-up's reads (the bot's channels, posts since the mark; issue 11) */
+  /** of which the REST catch-up's reads (the bot's channels, posts since the mark; src/services/catch-up.ts) */
   catchUp: number;
   /** of which `GET /commands`, and writes (POST/PUT) to /commands */
   commandReads: number;

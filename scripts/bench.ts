@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: end-to-end figures for mmops against the in-repo fake Mattermost
- * server, with the targets of issues 7, 11 and 13 marked PASS/MISS. Prints a table
+ * server, with the targets of docs/benchmark.md marked PASS/MISS. Prints a table
  * (stdout) and the same figures as JSON; `--json` prints only the JSON. Progress goes to
  * stderr.
  *
@@ -325,7 +325,7 @@ function summarize(ws: LoadResult[]): LoadResult[] {
   return out;
 }
 
-/** What the core section measured (the figures of issue 7). */
+/** What the core section measured (the core figures of docs/benchmark.md). */
 interface CoreResults {
   command: string;
   startup: { startToReadyMs: number[]; processToReadyMs: number[]; medianStartToReadyMs: number; medianProcessToReadyMs: number };

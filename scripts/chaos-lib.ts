@@ -1,5 +1,5 @@
 /**
- * The chaos harness (issues 11 and 13): the real bot, as real processes (`src/main.ts`
+ * The chaos harness (test/chaos/chaos.test.ts, test/replicas/chaos.test.ts): the real bot, as real processes (`src/main.ts`
  * under tsx, or the built `dist/src/main.js`), against the sandbox server, while faults
  * are injected and DMs and mentions arrive from several users. Afterwards every command
  * is counted from what the sandbox stored, keyed by the command's post id: every stored

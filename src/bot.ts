@@ -3,9 +3,10 @@
  * `npm start` (main.ts), `npm run demo` and the end-to-end tests all start the bot
  * through {@link createBot}, so they run the same code path.
  *
- * The parts live in src/bot/: the runtime record (runtime.ts), start-up as named steps
- * over it (startup.ts: listen → identify → parts → teams and rights → WebSocket → ready →
- * slash registration in the background), WebSocket events as a map from name to
+ * The parts live in src/bot/: the runtime record (runtime.ts), start-up as typed steps,
+ * each taking the parts it needs and returning the parts it makes (startup.ts: listen →
+ * identify → parts → teams and rights → WebSocket → ready → slash registration in the
+ * background), WebSocket events as a map from name to
  * handlers (events.ts), and shutdown (shutdown.ts). The API client and the state store
  * are passed in through {@link BotDeps} (`api`, `state`), or built from the config.
  *
@@ -31,21 +32,21 @@ export function createBot(config: Config, deps: BotDeps = {}): Bot {
     start: () => startBot(rt),
     stop: () => stopBot(rt),
     get url() {
-      return urlOf(rt.bound);
+      return urlOf(rt.published.bound);
     },
     get opsUrl() {
-      return urlOf(rt.opsBound ?? rt.bound);
+      return urlOf(rt.published.opsBound ?? rt.published.bound);
     },
     get slashUrl() {
-      return rt.slashUrl;
+      return rt.published.urls.slash;
     },
     get user() {
-      return rt.me;
+      return rt.published.me;
     },
-    registrations: () => rt.registration?.reports() ?? [],
+    registrations: () => rt.published.registration?.reports() ?? [],
     registered: () => rt.registrationDone,
-    rights: () => rt.rights,
-    socket: () => rt.socket,
+    rights: () => rt.published.rights,
+    socket: () => rt.published.socket,
     metrics: rt.metrics,
     dispatch: (inv) => runInvocation(rt, inv),
     replica: { id: rt.replication.replicaId, isLeader: () => !rt.replication.leader || rt.replication.leader.isLeader() },

@@ -16,7 +16,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { configHelp } from './config.js';
-import { serializeError } from './core/logger.js';
+import { serializeError } from './log/logger.js';
 import { packageInfo } from './package-info.js';
 
 /** What a subcommand does when it runs as the process. */

@@ -34,7 +34,7 @@ export interface Config {
   triggerPrefix: string;
   rootTrigger: string;
   logLevel: LogLevel;
-  /** MMOPS_LOG_FORMAT; null = pretty on a terminal, JSON otherwise (src/core/log-pretty.ts) */
+  /** MMOPS_LOG_FORMAT; null = pretty on a terminal, JSON otherwise (src/log/log-pretty.ts) */
   logFormat: 'json' | 'pretty' | null;
   /** where audit summaries are posted (`team:channel`), or null */
   auditChannel: { team: string; channel: string } | null;

@@ -9,8 +9,8 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { configHelp, loadConfig, NO_SERVER_HINT } from './config.js';
 import type { BotDeps } from './bot.js';
-import { createLogger, serializeError } from './core/logger.js';
-import { chooseLogFormat } from './core/log-pretty.js';
+import { createLogger, serializeError } from './log/logger.js';
+import { chooseLogFormat } from './log/log-pretty.js';
 
 export interface MainIo {
   out: (line: string) => void;

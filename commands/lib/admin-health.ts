@@ -2,7 +2,7 @@
  * How a health report reads in chat (`/health`), and the `--every 5m` interval
  * syntax of `/health watch`. The report itself is built in src/services/health-check.ts.
  */
-import type { BotStatus } from '../../src/core/command.js';
+import type { BotStatus } from '../../src/services/bot-status.js';
 import { fields, list, md, paragraph, raw, table, title, type Block, type Text } from '../../src/core/reply.js';
 import {
   VERDICT_LABEL,

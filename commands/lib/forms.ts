@@ -7,20 +7,8 @@
  * Nothing secret goes into a form's `state` (the client sees and returns it, §8.7); a
  * password travels only in the submission and reaches the command as `invocation.secret`.
  */
-import type { DialogRequest } from '../../src/core/reply.js';
+import type { DialogForm, DialogRequest, FormOutcome } from '../../src/core/reply.js';
 import type { ClientConfig } from '../../src/mattermost/models.js';
-
-/**
- * What a submission turns into: the exact command text (with --yes where the command asks to
- * confirm: the dialog was the confirmation), and the id of the person the form was opened for
- * (the command stops if the name now means someone else, as a confirmation does).
- */
-export type FormOutcome = { errors: Record<string, string> } | { text: string; secret?: string; targetId?: string };
-
-export interface DialogForm {
-  callbackId: string;
-  submit(values: Record<string, unknown>, state: Record<string, string>, ctx: { clientConfig(): Promise<ClientConfig> }): Promise<FormOutcome>;
-}
 
 const EMAIL = /^[^\s@<>()[\]\\,;:"]+@[^\s@<>()[\]\\,;:"]+\.[^\s@<>()[\]\\,;:"]{2,}$/;
 /** Most addresses one form invites (the same cap as the typed command). */

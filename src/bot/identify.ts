@@ -5,13 +5,13 @@ import type { BotRuntime } from './runtime.js';
 import { StartupError, stoppedDuringStartup } from './startup-error.js';
 
 /** Identifies the bot account (401 → "the server rejected MM_BOT_TOKEN"). */
-export async function identify(rt: BotRuntime): Promise<void> {
+export async function identify(rt: BotRuntime): Promise<User> {
   const user = await getMeWithRetry(rt);
-  rt.me = user;
   rt.status.setUser(user);
   if (!user.is_bot) {
     rt.log.warn({ username: user.username }, 'MM_BOT_TOKEN belongs to a regular user, not a bot account; it works, but a bot account is recommended');
   }
+  return user;
 }
 
 async function getMeWithRetry(rt: BotRuntime): Promise<User> {

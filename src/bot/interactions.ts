@@ -6,14 +6,18 @@
  */
 import { FORMS } from '../../commands/lib/forms.js';
 import type { Invocation } from '../core/command.js';
+import type { AuditTrail } from '../core/audit.js';
+import type { PermissionService } from '../core/permission-service.js';
+import type { LoadedPolicy } from '../core/permissions/policy.js';
+import type { User } from '../mattermost/models.js';
 import type { Reply } from '../core/reply.js';
 import { renderAttachments } from '../render/attachments.js';
 import { renderPosts } from '../render/markdown.js';
 import { createActionTokens, newActionsSecret } from '../services/action-token.js';
-import { createConfirmations } from '../services/confirmations.js';
-import { createDialogs } from '../services/dialogs.js';
+import { createConfirmations, type Confirmations } from '../services/confirmations.js';
+import { createDialogs, type Dialogs } from '../services/dialogs.js';
 import type { StateStore } from '../state/state-store.js';
-import { need, runInvocation, type BotRuntime } from './runtime.js';
+import { runInvocation, type BotRuntime, type BotUrls } from './runtime.js';
 import { StartupError } from './startup-error.js';
 
 /** Where the server sends clicks and dialog submissions (relative to MMOPS_PUBLIC_URL). */
@@ -47,8 +51,17 @@ function renderPost(reply: Reply, actionsUrl: string): { message: string; props?
   return { message, ...(attachments.length ? { props: { attachments } } : {}) };
 }
 
+/** The buttons-and-approvals service and the dialogs service. */
+export interface Interactions {
+  confirmations: Confirmations;
+  dialogs: Dialogs;
+}
+
 /** Builds the confirmations and dialogs services (before the dispatcher, which asks them). */
-export async function buildInteractions(rt: BotRuntime): Promise<void> {
+export async function buildInteractions(
+  rt: BotRuntime,
+  parts: { me: User; policy: LoadedPolicy; permissions: PermissionService; audit: AuditTrail; urls: BotUrls },
+): Promise<Interactions> {
   const { config, log } = rt;
   let secret: string;
   try {
@@ -57,17 +70,16 @@ export async function buildInteractions(rt: BotRuntime): Promise<void> {
     throw new StartupError('config', `MMOPS_ACTIONS_SECRET is not set and none could be kept in the state store (${err instanceof Error ? err.message : String(err)}); set it`, 2);
   }
   const tokens = createActionTokens({ secret });
-  const me = need(rt.me, 'the bot user');
+  const { me, policy, audit, urls } = parts;
   const dispatch = (inv: Invocation) => runInvocation(rt, inv);
-  const policy = need(rt.policy, 'the policy');
-  rt.confirmations = createConfirmations({
+  const confirmations = createConfirmations({
     tokens,
     store: rt.replication.state,
     dispatch,
-    renderPost: (r) => renderPost(r, rt.actionsUrl),
+    renderPost: (r) => renderPost(r, urls.actions),
     api: rt.api,
-    permissions: need(rt.permissions, 'the permission service'),
-    audit: need(rt.audit, 'the audit trail'),
+    permissions: parts.permissions,
+    audit,
     logger: log,
     botUserId: me.id,
     canEphemeral: () => rt.canEphemeral,
@@ -77,19 +89,20 @@ export async function buildInteractions(rt: BotRuntime): Promise<void> {
     approvalTtlMs: config.approvalTtlMs,
     now: rt.now,
   });
-  rt.dialogs = createDialogs({
+  const dialogs = createDialogs({
     tokens,
     store: rt.replication.state,
     forms: FORMS,
     api: rt.api,
     dispatch,
     render: (r) => renderPosts(r),
-    dialogsUrl: rt.dialogsUrl,
+    dialogsUrl: urls.dialogs,
     canEphemeral: () => rt.canEphemeral,
     botUserId: me.id,
     logger: log,
-    audit: need(rt.audit, 'the audit trail'),
+    audit,
     now: rt.now,
   });
   if (policy.approvals) log.info({ channel: policy.approvals.channel, commands: [...policy.approvals.commands] }, 'two-person rule: these subcommands need approval');
+  return { confirmations, dialogs };
 }

@@ -10,11 +10,23 @@ import { renderAttachments } from '../render/attachments.js';
 import { actionRequestSchema } from '../services/confirmations.js';
 import { dialogSubmissionSchema } from '../services/dialogs.js';
 import { ACTIONS_PATH, DIALOGS_PATH } from './interactions.js';
-import { runInvocation, render, urlOf, type BotRuntime } from './runtime.js';
+import { runInvocation, render, urlOf, type BotRuntime, type BotUrls } from './runtime.js';
 import { StartupError } from './startup-error.js';
 
-/** Listens on MMOPS_LISTEN (and MMOPS_OPS_LISTEN); health answers from here on. */
-export async function listen(rt: BotRuntime): Promise<void> {
+/** What the listen step makes: the listeners and the URLs the server reaches the bot on. */
+export interface Listening {
+  http: HttpServer;
+  bound: ListenAddress;
+  opsHttp?: HttpServer;
+  opsBound?: ListenAddress;
+  urls: BotUrls;
+}
+
+/**
+ * Listens on MMOPS_LISTEN (and MMOPS_OPS_LISTEN); health answers from here on. Each server
+ * is published as soon as it exists, so a failure from here on closes it.
+ */
+export async function listen(rt: BotRuntime): Promise<Listening> {
   const { config, log } = rt;
   const slashRoute = { method: 'POST' as const, path: SLASH_PATH, handle: slashHandler(rt) };
   const callbackRoutes = [
@@ -24,40 +36,45 @@ export async function listen(rt: BotRuntime): Promise<void> {
   const opsRoutes = createOpsRoutes({ readiness: rt.readiness, metrics: () => rt.metrics.render(), logger: log });
   // With MMOPS_OPS_LISTEN the main listener serves /slash alone, so it can be exposed
   // to the Mattermost server without exposing health and metrics.
-  rt.http = createHttpServer({
+  const http = createHttpServer({
     listen: config.listen,
     logger: log,
     maxConnections: config.limits.maxConnections,
     routes: config.opsListen ? [slashRoute, ...callbackRoutes] : [slashRoute, ...callbackRoutes, ...opsRoutes],
   });
-  const bound = await startListener(rt.http, 'MMOPS_LISTEN', config.listen);
-  rt.bound = bound;
+  rt.published.http = http;
+  const bound = await startListener(http, 'MMOPS_LISTEN', config.listen);
+  rt.published.bound = bound;
+  let ops: { opsHttp: HttpServer; opsBound: ListenAddress } | undefined;
   if (config.opsListen) {
-    rt.opsHttp = createHttpServer({ listen: config.opsListen, logger: log, routes: opsRoutes });
-    rt.opsBound = await startListener(rt.opsHttp, 'MMOPS_OPS_LISTEN', config.opsListen);
+    const opsHttp = createHttpServer({ listen: config.opsListen, logger: log, routes: opsRoutes });
+    rt.published.opsHttp = opsHttp;
+    ops = { opsHttp, opsBound: await startListener(opsHttp, 'MMOPS_OPS_LISTEN', config.opsListen) };
   }
-  rt.slashUrl = `${resolvePublicUrl(config, bound)}${SLASH_PATH}`;
-  rt.actionsUrl = `${resolvePublicUrl(config, bound)}${ACTIONS_PATH}`;
-  rt.dialogsUrl = `${resolvePublicUrl(config, bound)}${DIALOGS_PATH}`;
+  const base = resolvePublicUrl(config, bound);
+  const urls: BotUrls = { slash: `${base}${SLASH_PATH}`, actions: `${base}${ACTIONS_PATH}`, dialogs: `${base}${DIALOGS_PATH}` };
   if (!config.publicUrl && (bound.host === '0.0.0.0' || bound.host === '::')) {
     log.warn(
-      { slashUrl: rt.slashUrl },
-      `MMOPS_PUBLIC_URL is not set, so slash commands point at ${rt.slashUrl}, which only works when Mattermost runs on this machine; set MMOPS_PUBLIC_URL to the address Mattermost can reach (e.g. MMOPS_PUBLIC_URL=https://mmops.example.com)`,
+      { slashUrl: urls.slash },
+      `MMOPS_PUBLIC_URL is not set, so slash commands point at ${urls.slash}, which only works when Mattermost runs on this machine; set MMOPS_PUBLIC_URL to the address Mattermost can reach (e.g. MMOPS_PUBLIC_URL=https://mmops.example.com)`,
     );
   }
-  log.info({ url: urlOf(rt.bound), slashUrl: rt.slashUrl, ...(rt.opsBound ? { opsUrl: urlOf(rt.opsBound) } : {}) }, 'HTTP endpoint listening');
+  log.info({ url: urlOf(bound), slashUrl: urls.slash, ...(ops ? { opsUrl: urlOf(ops.opsBound) } : {}) }, 'HTTP endpoint listening');
+  return { http, bound, ...ops, urls };
 }
 
 function slashHandler(rt: BotRuntime): ReturnType<typeof createSlashEndpoint> {
   return createSlashEndpoint({
-    authenticate: async (token, teamId) => (rt.registration ? rt.registration.authenticate(token, teamId) : undefined),
-    knownToken: (token) => rt.registration?.verify(token) !== undefined,
+    // the routes exist before the parts they call: until start-up publishes one, its
+    // requests are refused or answered "still starting"
+    authenticate: async (token, teamId) => rt.published.registration?.authenticate(token, teamId),
+    knownToken: (token) => rt.published.registration?.verify(token) !== undefined,
     // before start-up knows the key nothing is trusted: refuse rather than run unchecked
-    checkCaller: async (req) => (rt.trust ? rt.trust.check(req) : { verdict: 'refused', reason: 'missing' }),
+    checkCaller: async (req) => (rt.published.trust ? rt.published.trust.check(req) : { verdict: 'refused', reason: 'missing' }),
     run: (inv) => runInvocation(rt, inv),
     render,
-    attachments: (r) => renderAttachments(r.buttons, rt.actionsUrl),
-    openDialog: async (triggerId, dialog, inv) => (rt.dialogs ? rt.dialogs.open(triggerId, dialog, inv) : false),
+    attachments: (r) => renderAttachments(r.buttons, rt.published.urls.actions),
+    openDialog: async (triggerId, dialog, inv) => (rt.published.dialogs ? rt.published.dialogs.open(triggerId, dialog, inv) : false),
     respondLater: (url, body, to) => rt.delayed.deliver(url, body, to),
     work: rt.work,
     logger: rt.log,
@@ -91,13 +108,13 @@ function callbackHandler<S extends z.ZodType>(
 }
 
 const actionHandler = (rt: BotRuntime): ReturnType<typeof createCallbackEndpoint> =>
-  callbackHandler(rt, 'action', actionRequestSchema, (req) => rt.confirmations?.click(req), {
+  callbackHandler(rt, 'action', actionRequestSchema, (req) => rt.published.confirmations?.click(req), {
     starting: { ephemeral_text: "I'm still starting; try again in a moment." },
     failed: { ephemeral_text: 'Sorry, something went wrong with that click; nothing was done.' },
   });
 
 const dialogHandler = (rt: BotRuntime): ReturnType<typeof createCallbackEndpoint> =>
-  callbackHandler(rt, 'dialog', dialogSubmissionSchema, (req) => rt.dialogs?.submit(req), {
+  callbackHandler(rt, 'dialog', dialogSubmissionSchema, (req) => rt.published.dialogs?.submit(req), {
     starting: { error: "I'm still starting; try again in a moment." },
     failed: { error: 'Sorry, something went wrong with that form; nothing was done.' },
   });

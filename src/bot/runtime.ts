@@ -1,26 +1,25 @@
 /**
- * The one runtime record the start-up steps (startup.ts), the event handlers (events.ts)
- * and shutdown (shutdown.ts) work over: what exists from createBot on (logger, API
- * client, state store, metrics…) and what start-up fills in, step by step.
+ * What one bot holds from createBot on (logger, API client, state store, metrics…), the
+ * few facts that change while it runs (phase, `hello`s, the server version), and
+ * {@link Published}: what start-up has made so far, for the readers that come before or
+ * after the steps (HTTP routes, the status, shutdown, the Bot's getters). The start-up
+ * steps themselves (startup.ts) never read `published`: each takes the parts it needs as
+ * arguments and returns the parts it makes, so the compiler checks their order.
  */
 import type { Config, ListenAddress } from '../config.js';
-import type { BotStatus, CommandDefinition, Invocation, Logger, Services } from '../core/command.js';
+import type { Invocation, Logger } from '../core/command.js';
 import type { AuditTrail } from '../core/audit.js';
 import type { Dispatcher, DispatchResult } from '../core/dispatcher.js';
-import { createLogger } from '../core/logger.js';
-import type { PermissionService } from '../core/permission-service.js';
+import { createLogger } from '../log/logger.js';
 import type { BotRights } from '../core/permissions/bot-rights.js';
-import type { LoadedPolicy } from '../core/permissions/policy.js';
-import type { VisibilityService } from '../core/permissions/visibility.js';
-import type { Registry } from '../core/registry.js';
 import { createUserCache, type UserCache } from '../core/users.js';
 import type { MattermostApi } from '../mattermost/api.js';
-import type { ClientConfig, Team, User } from '../mattermost/models.js';
+import type { ClientConfig, User } from '../mattermost/models.js';
 import { createRestApi } from '../mattermost/rest-api.js';
 import { createHookUrlCheck, createResponseUrlClient, type HookUrlCheck } from '../mattermost/response-url.js';
 import type { MattermostSocket } from '../mattermost/websocket.js';
 import { renderPosts } from '../render/markdown.js';
-import { createBotStatus, type BotStatusTracker } from '../services/bot-status.js';
+import { createBotStatus, type BotStatus, type BotStatusTracker } from '../services/bot-status.js';
 import type { CatchUp } from '../services/catch-up.js';
 import type { Confirmations } from '../services/confirmations.js';
 import type { Dialogs } from '../services/dialogs.js';
@@ -37,6 +36,43 @@ import { createReplication, type Replication } from './replication.js';
 import type { BotDeps, WatchService } from './types.js';
 
 export type Phase = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
+
+/** Where the server reaches the bot; '' before the HTTP listener is up. */
+export interface BotUrls {
+  slash: string;
+  /** button clicks */
+  actions: string;
+  /** dialog submissions */
+  dialogs: string;
+}
+
+/**
+ * What start-up has made so far. Written by startBot (startup.ts) as each step returns
+ * (the listen and WebSocket steps put their servers here as soon as they exist, so a
+ * failure later in the step closes them); read only where a part is wanted before or outside the steps: the HTTP routes (which
+ * answer "still starting" until their part is there), the status, shutdown (which closes
+ * what a failed start-up left) and the Bot's getters.
+ */
+export interface Published {
+  http?: HttpServer;
+  bound?: ListenAddress;
+  opsHttp?: HttpServer;
+  opsBound?: ListenAddress;
+  urls: BotUrls;
+  me?: User;
+  audit?: AuditTrail;
+  watches?: WatchService | undefined;
+  confirmations?: Confirmations;
+  dialogs?: Dialogs;
+  dispatcher?: Dispatcher;
+  registration?: SlashRegistration;
+  trust?: SlashTrust;
+  ledger?: PostLedger | undefined;
+  intake?: WsIntake;
+  catchUp?: CatchUp | undefined;
+  rights?: BotRights | undefined;
+  socket?: MattermostSocket;
+}
 
 /** Everything one bot holds; the `readonly` parts exist from createBot on. */
 export interface BotRuntime {
@@ -60,40 +96,12 @@ export interface BotRuntime {
   readonly readiness: ReturnType<typeof createReadinessCheck>;
   /** the client config, one read shared by the reads of a few seconds */
   readonly clientConfig: () => Promise<ClientConfig>;
+  /** what start-up has made so far (see {@link Published}) */
+  readonly published: Published;
 
   phase: Phase;
-  commands: readonly CommandDefinition[];
-  // filled in by the start-up steps, in this order
-  registry?: Registry;
-  policy?: LoadedPolicy;
-  http?: HttpServer;
-  bound?: ListenAddress;
-  opsHttp?: HttpServer;
-  opsBound?: ListenAddress;
-  slashUrl: string;
-  /** where the server sends button clicks and dialog submissions */
-  actionsUrl: string;
-  dialogsUrl: string;
-  me?: User;
-  permissions?: PermissionService;
-  visibility?: VisibilityService;
-  watches?: WatchService | undefined;
-  /** posts a line to MMOPS_AUDIT_CHANNEL (undefined without one) */
-  auditPost?: ((line: string) => Promise<void>) | undefined;
-  audit?: AuditTrail;
-  services?: Services;
-  dispatcher?: Dispatcher;
-  registration?: SlashRegistration;
-  trust?: SlashTrust;
-  ledger?: PostLedger;
-  intake?: WsIntake;
-  catchUp?: CatchUp;
-  confirmations?: Confirmations;
-  dialogs?: Dialogs;
-  teams?: Team[];
-  rights?: BotRights | undefined;
+  /** whether the bot may create ephemeral posts (found by the own-rights step; false until then) */
   canEphemeral: boolean;
-  socket?: MattermostSocket;
   /** `hello` events seen: the first is the start-up connection, later ones are gaps */
   hellos: number;
   serverVersion: string;
@@ -139,17 +147,14 @@ export function createRuntime(config: Config, deps: BotDeps): BotRuntime {
     delayed: createDelayedAnswers({ hooks: hookUrls, client: createResponseUrlClient(), api, logger: log }),
     readiness: createReadinessCheck({
       phase: () => readinessPhase(rt.phase),
-      socket: () => rt.socket?.state(),
+      socket: () => rt.published.socket?.state(),
       probe: (signal) => api.ping({ signal }),
       degraded: () => replication.problem(),
       now,
     }),
     clientConfig,
+    published: { urls: { slash: '', actions: '', dialogs: '' } },
     phase: 'idle',
-    commands: deps.commands ?? [],
-    slashUrl: '',
-    actionsUrl: '',
-    dialogsUrl: '',
     canEphemeral: false,
     hellos: 0,
     serverVersion: '',
@@ -183,28 +188,32 @@ function readinessPhase(phase: Phase): 'starting' | 'running' | 'stopping' {
 
 function slashStatus(rt: BotRuntime): Pick<BotStatus, 'slashTeams' | 'slashSignatures'> {
   return {
-    slashTeams: rt.registration?.reports().filter((r) => !r.error && r.registered.length > 0).map((r) => r.teamName) ?? [],
+    slashTeams: rt.published.registration?.reports().filter((r) => !r.error && r.registered.length > 0).map((r) => r.teamName) ?? [],
     slashSignatures: slashSignatures(rt),
   };
 }
 
 function socketStatus(rt: BotRuntime): { connected: boolean; since: number | null; reconnects: number } {
-  const s = rt.socket?.state();
+  const s = rt.published.socket?.state();
   return { connected: s?.connected ?? false, since: s?.since ?? null, reconnects: s?.reconnects ?? 0 };
 }
 
 /** How slash requests are checked: by the server's signature, or not (and whether allowed). */
 export function slashSignatures(rt: BotRuntime): NonNullable<BotStatus['slashSignatures']> {
-  const key = rt.trust?.keyState() ?? 'unknown';
+  const key = rt.published.trust?.keyState() ?? 'unknown';
   if (key === 'present') return 'verified';
   if (rt.config.allowUnsignedSlash) return 'unsigned_allowed';
   return key === 'absent' ? 'unsigned' : 'unknown';
 }
 
-/** Runs one invocation through the dispatcher and counts it. */
+/**
+ * Runs one invocation through the dispatcher and counts it. Looked up at each call: the
+ * buttons and dialogs are built before the dispatcher (which asks them), and run through it.
+ */
 export async function runInvocation(rt: BotRuntime, inv: Invocation): Promise<DispatchResult> {
-  if (!rt.dispatcher) throw new Error('dispatch before start-up finished');
-  const result = await rt.dispatcher.dispatch(inv);
+  const dispatcher = rt.published.dispatcher;
+  if (!dispatcher) throw new Error('dispatch before start-up finished');
+  const result = await dispatcher.dispatch(inv);
   rt.metrics.commandServed(result.command ?? 'unknown', result.outcome, result.durationMs);
   rt.status.commandServed();
   if (result.outcome === 'crash') rt.status.error(`unexpected error (ref ${result.ref})`);
@@ -218,10 +227,4 @@ export function urlOf(address: ListenAddress | undefined): string {
   if (!address) return '';
   const host = address.host === '0.0.0.0' ? '127.0.0.1' : address.host === '::' ? '::1' : address.host;
   return `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
-}
-
-/** A part a start-up step needs from an earlier one (a programming error if missing). */
-export function need<T>(value: T | undefined, what: string): T {
-  if (value === undefined) throw new Error(`start-up step out of order: ${what} is not there yet`);
-  return value;
 }

@@ -1,5 +1,5 @@
 /**
- * Shutdown (issue 11 "Shutdown hands over"): stop taking work, finish what is in flight
+ * Shutdown hands over: stop taking work, finish what is in flight
  * within the grace period, answer what cannot finish "send it again", store the catch-up
  * mark, give the leader lease up, close the WebSocket with 1000 and the HTTP servers.
  */
@@ -32,7 +32,7 @@ async function doShutdown(rt: BotRuntime, graceMs: number): Promise<void> {
   rt.phase = 'stopping';
   rt.stopping.abort();
   rt.work.close();
-  rt.catchUp?.stop();
+  rt.published.catchUp?.stop();
   await drainWork(rt, graceMs);
   await closeParts(rt);
   rt.phase = 'stopped';
@@ -42,22 +42,22 @@ async function doShutdown(rt: BotRuntime, graceMs: number): Promise<void> {
 async function drainWork(rt: BotRuntime, graceMs: number): Promise<void> {
   const { work, log } = rt;
   if (await work.drain(graceMs)) return;
-  const cut = (await rt.intake?.abandon().catch((err: unknown) => log.warn({ err }, 'could not answer the commands cut short'))) ?? 0;
+  const cut = (await rt.published.intake?.abandon().catch((err: unknown) => log.warn({ err }, 'could not answer the commands cut short'))) ?? 0;
   // answers already on their way, and the "send it again" lines, get one more grace period
   const done = await work.drain(graceMs);
   log.warn({ inFlight: work.size, answeredResend: cut, drained: done }, 'shutdown: work was still in flight after the grace period');
 }
 
-/** Closes every part, in order; each failure is logged and the next part still closes. */
+/** Closes every part start-up published, in order; each failure is logged and the next part still closes. */
 async function closeParts(rt: BotRuntime): Promise<void> {
-  const { log } = rt;
-  await rt.ledger?.flush().catch((err: unknown) => log.warn({ err }, 'the catch-up mark could not be stored'));
+  const { log, published: p } = rt;
+  await p.ledger?.flush().catch((err: unknown) => log.warn({ err }, 'the catch-up mark could not be stored'));
   // pending refusal summaries reach the audit channel before the bot goes
-  await rt.audit?.flush().catch((err: unknown) => log.warn({ err }, 'audit summaries could not be flushed'));
-  await Promise.resolve(rt.watches?.stop?.()).catch((err: unknown) => log.warn({ err }, 'health watches did not stop cleanly'));
+  await p.audit?.flush().catch((err: unknown) => log.warn({ err }, 'audit summaries could not be flushed'));
+  await Promise.resolve(p.watches?.stop?.()).catch((err: unknown) => log.warn({ err }, 'health watches did not stop cleanly'));
   await rt.replication.stop(); // gives the leader lease up: another replica takes over at once
-  await rt.trust?.stop().catch((err: unknown) => log.warn({ err }, 'slash trust did not stop cleanly'));
-  await rt.socket?.stop().catch((err: unknown) => log.warn({ err }, 'WebSocket did not close cleanly'));
-  await rt.http?.stop();
-  await rt.opsHttp?.stop();
+  await p.trust?.stop().catch((err: unknown) => log.warn({ err }, 'slash trust did not stop cleanly'));
+  await p.socket?.stop().catch((err: unknown) => log.warn({ err }, 'WebSocket did not close cleanly'));
+  await p.http?.stop();
+  await p.opsHttp?.stop();
 }

@@ -1,25 +1,26 @@
 /** Start-up step: the WebSocket (DMs, mentions, cache invalidation). */
-import { createWebSocketClient } from '../mattermost/websocket.js';
-import { createEventRouter } from './events.js';
-import { need, type BotRuntime } from './runtime.js';
+import { createWebSocketClient, type MattermostSocket } from '../mattermost/websocket.js';
+import { createEventRouter, type EventParts } from './events.js';
+import type { BotRuntime } from './runtime.js';
 import { stoppedDuringStartup } from './startup-error.js';
 
 /**
  * Connects and waits for readiness (bounded: after BotDeps.wsReadyTimeoutMs start-up
  * carries on, slash commands work and DMs start once it connects), then asks for the
- * start-up catch-up if the first hello has not already.
+ * start-up catch-up if the first hello has not already. The socket is published as soon
+ * as it exists, so a failure from here on closes it.
  */
-export async function connectSocket(rt: BotRuntime): Promise<void> {
+export async function connectSocket(rt: BotRuntime, parts: Omit<EventParts, 'socket'>): Promise<MattermostSocket> {
   const { config, deps, log } = rt;
-  const user = need(rt.me, 'the bot user');
+  const user = parts.me;
   const make = deps.socket ?? createWebSocketClient;
   const socket = make({ url: config.mmUrl, token: config.botToken, logger: log, now: rt.now, ...deps.websocket });
-  rt.socket = socket;
-  socket.onEvent(createEventRouter(rt));
+  rt.published.socket = socket;
+  socket.onEvent(createEventRouter(rt, { ...parts, socket }));
   socket.onState((s) => {
     if (!s.connected && rt.phase === 'running') log.warn({ lastError: s.lastError }, 'WebSocket disconnected; reconnecting');
   });
-  rt.metrics.setSources({ socket: () => rt.socket?.state() ?? { connected: false, reconnects: 0 } });
+  rt.metrics.setSources({ socket: () => socket.state() });
   socket.start();
   const timeoutMs = deps.wsReadyTimeoutMs ?? 15_000;
   const outcome = await readyOrTimeout(socket.ready(), timeoutMs);
@@ -32,7 +33,8 @@ export async function connectSocket(rt: BotRuntime): Promise<void> {
     );
   }
   // at every start-up; the first hello already asked for it when the socket is up
-  if (rt.hellos === 0) rt.catchUp?.trigger('start-up');
+  if (rt.hellos === 0) parts.catchUp?.trigger('start-up');
+  return socket;
 }
 
 async function readyOrTimeout(ready: Promise<unknown>, timeoutMs: number): Promise<'ready' | 'stopped' | 'timeout'> {

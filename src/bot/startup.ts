@@ -1,54 +1,32 @@
 /**
- * Start-up as named steps over the runtime record (issue 2, issue 11 "Large workspaces"):
- * listen (health answers from the start) → `GET /users/me` → the bot's parts → its teams
- * and rights → WebSocket → "ready" (DMs and mentions answered from here) → slash
- * registration in the background. A failed step shuts down what earlier ones started.
+ * Start-up as typed steps (in 1,000 teams too: docs/benchmark.md): each takes the parts it
+ * needs and returns the parts it makes, so a step moved before the one that makes its
+ * input does not compile. listen (health answers from the start) → `GET /users/me` → the
+ * bot's parts → its teams and rights → WebSocket → "ready" (DMs and mentions answered from
+ * here) → slash registration in the background. What each step returns is published on
+ * the runtime record (`rt.published`) for the readers outside the steps: the HTTP routes,
+ * the status, the Bot's getters, and shutdown, which closes what a failed step left.
  */
+import type { Team, User } from '../mattermost/models.js';
 import { compatibilityPaths, parseServerVersion } from '../mattermost/compat.js';
 import { checkAuditChannel } from './audit-channel.js';
 import { identify } from './identify.js';
 import { buildInteractions } from './interactions.js';
-import { listen } from './listen.js';
+import { listen, type Listening } from './listen.js';
 import { checkOwnRights } from './rights.js';
-import { need, slashSignatures, urlOf, type BotRuntime } from './runtime.js';
+import { slashSignatures, urlOf, type BotRuntime, type Published } from './runtime.js';
 import { buildDispatcher, buildServices, createPermissionCaches, loadCommands, prepareIntake, prepareSlash } from './services.js';
 import { shutdown } from './shutdown.js';
 import { connectSocket } from './socket.js';
 import { isStartupError, StartupError } from './startup-error.js';
 import { loadTeams, startRegistration } from './teams.js';
 
-/** One start-up step; it reads what earlier steps put into the runtime record and adds its own. */
-export interface StartupStep {
-  readonly name: string;
-  run(rt: BotRuntime): void | Promise<void>;
-}
-
-/** The steps, in order. */
-export const STARTUP_STEPS: readonly StartupStep[] = [
-  { name: 'commands and policy', run: loadCommands },
-  { name: 'listen', run: listen },
-  { name: 'identify', run: identify },
-  { name: 'permission caches', run: createPermissionCaches },
-  { name: 'services', run: buildServices },
-  { name: 'buttons and dialogs', run: buildInteractions },
-  { name: 'dispatcher', run: buildDispatcher },
-  { name: 'slash', run: prepareSlash },
-  { name: 'intake', run: prepareIntake },
-  { name: 'teams', run: loadTeams },
-  { name: 'own rights', run: checkOwnRights },
-  { name: 'audit channel', run: checkAuditChannel },
-  { name: 'hook URLs', run: (rt) => rt.hookUrls.load() },
-  { name: 'websocket', run: connectSocket },
-  { name: 'ready', run: announceReady },
-  { name: 'slash registration', run: startRegistration },
-];
-
 /** Runs the start-up steps; on failure, leaves nothing running and throws a StartupError. */
 export async function startBot(rt: BotRuntime): Promise<void> {
   if (rt.phase !== 'idle') throw new Error(`start() called while ${rt.phase}`);
   rt.phase = 'starting';
   try {
-    for (const step of STARTUP_STEPS) await step.run(rt);
+    await runSteps(rt);
   } catch (err) {
     await shutdown(rt, 0);
     if (isStartupError(err)) throw err;
@@ -57,8 +35,43 @@ export async function startBot(rt: BotRuntime): Promise<void> {
   }
 }
 
+/** The steps, in order; what a step makes for readers outside the steps is published before the next runs. */
+async function runSteps(rt: BotRuntime): Promise<void> {
+  const { registry, policy } = await loadCommands(rt);
+  const listening = publish(rt, await listen(rt));
+  const { urls } = listening;
+  const me = publish(rt, { me: await identify(rt) }).me;
+  const { permissions, visibility } = createPermissionCaches(rt, me);
+  const { services, audit, auditPost, watches } = buildServices(rt, { me, permissions, registry, policy });
+  publish(rt, { audit, watches });
+  const { confirmations } = publish(rt, await buildInteractions(rt, { me, policy, permissions, audit, urls }));
+  publish(rt, { dispatcher: buildDispatcher(rt, { registry, permissions, visibility, services, me, confirmations }) });
+  const { registration } = publish(rt, await prepareSlash(rt, { me, registry, urls, auditPost }));
+  const { intake, catchUp } = publish(rt, await prepareIntake(rt, { me, urls }));
+  const teams = await loadTeams(rt, { me, permissions });
+  publish(rt, { rights: await checkOwnRights(rt, { permissions, me, teams, registry }) });
+  await checkAuditChannel(rt);
+  await rt.hookUrls.load();
+  publish(rt, { socket: await connectSocket(rt, { me, permissions, visibility, intake, catchUp, registration }) });
+  announceReady(rt, { me, teams, listening });
+  startRegistration(rt, { registration, teams });
+}
+
+/** Puts a step's parts on the runtime record (see {@link Published}; nothing else) and hands them on. */
+function publish<T extends Partial<Published> & Record<Exclude<keyof T, keyof Published>, never>>(rt: BotRuntime, parts: T): T {
+  Object.assign(rt.published, parts);
+  return parts;
+}
+
+/** What the "ready" lines name. */
+interface ReadyFacts {
+  me: User;
+  teams: readonly Team[];
+  listening: Listening;
+}
+
 /** DMs and mentions are answered from here on; slash commands follow in the background. */
-function announceReady(rt: BotRuntime): void {
+function announceReady(rt: BotRuntime, facts: ReadyFacts): void {
   rt.phase = 'running';
   const version = rt.serverVersion;
   // which version-dependent behaviour the bot assumes (docs/mattermost-notes.md §0)
@@ -67,26 +80,25 @@ function announceReady(rt: BotRuntime): void {
     { serverVersion: version || 'unknown', compatibility: Object.fromEntries(compat.map((c) => [c.feature, c.path])) },
     `compatibility paths for Mattermost ${version || '(version unknown)'}: ${compat.map((c) => c.feature).join(', ')}`,
   );
-  rt.log.info(readyFields(rt), readyLine(rt));
+  rt.log.info(readyFields(rt, facts), readyLine(rt, facts));
 }
 
-function readyFields(rt: BotRuntime): Record<string, unknown> {
-  const teams = need(rt.teams, 'the teams');
+function readyFields(rt: BotRuntime, { me, teams, listening }: ReadyFacts): Record<string, unknown> {
   return {
     serverVersion: rt.serverVersion || 'unknown',
-    bot: need(rt.me, 'the bot user').username,
+    bot: me.username,
     teams: teams.length <= 20 ? teams.map((t) => t.name) : `${teams.length} teams`,
     slashRequests: slashSignatures(rt),
-    url: urlOf(rt.bound),
-    slashUrl: rt.slashUrl,
+    url: urlOf(listening.bound),
+    slashUrl: listening.urls.slash,
   };
 }
 
-function readyLine(rt: BotRuntime): string {
-  const n = need(rt.teams, 'the teams').length;
+function readyLine(rt: BotRuntime, { me, teams }: ReadyFacts): string {
+  const n = teams.length;
   const signatures = slashSignatures(rt);
   return (
-    `ready: @${need(rt.me, 'the bot user').username} on Mattermost ${rt.serverVersion || '(version unknown)'} answers DMs and mentions; ` +
+    `ready: @${me.username} on Mattermost ${rt.serverVersion || '(version unknown)'} answers DMs and mentions; ` +
     (n > 0 ? `registering slash commands in ${n} team${n === 1 ? '' : 's'}` : 'in no team (DMs only)') +
     `; slash requests ${signatures === 'verified' ? "verified by the server's signature" : signatures === 'unknown' ? 'not verifiable yet (signing key unread)' : 'not signed by the server'}`
   );

@@ -2,7 +2,7 @@
 import type { PermissionService } from '../core/permission-service.js';
 import type { Team, TeamMember, User } from '../mattermost/models.js';
 import type { SlashRegistration } from '../services/slash-registration.js';
-import { need, type BotRuntime } from './runtime.js';
+import type { BotRuntime } from './runtime.js';
 
 /** The default team and channel roles (server/public/model/role.go), read with the bot's own. */
 const BASE_ROLE_NAMES = ['team_user', 'team_admin', 'team_guest', 'channel_user', 'channel_admin', 'channel_guest'];
@@ -11,11 +11,10 @@ const BASE_ROLE_NAMES = ['team_user', 'team_admin', 'team_guest', 'channel_user'
 const SLASH_REGISTRATION_CONCURRENCY = 4;
 
 /** Start-up step: the teams slash commands go into, and the bot's own facts in them. */
-export async function loadTeams(rt: BotRuntime): Promise<void> {
-  const user = need(rt.me, 'the bot user');
-  const teams = await chooseTeams(rt, user.id);
-  rt.teams = teams;
-  await primeBotFacts(rt, need(rt.permissions, 'the permission service'), user, teams);
+export async function loadTeams(rt: BotRuntime, parts: { me: User; permissions: PermissionService }): Promise<Team[]> {
+  const teams = await chooseTeams(rt, parts.me.id);
+  await primeBotFacts(rt, parts.permissions, parts.me, teams);
+  return teams;
 }
 
 /** Every team of the bot, or those named in MMOPS_TEAMS. */
@@ -75,8 +74,8 @@ async function primeRoles(rt: BotRuntime, perms: PermissionService, roleLists: s
 }
 
 /** Start-up step (the last): slash registration goes on in the background; Bot.registered() waits for it. */
-export function startRegistration(rt: BotRuntime): void {
-  rt.registrationDone = registerInBackground(rt, need(rt.registration, 'the slash registration'), need(rt.teams, 'the teams'));
+export function startRegistration(rt: BotRuntime, parts: { registration: SlashRegistration; teams: Team[] }): void {
+  rt.registrationDone = registerInBackground(rt, parts.registration, parts.teams);
 }
 
 /** Registers the slash commands of every team, a few teams at a time, paced by the REST client. */
@@ -103,9 +102,9 @@ async function registerInBackground(rt: BotRuntime, reg: SlashRegistration, team
 }
 
 /** The bot was added to a team while running: register the slash commands there. */
-export async function registerNewTeam(rt: BotRuntime, teamId: string): Promise<void> {
-  const { registration, log } = rt;
-  if (!registration || rt.phase !== 'running') return;
+export async function registerNewTeam(rt: BotRuntime, registration: SlashRegistration, teamId: string): Promise<void> {
+  const { log } = rt;
+  if (rt.phase !== 'running') return;
   try {
     const team = await rt.api.getTeam(teamId);
     if (rt.teamFilter && !rt.teamFilter.has(team.name)) {

@@ -1,6 +1,7 @@
 /** The bot's public shape (re-exported by src/bot.ts) and what a caller may replace. */
 import type { Config } from '../config.js';
-import type { CommandDefinition, HealthWatchService, Invocation, Logger } from '../core/command.js';
+import type { CommandDefinition, Invocation, Logger } from '../core/command.js';
+import type { HealthWatchService } from '../services/health-watch.js';
 import type { DispatchResult } from '../core/dispatcher.js';
 import type { BotRights } from '../core/permissions/bot-rights.js';
 import type { MattermostApi } from '../mattermost/api.js';

@@ -17,7 +17,7 @@
  *   await audit.flush(); // at shutdown: pending refusal summaries are posted
  */
 import type { AuditEntry, Logger } from './command.js';
-import { serializeError } from './logger.js';
+import { serializeError } from '../log/logger.js';
 import { escapeText } from './reply.js';
 
 export interface AuditTrailOptions {

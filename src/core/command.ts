@@ -19,9 +19,13 @@
  *   });
  */
 import type { z } from 'zod';
+import type { Logger } from '../log/logger.js';
 import type { MattermostApi } from '../mattermost/api.js';
 import type { Channel, Team, User } from '../mattermost/models.js';
 import type { Reply } from './reply.js';
+
+/** The logger type lives in src/log/logger.ts (below every layer); commands take it from here. */
+export type { Logger };
 
 /** A Mattermost permission id, e.g. `manage_system`, `edit_other_users`, `view_team`. */
 export type PermissionId = string;
@@ -105,14 +109,6 @@ export interface Invocation {
 /** Positional and flag arguments after the command and subcommand words. */
 export type RawArgs = Record<string, unknown> & { _: string[] };
 
-export interface Logger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-  child(bindings: object): Logger;
-}
-
 /** Resolves user references typed by people: `@name`, `name`, email, id, "Full Name". */
 export interface UserDirectory {
   /** One user; throws UserError `not_found` or `ambiguous` (with candidates). */
@@ -123,7 +119,7 @@ export interface UserDirectory {
   byIds(ids: string[]): Promise<Map<string, User>>;
   /**
    * The items about people the caller may see (the server's rule, docs/mattermost-notes.md
-   * docs/mattermost-notes.md §2.3): for lists the bot reads with its own token (search, autocomplete, members).
+   * §2.3): for lists the bot reads with its own token (search, autocomplete, members).
    * Everything else the directory returns is already cut to them.
    */
   visible<T>(items: readonly T[], idOf: (item: T) => string): Promise<T[]>;
@@ -137,48 +133,15 @@ export interface CallerPermissions {
   require(req: Requirement, where?: { teamId?: string; channelId?: string }): Promise<void>;
 }
 
-/** What the bot knows about itself (for /health). */
-export interface BotStatus {
-  user: User;
-  startedAt: number;
-  websocket: { connected: boolean; since: number | null; reconnects: number };
-  commandsServed: number;
-  lastError: { at: number; message: string } | null;
-  serverVersion: string;
-  /** names of the teams where slash commands are registered (absent: not known) */
-  slashTeams?: string[];
-  /**
-   * whether slash requests carry the server's signature: 'verified' (checked on every
-   * request), 'unsigned' (the server signs none: privileged commands by DM only),
-   * 'unsigned_allowed' (none, and MMOPS_ALLOW_UNSIGNED_SLASH=true), 'unknown' (its key
-   * could not be read yet)
-   */
-  slashSignatures?: 'verified' | 'unsigned' | 'unsigned_allowed' | 'unknown';
-}
-
-/** A scheduled `/health watch`. */
-export interface HealthWatch {
-  id: string;
-  channelId: string;
-  teamId: string;
-  everyMs: number;
-  createdBy: string;
-  createdAt: number;
-}
-
-export interface HealthWatchService {
-  add(w: Omit<HealthWatch, 'id' | 'createdAt'>): Promise<HealthWatch>;
-  remove(channelId: string): Promise<HealthWatch | undefined>;
-  list(): HealthWatch[];
-}
-
-/** Long-lived services a few commands use; absent ones are `undefined`. */
+/**
+ * Long-lived services a few commands use; absent ones are `undefined`. A feature's own
+ * service adds its member where the feature lives, by declaration merging (as Sapphire's
+ * plugins add to its `Container`), so this layer names no feature above it:
+ * `botStatus` (src/services/bot-status.ts), `watches` (src/services/health-watch.ts).
+ */
 export interface Services {
-  watches?: HealthWatchService;
-  /** an audit line for a privileged action (core/audit) */
+  /** an audit line for a privileged action (src/core/audit.ts) */
   audit(entry: AuditEntry): void;
-  /** Gives the bot's current view of itself. */
-  botStatus(): BotStatus;
   /** Every command definition (for `help`). */
   commands(): readonly CommandDefinition[];
   /** Extra requirements the operator's policy adds (see MMOPS_POLICY). */

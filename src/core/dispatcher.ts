@@ -1,7 +1,8 @@
 /**
  * The dispatcher: one Invocation in, one Reply out, whatever the transport.
  *
- * Order matters (style habits 4, 5 and 7):
+ * Order matters: rights before arguments (a refused caller learns nothing from validation),
+ * typed refusals kept apart from crashes (caught once, here), a deadline on every step:
  *  1. words        tokenize (bad quoting → a clear message)
  *  2. command      unknown → "did you mean …" naming close matches and `help`
  *  3. subcommand   first word naming one, else the default; none → the usage list
@@ -43,7 +44,7 @@ import type {
   UserDirectory,
 } from './command.js';
 import { isUserError, UserError } from './errors.js';
-import { mergingChild, serializeError } from './logger.js';
+import { mergingChild, serializeError } from '../log/logger.js';
 import { parseArgs, tokenize, validateArgs } from './parse.js';
 import { freshReads, type Decision, type FreshReads, type PermissionService, type Where } from './permission-service.js';
 import { createCallerPermissions } from './permissions/caller.js';

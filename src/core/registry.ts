@@ -10,7 +10,7 @@
  *   registry.closest('whoami');     // ['whois']
  */
 import type { CommandDefinition, Logger, SubcommandDefinition } from './command.js';
-import { silentLogger } from './logger.js';
+import { silentLogger } from '../log/logger.js';
 
 export interface Registry {
   /** every command, in definition order */

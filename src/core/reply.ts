@@ -8,6 +8,7 @@
  * @example
  *   reply([title(md`Who is ${user.username}`), fields([['Position', user.position]])])
  */
+import type { ClientConfig } from '../mattermost/models.js';
 
 /** Markdown the bot wrote itself (already escaped where needed). */
 export class Markdown {
@@ -74,6 +75,19 @@ export interface DialogRequest {
   fields: DialogField[];
   /** what the submission needs to be turned back into a command (command prefix, target) */
   state: Record<string, string>;
+}
+
+/**
+ * What a submission turns into: the exact command text (with --yes where the command asks to
+ * confirm: the dialog was the confirmation), and the id of the person the form was opened for
+ * (the command stops if the name now means someone else, as a confirmation does).
+ */
+export type FormOutcome = { errors: Record<string, string> } | { text: string; secret?: string; targetId?: string };
+
+/** How a submission of the dialog with this `callbackId` becomes a command (commands/lib/forms.ts). */
+export interface DialogForm {
+  callbackId: string;
+  submit(values: Record<string, unknown>, state: Record<string, string>, ctx: { clientConfig(): Promise<ClientConfig> }): Promise<FormOutcome>;
 }
 
 export interface Reply {

@@ -20,7 +20,7 @@
  *   const hooks = createHookUrlCheck({ mmUrl: config.mmUrl, siteUrl: async () => (await api.getClientConfig()).SiteURL ?? '' });
  *   if (await hooks.allows(form.response_url)) await createResponseUrlClient().post(form.response_url, body);
  */
-import type { Logger } from '../core/command.js';
+import type { Logger } from '../log/logger.js';
 import { concurrency } from './transport/concurrency.js';
 import { type Send, compose } from './transport/layer.js';
 import { timeout } from './transport/timeout.js';

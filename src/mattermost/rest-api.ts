@@ -14,8 +14,7 @@
  *   const me = await api.getMe({ signal: ctx.signal });
  */
 import { z } from 'zod';
-import type { Logger } from '../core/command.js';
-import { silentLogger } from '../core/logger.js';
+import { silentLogger, type Logger } from '../log/logger.js';
 import type { ApiStats, CallOptions, MattermostApi } from './api.js';
 import { callerSignal } from './bound-signal.js';
 import { ApiError, NetworkError, ProtocolError, TOKEN_REJECTED_IDS } from './errors.js';

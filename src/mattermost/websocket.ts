@@ -31,8 +31,7 @@
  * That `hello` is delivered to handlers, which treat it as "state may be stale".
  */
 import WebSocket from 'ws';
-import type { Logger } from '../core/command.js';
-import { silentLogger } from '../core/logger.js';
+import { silentLogger, type Logger } from '../log/logger.js';
 import { type WsEvent, type WsReply, wsEventSchema, wsReplySchema } from './models.js';
 
 /** A snapshot of the connection, for /health and logs. */

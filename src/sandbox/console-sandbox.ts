@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { createBot, type Bot, type BotDeps } from '../bot.js';
 import { loadConfig, type Config, type LogLevel } from '../config.js';
-import { createLogger } from '../core/logger.js';
+import { createLogger } from '../log/logger.js';
 import { createMemoryStateStore } from '../state/state-store.js';
 import { startFakeMattermost, type FakeMattermost, type StartOptions } from './fake-server.js';
 import { startRoundRobinProxy, type RoundRobinProxy } from './round-robin.js';

@@ -6,8 +6,33 @@
  *   const status = createBotStatus({ socket: () => socket.state() });
  *   status.setUser(me); status.commandServed(); status.snapshot();
  */
-import type { BotStatus } from '../core/command.js';
 import type { User } from '../mattermost/models.js';
+
+/** What the bot knows about itself (for /health). */
+export interface BotStatus {
+  user: User;
+  startedAt: number;
+  websocket: { connected: boolean; since: number | null; reconnects: number };
+  commandsServed: number;
+  lastError: { at: number; message: string } | null;
+  serverVersion: string;
+  /** names of the teams where slash commands are registered (absent: not known) */
+  slashTeams?: string[];
+  /**
+   * whether slash requests carry the server's signature: 'verified' (checked on every
+   * request), 'unsigned' (the server signs none: privileged commands by DM only),
+   * 'unsigned_allowed' (none, and MMOPS_ALLOW_UNSIGNED_SLASH=true), 'unknown' (its key
+   * could not be read yet)
+   */
+  slashSignatures?: 'verified' | 'unsigned' | 'unsigned_allowed' | 'unknown';
+}
+
+declare module '../core/command.js' {
+  interface Services {
+    /** Gives the bot's current view of itself. */
+    botStatus(): BotStatus;
+  }
+}
 
 export interface BotStatusOptions {
   /** the WebSocket state, read on every snapshot */

@@ -6,7 +6,7 @@
  * requester alone, or, when the operator's policy names the subcommand (`approvals` in
  * MMOPS_POLICY), into a request with **Approve** / **Deny** buttons in the approvals channel.
  *
- * A click reaches `POST /actions` (transports/action-endpoint.ts) with the button's
+ * A click reaches `POST /actions` (src/transports/callback-endpoint.ts) with the button's
  * `context`, which only the server and the bot see (docs/mattermost-notes.md §8.2). The
  * server signs nothing (§8.4), so the context carries a token signed by the bot
  * (action-token.ts): what to run, for whom, until when, and a nonce. A click is honoured
@@ -32,7 +32,7 @@ import type { ApprovalPolicy, ApproverRule } from '../core/permissions/policy.js
 import type { ConfirmationRequest, DispatchInteractions } from '../core/interactions.js';
 import { freshReads, type PermissionService } from '../core/permission-service.js';
 import { code, md, paragraph, raw, reply, type Reply, type ReplyButton, type Text } from '../core/reply.js';
-import { createPrivateAnswers } from '../transports/private-answer.js';
+import { createPrivateAnswers } from '../render/private-answer.js';
 import type { MattermostApi } from '../mattermost/api.js';
 import type { Channel } from '../mattermost/models.js';
 import type { StateStore } from '../state/state-store.js';
@@ -433,7 +433,7 @@ export function createConfirmations(deps: ConfirmationsDeps): Confirmations {
     return finish(p, `Approved by @\u200b${who}: ${p.label} was ${status}. The requester has the details (ref ${result.ref}).`);
   }
 
-  /** Tells the requester in their DM with the bot (a sensitive answer only ephemerally, transports/private-answer.ts). */
+  /** Tells the requester in their DM with the bot (a sensitive answer only ephemerally, src/render/private-answer.ts). */
   async function tellRequester(p: ActionPayload, header: Text, outcome?: Reply, ref = p.nonce.slice(0, 6)): Promise<void> {
     const message: Reply = outcome ? { ...outcome, buttons: [], blocks: [paragraph(header), ...outcome.blocks] } : reply([paragraph(header)], { tone: 'info' });
     await answers.send({ userId: p.requester }, message, ref, { preferDm: true });

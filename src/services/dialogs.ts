@@ -14,13 +14,12 @@
  */
 import { z } from 'zod';
 import type { AuditEntry, Invocation, Logger } from '../core/command.js';
-import type { DialogRequest, Reply } from '../core/reply.js';
+import type { DialogForm, DialogRequest, Reply } from '../core/reply.js';
 import type { MattermostApi } from '../mattermost/api.js';
 import type { ClientConfig } from '../mattermost/models.js';
 import type { StateStore } from '../state/state-store.js';
-import type { DialogForm } from '../../commands/lib/forms.js';
 import { newNonce, UNVERIFIED_SENDER, type ActionTokens } from './action-token.js';
-import { createPrivateAnswers } from '../transports/private-answer.js';
+import { createPrivateAnswers } from '../render/private-answer.js';
 
 const id26 = z.string().regex(/^[a-z0-9]{26}$/);
 const optionalId = z.union([id26, z.literal('')]);
@@ -199,7 +198,7 @@ export function createDialogs(deps: DialogsDeps): Dialogs {
       receivedAt: now(),
     };
     const result = await deps.dispatch(inv);
-    // the answer goes to the submitter alone, where the form was opened (transports/private-answer.ts)
+    // the answer goes to the submitter alone, where the form was opened (src/render/private-answer.ts)
     await answers.send({ userId: st.requester, channelId: st.channelId, rootId: st.rootId }, result.reply, result.ref);
     return {};
   }

@@ -16,7 +16,7 @@
  *   report.verdict; // 'degraded'
  *   report.flags;   // [{ key: 'cluster:app-3:version', text: 'app-3 runs version 10.4.2; the others run 10.5.0', … }]
  */
-import type { BotStatus } from '../core/command.js';
+import type { BotStatus } from './bot-status.js';
 import type { MattermostApi } from '../mattermost/api.js';
 import { isApiError, isNetworkError, ProtocolError } from '../mattermost/errors.js';
 import type { ClusterInfo, Ping, SamlCertificateStatus } from '../mattermost/models.js';

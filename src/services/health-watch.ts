@@ -38,13 +38,37 @@ import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
-import type { BotStatus, HealthWatch, HealthWatchService, Logger } from '../core/command.js';
-import { serializeError } from '../core/logger.js';
+import type { Logger } from '../core/command.js';
+import { serializeError } from '../log/logger.js';
 import { list, md, paragraph, raw, reply, title, type Block, type Reply } from '../core/reply.js';
 import type { MattermostApi } from '../mattermost/api.js';
 import type { StateStore } from '../state/state-store.js';
 import { renderReply } from '../render/markdown.js';
+import type { BotStatus } from './bot-status.js';
 import { runHealthCheck, VERDICT_LABEL, type HealthReport, type Verdict } from './health-check.js';
+
+/** A scheduled `/health watch`. */
+export interface HealthWatch {
+  id: string;
+  channelId: string;
+  teamId: string;
+  everyMs: number;
+  createdBy: string;
+  createdAt: number;
+}
+
+export interface HealthWatchService {
+  add(w: Omit<HealthWatch, 'id' | 'createdAt'>): Promise<HealthWatch>;
+  remove(channelId: string): Promise<HealthWatch | undefined>;
+  list(): HealthWatch[];
+}
+
+declare module '../core/command.js' {
+  interface Services {
+    /** the `/health watch` service (absent: this bot keeps no watches) */
+    watches?: HealthWatchService;
+  }
+}
 
 /** Shortest interval a watch may have. */
 export const MIN_WATCH_INTERVAL_MS = 60_000;

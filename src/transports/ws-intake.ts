@@ -21,7 +21,7 @@
  * A sensitive reply (a generated password, sessions, audits) is never a stored post,
  * not even in the DM: posts are kept in the database, search, exports and
  * notifications. It goes as an ephemeral post (`POST /posts/ephemeral`, docs/mattermost-notes.md
- * docs/mattermost-notes.md §5.10), in the DM or the thread. The invocation says whether that is possible
+ * §5.10), in the DM or the thread. The invocation says whether that is possible
  * (`privateReplies`), so the dispatcher refuses a sensitive command up front rather
  * than produce a secret it cannot hand over; if the ephemeral post still fails, only a
  * stored notice without the content is left.

@@ -1,5 +1,5 @@
 /**
- * Issue 11's chaos test: the real bot as a real process (`src/main.ts`, state in its
+ * The chaos test (never lose or stall a command): the real bot as a real process (`src/main.ts`, state in its
  * MMOPS_STATE_DIR across restarts) against the sandbox server, while sockets drop, the
  * WebSocket hub restarts and loses its dead queues, the bot is stopped by SIGTERM and
  * SIGKILL and started again, and the server's rate limiter answers 429 — and 500 DMs and

@@ -13,7 +13,7 @@ import {
 } from '../../src/core/command.js';
 import { createDispatcher, type DispatcherDeps } from '../../src/core/dispatcher.js';
 import { UserError } from '../../src/core/errors.js';
-import { createLogger } from '../../src/core/logger.js';
+import { createLogger } from '../../src/log/logger.js';
 import type { CheckOptions, Decision, PermissionService, Where } from '../../src/core/permission-service.js';
 import { createRegistry } from '../../src/core/registry.js';
 import { fields, reply, say } from '../../src/core/reply.js';

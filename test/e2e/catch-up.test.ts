@@ -1,6 +1,6 @@
 /**
  * Catch-up end to end: the real bot against the sandbox server, across reconnects that
- * do not resume, restarts, and shutdown (issue 11).
+ * do not resume, restarts, and shutdown.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Post } from '../../src/sandbox/fake-server.js';

@@ -1,5 +1,6 @@
 /**
- * A plain CommandContext for unit-testing a command's `execute` (style habit 2):
+ * A plain CommandContext for unit-testing a command's `execute` (a command is a pure
+ * function of its context):
  * stubbed API (only the methods a test provides; any other call fails loudly),
  * configurable caller permissions, an audit recorder and a silent logger.
  *
@@ -17,7 +18,6 @@ import type { ApiStats, MattermostApi } from '../../src/mattermost/api.js';
 import { channelSchema, teamSchema, userSchema, type Channel, type Team, type User } from '../../src/mattermost/models.js';
 import type {
   AuditEntry,
-  BotStatus,
   CallerPermissions,
   CommandContext,
   CommandDefinition,
@@ -29,7 +29,8 @@ import type {
   UserDirectory,
 } from '../../src/core/command.js';
 import { UserError } from '../../src/core/errors.js';
-import { silentLogger } from '../../src/core/logger.js';
+import type { BotStatus } from '../../src/services/bot-status.js';
+import { silentLogger } from '../../src/log/logger.js';
 import { createUserDirectory } from '../../src/core/users.js';
 
 /** A stable 26-character Mattermost-shaped id for a test name. */

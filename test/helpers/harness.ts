@@ -11,10 +11,11 @@
  *   expect(text).toContain('Bob');
  *   await h.close();
  */
-import type { AuditEntry, BotStatus, CommandDefinition, Invocation, Logger, Policy, Services } from '../../src/core/command.js';
+import type { AuditEntry, CommandDefinition, Invocation, Logger, Policy, Services } from '../../src/core/command.js';
+import type { BotStatus } from '../../src/services/bot-status.js';
 import { createAuditTrail } from '../../src/core/audit.js';
 import { createDispatcher, type Dispatcher, type DispatchResult } from '../../src/core/dispatcher.js';
-import { silentLogger } from '../../src/core/logger.js';
+import { silentLogger } from '../../src/log/logger.js';
 import type { PermissionService } from '../../src/core/permission-service.js';
 import { createPermissionService } from '../../src/core/permissions/service.js';
 import { createRegistry, type Registry } from '../../src/core/registry.js';

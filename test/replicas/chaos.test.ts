@@ -1,5 +1,5 @@
 /**
- * Issue 13's chaos test: three replicas of the real bot (real processes, `src/main.ts`)
+ * The replicas' chaos test (one answer per command, no single point of failure): three replicas of the real bot (real processes, `src/main.ts`)
  * on a real Redis (fresh key prefix) against the sandbox server, while replicas are
  * SIGKILLed (and SIGTERMed) and started again, sockets drop, the WebSocket hub restarts
  * and the server answers 429 — and 300 DMs and 100 mentions arrive. Then:

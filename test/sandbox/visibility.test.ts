@@ -1,6 +1,6 @@
 /**
- * The fake server applies the server's "who may see whom" rule (docs/mattermost-notes.md
- * docs/mattermost-notes.md §2.3; server/channels/app/user.go GetViewUsersRestrictions, UserCanSeeOtherUser) to
+ * The fake server applies the server's "who may see whom" rule (docs/mattermost-notes.md §2.3;
+ * server/channels/app/user.go GetViewUsersRestrictions, UserCanSeeOtherUser) to
  * everyone who lacks system-wide `view_members`, guests by default. In the demo seed
  * erin is a guest in acme:town-square only and ivan is in ops only, so erin may not
  * see ivan; dave (a plain member) may see everyone.

@@ -1,5 +1,5 @@
 /**
- * The audit channel cannot be flooded (issue 10, item 7): 300 refusals by one user make
+ * The audit channel cannot be flooded: 300 refusals by one user make
  * one full audit post and one "N more refusals" line, each quoting at most 60 characters
  * of what they typed; the log still has one line per refusal; nothing is changed.
  */

@@ -1,5 +1,5 @@
 /**
- * Review of buttons, approvals and dialogs (issue 14) as an attacker would try them, against
+ * Review of buttons, approvals and dialogs as an attacker would try them, against
  * the real bot (createBot, as `npm start`) and the sandbox server (docs/mattermost-notes.md §8).
  * Each test is one problem found in review; each asserts the refusal and that no privileged
  * call happened (the sandbox records every request).

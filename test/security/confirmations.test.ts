@@ -1,5 +1,5 @@
 /**
- * Confirm with a button, approve with a second person (issue 14), against the real bot
+ * Confirm with a button, approve with a second person, against the real bot
  * (createBot, as `npm start`) and the sandbox server, which does clicks as the server does
  * (docs/mattermost-notes.md §8: cookies on ephemeral posts, `user_id` from the clicker's
  * session, `integration` hidden from clients).

@@ -1,5 +1,5 @@
 /**
- * Ops endpoints say nothing internal (issue 10, item 7): /readyz and /healthz answer a
+ * Ops endpoints say nothing internal: /readyz and /healthz answer a
  * status and a reason code only, and MMOPS_OPS_LISTEN moves them (and /metrics) off the
  * listener that Mattermost must reach, so /slash can be exposed alone.
  */

@@ -1,5 +1,5 @@
 /**
- * response_url on a leash (issue 10, item 6): the bot POSTs delayed answers only to a
+ * response_url on a leash: the bot POSTs delayed answers only to a
  * command hook URL of its own Mattermost server, through a client of its own. A forged
  * response_url is never contacted (the answer comes as an ephemeral post instead), and a
  * hook answering `X-RateLimit-Remaining: 0, X-RateLimit-Reset: 60` does not pace, delay or

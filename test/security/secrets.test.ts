@@ -1,5 +1,5 @@
 /**
- * Secrets only ephemeral (issue 10, item 3): a password generated over DM, and session or
+ * Secrets only ephemeral: a password generated over DM, and session or
  * audit details asked for by DM, reach the caller as an ephemeral post in the DM and never
  * as a stored post (database, search, exports, notifications) nor a log line. Without
  * `create_post_ephemeral` the bot refuses to generate a password over DM (and changes

@@ -1,5 +1,5 @@
 /**
- * Forged slash requests (issue 10, finding 1), played against the real bot and the
+ * Forged slash requests, played against the real bot and the
  * sandbox server. Every test asserts the refusal AND that the bot made no privileged
  * API call (the sandbox records every request: `fake.requests`).
  *

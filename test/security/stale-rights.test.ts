@@ -1,5 +1,5 @@
 /**
- * Stale and over-granted rights (issue 10, items 4 and 5), against the real bot (createBot,
+ * Stale and over-granted rights, against the real bot (createBot,
  * as `npm start`) and the sandbox server.
  *
  * The server tells the bot nothing when someone else's roles change: a system-role change

@@ -1,6 +1,6 @@
 /**
- * Guests see through the bot only whom the server would show them (issue 10, item 2;
- * docs/mattermost-notes.md §2.3). The real bot against the sandbox server, slash
+ * Guests see through the bot only whom the server would show them
+ * (docs/mattermost-notes.md §2.3). The real bot against the sandbox server, slash
  * commands typed by erin, a guest in acme:town-square only; ivan is in ops only, so
  * erin may not see him.
  *

@@ -1,6 +1,6 @@
 /**
  * The REST catch-up on a stubbed API: which missed posts it hands to the intake, and
- * which it only records as answered (found by the chaos test, issue 11).
+ * which it only records as answered (found by the chaos test, test/chaos/chaos.test.ts).
  */
 import { describe, expect, it } from 'vitest';
 import { createReplication } from '../../src/bot/replication.js';

@@ -1,5 +1,5 @@
 /**
- * Dialogs (issue 14): `team invite <team>` and `user password @x` without their value open
+ * Dialogs: `team invite <team>` and `user password @x` without their value open
  * a dialog; the submission is checked (signed state, the same person, not expired, valid
  * values) before anything runs. The wire side (the slash endpoint opening it with the
  * request's trigger_id) is covered in test/transports/slash-endpoint.test.ts style below.

@@ -3,7 +3,7 @@
  * probes that gather its inputs.
  */
 import { describe, expect, it } from 'vitest';
-import type { BotStatus } from '../../src/core/command.js';
+import type { BotStatus } from '../../src/services/bot-status.js';
 import { ApiError, NetworkError, ProtocolError } from '../../src/mattermost/errors.js';
 import type { ClusterInfo, Ping, SamlCertificateStatus } from '../../src/mattermost/models.js';
 import {

@@ -21,7 +21,7 @@ import {
 import { renderReply } from '../../src/render/markdown.js';
 import { captureLines, createMemoryLogger, type MemoryLogger } from '../helpers/logger.js';
 import type { Logger } from '../../src/core/command.js';
-import { createLogger } from '../../src/core/logger.js';
+import { createLogger } from '../../src/log/logger.js';
 import { createMemoryStateStore, type StateStore } from '../../src/state/state-store.js';
 import type { Post } from '../../src/mattermost/models.js';
 

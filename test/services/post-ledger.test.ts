@@ -48,7 +48,7 @@ describe('post ledger', () => {
   });
 
   it('never lets the shared mark pass a post another replica holds, until that post is answered', async () => {
-    // chaos test (issue 13): replica B, busy with later posts, wrote a mark past a post
+    // the replicas' chaos test (test/replicas/chaos.test.ts): replica B, busy with later posts, wrote a mark past a post
     // replica A was working on; had A died and B restarted after the overlap, it was lost
     const store = createMemoryStateStore();
     const claims = (ms: number) =>

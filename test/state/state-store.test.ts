@@ -257,7 +257,7 @@ describe('memory state store', () => {
   });
 
   it('keeps every change of a process killed before its debounced rewrite (the journal), and a cut last line is skipped', async () => {
-    // chaos test (issue 11): a post answered and marked done right before a SIGKILL was
+    // the chaos test (test/chaos/chaos.test.ts): a post answered and marked done right before a SIGKILL was
     // answered again after the restart, because "done" waited 200 ms for the rewrite
     const dir = mkdtempSync(join(tmpdir(), 'mmops-state-'));
     const path = join(dir, 'state.json');

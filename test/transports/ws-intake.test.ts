@@ -376,7 +376,7 @@ describe('claims across replicas', () => {
   });
 
   it('on a takeover, records a post the dead replica had answered (its reply is in the channel) instead of answering twice', async () => {
-    // chaos test (issue 13): a replica SIGKILLed right after posting an answer; another took
+    // the replicas' chaos test (test/replicas/chaos.test.ts): a replica SIGKILLed right after posting an answer; another took
     // the post over once the claim ran out (60 s by default: past the server's 30 s
     // pending_post_id window, and a folded "busy" line has another pending id) and answered again
     let holderAlive = true;
@@ -396,7 +396,7 @@ describe('claims across replicas', () => {
   });
 
   it('does not answer a post another replica took over while this one was cut off from the store past its claim', async () => {
-    // chaos test (issue 13): a replica starved of CPU (or of Redis) past its claim kept
+    // the replicas' chaos test (test/replicas/chaos.test.ts): a replica starved of CPU (or of Redis) past its claim kept
     // working and answered, while the replica that took the post over answered too
     const shared = createMemoryStateStore();
     let cutOff = false;
@@ -624,7 +624,7 @@ describe('WebSocket intake with the post ledger (exactly once, late commands, sh
 });
 
 
-describe('answers that cannot be delivered at once (chaos test, issue 11)', () => {
+describe('answers that cannot be delivered at once (found by the chaos test)', () => {
   const T0 = 1730000000000;
   const postOf = (ev: WsEvent): Post => postSchema.parse(JSON.parse(String(ev.data.post)));
   const stored = (p: { channel_id: string; message: string; root_id?: string }): Post => ({

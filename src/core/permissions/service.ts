@@ -19,7 +19,7 @@
  *   if (!d.allowed) ... // d.reason, d.requirement
  *   ws.on('event', (ev) => perms.handleEvent(ev));
  */
-import { silentLogger } from '../logger.js';
+import { silentLogger } from '../../log/logger.js';
 import { z } from 'zod';
 import type { Logger, Requirement } from '../command.js';
 import type { CheckOptions, Decision, FreshReads, PermissionService, Where } from '../permission-service.js';

@@ -26,7 +26,7 @@
  *   const viewer = await visibility.viewer(callerId);
  *   if (!viewer.sees(target.id)) throw notFoundFor(ref); // exactly like an unknown person
  */
-import { silentLogger } from '../logger.js';
+import { silentLogger } from '../../log/logger.js';
 import type { Logger, Requirement } from '../command.js';
 import type { CallOptions, MattermostApi } from '../../mattermost/api.js';
 import { isApiError, ProtocolError } from '../../mattermost/errors.js';

@@ -1,12 +1,12 @@
 /**
- * The two log formats (src/core/log-pretty.ts): JSON lines for machines, lines for a person on
+ * The two log formats (src/log/log-pretty.ts): JSON lines for machines, lines for a person on
  * a terminal, MMOPS_LOG_FORMAT to choose. Secrets are redacted in both: the same secret-laden
  * calls go through each format and no secret reaches either output.
  */
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { chooseLogFormat, formatPrettyLine } from '../../src/core/log-pretty.js';
-import { createLogger } from '../../src/core/logger.js';
+import { chooseLogFormat, formatPrettyLine } from '../../src/log/log-pretty.js';
+import { createLogger } from '../../src/log/logger.js';
 import { captureLines } from '../helpers/logger.js';
 
 const SECRETS = ['tok-field-1', 'tok-nested-2', 'pw-3', 'bearer-secret-4567890', 'pw-in-message-5', 'child-token-6', 'cause-token-7890abc'];

@@ -1,7 +1,7 @@
 /**
  * Human-readable log lines for a terminal: each JSON line the logger writes is reformatted
  * as `time LEVEL message key=value …`, an error's stack indented below. It reads the line
- * pino produced, after redaction and the error serializer (src/core/logger.ts), so what is
+ * pino produced, after redaction and the error serializer (src/log/logger.ts), so what is
  * hidden in the JSON form is hidden here too.
  *
  * @example

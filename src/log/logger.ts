@@ -9,8 +9,16 @@
  *   log.info({ command: 'whois' }, 'served');
  */
 import { pino, type DestinationStream, type Level, type Logger as PinoLogger } from 'pino';
-import type { Logger } from './command.js';
 import { prettyDestination, type LogFormat } from './log-pretty.js';
+
+/** What every part of the bot logs through: a structured object first, then a short message. */
+export interface Logger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  child(bindings: object): Logger;
+}
 
 export type LogLevel = Level | 'silent';
 
@@ -20,7 +28,7 @@ export interface LoggerOptions {
   destination?: DestinationStream;
   /** fields on every line */
   base?: Record<string, unknown>;
-  /** JSON lines (default) or lines for a person (src/core/log-pretty.ts); both redacted alike */
+  /** JSON lines (default) or lines for a person (src/log/log-pretty.ts); both redacted alike */
   format?: LogFormat;
   /** colour the pretty form's levels (a terminal that allows colour) */
   color?: boolean;

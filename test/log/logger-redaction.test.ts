@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { createLogger, mergingChild, REDACT_PATHS, redactFields, serializeError } from '../../src/core/logger.js';
+import { createLogger, mergingChild, REDACT_PATHS, redactFields, serializeError } from '../../src/log/logger.js';
 import { captureLines } from '../helpers/logger.js';
 
 /** The logger as it was configured before (pino's own redaction over REDACT_PATHS). */

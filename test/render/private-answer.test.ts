@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { paragraph, reply, type Reply } from '../../src/core/reply.js';
 import { ApiError } from '../../src/mattermost/errors.js';
-import { createPrivateAnswers, privateNotice } from '../../src/transports/private-answer.js';
+import { createPrivateAnswers, privateNotice } from '../../src/render/private-answer.js';
 import { createMemoryLogger } from '../helpers/logger.js';
 
 const USER = 'u'.repeat(26);

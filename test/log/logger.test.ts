@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createLogger, scrubSecrets, serializeError } from '../../src/core/logger.js';
+import { createLogger, scrubSecrets, serializeError } from '../../src/log/logger.js';
 import { ApiError } from '../../src/mattermost/errors.js';
 import { captureLines } from '../helpers/logger.js';
 
