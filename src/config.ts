@@ -72,7 +72,7 @@ export interface Config {
   approvalTtlMs: number;
 }
 
-/** Bounds under load (README "Fair under load"). */
+/** Bounds under load (docs/operations.md "Fair under load"). */
 export interface LoadLimits {
   /** commands one user may have running at once (MMOPS_USER_RUNNING) */
   perUserRunning: number;
@@ -119,7 +119,7 @@ interface VariableSpec {
   secret?: boolean;
 }
 
-/** The table `--help` prints, in the order of the README. */
+/** The table `--help` prints, in the order of docs/configuration.md. */
 export const CONFIG_VARIABLES: readonly VariableSpec[] = [
   { name: 'MM_URL', meaning: 'Mattermost server base URL', defaultText: 'required', example: 'https://chat.example.com' },
   { name: 'MM_BOT_TOKEN', meaning: "the bot account's access token", defaultText: 'required', example: '9xuqwrwgstrb3mzrxb83nb357a', secret: true },
