@@ -15,7 +15,7 @@ import { code, fields, hint, list, md, paragraph, reply, say, table, title, type
 import { inviteForm } from './lib/forms.js';
 import { isApiError } from '../src/mattermost/errors.js';
 import type { Team, TeamMember, User } from '../src/mattermost/models.js';
-import { ADD_TO_TEAM, INVITE_TO_TEAM, MANAGE_TEAM_ROLES, needConfirmation, peopleDigest, requireSamePeople, serverSays, usageFor, userArg } from './lib/admin-users.js';
+import { ADD_TO_TEAM, INVITE_TO_TEAM, MANAGE_TEAM_ROLES, askFirst, serverSays, WHO_THE_NAMES_ARE, usageFor, userArg } from './lib/admin-users.js';
 import { flag, rawWord, word, words } from './lib/args.js';
 import { resolveBatch, uniqueRefs, unresolvedBlocks } from './lib/lookup.js';
 import { clip, isTeamGuest, teamRoles, userLabel } from './lib/people.js';
@@ -60,8 +60,7 @@ const add = defineSubcommand({
 
     const resolved = await resolveBatch(ctx, refs);
     // every name as it resolves now (members too): a confirmed run must find the same people
-    const people = resolved.found.map((f) => f.user.id);
-    requireSamePeople(ctx, people);
+    const people = resolved.found.map((f) => f.user.id).sort();
     const deactivated = resolved.found.filter((f) => f.user.delete_at > 0).map((f) => f.user);
     const active = resolved.found.filter((f) => f.user.delete_at === 0).map((f) => f.user);
     const current = active.length
@@ -71,8 +70,19 @@ const add = defineSubcommand({
     const already = active.filter((u) => isMember.has(u.id));
     const toAdd = active.filter((u) => !isMember.has(u.id));
 
-    if ((toAdd.length > CONFIRM_ADD_OVER || ctx.mustConfirm) && toAdd.length > 0 && !ctx.args.yes) {
-      needConfirmation(ctx, `This will add ${toAdd.length} people to ${teamLabel(team)}: ${toAdd.map(userLabel).join(', ')}.`, 'team', ['add', team.name, ...toAdd.map(userArg)], { people: peopleDigest(people) });
+    if (toAdd.length > 0 || ctx.invocation.confirmed) {
+      askFirst(
+        ctx,
+        ctx.args.yes,
+        {
+          what: `This will add ${toAdd.length} people to ${teamLabel(team)}: ${toAdd.map(userLabel).join(', ')}.`,
+          command: 'team',
+          args: ['add', team.name, ...toAdd.map(userArg)],
+          pins: { [WHO_THE_NAMES_ARE]: people, 'the team': team.id, 'the people to add': toAdd.map((u) => u.id).sort() },
+          people: toAdd.map((u) => u.id),
+        },
+        { needed: toAdd.length > CONFIRM_ADD_OVER || ctx.mustConfirm === true },
+      );
     }
     const added: User[] = [];
     const failed: Array<{ user: User; why: string }> = [];
@@ -224,9 +234,13 @@ const role = defineSubcommand({
     if ((wanted === 'team_admin') === isAdmin) {
       return say(`${userLabel(user)} is already ${wanted === 'team_admin' ? 'an admin' : 'a member (not an admin)'} of ${teamLabel(team)}; nothing to change.`);
     }
-    if (!ctx.args.yes) {
-      needConfirmation(ctx, `This will make ${userLabel(user)} ${wanted === 'team_admin' ? 'an admin' : 'a member (not an admin)'} of ${teamLabel(team)} (now: ${teamRoles(before)}).`, 'team', ['role', team.name, userArg(user), wanted]);
-    }
+    askFirst(ctx, ctx.args.yes, {
+      what: `This will make ${userLabel(user)} ${wanted === 'team_admin' ? 'an admin' : 'a member (not an admin)'} of ${teamLabel(team)} (now: ${teamRoles(before)}).`,
+      command: 'team',
+      args: ['role', team.name, userArg(user), wanted],
+      pins: { 'the team': team.id, 'the person': user.id, 'their current team roles': before.roles, 'the new team role': wanted },
+      people: [user.id],
+    });
     const roles = wanted === 'team_admin' ? 'team_user team_admin' : 'team_user';
     await serverSays(`change the team role of ${userLabel(user)}`, () => ctx.api.updateTeamMemberRoles(team.id, user.id, roles));
     const after = await memberOrNull(ctx, team, user);

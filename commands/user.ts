@@ -35,7 +35,7 @@ import {
   freshUser,
   generatePassword,
   meetsPasswordPolicy,
-  needConfirmation,
+  askFirst,
   refuseBotSelf,
   refuseLastAdmin,
   serverSays,
@@ -79,7 +79,13 @@ const activate = defineSubcommand({
     const user = await currentUser(ctx, await actingOn(ctx, ctx.args.target, ACTIVE_ACCESS));
     if (user.id === ctx.caller.id) return say('Your account is already active.');
     if (user.delete_at === 0) return say(`${userLabel(user)} is already active; nothing to do.`);
-    if (!ctx.args.yes) needConfirmation(ctx, `This will reactivate ${userLabel(user)}: they can sign in again with their existing credentials.`, 'user', ['activate', userArg(user)]);
+    askFirst(ctx, ctx.args.yes, {
+      what: `This will reactivate ${userLabel(user)}: they can sign in again with their existing credentials.`,
+      command: 'user',
+      args: ['activate', userArg(user)],
+      pins: { 'the person': user.id, 'whether they are deactivated': user.delete_at > 0 },
+      people: [user.id],
+    });
     await serverSays(`reactivate ${userLabel(user)}`, () => ctx.api.updateUserActive(user.id, true));
     return reply([paragraph(`Reactivated ${userLabel(user)}: they can sign in again.`)], { tone: 'ok' });
   },
@@ -104,12 +110,10 @@ const deactivate = defineSubcommand({
     refuseBotSelf(ctx, user, 'deactivate');
     if (user.delete_at > 0) return say(`${userLabel(user)} is already deactivated; nothing to do.`);
     await refuseLastAdmin(ctx, user, self ? 'deactivate your account' : `deactivate ${userLabel(user)}`);
-    if (!ctx.args.yes) {
-      const what = self
-        ? 'This will deactivate your own account: you are signed out everywhere and cannot sign in again until an admin reactivates you.'
-        : `This will deactivate ${userLabel(user)}: they are signed out everywhere and cannot sign in until reactivated (their messages stay).`;
-      needConfirmation(ctx, what, 'user', ['deactivate', userArg(user)]);
-    }
+    const what = self
+      ? 'This will deactivate your own account: you are signed out everywhere and cannot sign in again until an admin reactivates you.'
+      : `This will deactivate ${userLabel(user)}: they are signed out everywhere and cannot sign in until reactivated (their messages stay).`;
+    askFirst(ctx, ctx.args.yes, { what, command: 'user', args: ['deactivate', userArg(user)], pins: { 'the person': user.id, 'whether they are active': user.delete_at === 0 }, people: [user.id] });
     await serverSays(`deactivate ${you(ctx, user)}`, () => ctx.api.updateUserActive(user.id, false));
     return reply(
       [
@@ -179,9 +183,13 @@ const roles = defineSubcommand({
     if (isSystemAdmin(user) && !wanted.includes('system_admin')) {
       await refuseLastAdmin(ctx, user, `remove system_admin from ${userLabel(user)}`);
     }
-    if (!ctx.args.yes) {
-      needConfirmation(ctx, `This will change the system roles of ${userLabel(user)} from ${before.join(' ') || 'none'} to ${wanted.join(' ')}.`, 'user', ['roles', userArg(user), ...wanted]);
-    }
+    askFirst(ctx, ctx.args.yes, {
+      what: `This will change the system roles of ${userLabel(user)} from ${before.join(' ') || 'none'} to ${wanted.join(' ')}.`,
+      command: 'user',
+      args: ['roles', userArg(user), ...wanted],
+      pins: { 'the person': user.id, 'their current roles': before, 'the new roles': wanted },
+      people: [user.id],
+    });
     await serverSays(`change the roles of ${you(ctx, user)}`, () => ctx.api.updateUserRoles(user.id, wanted.join(' ')), {
       400: 'Some roles (such as system_user_manager) need an Enterprise license.',
     });
@@ -259,13 +267,11 @@ const sessions = defineSubcommand({
     const list = await serverSays(`list the sessions of ${you(ctx, user)}`, () => ctx.api.getSessions(user.id));
     if (w.revoke) {
       refuseBotSelf(ctx, user, 'sign out');
-      if (!ctx.args.yes) {
-        const n = list.length;
-        const what = self
-          ? `This will sign you out of all ${n} ${n === 1 ? 'session' : 'sessions'}, including the app you are using now.`
-          : `This will sign ${userLabel(user)} out of all ${n} ${n === 1 ? 'session' : 'sessions'} (every device and browser); they will have to sign in again.`;
-        needConfirmation(ctx, what, 'user', ['sessions', userArg(user), REVOKE]);
-      }
+      const n = list.length;
+      const what = self
+        ? `This will sign you out of all ${n} ${n === 1 ? 'session' : 'sessions'}, including the app you are using now.`
+        : `This will sign ${userLabel(user)} out of all ${n} ${n === 1 ? 'session' : 'sessions'} (every device and browser); they will have to sign in again.`;
+      askFirst(ctx, ctx.args.yes, { what, command: 'user', args: ['sessions', userArg(user), REVOKE], pins: { 'the person': user.id, 'how many sessions they have': n }, people: [user.id] });
       await serverSays(`sign ${you(ctx, user)} out`, () => ctx.api.revokeAllSessions(user.id));
       return reply([paragraph(`Signed ${self ? 'you' : userLabel(user)} out of ${list.length} ${list.length === 1 ? 'session' : 'sessions'}.`)], { tone: 'ok', sensitive: true });
     }
@@ -371,9 +377,13 @@ const mfa = defineSubcommand({
     }
     if (user.is_bot) return say(`${userLabel(user)} is a bot account; bots have no MFA.`);
     if (!user.mfa_active) return say(`MFA is already off for ${self ? 'you' : userLabel(user)}; nothing to do.`);
-    if (!ctx.args.yes) {
-      needConfirmation(ctx, `This will turn multi-factor authentication off for ${self ? 'you' : userLabel(user)}: the next sign-in needs only the password.`, 'user', ['mfa', ...(self ? [] : [userArg(user)]), 'off']);
-    }
+    askFirst(ctx, ctx.args.yes, {
+      what: `This will turn multi-factor authentication off for ${self ? 'you' : userLabel(user)}: the next sign-in needs only the password.`,
+      command: 'user',
+      args: ['mfa', ...(self ? [] : [userArg(user)]), 'off'],
+      pins: { 'the person': user.id, 'whether MFA is on': user.mfa_active },
+      people: [user.id],
+    });
     await serverSays(`reset MFA for ${you(ctx, user)}`, () => ctx.api.updateMfa(user.id, false));
     return reply(
       [paragraph(`MFA is off for ${self ? 'you' : userLabel(user)}: the next sign-in needs only the password. If MFA is enforced on this server, they will be asked to set it up again.`)],
@@ -429,14 +439,15 @@ const auth = defineSubcommand({
       throw invalidInput(`Say who ${userLabel(user)} is in ${authMethod(method)}: add --auth-data with ${AUTH_DATA_HELP[method] ?? 'their id there'}.`, usage);
     }
     const methodName = authMethod(method);
-    if (!ctx.args.yes) {
-      needConfirmation(
-        ctx,
-        `This will switch ${userLabel(user)} from ${authMethod(user.auth_service)} to ${methodName} sign-in (identity ${authData}).`,
-        'user',
-        ['auth', userArg(user), method, ...(ctx.args.authData ? ['--auth-data', ctx.args.authData] : [])],
-      );
-    }
+    // the identity may come from the account itself (its email, for SAML): the person could
+    // change it between the preview and the click, so it is pinned with the rest
+    askFirst(ctx, ctx.args.yes, {
+      what: `This will switch ${userLabel(user)} from ${authMethod(user.auth_service)} to ${methodName} sign-in (identity ${authData}).`,
+      command: 'user',
+      args: ['auth', userArg(user), method, ...(ctx.args.authData ? ['--auth-data', ctx.args.authData] : [])],
+      pins: { 'the person': user.id, 'their current sign-in method': user.auth_service, 'the new sign-in method': method, 'the identity to link': authData },
+      people: [user.id],
+    });
     await serverSays(
       `switch ${you(ctx, user)} to ${methodName}`,
       () => ctx.api.updateAuth(user.id, { auth_service: method, auth_data: authData }),
@@ -540,9 +551,13 @@ const password = defineSubcommand({
         dialog: passwordForm(user),
       });
     }
-    if (!ctx.args.yes) {
-      needConfirmation(ctx, `This will replace the password of ${userLabel(user)} with a new random one, shown once, to you only.`, 'user', ['password', userArg(user), '--generate']);
-    }
+    askFirst(ctx, ctx.args.yes, {
+      what: `This will replace the password of ${userLabel(user)} with a new random one, shown once, to you only.`,
+      command: 'user',
+      args: ['password', userArg(user), '--generate'],
+      pins: { 'the person': user.id },
+      people: [user.id],
+    });
     if (typed !== undefined) {
       await serverSays(`set the new password for ${you(ctx, user)}`, () => ctx.api.updatePassword(user.id, typed));
       return reply(

@@ -115,6 +115,8 @@ function countedRedisStore(url: string, prefix: string): StateStore & { healthy(
     get: (key) => (count('get'), store.get(key)),
     set: (key, value, ttlMs) => (count('set'), store.set(key, value, ttlMs)),
     delete: (key) => (count('delete'), store.delete(key)),
+    swap: (key, expected, value, o) => (count('swap'), store.swap(key, expected, value, o)),
+    deleteIf: (key, expected) => (count('deleteIf'), store.deleteIf(key, expected)),
     acquireLease: (name, owner, ttlMs) => (count('acquireLease'), store.acquireLease(name, owner, ttlMs)),
     releaseLease: (name, owner) => (count('releaseLease'), store.releaseLease(name, owner)),
     close: () => store.close(),

@@ -52,6 +52,7 @@ function stateLine(state: string, detail: string | undefined): Text {
     failed: 'Check failed',
     unreachable: 'No answer',
     skipped: 'Not shown',
+    limited: 'Unknown',
   };
   return md`${words[state] ?? state}: ${detail ?? ''}`;
 }
@@ -59,6 +60,7 @@ function stateLine(state: string, detail: string | undefined): Text {
 function serverBlocks(s: ServerSection): Block[] {
   const head = paragraph(raw('**Server**'));
   if (s.state === 'unreachable' || s.state === 'failed') return [head, paragraph(md`⚠️ ${stateLine(s.state, s.detail)}`)];
+  if (s.state === 'limited') return [head, paragraph(stateLine(s.state, s.detail))];
   const health = (v: string | undefined): string | undefined => (v === undefined ? undefined : `${mark(v.toUpperCase() === 'OK')} ${clip(v, 40)}`);
   return [
     head,

@@ -77,32 +77,82 @@ export async function refuseLastAdmin(ctx: Pick<CommandContext, 'api' | 'signal'
 }
 
 /**
- * Stops before a drastic change and tells the person what would happen and the exact
- * command that confirms it (`/user deactivate @bob --yes`). Thrown as a UserError
- * `needs_confirmation` (not returned as a normal reply) so that the audit trail records
- * that nothing was done, rather than a success.
+ * What a confirmable change was shown as: the sentence, the command that confirms it, and
+ * everything the sentence showed or derived.
  */
-export function needConfirmation(ctx: Pick<CommandContext, 'invocation' | 'services'>, what: string, command: string, args: string[], opts: { people?: string } = {}): never {
-  throw new UserError('needs_confirmation', `${what} Nothing has been changed yet. To go ahead, run it again with --yes:`, {
-    usage: commandLine(ctx, command, [...args, '--yes']),
-    ...(opts.people ? { people: opts.people } : {}),
-  });
+export interface Preview {
+  /** what will change, one paragraph of plain text */
+  what: string;
+  /** the command and its arguments that confirm it (without --yes) */
+  command: string;
+  args: string[];
+  /**
+   * every value the preview showed or derived (identities, an email used as the SSO
+   * identity, roles, the team, the people), keyed by what it is in words ("the identity to
+   * link"): each is pinned by digest in the buttons' signed payload, and the confirmed run
+   * compares them with what it finds then
+   */
+  pins: Record<string, unknown>;
+  /** the ids of everyone the change is done to: none of them may approve it */
+  people: readonly string[];
+}
+
+/** The pin whose refusal says that names now mean other people. */
+export const WHO_THE_NAMES_ARE = 'who those names are';
+
+const pinDigest = (value: unknown): string => createHash('sha256').update(JSON.stringify(value ?? null)).digest('base64url').slice(0, 22);
+
+/** Each value of `pins` as a short digest (what the signed payload carries). */
+export function pinDigests(pins: Record<string, unknown>): Record<string, string> {
+  return Object.fromEntries(Object.entries(pins).map(([what, value]) => [what, pinDigest(value)]));
 }
 
 /**
- * A digest of who the names of a list command stand for. The preview (and its buttons or
- * approval) names people by @username; a name can pass to someone else before the click (one
- * renames away, another takes the name), so the confirmed run compares this digest and
- * stops if the names now mean other people (as the dispatcher does for a single target).
+ * The one gate of every confirmable change, called right before its first privileged call.
+ * Not confirmed yet (no --yes, or a two-person rule applies): stops and shows `preview`,
+ * with the command that confirms it; the dispatcher turns that into Confirm/Cancel or an
+ * approval request whose signed payload carries the pins. Confirmed by a click or an
+ * approval (not one a two-person rule now sends for approval): refuses unless every pinned value is still what the preview showed ("changed
+ * since you were asked; ask again") and the approver is none of `people`. `needed: false`:
+ * a change small enough to run without asking (it is still checked when confirmed).
+ * Thrown as a UserError `needs_confirmation` (not returned as a normal reply) so that the
+ * audit trail records that nothing was done, rather than a success.
  */
-export const peopleDigest = (ids: readonly string[]): string => createHash('sha256').update([...ids].sort().join(',')).digest('base64url');
-
-/** Throws when a confirmed run's names no longer stand for the people its preview showed. */
-export function requireSamePeople(ctx: Pick<CommandContext, 'invocation'>, ids: readonly string[]): void {
-  const shown = ctx.invocation.confirmed?.people;
-  if (shown !== undefined && shown !== peopleDigest(ids)) {
-    throw new UserError('conflict', 'Nothing was done: some of those names now belong to other people than when you were asked. Run the command again.');
+export function askFirst(ctx: Pick<CommandContext, 'invocation' | 'services' | 'mustConfirm'>, yes: boolean, preview: Preview, opts: { needed?: boolean } = {}): void {
+  const pins = pinDigests(preview.pins);
+  const confirmed = ctx.invocation.confirmed;
+  // a dialog is its own preview (it names the person, pinned by id in its signed state); a
+  // Confirm click on a change that now needs a second person (the policy changed since the
+  // buttons were made) is asked again, and so goes for approval
+  if (confirmed && confirmed.by !== 'dialog' && ctx.mustConfirm !== true) {
+    if (confirmed.approver && preview.people.includes(confirmed.approver.id)) {
+      throw new UserError('forbidden', 'Nothing was done: the person who approved this is one of the people it is done to, and the second person must be someone else.');
+    }
+    if (confirmed.pins === undefined) {
+      // asked by a bot version that pinned less (a token from before an upgrade): nothing to compare with
+      throw new UserError('conflict', 'Nothing was done: this was asked before the bot was upgraded, so what you were shown cannot be checked against what is true now; ask again.');
+    }
+    const shown = confirmed.pins;
+    const changed = Object.keys(pins).filter((what) => shown[what] !== pins[what]);
+    if (changed.length > 0) {
+      const names = changed.includes(WHO_THE_NAMES_ARE);
+      const what = changed.filter((w) => w !== WHO_THE_NAMES_ARE);
+      const list = what.length ? what.join(', ') : 'what you were shown';
+      throw new UserError(
+        'conflict',
+        names
+          ? `Nothing was done: some of those names now belong to other people than when you were asked (${list} changed since you were asked; ask again).`
+          : `Nothing was done: ${list} changed since you were asked; ask again.`,
+      );
+    }
+    return;
   }
+  if (yes || opts.needed === false) return;
+  throw new UserError('needs_confirmation', `${preview.what} Nothing has been changed yet. To go ahead, run it again with --yes:`, {
+    usage: commandLine(ctx, preview.command, [...preview.args, '--yes']),
+    pins,
+    subjects: [...new Set(preview.people)],
+  });
 }
 
 /** `@username` for command hints (ids never appear in what people retype). */

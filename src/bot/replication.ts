@@ -8,7 +8,9 @@
  * - **One answer per post**: the WebSocket intake claims `post:<id>` (SET NX, 60 s)
  *   before handling a DM or mention; the replica whose claim wins renews it while it
  *   works (every 20 s, so only slow commands cost more round trips), answers, and marks
- *   the post `done` (24 h); the others skip it, and look once more when the claim could
+ *   the post `done` (24 h); every write to a claim after the first (renew, done, give
+ *   back, take over) is compare-and-set on the holder's id, so a replica that lost its
+ *   claim never undoes or finishes another's; the others skip it, and look once more when the claim could
  *   have run out: if the winner died before answering (SIGKILL), one of them takes the
  *   post over. While the store is unreachable no replica can claim, so none answers
  *   (never two); the catch-up after a gap handles what was missed.
@@ -190,9 +192,11 @@ export function createReplication(opts: { config: Config; logger: Logger; deps?:
       if (mine) renewWhileWorking(postId);
       return mine;
     },
-    async takeOver(postId) {
-      await state.set(`post:${postId}`, replicaId, claimMs);
-      renewWhileWorking(postId);
+    async takeOver(postId, from) {
+      // compare-and-set on the dead holder's id: a live one that renewed meanwhile keeps it
+      const mine = await state.swap(`post:${postId}`, from, replicaId, { ttlMs: claimMs });
+      if (mine) renewWhileWorking(postId);
+      return mine;
     },
     async stillHeld(postId) {
       const w = working.get(postId);
@@ -216,14 +220,22 @@ export function createReplication(opts: { config: Config; logger: Logger; deps?:
     async done(postId) {
       stopWorking(postId);
       attempts.delete(postId);
-      // a claim that expires is taken over; "done" keeps anyone from answering twice
-      await state.set(`post:${postId}`, 'done', doneMs).catch((err: unknown) =>
-        log.warn({ err, postId }, 'could not mark a post answered; if this replica stops within a minute another may answer it again'),
-      );
+      // a claim that expires is taken over; "done" keeps anyone from answering twice. Only
+      // over this replica's own claim (or none left): one another replica took over is its
+      // to finish, and marking it answered here would cut that work's exactly-once short
+      try {
+        const marked = await state.swap(`post:${postId}`, replicaId, 'done', { ttlMs: doneMs, orAbsent: true });
+        if (!marked) log.warn({ postId }, 'not marking a post answered: another replica took its claim over (or answered it) meanwhile');
+      } catch (err) {
+        log.warn({ err, postId }, 'could not mark a post answered; if this replica stops within a minute another may answer it again');
+      }
     },
     async release(postId) {
       stopWorking(postId);
-      await state.delete(`post:${postId}`);
+      // only this replica's own claim: giving back one another replica took over would let a
+      // third (or the next catch-up) run the post again while that one still works on it
+      const freed = await state.deleteIf(`post:${postId}`, replicaId);
+      if (!freed) log.info({ postId }, 'claim not given back: this replica no longer holds it');
     },
     lost(postId, retry, settled) {
       if (stopped || takeovers.has(postId) || takeovers.size >= 50_000) return;
@@ -256,6 +268,8 @@ export function createReplication(opts: { config: Config; logger: Logger; deps?:
 
   async function bumpGeneration(token: number): Promise<void> {
     const value = `${token}:${Date.now()}`;
+    // fenced like every write of the leader: a deposed one must not tell followers to re-learn
+    if (leader && !(await leader.confirm())) return;
     try {
       await state.set(GENERATION_KEY, value);
       seenGeneration = value;
@@ -271,7 +285,9 @@ export function createReplication(opts: { config: Config; logger: Logger; deps?:
   async function registerAll(token: number): Promise<void> {
     const reg = registration;
     if (!reg) return;
-    await forEachLimited(teams, concurrency, stopSignal, (team) => reg.registerTeam(team));
+    // the fencing token is checked before each write (a paused leader may have been replaced)
+    const mayWrite = (): Promise<boolean> => leader?.confirm() ?? Promise.resolve(true);
+    await forEachLimited(teams, concurrency, stopSignal, (team) => reg.registerTeam(team, { mayWrite }));
     await bumpGeneration(token);
   }
 
@@ -340,7 +356,7 @@ export function createReplication(opts: { config: Config; logger: Logger; deps?:
       if (!teams.some((t) => t.id === team.id)) teams.push(team);
       if (!leader) return reg.registerTeam(team);
       if (leader.isLeader() && (await leader.confirm())) {
-        const report = await reg.registerTeam(team);
+        const report = await reg.registerTeam(team, { mayWrite: () => leader.confirm() });
         const token = leader.token();
         if (token !== undefined) await bumpGeneration(token);
         return report;

@@ -95,8 +95,11 @@ export interface Invocation {
     by: 'click' | 'approval' | 'dialog';
     approver?: { id: string; username: string };
     targetId?: string;
-    /** digest of the people a list command's preview named (commands/lib/admin-users.ts peopleDigest) */
-    people?: string;
+    /**
+     * digests of every value the preview showed or derived, by what it is
+     * (commands/lib/admin-users.ts `askFirst`): the run stops if the world no longer matches
+     */
+    pins?: Record<string, string>;
   };
   /** the request carries a `trigger_id`, so a dialog can be opened for the caller (slash, clicks) */
   canOpenDialog?: boolean;

@@ -530,7 +530,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       out = await sub.execute(runCtx);
     } catch (e) {
       if (!interactions || !sub.confirm || !isUserError(e) || e.code !== 'needs_confirmation') throw e;
-      const request = { inv, caller, ...(target ? { target } : {}), ...(e.details.people ? { people: e.details.people } : {}), preview: e.message, label: label(command, sub), ref, ...(sub.sensitive ? { sensitive: true } : {}) };
+      const request = { inv, caller, ...(target ? { target } : {}), ...(e.details.pins ? { pins: e.details.pins } : {}), ...(e.details.subjects ? { subjects: e.details.subjects } : {}), preview: e.message, label: label(command, sub), ref, ...(sub.sensitive ? { sensitive: true } : {}) };
       if (needsApproval) {
         const answer = await interactions.requestApproval(request);
         if (answer.tone === 'ok' || answer.tone === 'info') audit('requested');

@@ -30,8 +30,13 @@ export class UserError extends Error {
       usage?: string;
       /** the sentence as trusted Markdown, shown instead of `message` (e.g. a refusal naming a permission in code) */
       text?: Markdown;
-      /** needs_confirmation: digest of the people the preview named (kept with the buttons) */
-      people?: string;
+      /**
+       * needs_confirmation: a digest of every value the preview showed or derived, by what it
+       * is (commands/lib/admin-users.ts `askFirst`); kept in the buttons' signed payload
+       */
+      pins?: Record<string, string>;
+      /** needs_confirmation: the ids of everyone the change is done to (none of them may approve it) */
+      subjects?: string[];
     } = {},
   ) {
     super(message);

@@ -22,8 +22,10 @@ export interface ConfirmationRequest {
   sensitive?: boolean;
   /** the invocation's reference id */
   ref: string;
-  /** digest of the people a list command's preview named; the confirmed run must name the same */
-  people?: string;
+  /** digests of every value the preview showed or derived; the confirmed run must find the same */
+  pins?: Record<string, string>;
+  /** ids of everyone the change is done to (with the target): none of them may approve it */
+  subjects?: string[];
 }
 
 export interface DispatchInteractions {

@@ -147,7 +147,8 @@ export function createCatchUp(opts: CatchUpOptions): CatchUp {
         if (post.user_id === opts.botUserId || post.create_at <= since) continue;
         if (answered.has(post.id)) {
           // answered by a process that stopped before recording it: record it now
-          if ((await opts.ledger.begin(post)) === 'run') await opts.ledger.finish(post);
+          const begun = await opts.ledger.begin(post);
+          if (begun.outcome === 'run') await begun.claim.answered();
           continue;
         }
         work.push({ post, channel });

@@ -15,12 +15,14 @@
  * - it has not expired (MMOPS_CONFIRM_TTL, MMOPS_APPROVAL_TTL);
  * - Confirm/Cancel: the clicker (`user_id`, which the server fills from the session) is the
  *   requester; Approve/Deny: the clicker is someone else who holds the approver right now
- *   (fresh read) — the requester may only withdraw (Deny) their own request;
+ *   (fresh read) and is none of the people the change is done to (the target, a list
+ *   command's people) — the requester may only withdraw (Deny) their own request;
  * - its nonce is claimed for the first time in the state store (a second click, on any
  *   replica, does nothing).
  * Then the command runs again through the dispatcher **as the requester**, with `--yes`,
  * so every permission of the requester and of the target is checked fresh at click time,
- * and a name that now means someone else stops it.
+ * a name that now means someone else stops it, and so does any value the preview showed
+ * or derived that is no longer true (its digest is pinned in the token: `pins`).
  *
  * The outcome replaces the buttons where the server can update the post (stored posts:
  * DMs, the approvals channel); on ephemeral posts it comes as `ephemeral_text`, which every
@@ -61,8 +63,18 @@ export const actionPayloadSchema = z
     /** the post that carried the command (DM/mention), kept on an updated reply */
     replyTo: optionalId,
     targetId: id26.optional(),
-    /** digest of the people a list command's preview named (team add) */
+    /**
+     * what the preview showed or derived, by what it is: a digest of each value
+     * (commands/lib/admin-users.ts `askFirst`); the run is refused if one no longer matches
+     */
+    pins: z
+      .record(z.string().min(1).max(40), z.string().regex(/^[A-Za-z0-9_-]{22}$/))
+      .refine((r) => Object.keys(r).length <= 16, 'too many pins')
+      .optional(),
+    /** a digest of a team add's people, from before `pins` (a token made before an upgrade); not used */
     people: z.string().regex(/^[A-Za-z0-9_-]{43}$/).optional(),
+    /** everyone the change is done to (a list command's people): none of them may approve it */
+    subjects: z.array(id26).max(256).optional(),
     /** the subcommand's answer holds a secret (sessions, a password) */
     sensitive: z.boolean().optional(),
     /** who approved (kind `run` only) */
@@ -160,7 +172,8 @@ export function createConfirmations(deps: ConfirmationsDeps): Confirmations {
     rootId: req.inv.rootId,
     replyTo: req.inv.postId ?? '',
     ...(req.target ? { targetId: req.target.id } : {}),
-    ...(req.people ? { people: req.people } : {}),
+    ...(req.pins ? { pins: req.pins } : {}),
+    ...(req.subjects?.length ? { subjects: req.subjects } : {}),
     ...(req.sensitive ? { sensitive: true } : {}),
     expiresAt: now() + ttl,
     stored,
@@ -215,7 +228,7 @@ export function createConfirmations(deps: ConfirmationsDeps): Confirmations {
         // names escaped: the request must not notify anyone by @-mention
         paragraph(md`**Approval needed:** ${`@${req.caller.username}`} asks to run ${code(req.label)}${req.target ? md` on ${`@${req.target.username}`}` : raw('')}.`),
         paragraph(req.preview.replace(/ Nothing has been changed yet\..*$/, '')),
-        paragraph(md`Who may approve: anyone with ${approverWords(policy.approvers)} other than the requester. Expires in ${minutes(approvalTtl)}. (ref ${req.ref})`),
+        paragraph(md`Who may approve: anyone with ${approverWords(policy.approvers)} other than the requester and the people it is done to. Expires in ${minutes(approvalTtl)}. (ref ${req.ref})`),
       ],
       { tone: 'info', visibility: 'channel' },
     );
@@ -357,6 +370,14 @@ export function createConfirmations(deps: ConfirmationsDeps): Confirmations {
       if (p.kind === 'deny') return undefined; // withdrawing one's own request is fine
       return { code: 'own_request', text: "You can't approve your own request: someone else must." };
     }
+    // the second person is nobody the change is done to: a target approving (or blocking) a
+    // change to their own account is one person deciding, not two
+    if (clickerId === p.targetId || p.subjects?.includes(clickerId)) {
+      return {
+        code: 'target',
+        text: `You can't ${p.kind} this: it is done to you. Someone else with the approver right must decide; the request stays open for them.`,
+      };
+    }
     try {
       const fresh = freshReads();
       const user = await deps.permissions.getUser(clickerId, { fresh });
@@ -414,7 +435,7 @@ export function createConfirmations(deps: ConfirmationsDeps): Confirmations {
       // ephemeral post: without that right a sensitive command must not run (nobody would see
       // e.g. the new password it set)
       privateReplies: confirmed.by === 'click' || opts.requesterClicked === true || (deps.canEphemeral?.() ?? false),
-      confirmed: { ...confirmed, ...(p.targetId ? { targetId: p.targetId } : {}), ...(p.people ? { people: p.people } : {}) },
+      confirmed: { ...confirmed, ...(p.targetId ? { targetId: p.targetId } : {}), ...(p.pins ? { pins: p.pins } : {}) },
       receivedAt: now(),
     };
     let result: { reply: Reply; ref: string; outcome: string };

@@ -21,7 +21,8 @@ import type { MattermostApi } from '../mattermost/api.js';
 import { isApiError, isNetworkError, ProtocolError } from '../mattermost/errors.js';
 import type { ClusterInfo, Ping, SamlCertificateStatus } from '../mattermost/models.js';
 
-export type Verdict = 'healthy' | 'degraded' | 'down';
+/** `unknown`: a read was rate-limited (429), so the check cannot say; never announced by a watch */
+export type Verdict = 'healthy' | 'degraded' | 'down' | 'unknown';
 
 /** How one probe ended. */
 export type Probe<T> =
@@ -31,9 +32,11 @@ export type Probe<T> =
       /**
        * `refused`: the server said 403 (the bot lacks `permission`); `off`: the feature is
        * switched off or unlicensed (501); `unreachable`: no answer; `failed`: an error
-       * answer or an unreadable one; `skipped`: not run (the caller may not see it).
+       * answer or an unreadable one; `skipped`: not run (the caller may not see it);
+       * `limited`: the server rate-limited the bot (429): it answered, so it is not down,
+       * and what it would have said is unknown.
        */
-      kind: 'refused' | 'off' | 'unreachable' | 'failed' | 'skipped';
+      kind: 'refused' | 'off' | 'unreachable' | 'failed' | 'skipped' | 'limited';
       /** one plain sentence, safe to show (never a token) */
       detail: string;
       permission?: string;
@@ -61,7 +64,7 @@ export interface HealthFlag {
   text: string;
 }
 
-export type SectionState = 'ok' | 'flagged' | 'refused' | 'off' | 'failed' | 'unreachable' | 'skipped';
+export type SectionState = 'ok' | 'flagged' | 'refused' | 'off' | 'failed' | 'unreachable' | 'skipped' | 'limited';
 
 export interface ServerSection {
   state: SectionState;
@@ -158,6 +161,8 @@ export function classifyFailure(err: unknown, permission?: string): Extract<Prob
       return { ok: false, kind: 'refused', detail: `${what}.`, ...(permission ? { permission } : {}) };
     }
     if (err.status === 501) return { ok: false, kind: 'off', detail: err.serverMessage || 'Not available on this server.' };
+    // a 429 is an answer: the server is up and busy (or limiting the bot), not down
+    if (err.status === 429) return { ok: false, kind: 'limited', detail: 'The server is rate-limiting the bot (HTTP 429), so this could not be read now.' };
     return { ok: false, kind: 'failed', detail: `The server answered with an error (HTTP ${err.status}).` };
   }
   if (isNetworkError(err)) {
@@ -211,6 +216,7 @@ export async function runHealthCheck(opts: GatherOptions): Promise<HealthReport>
 const isOk = (s: string | undefined): boolean => s === undefined || s.toUpperCase() === 'OK';
 
 function judgeServer(p: Probe<Ping>, flags: HealthFlag[]): ServerSection {
+  if (!p.ok && p.kind === 'limited') return { state: 'limited', detail: p.detail };
   if (!p.ok) {
     const state: SectionState = p.kind === 'unreachable' ? 'unreachable' : 'failed';
     flags.push({
@@ -356,7 +362,8 @@ export function buildHealthReport(inputs: HealthInputs): HealthReport {
   const cluster = judgeCluster(inputs.cluster, serverDown, flags);
   const saml = judgeSaml(inputs.saml, serverDown, flags);
   const bot = judgeBot(inputs.bot, flags);
-  const verdict: Verdict = flags.some((f) => f.severity === 'down') ? 'down' : flags.length > 0 ? 'degraded' : 'healthy';
+  const limited = [inputs.ping, inputs.cluster, inputs.saml].some((p) => !p.ok && p.kind === 'limited');
+  const verdict: Verdict = flags.some((f) => f.severity === 'down') ? 'down' : limited ? 'unknown' : flags.length > 0 ? 'degraded' : 'healthy';
   const nodes = inputs.cluster.ok ? [...new Set(cluster.nodes.map(nodeName))].sort() : null;
   return { verdict, checkedAt: inputs.checkedAt, server, cluster, saml, bot, flags, nodes };
 }
@@ -366,6 +373,7 @@ export const VERDICT_LABEL: Record<Verdict, string> = {
   healthy: '🟢 healthy',
   degraded: '🟡 degraded',
   down: '🔴 down',
+  unknown: '⚪ unknown (rate-limited)',
 };
 
 /** The name a node goes by in reports (hostname, else IP, else id). */

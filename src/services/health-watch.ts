@@ -94,7 +94,7 @@ export interface WatchSnapshot {
 }
 
 const snapshotSchema = z.object({
-  verdict: z.enum(['healthy', 'degraded', 'down']),
+  verdict: z.enum(['healthy', 'degraded', 'down', 'unknown']),
   flags: z.array(z.object({ key: z.string(), text: z.string() })),
   nodes: z.array(z.string()).nullable(),
   at: z.number(),
@@ -216,9 +216,16 @@ export interface WatchChange {
  */
 export const WATCH_PROP = 'mmops_watch';
 
+/**
+ * The flags that say the server does not answer its ping, however it failed (no answer, a
+ * 5xx): one outage, so a read that fails one way and then another is not a change.
+ */
+const OUTAGE_KEYS = new Set(['server:unreachable', 'server:error']);
+const sameOutage = (key: string): string => (OUTAGE_KEYS.has(key) ? 'server:down' : key);
+
 /** A short key for a state as announced: verdict, flagged items, nodes (not the time). */
 export function stateKey(s: WatchSnapshot): string {
-  const canonical = JSON.stringify([s.verdict, s.flags.map((f) => f.key).sort(), s.nodes ? [...s.nodes].sort() : null]);
+  const canonical = JSON.stringify([s.verdict, [...new Set(s.flags.map((f) => sameOutage(f.key)))].sort(), s.nodes ? [...s.nodes].sort() : null]);
   return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
 }
 
@@ -242,10 +249,10 @@ export function compareSnapshots(prev: WatchSnapshot | undefined, next: WatchSna
     if (next.verdict === 'healthy') return undefined;
     return { to: next, added: next.flags, resolved: [], nodesJoined: [], nodesLeft: [] };
   }
-  const before = new Map(prev.flags.map((f) => [f.key, f]));
-  const after = new Map(next.flags.map((f) => [f.key, f]));
-  const added = next.flags.filter((f) => !before.has(f.key));
-  const resolved = prev.flags.filter((f) => !after.has(f.key));
+  const before = new Map(prev.flags.map((f) => [sameOutage(f.key), f]));
+  const after = new Map(next.flags.map((f) => [sameOutage(f.key), f]));
+  const added = next.flags.filter((f) => !before.has(sameOutage(f.key)));
+  const resolved = prev.flags.filter((f) => !after.has(sameOutage(f.key)));
   let nodesJoined: string[] = [];
   let nodesLeft: string[] = [];
   if (prev.nodes && next.nodes) {
@@ -479,6 +486,12 @@ export function createHealthWatchService(opts: HealthWatchServiceOptions): Healt
       report = await runCheck();
     } catch (err) {
       log.error({ err: serializeError(err) }, 'health check failed');
+      for (const w of dueNow) due.set(w.channelId, now() + w.everyMs);
+      return;
+    }
+    if (report.verdict === 'unknown') {
+      // a rate-limited read says nothing about the state: keep the last one, ask again next time
+      log.info({ watches: dueNow.length }, 'health state unknown (a read was rate-limited); nothing announced, checked again at the next interval');
       for (const w of dueNow) due.set(w.channelId, now() + w.everyMs);
       return;
     }

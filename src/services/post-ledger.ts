@@ -15,9 +15,18 @@
  * - `catchup:floor` is when the bot first ran with this state: nothing older is ever
  *   replayed (a first start, or state lost, does not answer yesterday's DMs).
  *
+ * A post this process takes comes back as a {@link Claim}: the one handle to it, so no
+ * caller re-passes the post to the ledger's verbs. A claim that turned out lost (another
+ * replica took the post over) neither finishes nor gives back anything.
+ *
  * @example
  *   const ledger = await createPostLedger({ store: replication.state, claims: replication.postClaims, now });
- *   if ((await ledger.begin(post)) === 'run') { await answer(post); await ledger.finish(post); }
+ *   const begun = await ledger.begin(post);
+ *   if (begun.outcome === 'run') {
+ *     const reply = await run(post);
+ *     if (await begun.claim.stillOurs()) { await answer(reply); await begun.claim.answered(); }
+ *     else begun.claim.onLost();
+ *   }
  */
 import type { StateStore } from '../state/state-store.js';
 
@@ -43,11 +52,14 @@ export interface PostClaims {
   readonly leaseMs: number;
   /** true = this process handles the post (the claim is renewed until `done`); throws when it cannot tell (store down) */
   claim(postId: string): Promise<boolean>;
-  /** takes a claim left by a dead process over (only where the store is this process's alone) */
-  takeOver(postId: string): Promise<void>;
-  /** the post was answered (or failed for good): nobody should take it over */
+  /**
+   * takes a claim left by a dead process over (only where the store is this process's
+   * alone): compare-and-set on `from`, the value found; false when it changed meanwhile
+   */
+  takeOver(postId: string, from: string): Promise<boolean>;
+  /** the post was answered (or failed for good): nobody should take it over; written only over this process's own claim (or none) */
   done(postId: string): Promise<void>;
-  /** gives a claim back unstarted (shutdown); throws when the store cannot be reached */
+  /** gives a claim back unstarted (shutdown); only this process's own claim; throws when the store cannot be reached */
   release(postId: string): Promise<void>;
   /**
    * whether this process still holds the claim right before answering: false when its
@@ -67,21 +79,36 @@ export interface PostClaims {
   lost(postId: string, retry: () => void, settled?: () => void): void;
 }
 
-export interface PostLedger {
-  /** Claims a post addressed to the bot (see {@link BeginOutcome}). */
-  begin(post: PostRef): Promise<BeginOutcome>;
+/**
+ * A post this process claimed and handles. Each way out is used once; after the first,
+ * the others do nothing. Once the claim is known lost (`stillOurs` said no), `answered` and
+ * `giveBack` write nothing either: the replica that took the post over owns it.
+ */
+export interface Claim {
+  readonly post: PostRef;
+  /**
+   * Whether this process still holds the post, right before answering (see
+   * {@link PostClaims.stillHeld}); false once lost.
+   */
+  stillOurs(): Promise<boolean>;
   /** The post was answered (or its sender told to resend): done for good. */
-  finish(post: PostRef): Promise<void>;
-  /** The post was claimed but not started (shutdown): give the claim back, keep the mark below it. */
-  release(post: PostRef): Promise<void>;
+  answered(): Promise<void>;
+  /** Not answered (shutdown, an answer the server kept refusing): give the claim back, keep the mark below it. */
+  giveBack(): Promise<void>;
+  /** Another handler took the post over while it ran here: it answers; this process lets go without writing. */
+  onLost(): void;
+}
+
+/** What {@link PostLedger.begin} returns: the claim when this process handles the post. */
+export type Begun = { outcome: 'run'; claim: Claim } | { outcome: Exclude<BeginOutcome, 'run'> };
+
+export interface PostLedger {
+  /** Claims a post addressed to the bot (see {@link BeginOutcome}); `run` comes with its {@link Claim}. */
+  begin(post: PostRef): Promise<Begun>;
   /** A post received but not taken (shutdown, busy elsewhere): keep the mark below it. */
   hold(post: PostRef): void;
   /** Forget a hold (the post turned out handled elsewhere). */
   unhold(post: PostRef): void;
-  /** Whether this process still holds the post's claim (see {@link PostClaims.stillHeld}). */
-  stillHeld(post: PostRef): Promise<boolean>;
-  /** Another handler took the post over while it ran here: it answers; this process lets go without writing. */
-  handedOver(post: PostRef): void;
   /**
    * Another handler holds the post: `retry` once its claim could have run out (see
    * {@link PostClaims.lost}). Until it is answered the mark stays below it here too, so
@@ -180,53 +207,87 @@ export async function createPostLedger(opts: PostLedgerOptions): Promise<PostLed
       const v = await store.get(postKey(post.id));
       if (v === 'done') return 'done';
       if (!opts.exclusive) return 'busy';
-      // left by a process that died before answering: ours now
-      await claims.takeOver(post.id);
+      // left by a process that died before answering: ours now (gone meanwhile: claim it afresh)
+      const ours = v === undefined ? await claims.claim(post.id) : await claims.takeOver(post.id, v);
+      if (!ours) return 'busy';
     }
     running.set(post.id, post.create_at);
     held.delete(post.id);
     return 'run';
   }
 
-  return {
-    async begin(post) {
-      if (post.create_at <= fixedFloor) return 'before_floor';
-      if (running.has(post.id) || claiming.has(post.id)) return 'busy';
-      claiming.add(post.id);
-      try {
-        return await take(post);
-      } finally {
-        claiming.delete(post.id);
-      }
-    },
-    async finish(post) {
-      running.delete(post.id);
-      held.delete(post.id);
-      if (post.create_at > newestDone) newestDone = post.create_at;
-      await claims.done(post.id); // logs its own failure
-      recompute();
-    },
-    async release(post) {
-      running.delete(post.id);
-      held.set(post.id, post.create_at);
-      try {
-        await claims.release(post.id);
-      } catch (err) {
-        report(err, 'releasing a post claim');
-      }
-      recompute();
-    },
-    stillHeld: (post) => claims.stillHeld(post.id),
-    handedOver(post) {
+  /** The handle to a post this process just took (see {@link Claim}). */
+  function claimOf(post: PostRef): Claim {
+    let state: 'held' | 'lost' | 'settled' = 'held';
+    /** ends the claim here without writing to it; the taker's answer releases the mark */
+    const letGo = (): void => {
       running.delete(post.id);
       claims.forget(post.id);
-      // the taker answers it; until then the mark stays below it
       held.set(post.id, post.create_at);
       const look = (): void =>
         claims.lost(post.id, look, () => {
           if (held.delete(post.id)) recompute();
         });
       look();
+    };
+    return {
+      post,
+      async stillOurs() {
+        if (state !== 'held') return false;
+        if (await claims.stillHeld(post.id)) return true;
+        state = 'lost';
+        return false;
+      },
+      async answered() {
+        if (state === 'settled') return;
+        if (state === 'lost') {
+          state = 'settled';
+          letGo();
+          return;
+        }
+        state = 'settled';
+        running.delete(post.id);
+        held.delete(post.id);
+        if (post.create_at > newestDone) newestDone = post.create_at;
+        await claims.done(post.id); // compare-and-set; logs its own failure
+        recompute();
+      },
+      async giveBack() {
+        if (state === 'settled') return;
+        if (state === 'lost') {
+          state = 'settled';
+          letGo();
+          return;
+        }
+        state = 'settled';
+        running.delete(post.id);
+        held.set(post.id, post.create_at);
+        try {
+          await claims.release(post.id);
+        } catch (err) {
+          report(err, 'releasing a post claim');
+        }
+        recompute();
+      },
+      onLost() {
+        if (state === 'settled') return;
+        state = 'settled';
+        letGo();
+      },
+    };
+  }
+
+  return {
+    async begin(post) {
+      if (post.create_at <= fixedFloor) return { outcome: 'before_floor' };
+      if (running.has(post.id) || claiming.has(post.id)) return { outcome: 'busy' };
+      claiming.add(post.id);
+      try {
+        const outcome = await take(post);
+        return outcome === 'run' ? { outcome, claim: claimOf(post) } : { outcome };
+      } finally {
+        claiming.delete(post.id);
+      }
     },
     hold(post) {
       if (post.create_at <= fixedFloor || running.has(post.id)) return;

@@ -62,8 +62,12 @@ export interface SlashRegistrationOptions {
 }
 
 export interface SlashRegistration {
-  /** Registers (or refreshes) every trigger in one team; never throws. */
-  registerTeam(team: Team): Promise<TeamRegistration>;
+  /**
+   * Registers (or refreshes) every trigger in one team; never throws. `mayWrite` is asked
+   * before each create or update (the leader's fencing check, src/bot/leader.ts `confirm`):
+   * once it says no, the rest of the team is only learned, as a follower does.
+   */
+  registerTeam(team: Team, opts?: { mayWrite?: () => Promise<boolean> }): Promise<TeamRegistration>;
   /**
    * Learns the tokens of the commands the bot already registered in one team, without
    * creating or changing anything (a replica that is not the leader; see src/bot/leader.ts).
@@ -200,7 +204,16 @@ export function createSlashRegistration(opts: SlashRegistrationOptions): SlashRe
   const describe = (err: unknown): string =>
     isApiError(err) || isNetworkError(err) ? err.message : err instanceof Error ? err.message : String(err);
 
-  async function registerTeam(team: Team, readOnly = false): Promise<TeamRegistration> {
+  async function registerTeam(team: Team, readOnlyAtStart = false, mayWrite?: () => Promise<boolean>): Promise<TeamRegistration> {
+    let readOnly = readOnlyAtStart;
+    /** asked right before each write: a deposed leader stops writing at once */
+    const fenced = async (trigger: string): Promise<boolean> => {
+      if (readOnly) return true;
+      if (!mayWrite || (await mayWrite())) return false;
+      readOnly = true;
+      log.warn({ team: team.name, trigger }, `not changing /${trigger} in team ${team.name}: this replica is no longer the leader; the leader registers it`);
+      return true;
+    };
     const report: TeamRegistration = { teamId: team.id, teamName: team.name, registered: [], warnings: [] };
     const found: Array<{ binding: SlashBinding; digest: Buffer }> = [];
     const keep = (cmd: Command, w: WantedCommand): void => {
@@ -234,6 +247,10 @@ export function createSlashRegistration(opts: SlashRegistrationOptions): SlashRe
         continue;
       }
       if (mine) {
+        if (differs(mine, w) && (await fenced(w.trigger))) {
+          keep(mine, w);
+          continue;
+        }
         if (ours.length > 1) {
           log.warn(
             { team: team.name, trigger: w.trigger, ids: ours.map((c) => c.id) },
@@ -264,6 +281,7 @@ export function createSlashRegistration(opts: SlashRegistrationOptions): SlashRe
         warnOnce(team, w, 'is a built-in Mattermost command', report);
         continue;
       }
+      if (await fenced(w.trigger)) continue;
       try {
         const created = await api.createCommand({ ...w.input, team_id: team.id });
         log.debug({ team: team.name, trigger: w.trigger }, `registered /${w.trigger} in team ${team.name}`);
@@ -347,7 +365,7 @@ export function createSlashRegistration(opts: SlashRegistrationOptions): SlashRe
   }
 
   return {
-    registerTeam: (team) => registerTeam(team),
+    registerTeam: (team, o = {}) => registerTeam(team, false, o.mayWrite),
     learnTeam: (team) => registerTeam(team, true),
     verify,
     authenticate,

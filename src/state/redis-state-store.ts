@@ -9,6 +9,9 @@
  *
  * - claim = `SET key 1 NX PX ttl` (one round trip);
  * - get / set / delete = GET / SET [PX] / DEL;
+ * - renew, swap, deleteIf = one Lua script each (atomic on the server) that compares the
+ *   key's value with the caller's before it extends, overwrites or deletes it: a replica
+ *   that lost a claim never touches the claim of the replica that took it over;
  * - leases: one Lua script (atomic on the server) that renews the lease for its holder,
  *   or takes a free one and INCRs the fencing counter, so the token grows on every
  *   handover and never goes back, also across a restart of any replica.
@@ -70,6 +73,25 @@ return token
 const RENEW = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+`;
+
+// KEYS[1] = key, ARGV[1] = expected, ARGV[2] = value, ARGV[3] = ttl ms ('' = none), ARGV[4] = '1' when
+// an absent key counts as expected. Sets the value only while the key holds the expected one.
+const SWAP = `
+local cur = redis.call('GET', KEYS[1])
+if cur == ARGV[1] or (cur == false and ARGV[4] == '1') then
+  if ARGV[3] == '' then redis.call('SET', KEYS[1], ARGV[2]) else redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
+  return 1
+end
+return 0
+`;
+
+// KEYS[1] = key, ARGV[1] = expected. Deletes the key only while it holds the expected value.
+const DELETE_IF = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
 end
 return 0
 `;
@@ -179,6 +201,15 @@ export function createRedisStateStore(opts: RedisStateStoreOptions): RedisStateS
     },
     async delete(key) {
       await call(() => client.del(k(key)));
+    },
+    async swap(key, expected, value, o = {}) {
+      const ttl = o.ttlMs === undefined ? '' : String(ms(o.ttlMs));
+      const r = await call(() => client.eval(SWAP, { keys: [k(key)], arguments: [expected, value, ttl, o.orAbsent ? '1' : '0'] }));
+      return r === 1;
+    },
+    async deleteIf(key, expected) {
+      const r = await call(() => client.eval(DELETE_IF, { keys: [k(key)], arguments: [expected] }));
+      return r === 1;
     },
     async acquireLease(name, owner, ttlMs) {
       const r = await call(() =>

@@ -36,6 +36,15 @@ export interface StateStore {
   set(key: string, value: string, ttlMs?: number): Promise<void>;
   delete(key: string): Promise<void>;
   /**
+   * Compare-and-set, one round trip: stores `value` (with `ttlMs`, else no expiry) only while
+   * `key` holds `expected`, or, with `orAbsent`, holds nothing. True when it stored. What a
+   * holder writes to a claim it may have lost (src/bot/replication.ts): it never overwrites
+   * the claim of whoever took it over.
+   */
+  swap(key: string, expected: string, value: string, opts?: { ttlMs?: number; orAbsent?: boolean }): Promise<boolean>;
+  /** Deletes `key` only while it holds `expected` (compare-and-delete, one round trip); true when it deleted. */
+  deleteIf(key: string, expected: string): Promise<boolean>;
+  /**
    * Take or renew a named lease for `owner`. Returns the fencing token (a number that
    * grows each time the lease changes hands) while `owner` holds it, else undefined.
    */
@@ -257,6 +266,22 @@ export function createMemoryStateStore(opts: MemoryStateStoreOptions = {}): Stat
         journal(key, undefined);
         schedule();
       }
+    },
+    async swap(key: string, expected: string, value: string, o: { ttlMs?: number; orAbsent?: boolean } = {}): Promise<boolean> {
+      const cur = live(key);
+      if (cur ? cur.value !== expected : !o.orAbsent) return false;
+      const e = { value, expiresAt: o.ttlMs === undefined ? Infinity : now() + o.ttlMs };
+      entries.set(key, e);
+      journal(key, e);
+      afterWrite();
+      return true;
+    },
+    async deleteIf(key: string, expected: string): Promise<boolean> {
+      if (live(key)?.value !== expected) return false;
+      entries.delete(key);
+      journal(key, undefined);
+      schedule();
+      return true;
     },
     async acquireLease(name: string, owner: string, ttlMs: number): Promise<number | undefined> {
       const t = now();

@@ -30,8 +30,11 @@
  * (src/services/post-ledger.ts) every post is claimed in the state store before it
  * runs, and marked done once answered; the REST catch-up (src/services/catch-up.ts)
  * hands missed posts in through {@link WsIntake.handleMissed}, claimed the same way.
- * A missed command younger than `late.runWindowMs` runs with a note saying it was
- * sent while the bot was reconnecting; an older one gets one "not run" line. During
+ * Every post, however it arrived (the WebSocket, a resumed socket's replay, the REST
+ * catch-up, a takeover after another replica's claim ran out), is judged by its
+ * `create_at`: younger than `late.runWindowMs` it runs (a missed or late one with a note
+ * saying it was sent while the bot was reconnecting); older, it gets one "not run" line;
+ * older than `late.maxAgeMs`, nothing. During
  * shutdown, posts are not taken (the ledger holds the catch-up mark below them) and
  * {@link WsIntake.abandon} answers what could not finish "please send it again".
  * Every stored reply carries `props.mmops_reply_to` = the post it answers, so a
@@ -51,7 +54,7 @@ import { parseJsonString, postedDataSchema, postSchema, type Post, type WsEvent 
 import { lateAnswerNote, notRunNotice, restartingNotice } from '../render/notices.js';
 import { isApiError, isNetworkError } from '../mattermost/errors.js';
 import { answeredBy, COVERS_PROP, REPLY_TO_PROP } from '../services/catch-up.js';
-import type { BeginOutcome, PostLedger } from '../services/post-ledger.js';
+import type { BeginOutcome, Begun, Claim, PostLedger } from '../services/post-ledger.js';
 import type { Channel } from '../mattermost/models.js';
 import type { InFlight } from './in-flight.js';
 import type { ActionAttachment } from '../render/attachments.js';
@@ -135,6 +138,8 @@ interface BusyNotice {
 /** A post being handled here. */
 interface ActiveEntry {
   post: Post;
+  /** its claim (src/services/post-ledger.ts): the one handle to it */
+  claim: Claim;
   direct: boolean;
   rootId: string;
   /** cut short by a restart: its sender was told to resend */
@@ -158,6 +163,9 @@ function isTransient(err: unknown): boolean {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A post this old when it is run (a replay after a resume, a takeover) is answered with a note saying so. */
+const LATE_NOTE_AFTER_MS = 10_000;
 
 export type IgnoreReason = 'own' | 'bot' | 'webhook' | 'system' | 'edited' | 'duplicate' | 'claimed' | 'not_addressed' | 'empty' | 'malformed';
 
@@ -414,19 +422,28 @@ export function createWsIntake(opts: WsIntakeOptions): WsIntake {
   }
 
   /** Claims the post: through the ledger (the one claim model), else the in-process check. */
-  async function claim(post: Post): Promise<BeginOutcome> {
+  async function claim(post: Post): Promise<Begun> {
     if (opts.ledger) return opts.ledger.begin(post);
-    if (seen.get(post.id)) return 'done';
+    if (seen.get(post.id)) return { outcome: 'done' };
     seen.set(post.id, true);
-    return 'run';
+    return { outcome: 'run', claim: localClaim(post) };
   }
+
+  /** Without a ledger (one process, nothing stored): a claim that is always this process's. */
+  const localClaim = (post: Post): Claim => ({
+    post,
+    stillOurs: async () => true,
+    answered: async () => {},
+    giveBack: async () => {},
+    onLost: () => {},
+  });
 
   async function handlePost(post: Post, direct: boolean, mentioned: boolean, teamId: string, missed: boolean, retried = false): Promise<BeginOutcome | 'ignored'> {
     const text = addressed(post, direct, mentioned);
     if (text === undefined) return 'ignored';
-    let outcome: BeginOutcome;
+    let begun: Begun;
     try {
-      outcome = await claim(post);
+      begun = await claim(post);
     } catch (err) {
       // answering without a claim could answer twice; the catch-up handles it once the store is back
       opts.ledger?.hold(post);
@@ -434,7 +451,8 @@ export function createWsIntake(opts: WsIntakeOptions): WsIntake {
       log.warn({ err, postId: post.id }, 'post not handled: the state store cannot be reached to claim it');
       return 'busy';
     }
-    if (outcome !== 'run') {
+    if (begun.outcome !== 'run') {
+      const { outcome } = begun;
       log.debug({ postId: post.id, reason: outcome === 'busy' ? 'claimed' : 'duplicate', outcome }, 'post ignored');
       // held elsewhere: the mark this process shares stays below it until it is answered
       if (outcome === 'busy' && missed) opts.ledger?.hold(post);
@@ -450,31 +468,38 @@ export function createWsIntake(opts: WsIntakeOptions): WsIntake {
       }
       return outcome;
     }
+    const { claim: held } = begun;
     if (retried) {
       // the replica that died may have posted the answer and not recorded it; after 30 s
       // the server no longer dedupes a repeat (and a folded "busy" line has another
       // pending id), so look in the channel first
       if (await answeredInChannel(post)) {
         log.info({ postId: post.id }, 'another replica answered this post but did not record it (it stopped?); recorded now');
-        await opts.ledger?.finish(post);
+        await held.answered();
         return 'done';
       }
       log.warn({ postId: post.id }, 'another replica claimed this post and did not answer it (it stopped?): answering it here');
     }
     // In a channel, answer in the post's thread; in a DM, only if the post was in one.
     const rootId = direct ? post.root_id : post.root_id || post.id;
-    const entry: ActiveEntry = { post, direct, rootId, abandoned: false, delivering: false, handedOver: false };
+    const entry: ActiveEntry = { post, claim: held, direct, rootId, abandoned: false, delivering: false, handedOver: false };
     active.set(post.id, entry);
     let undelivered = false;
     try {
+      // One age rule by create_at, however the post arrived: read over REST (missed), replayed
+      // by a resumed socket as an ordinary `posted` event, or retried after another replica's
+      // claim ran out. A command older than the run window is not run (a `--yes` DM replayed
+      // minutes later must not act); its sender is told to send it again.
       const ageMs = Math.max(0, now() - post.create_at);
-      if (missed && ageMs > maxAgeMs) {
-        log.info({ postId: post.id, ageMs }, 'missed post too old to answer; ignored');
-      } else if (missed && ageMs > runWindowMs) {
-        log.info({ postId: post.id, ageMs }, 'missed command not run (too old); its sender is told to resend');
+      const how = missed ? 'missed' : retried ? 'taken over' : 'posted';
+      if (ageMs > maxAgeMs) {
+        log.info({ postId: post.id, ageMs, how }, 'post too old to answer; ignored');
+      } else if (ageMs > runWindowMs) {
+        log.info({ postId: post.id, ageMs, how }, 'command not run (older than the run window); its sender is told to resend');
         await persistently(() => postAll(post.channel_id, rootId, [notRunNotice(ageMs)], post, 'notrun'), post.id);
       } else {
-        await runCommand(post, direct, rootId, teamId, text, entry, missed ? lateAnswerNote(ageMs) : undefined);
+        const late = missed || ageMs > LATE_NOTE_AFTER_MS;
+        await runCommand(post, direct, rootId, teamId, text, entry, late ? lateAnswerNote(ageMs) : undefined);
       }
     } catch (err) {
       // still refused after the retries: give the post back rather than mark it answered
@@ -485,14 +510,14 @@ export function createWsIntake(opts: WsIntakeOptions): WsIntake {
     }
     if (entry.abandoned) return 'run';
     if (entry.handedOver) {
-      opts.ledger?.handedOver(post);
+      held.onLost();
       return 'run';
     }
     if (undelivered && opts.ledger) {
-      await opts.ledger.release(post);
+      await held.giveBack();
       opts.onUndelivered?.(post);
     } else {
-      await opts.ledger?.finish(post);
+      await held.answered();
     }
     return 'run';
   }
@@ -526,7 +551,7 @@ export function createWsIntake(opts: WsIntakeOptions): WsIntake {
     if (entry.abandoned) return;
     // this process was paused (or cut off from the store) past its claim and another
     // replica took the post over: answering too would answer twice
-    if (opts.ledger && !(await opts.ledger.stillHeld(post))) {
+    if (!(await entry.claim.stillOurs())) {
       entry.handedOver = true;
       log.warn({ postId: post.id, ref }, 'another replica took this post over while it ran here; that one answers it');
       return;
@@ -576,7 +601,7 @@ export function createWsIntake(opts: WsIntakeOptions): WsIntake {
           } catch (err) {
             log.warn({ err, postId: e.post.id }, 'could not tell the sender to resend a command cut short by the restart');
           }
-          await opts.ledger?.finish(e.post);
+          await e.claim.answered();
         }),
       );
       return cut.length;

@@ -108,6 +108,16 @@ describe('/health', () => {
     expect(section(text, 'This bot')).toContain('**Account:**');
   });
 
+  it('is "unknown", not down, when the server rate-limits the ping (a 429 is an answer)', async () => {
+    await h.run('alice', 'health'); // the caller and their rights are known (cached) from before
+    h.fake.faults.rateLimitNext('GET', /\/system\/ping$/, 0, 20);
+    const { result, text } = await h.run('alice', 'health');
+    expect(result.outcome).toBe('ok');
+    expect(text).toContain('Health: ⚪ unknown');
+    expect(text).not.toContain('down');
+    expect(section(text, 'Server')).toContain('Unknown: The server is rate\\-limiting the bot');
+  });
+
   it('reports an unhealthy database as down', async () => {
     h.fake.store.config.databaseStatus = 'UNHEALTHY';
     const { text } = await h.run('alice', 'health');

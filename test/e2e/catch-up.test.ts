@@ -111,6 +111,30 @@ describe('catch-up over REST', () => {
   });
 });
 
+describe('one age rule for every way a post arrives', () => {
+  it('a resumed socket replaying an old destructive DM does not run it: the sender is told to send it again, and no privileged call is made', async () => {
+    e2e = await startE2E({ env: { MMOPS_CATCHUP_RUN_WINDOW: '1s' } });
+    const { fake, bot } = e2e;
+    const GRACE = userIdFor('grace');
+    await waitFor(() => fake.requests.some((r) => r.path === `/api/v4/users/${BOT_ID}/channels`), 'the start-up catch-up');
+    const id = bot.socket()?.state().connectionId;
+    // the sockets drop and upgrades are refused for a while: the connection stays resumable
+    fake.setWebSocketAccepting(false);
+    fake.dropSockets();
+    await waitFor(() => bot.socket()?.state().connected === false, 'the socket to drop');
+    const dm = await fake.postAs('alice', '@mmops', 'user deactivate @grace --yes');
+    await new Promise((r) => setTimeout(r, 3_000));
+    fake.clearRequests();
+    fake.setWebSocketAccepting(true);
+    await waitFor(() => repliesTo(fake, dm.id).length > 0, 'the answer to the replayed DM', 15_000);
+    // it came back as a replay of the resumed connection, not over REST
+    expect(bot.socket()?.state()).toMatchObject({ resumed: true, connectionId: id });
+    expect(repliesTo(fake, dm.id).map((p) => p.message)).toEqual([expect.stringMatching(/^Not run: you sent this \d+ s ago .*send it again/)]);
+    expect(fake.store.users.get(GRACE)?.delete_at).toBe(0);
+    expect(fake.requests.filter((r) => r.userId === BOT_ID && r.method === 'PUT' && r.path === `/api/v4/users/${GRACE}/active`)).toEqual([]);
+  }, 30_000);
+});
+
 describe('shutdown hands over', () => {
   it('answers "send it again" for what could not finish, and the next start answers DMs that arrived during shutdown', async () => {
     e2e = await startE2E({ deps: { shutdownGraceMs: 200 } });

@@ -140,7 +140,7 @@ function switchable(inner: StateStore): StateStore & { healthy(): boolean; down:
     down: false,
     healthy: () => !s.down,
   } as StateStore & { healthy(): boolean; down: boolean };
-  for (const m of ['claim', 'renew', 'get', 'set', 'delete', 'acquireLease', 'releaseLease'] as const) {
+  for (const m of ['claim', 'renew', 'get', 'set', 'delete', 'swap', 'deleteIf', 'acquireLease', 'releaseLease'] as const) {
     (s as unknown as Record<string, unknown>)[m] = async (...args: unknown[]) => {
       if (s.down) throw new Error('state store unreachable');
       return (inner[m] as (...a: unknown[]) => Promise<unknown>)(...args);

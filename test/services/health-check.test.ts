@@ -49,6 +49,22 @@ function inputs(over: Partial<HealthInputs> = {}): HealthInputs {
 const keys = (r: ReturnType<typeof buildHealthReport>): string[] => r.flags.map((f) => f.key);
 
 describe('buildHealthReport', () => {
+  it('a rate-limited read (429) is "unknown", never "down", and raises no flag', () => {
+    const limited = classifyFailure(new ApiError(429, '', 'Too many requests', 'r', 'GET /system/ping', 2));
+    expect(limited.kind).toBe('limited');
+    const r = buildHealthReport(inputs({ ping: limited }));
+    expect(r.verdict).toBe('unknown');
+    expect(r.server.state).toBe('limited');
+    expect(r.flags).toEqual([]);
+    // a rate-limited cluster read alone: unknown too (the node set cannot be compared)
+    const c = buildHealthReport(inputs({ cluster: limited }));
+    expect(c.verdict).toBe('unknown');
+    expect(c.nodes).toBeNull();
+    // a real outage still wins
+    const down = buildHealthReport(inputs({ ping: classifyFailure(new NetworkError('GET /system/ping', 'ECONNREFUSED')), cluster: limited }));
+    expect(down.verdict).toBe('down');
+  });
+
   it('is healthy when every check passes, with the measured round trip', () => {
     const r = buildHealthReport(inputs());
     expect(r.verdict).toBe('healthy');

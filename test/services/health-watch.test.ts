@@ -24,6 +24,7 @@ import type { Logger } from '../../src/core/command.js';
 import { createLogger } from '../../src/log/logger.js';
 import { createMemoryStateStore, type StateStore } from '../../src/state/state-store.js';
 import type { Post } from '../../src/mattermost/models.js';
+import { ApiError, NetworkError } from '../../src/mattermost/errors.js';
 
 const CHANNEL = 'c'.repeat(26);
 const OTHER_CHANNEL = 'd'.repeat(26);
@@ -497,6 +498,8 @@ describe('health watches shared by replicas (state store)', () => {
       renew: (k, v, ms) => (aDead ? Promise.reject(new Error('killed')) : state.renew(k, v, ms)),
       set: (k, v, ms) => (aDead ? Promise.reject(new Error('killed')) : state.set(k, v, ms)),
       delete: (k) => (aDead ? Promise.reject(new Error('killed')) : state.delete(k)),
+      swap: (k, e, v, o) => (aDead ? Promise.reject(new Error('killed')) : state.swap(k, e, v, o)),
+      deleteIf: (k, e) => (aDead ? Promise.reject(new Error('killed')) : state.deleteIf(k, e)),
       acquireLease: (n, o, ms) => (aDead ? Promise.reject(new Error('killed')) : state.acquireLease(n, o, ms)),
       releaseLease: (n, o) => (aDead ? Promise.reject(new Error('killed')) : state.releaseLease(n, o)),
       close: async () => {},
@@ -597,5 +600,82 @@ describe('health watches shared by replicas (state store)', () => {
     expect(a.svc.list().map((w) => w.channelId)).toEqual([OTHER_CHANNEL]);
     await a.svc.stop();
     await b.svc.stop();
+  });
+});
+
+describe('health watch during an outage (real checks, a scripted server)', () => {
+  /** the server's answer to the bot's ping, tick by tick */
+  type Answer = 'ok' | 'no answer' | '429' | '502';
+  function realChecks() {
+    const clock = fakeClock();
+    const posts: string[] = [];
+    const answer = { now: 'ok' as Answer };
+    const svc = createHealthWatchService({
+      api: {
+        ping: async () => {
+          if (answer.now === 'no answer') throw new NetworkError('GET /system/ping', 'connect ECONNREFUSED');
+          if (answer.now === '429') throw new ApiError(429, '', 'Too many requests', 'r', 'GET /system/ping', 1);
+          if (answer.now === '502') throw new ApiError(502, '', 'Bad gateway', 'r', 'GET /system/ping');
+          return { status: 'OK' };
+        },
+        getClusterStatus: async () => {
+          if (answer.now === '429') throw new ApiError(429, '', 'Too many requests', 'r', 'GET /cluster/status', 1);
+          return [];
+        },
+        getSamlCertificateStatus: async () => ({ idp_certificate_file: false, public_certificate_file: false, private_key_file: false }),
+        createPost: async () => {
+          throw new Error('the test posts through `post`');
+        },
+      },
+      store: { path },
+      logger: log,
+      post: async (_channelId, message) => {
+        posts.push(message);
+      },
+      now: clock.now,
+      timers: clock.timers,
+    });
+    const tick = async (ms: number): Promise<void> => {
+      clock.advance(ms);
+      await svc.whenIdle();
+    };
+    return { svc, posts, answer, tick };
+  }
+
+  it('a rate-limited read is "unknown", not "down": nothing is posted for it', async () => {
+    const s = realChecks();
+    await s.svc.start();
+    await s.svc.add({ channelId: CHANNEL, teamId: TEAM, everyMs: MIN, createdBy: ALICE });
+    await s.tick(0);
+    expect(s.svc.lastState(CHANNEL)?.verdict).toBe('healthy');
+    s.answer.now = '429';
+    for (let i = 0; i < 5; i++) await s.tick(MIN);
+    expect(s.posts).toEqual([]);
+    expect(s.svc.lastState(CHANNEL)?.verdict).toBe('healthy');
+    expect(log.entries.some((e) => /unknown/.test(e.msg))).toBe(true);
+    s.answer.now = 'ok';
+    await s.tick(MIN);
+    expect(s.posts).toEqual([]);
+    await s.svc.stop();
+  });
+
+  it('reports an outage once, however the failing reads alternate (no answer, 429, 502), and the recovery once', async () => {
+    const s = realChecks();
+    await s.svc.start();
+    await s.svc.add({ channelId: CHANNEL, teamId: TEAM, everyMs: MIN, createdBy: ALICE });
+    await s.tick(0);
+    const during: Answer[] = ['no answer', '429', 'no answer', '502', '429', '502', 'no answer', '429'];
+    for (const a of during) {
+      s.answer.now = a;
+      await s.tick(MIN);
+    }
+    expect(s.posts).toHaveLength(1);
+    expect(s.posts[0]).toContain('down');
+    s.answer.now = 'ok';
+    await s.tick(MIN);
+    await s.tick(MIN);
+    expect(s.posts).toHaveLength(2);
+    expect(s.posts[1]).toContain('healthy again (was down)');
+    await s.svc.stop();
   });
 });

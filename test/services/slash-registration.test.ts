@@ -117,6 +117,30 @@ describe('slash registration', () => {
     for (const t of tokens) expect(second.reg.verify(t)).toBeDefined();
   });
 
+  it('asks the fencing check before each write and stops writing the moment it says no (a deposed leader)', async () => {
+    const server = fakeServer([existing({ url: 'http://old-host:3978/slash' })]);
+    const { reg, log } = make(server.api);
+    let asked = 0;
+    // still the leader for the first write only
+    const report = await reg.registerTeam(team, { mayWrite: async () => ++asked === 1 });
+    const writes = server.api.calls.filter((c) => c.method === 'createCommand' || c.method === 'updateCommand');
+    expect(writes).toHaveLength(1);
+    expect(asked).toBe(2);
+    // the existing command is kept (its token still verifies); nothing else was created
+    expect(server.commands).toHaveLength(2);
+    expect(report.registered.length).toBeGreaterThanOrEqual(1);
+    expect(log.entries.some((e) => e.level === 'warn' && /no longer the leader/.test(e.msg))).toBe(true);
+  });
+
+  it('writes nothing when the fencing check says no from the start', async () => {
+    const server = fakeServer([existing({ url: 'http://old-host:3978/slash' })]);
+    const { reg } = make(server.api);
+    await reg.registerTeam(team, { mayWrite: async () => false });
+    expect(server.api.calls.filter((c) => c.method === 'createCommand' || c.method === 'updateCommand')).toEqual([]);
+    expect(server.commands.find((c) => c.trigger === 'whois')?.url).toBe('http://old-host:3978/slash');
+    expect(reg.verify('existingtokenexistingtok01')).toBeDefined();
+  });
+
   it('updates our command in place when its URL or text changed', async () => {
     const server = fakeServer([existing({ url: 'http://old-host:3978/slash', auto_complete_desc: 'old' })]);
     const { reg } = make(server.api);

@@ -90,6 +90,42 @@ describe.each(stores)('StateStore contract: $name', ({ name, available, pair }) 
       expect(await a.get('k')).toBe('v2');
     });
 
+    it('renew, swap and deleteIf write only over the expected value (compare-and-set), seen by the other handle', async () => {
+      const [a, b] = await pair();
+      expect(await a.claim('post:cas', 5_000, 'replica-a')).toBe(true);
+      // someone else's id: nothing is written
+      expect(await b.renew('post:cas', 'replica-b', 5_000)).toBe(false);
+      expect(await b.swap('post:cas', 'replica-b', 'done', { ttlMs: 5_000 })).toBe(false);
+      expect(await b.deleteIf('post:cas', 'replica-b')).toBe(false);
+      expect(await b.swap('post:cas', 'replica-b', 'done', { ttlMs: 5_000, orAbsent: true })).toBe(false);
+      expect(await a.get('post:cas')).toBe('replica-a');
+      // the holder's id: written
+      expect(await b.swap('post:cas', 'replica-a', 'replica-b', { ttlMs: 150 })).toBe(true);
+      expect(await a.get('post:cas')).toBe('replica-b');
+      expect(await a.deleteIf('post:cas', 'replica-a')).toBe(false);
+      expect(await a.deleteIf('post:cas', 'replica-b')).toBe(true);
+      expect(await b.get('post:cas')).toBeUndefined();
+      // an absent key: only with orAbsent, and the ttl holds
+      expect(await a.swap('post:cas', 'replica-a', 'done')).toBe(false);
+      expect(await a.get('post:cas')).toBeUndefined();
+      expect(await a.swap('post:cas', 'replica-a', 'done', { ttlMs: 150, orAbsent: true })).toBe(true);
+      expect(await b.get('post:cas')).toBe('done');
+      await sleep(220);
+      expect(await b.get('post:cas')).toBeUndefined();
+      // without ttl it stays
+      await a.set('post:cas2', 'x', 150);
+      expect(await b.swap('post:cas2', 'x', 'y')).toBe(true);
+      await sleep(220);
+      expect(await a.get('post:cas2')).toBe('y');
+    });
+
+    it('of 20 simultaneous compare-and-sets from one value exactly one wins', async () => {
+      const [a, b] = await pair();
+      await a.set('post:cas-race', 'old', 5_000);
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).swap('post:cas-race', 'old', `r${i}`, { ttlMs: 5_000 })));
+      expect(results.filter(Boolean)).toHaveLength(1);
+    });
+
     it('a lease has one holder until it expires; the fencing token grows on every handover', async () => {
       const [a, b] = await pair();
       const t1 = await a.acquireLease('leader', 'r1', 150);

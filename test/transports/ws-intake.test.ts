@@ -25,6 +25,8 @@ const ALICE_DM_WITH_BOT = 'alicedmalicedmalicedmali01';
 
 let seq = 0;
 let postN = 0;
+/** when the fixtures' posts are made (`posted` default create_at) */
+const FIXTURE_NOW = 1730000000000;
 
 /** A `posted` frame shaped like docs/mattermost-notes.md §3.8 (post and mentions are JSON strings). */
 function posted(
@@ -145,7 +147,9 @@ function setup(
     work,
     logger: log,
     ...(opts.ledger ? { ledger: opts.ledger } : {}),
-    ...(opts.now ? { now: opts.now } : {}),
+    // the intake's clock is the fixtures' (posts are created at FIXTURE_NOW): every post is
+    // judged by its age, so a wall clock years past the fixtures would make them all too old
+    now: opts.now ?? (() => FIXTURE_NOW),
   });
   return { intake, ran, out, replyTo, api, log, work, pendingIds };
 }
@@ -326,7 +330,7 @@ describe('claims across replicas', () => {
         log.claimed.push(id);
         return decide(id);
       },
-      takeOver: async () => {},
+      takeOver: async () => true,
       done: async (id) => void log.done.push(id),
       release: async () => {},
       stillHeld: async () => true,
@@ -375,6 +379,34 @@ describe('claims across replicas', () => {
     expect(ran).toHaveLength(1);
   });
 
+  it('a takeover after the run window does not run the command: its sender is told to send it again', async () => {
+    let holderAlive = true;
+    let clock = FIXTURE_NOW;
+    const c = await claimsOf(() => !holderAlive);
+    const { intake, ran, out, work, log } = setup({ ledger: c.claims, now: () => clock });
+    await intake.handleEvent(posted({ message: 'user deactivate @ann --yes' }, { channelType: 'D' }));
+    expect(ran).toHaveLength(0);
+    holderAlive = false; // its holder died; the claim runs out, but only after the window
+    clock = FIXTURE_NOW + 3 * 60_000;
+    c.log.retries[0]?.();
+    await work.drain(1_000);
+    expect(ran).toEqual([]);
+    expect(out.map((o) => o.message)).toEqual([expect.stringMatching(/^Not run: you sent this 3 min ago/)]);
+    expect(log.entries.some((e) => e.msg.startsWith('command not run (older than the run window)') && e.fields['how'] === 'taken over')).toBe(true);
+  });
+
+  it('a live post older than the run window (a replay) is not run; one within it runs with a note when it is late', async () => {
+    let clock = FIXTURE_NOW + 5 * 60_000;
+    const { intake, ran, out } = setup({ now: () => clock });
+    await intake.handleEvent(posted({ message: 'user deactivate @ann --yes' }, { channelType: 'D' }));
+    expect(ran).toEqual([]);
+    expect(out.map((o) => o.message)).toEqual([expect.stringMatching(/^Not run: you sent this 5 min ago/)]);
+    clock = FIXTURE_NOW + 30_000;
+    await intake.handleEvent(posted({ message: 'status' }, { channelType: 'D' }));
+    expect(ran).toHaveLength(1);
+    expect(out[1]?.message).toMatch(/^_You sent this 30 s ago while I was reconnecting/);
+  });
+
   it('on a takeover, records a post the dead replica had answered (its reply is in the channel) instead of answering twice', async () => {
     // the replicas' chaos test (test/replicas/chaos.test.ts): a replica SIGKILLed right after posting an answer; another took
     // the post over once the claim ran out (60 s by default: past the server's 30 s
@@ -406,6 +438,8 @@ describe('claims across replicas', () => {
       get: (k) => shared.get(k),
       set: (k, v, ms) => shared.set(k, v, ms),
       delete: (k) => shared.delete(k),
+      swap: (k, e, v, o) => shared.swap(k, e, v, o),
+      deleteIf: (k, e) => shared.deleteIf(k, e),
       renew: (k, v, ms) => (cutOff ? Promise.reject(new Error('Redis did not answer within 1000 ms')) : shared.renew(k, v, ms)),
       acquireLease: (n, o, ms) => shared.acquireLease(n, o, ms),
       releaseLease: (n, o) => shared.releaseLease(n, o),
@@ -490,6 +524,7 @@ describe('busy answers', () => {
       logger: log,
       busyConcurrency: 1,
       busyMaxPending: 2,
+      now: () => FIXTURE_NOW,
     });
     // five refused DMs in one DM, then one in each of three threads of a channel; each
     // handling settles once its "busy" line is out
@@ -596,8 +631,9 @@ describe('WebSocket intake with the post ledger (exactly once, late commands, sh
     await s.intake.handleEvent(late);
     const after = posted({ message: 'whois @cy', create_at: T0 + 9 }, { channelType: 'D' });
     // a post handled elsewhere later must not carry the mark past the held one
-    await s.ledger.begin(postOf(after));
-    await s.ledger.finish(postOf(after));
+    const begun = await s.ledger.begin(postOf(after));
+    expect(begun.outcome).toBe('run');
+    if (begun.outcome === 'run') await begun.claim.answered();
     await s.ledger.flush();
     expect(s.ran).toHaveLength(1);
     expect(await s.store.get(`post:${postOf(late).id}`)).toBeUndefined();
