@@ -196,6 +196,7 @@ export async function prepareIntake(rt: BotRuntime, parts: { me: User; urls: Bot
     api: rt.api,
     ledger,
     botUserId: user.id,
+    serverVersion: () => rt.serverVersion,
     handle: (post, channel) => intake.handleMissed(post, channel),
     logger: rt.log,
     now: rt.now,

@@ -8,7 +8,7 @@
  * the status, the Bot's getters, and shutdown, which closes what a failed step left.
  */
 import type { Team, User } from '../mattermost/models.js';
-import { compatibilityPaths, parseServerVersion } from '../mattermost/compat.js';
+import { compatibilityPaths, degradedFeatures, parseServerVersion } from '../mattermost/compat.js';
 import { checkAuditChannel } from './audit-channel.js';
 import { identify } from './identify.js';
 import { buildInteractions } from './interactions.js';
@@ -75,11 +75,17 @@ function announceReady(rt: BotRuntime, facts: ReadyFacts): void {
   rt.phase = 'running';
   const version = rt.serverVersion;
   // which version-dependent behaviour the bot assumes (docs/mattermost-notes.md §0)
-  const compat = compatibilityPaths(parseServerVersion(version));
+  const parsed = parseServerVersion(version);
+  const compat = compatibilityPaths(parsed);
   rt.log.info(
     { serverVersion: version || 'unknown', compatibility: Object.fromEntries(compat.map((c) => [c.feature, c.path])) },
     `compatibility paths for Mattermost ${version || '(version unknown)'}: ${compat.map((c) => c.feature).join(', ')}`,
   );
+  // one line for the operator: what works less well on this version (docs/compatibility.md)
+  const degraded = degradedFeatures(parsed);
+  const on = `Mattermost ${version || '(version unknown)'}`;
+  if (degraded.length > 0) rt.log.warn({ serverVersion: version || 'unknown', degraded }, `degraded on ${on}: ${degraded.join('; ')} (see docs/compatibility.md)`);
+  else rt.log.info({ serverVersion: version || 'unknown', degraded }, parsed ? `every feature works on ${on}` : `${on}: assuming a current server, every feature on (see docs/compatibility.md)`);
   rt.log.info(readyFields(rt, facts), readyLine(rt, facts));
 }
 

@@ -101,7 +101,7 @@ export async function runSuite(target: Target, checks: readonly Check[], opts: R
     callback = await startCallbackServer(target.callback);
     const adminApi = createRestApi({ url: target.url, token: target.adminToken, readRetries: 0 });
 
-    const base = { url: target.url, admin, user, anon, adminApi, adminUser, callerUser, team, channel, scratch, callback };
+    const base = { url: target.url, version: report.version, admin, user, anon, adminApi, adminUser, callerUser, team, channel, scratch, callback };
     if (scratch) await sweep(admin, adminUser, scratch.team, report);
 
     const wanted = opts.only ? checks.filter((c) => opts.only?.includes(c.id)) : checks;

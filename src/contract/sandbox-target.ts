@@ -35,9 +35,12 @@ export interface ContractSandbox {
   close(): Promise<void>;
 }
 
-/** Starts the sandbox for a contract run (in this process). */
-export async function startContractSandbox(opts: { port?: number; host?: string } = {}): Promise<ContractSandbox> {
-  const fake = await startFakeMattermost({ seed: contractSeed(), port: opts.port, host: opts.host });
+/** The person the end-to-end part talks to the bot as: a plain member of the scratch team. */
+export const CONTRACT_E2E_USER = 'ann';
+
+/** Starts the sandbox for a contract run (in this process); `version` is the release it plays (src/sandbox/versions.ts). */
+export async function startContractSandbox(opts: { port?: number; host?: string; version?: string } = {}): Promise<ContractSandbox> {
+  const fake = await startFakeMattermost({ seed: contractSeed(), port: opts.port, host: opts.host, ...(opts.version ? { version: opts.version } : {}) });
   fake.faults.rateLimit = { enabled: true, perSec: 1000, burst: 100_000 };
   return {
     fake,

@@ -17,7 +17,7 @@ export interface Difference {
 const cell = (r: CheckResult | undefined): string => (r ? `${r.status}: ${r.detail}` : '-');
 
 /** Checks whose status differs between the two runs (a skip on one side is not a difference). */
-export function differences(checks: readonly Check[], sandbox: SuiteReport, real: SuiteReport): Difference[] {
+export function differences(checks: readonly Pick<Check, 'id' | 'dependsOn' | 'notes'>[], sandbox: SuiteReport, real: SuiteReport): Difference[] {
   const out: Difference[] = [];
   for (const c of checks) {
     const s = sandbox.results.find((r) => r.id === c.id);
@@ -37,7 +37,7 @@ function clip(s: string, n: number): string {
 }
 
 /** Renders the table; `real` is absent in sandbox-only mode. */
-export function renderTable(checks: readonly Check[], sandbox: SuiteReport, real?: SuiteReport, width = 60): string {
+export function renderTable(checks: readonly Pick<Check, 'id'>[], sandbox: SuiteReport, real?: SuiteReport, width = 60): string {
   const lines: string[] = [];
   const idW = Math.max(5, ...checks.map((c) => c.id.length));
   const header = real ? [pad('check', idW), pad('sandbox', width), 'real server'] : [pad('check', idW), 'result'];

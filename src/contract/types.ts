@@ -42,6 +42,8 @@ export interface CheckResult {
 /** What the runner hands each check. Tokens stay inside the clients. */
 export interface CheckContext {
   url: string;
+  /** the server's X-Version-Id: a check whose expectation depends on the release reads it (src/mattermost/compat.ts) */
+  version: string;
   /** the bot's (admin) token */
   admin: HttpClient;
   /** an ordinary user's token: the caller in permission checks */

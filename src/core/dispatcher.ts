@@ -380,7 +380,22 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     const reads = freshReads();
     let fresh: false | FreshReads = false;
 
-    const check = async (req: Requirement): Promise<Decision> => deps.permissions.check(caller.id, req, where, { fresh });
+    // A refusal decided from cached roles is confirmed with the caller's current ones before it
+    // is sent (one more read, only on refusals): someone promoted a moment ago is not refused
+    // for the cache's lifetime. A grant from the cache stands only for cheap reads: privileged
+    // subcommands read fresh from the start (above).
+    const check = async (req: Requirement): Promise<Decision> => {
+      const d = await deps.permissions.check(caller.id, req, where, { fresh });
+      if (d.allowed || fresh !== false || d.reason !== 'missing_permission') return d;
+      const again = await deps.permissions.check(caller.id, req, where, { fresh: freshReads() });
+      if (again.allowed) {
+        log.info({ command: command.name, subcommand: sub.name, permission: req.permission, scope: req.scope }, "refusal from cached roles withdrawn: the caller's current roles allow it");
+        // the re-read refreshed the cache: the command sees the caller as the server does now
+        caller = await deps.permissions.getUser(caller.id);
+        state.caller = caller;
+      }
+      return again;
+    };
 
     // How a refusal may name a place: only names the caller could see anyway, else what
     // they typed, else "that team" / "that channel" (never a private channel's name).

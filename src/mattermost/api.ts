@@ -108,6 +108,13 @@ export interface MattermostApi {
    * user in no channel at all the server's streamed answer is not JSON (ProtocolError).
    */
   getChannelsForUser(userId: string, q: { includeDeleted?: boolean }, o?: CallOptions): Promise<Channel[]>;
+  /**
+   * GET /users/{id}/teams/{team_id}/channels — the user's channels of that team plus every
+   * DM and group message (api4/channel.go getChannelsForTeamForUser → sqlstore GetChannels:
+   * `TeamId = ? OR TeamId = ''`, 5.37 and 9.10); the catch-up's listing on servers before 6.1.
+   * A user with no channel there gets 404 `app.channel.get_channels.not_found.app_error`.
+   */
+  getChannelsForTeamForUser(userId: string, teamId: string, o?: CallOptions): Promise<Channel[]>;
   /** GET /users/{id}/teams/members: the user's membership in each of its teams, one call */
   getTeamMembersForUser(userId: string, o?: CallOptions): Promise<TeamMember[]>;
 

@@ -44,8 +44,8 @@ export function compatibilityPaths(v: ServerVersion | undefined): CompatPath[] {
   const assumed = known ? '' : ' (version unknown: assuming a current server)';
   const catchUp =
     !v || atLeast(v, 6, 1)
-      ? `after a WebSocket gap, re-read over REST (GET /users/{id}/channels, posts?since)${assumed}`
-      : 'after a WebSocket gap, clear caches only (GET /users/{id}/channels needs 6.1)';
+      ? `after a WebSocket gap or a restart, re-read over REST (GET /users/{id}/channels, posts?since)${assumed}`
+      : 'after a WebSocket gap or a restart, re-read over REST team by team (GET /users/{id}/teams/{team_id}/channels with DMs and group messages, posts?since): GET /users/{id}/channels needs 6.1';
   return [
     { feature: 'websocket resume', path: 'token on the upgrade request, connection_id + next sequence_number', notes: '§3.1, §3.6' },
     { feature: 'catch-up', path: catchUp, notes: '§5.11' },
@@ -55,10 +55,29 @@ export function compatibilityPaths(v: ServerVersion | undefined): CompatPath[] {
       notes: '§3.8',
     },
     {
+      feature: 'click answers',
+      path: 'always a JSON body ({} at least): servers before 5.38 fail a click answered with an empty body',
+      notes: '§8.5',
+    },
+    {
       feature: 'actions on ephemeral posts',
       path: 'answer with ephemeral_text, never update (older servers fail the click after an update)',
       notes: '§8.5',
     },
     { feature: 'trigger_id', path: 'verified with AsymmetricSigningPublicKey from the client config when the server publishes one', notes: '§4.5' },
   ];
+}
+
+/**
+ * What works less well on this server than on a current one, one short phrase each, for
+ * the start-up line that tells the operator (empty: nothing). docs/compatibility.md
+ * explains each.
+ */
+export function degradedFeatures(v: ServerVersion | undefined): string[] {
+  if (!v) return [];
+  const out: string[] = [];
+  if (!atLeast(v, 6, 1)) {
+    out.push('catch-up lists channels team by team (one call per team; a bot in no team cannot list its DMs, so DMs sent while it was away are not read)');
+  }
+  return out;
 }

@@ -344,7 +344,8 @@ function userEndpoints(execute: Execute) {
           params: { user_id: userId },
           query: page(p),
           kind: 'read',
-          parse: json(z.array(auditSchema)),
+          // `null` when the user has no audit row (api4/user.go getUserAudits encodes a nil slice)
+          parse: json(z.array(auditSchema).nullable().transform((a) => a ?? [])),
         },
         o,
       ),
@@ -403,6 +404,18 @@ function userAccountEndpoints(execute: Execute) {
     getTeamsForUser: (userId, o) =>
       execute(
         { method: 'GET', path: '/users/{user_id}/teams', params: { user_id: userId }, kind: 'read', parse: json(z.array(teamSchema)) },
+        o,
+      ),
+
+    getChannelsForTeamForUser: (userId, teamId, o) =>
+      execute(
+        {
+          method: 'GET',
+          path: '/users/{user_id}/teams/{team_id}/channels',
+          params: { user_id: userId, team_id: teamId },
+          kind: 'read',
+          parse: json(z.array(channelSchema)),
+        },
         o,
       ),
 

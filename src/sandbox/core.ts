@@ -11,6 +11,7 @@ import { addActionCookies, clientPost, CookieSecret, generateActionIds } from '.
 import type { IntegrationCall } from './routes-actions.js';
 import type { OpenedDialog } from './routes-dialogs.js';
 import type { SignedTrigger } from './signing.js';
+import type { ServerProfile } from './versions.js';
 import { channelMemberRow, type FakeStore, type Post, type StoredChannel, type StoredUser } from './store.js';
 
 /** A response_url registration (docs/mattermost-notes.md §4.4). */
@@ -61,10 +62,16 @@ export class SandboxCore {
   constructor(
     readonly store: FakeStore,
     readonly hub: Hub,
-    readonly version: string,
+    /** the server version this sandbox behaves as (versions.ts) */
+    readonly profile: ServerProfile,
     signingKeyPem?: string,
   ) {
     this.signer = createTriggerSigner(signingKeyPem);
+  }
+
+  /** `a.b.c` of the version played */
+  get version(): string {
+    return this.profile.version;
   }
 
   /** A trigger id signed for `userId` (model.GenerateTriggerId), remembering where it was issued. */
@@ -240,8 +247,12 @@ export class SandboxCore {
       data.otherFile = 'true';
       if (fileIds.some((id) => this.store.files.get(id)?.mime_type.startsWith('image/'))) data.image = 'true';
     }
+    // current servers: each recipient sees only its own id (app/web_broadcast_hooks.go
+    // addMentionsBroadcastHook); before 9.3 the whole list goes to everyone (versions.ts)
+    const everyone = this.profile.mentionsPerRecipient || mentions.size === 0 ? undefined : JSON.stringify([...mentions]);
     this.hub.emit('posted', data, { channel_id: channel.id }, (userId, d, conn) => {
-      if (mentions.has(userId)) d.mentions = JSON.stringify([userId]);
+      if (everyone) d.mentions = everyone;
+      else if (mentions.has(userId)) d.mentions = JSON.stringify([userId]);
       if (conn.postedAck) d.should_ack = true;
       return d;
     });

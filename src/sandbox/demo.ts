@@ -33,6 +33,9 @@ Options:
   --as USER          start as USER (default alice)
   --in CHANNEL       start in CHANNEL, team:channel or @user (default acme:town-square)
   --timeout SECONDS  how long to wait for each answer (default 10)
+  --server-version V behave as Mattermost V (e.g. 5.37, 9.10; default 10.5): missing
+                     endpoints, error answers and event shapes of that release
+                     (docs/compatibility.md)
   --replicas N       run N bot replicas (1-5) behind a round-robin proxy for /slash,
                      sharing state (Redis if MMOPS_REDIS_URL is set, else in-process):
                      each DM and mention is still answered once
@@ -51,6 +54,10 @@ const argsSchema = z.object({
   in: z.string().min(1, '--in needs a channel, e.g. --in ops:town-square').optional(),
   timeout: z.coerce.number({ message: '--timeout needs a number of seconds' }).positive('--timeout needs a positive number of seconds').max(600, '--timeout is at most 600 seconds').optional(),
   'no-color': z.boolean().optional(),
+  'server-version': z
+    .string()
+    .regex(/^\d+\.\d+(\.\d+)?$/, '--server-version needs a release, e.g. --server-version 5.37')
+    .optional(),
   replicas: z.coerce.number({ message: '--replicas needs a number' }).int('--replicas needs a whole number').min(1, '--replicas is 1 to 5').max(5, '--replicas is 1 to 5').optional(),
   help: z.boolean().optional(),
 });
@@ -74,6 +81,7 @@ export function parseDemoArgs(argv: readonly string[]): DemoArgs | string {
         timeout: { type: 'string' },
         'no-color': { type: 'boolean' },
         replicas: { type: 'string' },
+        'server-version': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -115,7 +123,11 @@ export async function runDemo(argv: readonly string[] = process.argv.slice(2)): 
   if (interactive) process.stdout.write('Starting the sandbox server and the bot…\n');
   let sandbox: Sandbox;
   try {
-    sandbox = await startSandbox({ logLevel: 'info', ...(args.replicas !== undefined ? { replicas: args.replicas } : {}) });
+    sandbox = await startSandbox({
+      logLevel: 'info',
+      ...(args.replicas !== undefined ? { replicas: args.replicas } : {}),
+      ...(args['server-version'] ? { server: { version: args['server-version'] } } : {}),
+    });
   } catch (err) {
     process.stderr.write(`demo: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
@@ -158,7 +170,7 @@ export async function runDemo(argv: readonly string[] = process.argv.slice(2)): 
     } else {
       const text = script?.text ?? readFileSync(0, 'utf8');
       const where = sandbox.proxy ? `${sandbox.bots.length} bot replicas behind ${sandbox.proxy.url} (${sandbox.bots.map((b) => b.url).join(', ')})` : `bot at ${sandbox.bot.url}`;
-      process.stdout.write(`mmops sandbox: Mattermost at ${sandbox.fake.url}, ${where}\n\n`);
+      process.stdout.write(`mmops sandbox: Mattermost ${sandbox.fake.profile.version} at ${sandbox.fake.url}, ${where}\n\n`);
       const report = await con.runScript(text, { name: script?.name ?? 'stdin' });
       code = report.exitCode;
     }

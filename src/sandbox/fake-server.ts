@@ -32,12 +32,14 @@ import { demoSeed, emptySeed } from './seed.js';
 import type { TriggerSigner } from './signing.js';
 import { FakeStore, type Post, type SeedData, type StoredUser } from './store.js';
 import { GcraLimiter, LIMIT_EXCEEDED_BODY, rateLimitHeaders } from './rate-limit.js';
+import { CURRENT_PROFILE, serverProfile, type ServerProfile } from './versions.js';
 
 export type { Broadcast } from './hub.js';
 export type { SlashResult, CommandResponse } from './slash.js';
 export type { Post, SeedData } from './store.js';
 export type { SignedTrigger, TriggerSigner } from './signing.js';
 export type { IntegrationCall } from './routes-actions.js';
+export type { ServerProfile } from './versions.js';
 export type { OpenedDialog, Dialog, DialogElement } from './routes-dialogs.js';
 export { FakeStore } from './store.js';
 
@@ -60,6 +62,11 @@ export interface StartOptions {
   host?: string;
   port?: number;
   seed?: 'demo' | 'empty' | SeedData;
+  /**
+   * The server version to behave as (`5.37`, `9.10.0`…; default 10.5.0): X-Version-Id,
+   * the hello, and every difference of src/sandbox/versions.ts (missing endpoints, click
+   * answers, event shapes)
+   */
   version?: string;
   /** WebSocket ping interval (default 60 000 ms) */
   wsPingIntervalMs?: number;
@@ -97,6 +104,8 @@ export interface FakeMattermost {
   url: string;
   /** live data; tests may mutate it */
   store: FakeStore;
+  /** the version this server behaves as (src/sandbox/versions.ts) */
+  readonly profile: ServerProfile;
   /** every REST request (and hook call), oldest first */
   requests: RecordedRequest[];
   clearRequests(): void;
@@ -193,7 +202,10 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 export async function startFakeMattermost(opts: StartOptions = {}): Promise<FakeMattermost> {
   const seed = opts.seed === undefined || opts.seed === 'demo' ? demoSeed() : opts.seed === 'empty' ? emptySeed() : opts.seed;
   const store = new FakeStore(seed);
-  const version = opts.version ?? '10.5.0';
+  const profile = serverProfile(opts.version ?? CURRENT_PROFILE.version);
+  const version = profile.version;
+  // the version decides how clicks on ephemeral posts are handled, unless the seed says otherwise
+  if (seed.config?.actionsCompat === undefined) store.config.actionsCompat = profile.actionsCompat;
   const seededSiteUrl = Boolean(seed.config?.siteUrl);
 
   const resolveToken = (token: string): StoredUser | undefined => {
@@ -213,7 +225,7 @@ export async function startFakeMattermost(opts: StartOptions = {}): Promise<Fake
     serverVersion: () => core.versionId(),
     version,
   });
-  core = new SandboxCore(store, hub, version, opts.signingKeyPem);
+  core = new SandboxCore(store, hub, profile, opts.signingKeyPem);
   const slash = new SlashRunner(core);
   const router = new Router();
   registerUserRoutes(router, core);
@@ -390,7 +402,22 @@ export async function startFakeMattermost(opts: StartOptions = {}): Promise<Fake
       const path = fullPath.slice('/api/v4'.length);
       const match = router.match(method, path);
       if (!('route' in match)) {
-        sendError(match.methodMismatch ? new AppError(405, 'api.context.405.app_error', 'Method not allowed.') : appError(404, 'api.context.404.app_error'));
+        if (match.methodMismatch) {
+          sendError(new AppError(405, 'api.context.405.app_error', 'Method not allowed.'));
+          return;
+        }
+        // web/web.go Handle404 (5.37 and 9.10) writes its AppError itself: detailed_error always
+        // set, no request_id in the body
+        const missing = appError(404, 'api.context.404.app_error');
+        send({
+          status: 404,
+          json: {
+            id: missing.id,
+            message: missing.message,
+            detailed_error: `There doesn't appear to be an api call for the url='${fullPath}'.  Typo? are you missing a team_id or user_id as part of the url?`,
+            status_code: 404,
+          },
+        });
         return;
       }
       const { token, queryToken } = tokenFromRequest(req);
@@ -507,6 +534,7 @@ export async function startFakeMattermost(opts: StartOptions = {}): Promise<Fake
   const mm: FakeMattermost = {
     url,
     store,
+    profile,
     requests,
     clearRequests() {
       requests.length = 0;

@@ -175,6 +175,8 @@ export function registerActionRoutes(r: Router, core: SandboxCore): void {
 
     const text = await callIntegration(core, 'action', setup.url, request);
     let parsed: z.infer<typeof actionResponseSchema> = null;
+    // before 5.38 the answer is decoded with json.NewDecoder(...).Decode: an empty body is EOF (versions.ts)
+    if (text.length === 0 && !core.profile.emptyActionAnswerOk) throw actionError('err=EOF');
     if (text.length > 0) {
       try {
         const r = actionResponseSchema.safeParse(JSON.parse(text));

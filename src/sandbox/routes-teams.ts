@@ -456,7 +456,8 @@ export function registerTeamRoutes(r: Router, core: SandboxCore): void {
   // group messages included (archived ones with include_deleted=true). The server streams
   // the list and writes `[` before its first page query: a user with no channel at all
   // gets status 200 and `[` followed by the 404 AppError body, which is not JSON.
-  r.add('GET', '/users/{user_id}/channels', (ctx) => {
+  // Added in 6.1: older servers answer web/web.go Handle404 (versions.ts).
+  if (core.profile.userChannelsRoute) r.add('GET', '/users/{user_id}/channels', (ctx) => {
     const me = caller(ctx);
     const userId = userParam(ctx);
     if (!store.hasPermissionToUser(me, userId)) throw forbidden(me.id, 'edit_other_users');
@@ -469,13 +470,19 @@ export function registerTeamRoutes(r: Router, core: SandboxCore): void {
     return ok(list.map((c) => ({ ...c })));
   });
 
+  // api4/channel.go getChannelsForTeamForUser (5.37 and 9.10): the user's channels of that
+  // team plus every DM and group message (sqlstore GetChannels: `TeamId = ? OR TeamId = ''`),
+  // archived ones only with include_deleted=true; the caller needs view_team there.
   r.add('GET', '/users/{user_id}/teams/{team_id}/channels', (ctx) => {
     const me = caller(ctx);
     const userId = userParam(ctx);
     const teamId = idParam(ctx, 'team_id');
     if (!store.hasPermissionToUser(me, userId)) throw forbidden(me.id, 'edit_other_users');
     requireTeamPerm(store, me, teamId, 'view_team');
-    const list = [...store.channels.values()].filter((c) => (c.team_id === teamId || c.team_id === '') && store.isChannelMember(c.id, userId));
+    const list = [...store.channels.values()].filter((c) => (ctx.query.get('include_deleted') === 'true' || c.delete_at === 0) && (c.team_id === teamId || c.team_id === '') && store.isChannelMember(c.id, userId));
+    // sqlstore/channel_store.go GetChannels (5.37 and 9.10): no row → store.ErrNotFound →
+    // app/channel.go GetChannelsForUser 404 app.channel.get_channels.not_found.app_error
+    if (list.length === 0) throw notFound('app.channel.get_channels.not_found.app_error');
     return ok(list.map((c) => ({ ...c })));
   });
 }

@@ -6,7 +6,12 @@
  *
  * 1. `GET /users/{bot}/channels`: every channel of the bot (DMs included) with its
  *    `last_post_at` (server/channels/api4/channel.go getChannelsForUser); only those
- *    with activity after the ledger's `since` are read.
+ *    with activity after the ledger's `since` are read. That endpoint came in 6.1: on an
+ *    older server (known from its version, or from one 404 of the router) the bot's
+ *    channels are read team by team instead, `GET /users/{bot}/teams/{team}/channels`,
+ *    which lists the DMs and group messages with every team (5.37 api4/channel.go
+ *    getChannelsForTeamForUser → store/sqlstore/channel_store.go GetChannels). The path
+ *    taken is logged once; a missing endpoint is never asked again.
  * 2. `GET /channels/{id}/posts?since=`: every post updated after `since`
  *    (api4/post.go getPostsForChannel → store GetPostsSince). That query stops at 1,000
  *    rows, an arbitrary subset, with no paging; at the cap we page back with
@@ -21,7 +26,8 @@
  */
 import type { Logger } from '../core/command.js';
 import type { MattermostApi } from '../mattermost/api.js';
-import { ProtocolError } from '../mattermost/errors.js';
+import { atLeast, parseServerVersion } from '../mattermost/compat.js';
+import { isApiError, ProtocolError } from '../mattermost/errors.js';
 import type { Channel, Post } from '../mattermost/models.js';
 import type { BeginOutcome, PostLedger } from './post-ledger.js';
 
@@ -65,7 +71,9 @@ export interface CatchUp {
 }
 
 export interface CatchUpOptions {
-  api: Pick<MattermostApi, 'getChannelsForUser' | 'getPostsSince' | 'getPostsPage'>;
+  api: Pick<MattermostApi, 'getChannelsForUser' | 'getChannelsForTeamForUser' | 'getTeamsForUser' | 'getPostsSince' | 'getPostsPage'>;
+  /** the server's version (`a.b.c`, '' while unknown): before 6.1 the channels are read team by team */
+  serverVersion?: () => string;
   ledger: PostLedger;
   botUserId: string;
   /** hands a missed post to the intake; resolves with what the ledger said (undefined: not addressed to the bot) */
@@ -115,15 +123,64 @@ export function createCatchUp(opts: CatchUpOptions): CatchUp {
     return out;
   }
 
+  /** How the bot's channels are listed: decided on the first pass, then kept. */
+  let listing: 'undecided' | 'user' | 'teams' = 'undecided';
+  let warnedNoTeam = false;
+
+  function byTeams(why: string): void {
+    listing = 'teams';
+    log.info({ listing: 'teams', why }, `catch-up reads the bot's channels team by team (GET /users/{id}/teams/{team_id}/channels, DMs and group messages included): ${why}`);
+  }
+
   async function channelsOfBot(): Promise<Channel[]> {
-    try {
-      return await opts.api.getChannelsForUser(opts.botUserId, {});
-    } catch (err) {
-      // a user in no channel at all gets a streamed answer that is not JSON
-      // (api4/channel.go getChannelsForUser writes `[` before its first query fails)
-      if (err instanceof ProtocolError) return [];
-      throw err;
+    if (listing === 'undecided') {
+      const v = parseServerVersion(opts.serverVersion?.() ?? '');
+      if (v && !atLeast(v, 6, 1)) byTeams(`Mattermost ${v.text} has no GET /users/{id}/channels (6.1+)`);
     }
+    if (listing !== 'teams') {
+      try {
+        const list = await opts.api.getChannelsForUser(opts.botUserId, {});
+        if (listing === 'undecided') {
+          listing = 'user';
+          log.info({ listing: 'user' }, "catch-up reads the bot's channels with GET /users/{id}/channels");
+        }
+        return list;
+      } catch (err) {
+        // a user in no channel at all gets a streamed answer that is not JSON
+        // (api4/channel.go getChannelsForUser writes `[` before its first query fails)
+        if (err instanceof ProtocolError) return [];
+        // the router's 404 (web/web.go Handle404): the endpoint does not exist on this server
+        if (isApiError(err) && err.status === 404 && err.serverErrorId === 'api.context.404.app_error') byTeams('GET /users/{id}/channels answered 404 (a server before 6.1)');
+        else throw err;
+      }
+    }
+    return channelsByTeam();
+  }
+
+  /** Every channel of the bot, one call per team (DMs and group messages come with each: kept once). */
+  async function channelsByTeam(): Promise<Channel[]> {
+    const teams = (await opts.api.getTeamsForUser(opts.botUserId)).filter((t) => t.delete_at === 0);
+    if (teams.length === 0) {
+      if (!warnedNoTeam) {
+        warnedNoTeam = true;
+        log.warn({}, "the bot is in no team: on this server its DMs can only be listed through a team, so posts sent while it was away are not read; add the bot to a team");
+      }
+      return [];
+    }
+    warnedNoTeam = false;
+    const seen = new Map<string, Channel>();
+    for (const team of teams) {
+      let list: Channel[];
+      try {
+        list = await opts.api.getChannelsForTeamForUser(opts.botUserId, team.id);
+      } catch (err) {
+        // no channel of the bot there, and no DM at all (sqlstore GetChannels: no row → 404)
+        if (isApiError(err) && err.status === 404 && err.serverErrorId === 'app.channel.get_channels.not_found.app_error') continue;
+        throw err;
+      }
+      for (const c of list) if (!seen.has(c.id)) seen.set(c.id, c);
+    }
+    return [...seen.values()];
   }
 
   async function pass(reason: string): Promise<CatchUpReport> {

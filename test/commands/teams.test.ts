@@ -135,6 +135,9 @@ describe('teams member', () => {
     expect(result.outcome).toBe('refused');
     // ops is invite-only and erin is not in it: named as she typed it, not "Operations"
     expect(t).toBe(':no_entry: You need `view_team` (in team **ops**) to do that.');
-    expect(requestsTo(h.fake.requests, 'GET', /\/teams\/[^/]+\/members\/[^/]+$/)).toHaveLength(0);
+    // no member was looked up but erin's own membership, read once more to confirm the refusal
+    // made from cached roles (src/core/dispatcher.ts): bob's was never read
+    const memberReads = requestsTo(h.fake.requests, 'GET', /\/teams\/[^/]+\/members\/[^/]+$/);
+    expect(memberReads.map((r) => r.path)).toEqual([`/api/v4/teams/${teamIdFor('ops')}/members/${userIdFor('erin')}`]);
   });
 });

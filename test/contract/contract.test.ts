@@ -99,6 +99,31 @@ describe('contract checks fail when the server breaks an assumption', () => {
   });
 });
 
+describe('contract suite against the sandbox playing Mattermost 5.37', () => {
+  let sb: ContractSandbox;
+  let report: SuiteReport;
+
+  beforeAll(async () => {
+    sb = await startContractSandbox({ version: '5.37' });
+    report = await runSuite(sb.target, ALL_CHECKS);
+  }, 120_000);
+  afterAll(async () => {
+    await sb.close();
+  });
+
+  it('every check passes, on the paths of a server before 6.1 where they differ (what a real 5.37 answered)', () => {
+    expect(report.aborted).toBeUndefined();
+    expect(report.version).toMatch(/^5\.37\.0\./);
+    const notPassing = report.results.filter((r) => r.status !== 'pass').map((r) => `${r.id}: ${r.status}: ${r.detail}`);
+    expect(notPassing).toEqual([]);
+    const detail = (id: string) => report.results.find((r) => r.id === id)?.detail ?? '';
+    expect(detail('rest.catchup.channels')).toBe('before 6.1: GET /users/{id}/channels 404; team by team: channels parsed, DMs/GMs included with team_id ""');
+    expect(detail('actions.errors')).toBe('503 → 400; non-JSON → 400; empty body → 400 (before 5.38)');
+    expect(detail('actions.ephemeral-update')).toContain('old server');
+    expect(report.cleanupFailures).toEqual([]);
+  });
+});
+
 describe('contract table', () => {
   const checks = ALL_CHECKS.slice(0, 2);
   const mk = (target: string, statuses: string[]): SuiteReport => ({

@@ -139,4 +139,14 @@ describe('npm run contract -- --url (real-server mode against the sandbox as a s
     expect(stderr).toContain('--url must be an http(s) URL');
     expect(stderr).not.toContain(ADMIN);
   }, 30_000);
+
+  it('--e2e against a server needs --scratch-team; --bot-url needs --e2e (exit 2, no token printed)', async () => {
+    const noTeam = await runCli(['--url', 'http://127.0.0.1:9', '--admin-token', ADMIN, '--user-token', USER, '--e2e']).done;
+    expect(noTeam.code).toBe(2);
+    expect(noTeam.stderr).toContain('--e2e needs --scratch-team');
+    expect(noTeam.stderr).not.toContain(ADMIN);
+    const noE2e = await runCli(['--bot-url', 'http://127.0.0.1:9']).done;
+    expect(noE2e.code).toBe(2);
+    expect(noE2e.stderr).toContain('--bot-url and --bot-listen go with --e2e');
+  }, 30_000);
 });

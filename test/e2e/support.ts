@@ -47,8 +47,9 @@ export function configFor(env: Record<string, string>): Config {
 }
 
 /** Starts the fake server and the bot on it; `start: false` leaves the bot unstarted. */
-export async function startE2E(opts: { env?: Record<string, string>; deps?: BotDeps; start?: boolean } = {}): Promise<E2E> {
-  const fake = await startFakeMattermost({ seed: 'demo' });
+export async function startE2E(opts: { env?: Record<string, string>; deps?: BotDeps; start?: boolean; version?: string } = {}): Promise<E2E> {
+  // `version`: the server release the sandbox plays (src/sandbox/versions.ts), default a current one
+  const fake = await startFakeMattermost({ seed: 'demo', ...(opts.version ? { version: opts.version } : {}) });
   const log = createMemoryLogger();
   const config = configFor(envFor(fake.url, opts.env));
   const bots: Bot[] = [];

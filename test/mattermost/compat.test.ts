@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { atLeast, compatibilityPaths, parseServerVersion } from '../../src/mattermost/compat.js';
+import { atLeast, compatibilityPaths, degradedFeatures, parseServerVersion } from '../../src/mattermost/compat.js';
 
 describe('server version', () => {
   it('reads a.b.c from an X-Version-Id or hello server_version', () => {
@@ -19,8 +19,19 @@ describe('server version', () => {
   it('chooses the REST catch-up from 6.1 on, and says when the version is unknown', () => {
     const catchUp = (s: string) => compatibilityPaths(parseServerVersion(s)).find((p) => p.feature === 'catch-up')?.path ?? '';
     expect(catchUp('10.5.0')).toContain('re-read over REST');
-    expect(catchUp('6.0.9')).toContain('clear caches only');
+    // before 6.1 the catch-up still runs, team by team (src/services/catch-up.ts)
+    expect(catchUp('6.0.9')).toContain('team by team');
+    expect(catchUp('6.0.9')).toContain('GET /users/{id}/teams/{team_id}/channels');
+    expect(catchUp('6.0.9')).not.toContain('GET /users/{id}/channels,');
     expect(compatibilityPaths(undefined).find((p) => p.feature === 'catch-up')?.path).toContain('version unknown');
     for (const p of compatibilityPaths(undefined)) expect(p.notes).toMatch(/^§\d/);
+  });
+
+  it('names what is degraded: the team-by-team catch-up before 6.1, nothing on current or unknown servers', () => {
+    expect(degradedFeatures(parseServerVersion('5.37.0'))).toEqual([expect.stringContaining('team by team')]);
+    expect(degradedFeatures(parseServerVersion('6.0.9'))).toHaveLength(1);
+    expect(degradedFeatures(parseServerVersion('6.1.0'))).toEqual([]);
+    expect(degradedFeatures(parseServerVersion('9.10.0'))).toEqual([]);
+    expect(degradedFeatures(undefined)).toEqual([]);
   });
 });

@@ -139,5 +139,7 @@ describe('demo arguments', () => {
     expect(parseDemoArgs(['--timeout=0'])).toBe('--timeout needs a positive number of seconds');
     expect(parseDemoArgs(['--as', 'not a name'])).toBe('--as needs a username, e.g. --as dave');
     expect(parseDemoArgs(['--frobnicate'])).toMatch(/Unknown option '--frobnicate'/);
+    expect(parseDemoArgs(['--server-version', '5.37'])).toEqual({ 'server-version': '5.37' });
+    expect(parseDemoArgs(['--server-version', 'latest'])).toBe('--server-version needs a release, e.g. --server-version 5.37');
   });
 });

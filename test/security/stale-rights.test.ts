@@ -150,6 +150,51 @@ describe('stale rights after a role change: read fresh before acting', () => {
   }, 30_000);
 });
 
+describe('refusals from cached roles are confirmed with the current ones', () => {
+  // `health` is a cheap read (not `fresh`): its grant may come from the cache; a refusal may not
+  const healthCalls = (fake: FakeMattermost): RecordedRequest[] => botCalls(fake, 'GET', /^\/api\/v4\/(system\/ping|cluster\/status|saml\/certificate\/status)$/);
+
+  it('someone promoted a moment ago is answered, not refused for the life of the cache', async () => {
+    e2e = await startE2E();
+    const { fake } = e2e;
+    const dave = userIdFor('dave');
+    // refused, and the cache now holds "dave is a plain user"
+    const before = await run(e2e, 'dave', 'health');
+    expect(before.outcome).toBe('refused');
+    expect(before.text).toContain('`manage_system`');
+
+    expect(await asAlice(fake, 'PUT', `/users/${dave}/roles`, { roles: 'system_user system_admin' })).toBe(200);
+    fake.clearRequests();
+    const after = await run(e2e, 'dave', 'health');
+    expect(after.outcome).toBe('ok');
+    expect(after.text).not.toContain('`manage_system`');
+    // how: dave's account was read again once the cache said no, and the report was made
+    expect(botCalls(fake, 'GET', new RegExp(`^/api/v4/users/${dave}$`))).toHaveLength(1);
+    expect(healthCalls(fake).length).toBeGreaterThan(0);
+    expect(e2e.log.entries.some((l) => l.msg === "refusal from cached roles withdrawn: the caller's current roles allow it")).toBe(true);
+
+    // granted from the now fresh cache: no further read of dave
+    fake.clearRequests();
+    expect((await run(e2e, 'dave', 'health')).outcome).toBe('ok');
+    expect(botCalls(fake, 'GET', new RegExp(`^/api/v4/users/${dave}$`))).toEqual([]);
+  }, 30_000);
+
+  it('someone still unprivileged is refused after the one extra read, and nothing privileged is called', async () => {
+    e2e = await startE2E();
+    const { fake } = e2e;
+    const bob = userIdFor('bob');
+    expect((await run(e2e, 'bob', 'health')).outcome).toBe('refused');
+    fake.clearRequests();
+    const again = await run(e2e, 'bob', 'health');
+    expect(again.outcome).toBe('refused');
+    expect(again.text).toContain('`manage_system`');
+    // one confirming read of bob (his roles were cached), and no health probe at all
+    expect(botCalls(fake, 'GET', new RegExp(`^/api/v4/users/${bob}$`))).toHaveLength(1);
+    expect(healthCalls(fake)).toEqual([]);
+    expect(e2e.log.entries.some((l) => l.msg === "refusal from cached roles withdrawn: the caller's current roles allow it")).toBe(false);
+  }, 30_000);
+});
+
 describe('over-granted permissions: a role grants what it stores, nothing derived', () => {
   it('sysconsole_write_user_management_users without edit_other_users: sessions revoke, audits, MFA, preferences, avatar of others all refused', async () => {
     e2e = await startE2E();

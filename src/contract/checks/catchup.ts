@@ -2,17 +2,32 @@
 import { z } from 'zod';
 import { channelSchema, postSchema } from '../../mattermost/models.js';
 import { ensure, pass, skip, type Check } from '../types.js';
+import { atLeast, parseServerVersion } from '../../../src/mattermost/compat.js';
+import { errorId, statusLine } from '../http.js';
 import { expectJson } from './rest.js';
 
 export const catchupChecks: Check[] = [
   {
     id: 'rest.catchup.channels',
-    what: "GET /users/{id}/channels lists the user's channels of every team (and DMs/GMs with team_id \"\")",
-    dependsOn: 'catch-up after a WebSocket gap (re-reading the channels the bot is in)',
+    what: "the catch-up's channel listing: GET /users/{id}/channels (6.1+) lists the user's channels of every team and DMs/GMs; older servers answer it 404 and GET /users/{id}/teams/{team_id}/channels lists the team's channels plus DMs/GMs",
+    dependsOn: 'catch-up after a WebSocket gap or a restart (re-reading the channels the bot is in)',
     notes: '§5.11',
     kind: 'read',
     async run(ctx) {
-      const list = expectJson(await ctx.admin.get(`/users/${ctx.callerUser.id}/channels`), z.array(channelSchema), 'GET /users/{id}/channels');
+      const newer = await ctx.admin.get(`/users/${ctx.callerUser.id}/channels`);
+      const v = parseServerVersion(ctx.version);
+      const expectRoute = !v || atLeast(v, 6, 1);
+      if (newer.status === 404 && !expectRoute) {
+        // what the bot does there (src/services/catch-up.ts): team by team
+        ensure(errorId(newer) === 'api.context.404.app_error', `GET /users/{id}/channels → ${statusLine(newer)}, not the router's 404`);
+        if (!ctx.team) return skip('GET /users/{id}/channels 404 as expected before 6.1; no shared team to read team by team');
+        const list = expectJson(await ctx.admin.get(`/users/${ctx.callerUser.id}/teams/${ctx.team.id}/channels`), z.array(channelSchema), 'GET /users/{id}/teams/{team_id}/channels');
+        if (ctx.channel) ensure(list.some((c) => c.id === ctx.channel?.id), 'a channel of the user is missing');
+        ensure(list.every((c) => c.team_id === '' || c.team_id === ctx.team?.id), 'a channel of another team is listed');
+        ensure(list.every((c) => (c.type === 'D' || c.type === 'G') === (c.team_id === '')), 'team_id is not "" exactly for DMs/GMs');
+        return pass('before 6.1: GET /users/{id}/channels 404; team by team: channels parsed, DMs/GMs included with team_id ""');
+      }
+      const list = expectJson(newer, z.array(channelSchema), 'GET /users/{id}/channels');
       if (ctx.channel) ensure(list.some((c) => c.id === ctx.channel?.id), 'a channel of the user is missing');
       ensure(list.every((c) => (c.type === 'D' || c.type === 'G') === (c.team_id === '')), 'team_id is not "" exactly for DMs/GMs');
       return pass('200; channels parsed; team_id "" only for DMs/GMs');

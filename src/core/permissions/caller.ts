@@ -8,7 +8,7 @@
  */
 import type { CallerPermissions, Requirement } from '../command.js';
 import { UserError } from '../errors.js';
-import type { FreshReads, PermissionService, Where } from '../permission-service.js';
+import { freshReads, type FreshReads, type PermissionService, type Where } from '../permission-service.js';
 import { refusalSentence, refusalText, type RefusalPlace } from './refusal.js';
 
 /**
@@ -17,7 +17,8 @@ import { refusalSentence, refusalText, type RefusalPlace } from './refusal.js';
  * current state (privileged subcommands: the invocation's {@link FreshReads}, so each thing
  * is read once however many checks there are). `describe` says how a refusal may name the place (the
  * dispatcher passes names the caller may see); without it the refusal says "that team"
- * / "that channel". Refusals use the dispatcher's wording ({@link refusalText}).
+ * / "that channel". Refusals use the dispatcher's wording ({@link refusalText}). A `require`
+ * refused from cached roles is checked once more with the current ones before it throws.
  */
 export function createCallerPermissions(opts: {
   perms: PermissionService;
@@ -38,7 +39,9 @@ export function createCallerPermissions(opts: {
     },
     async require(req, where) {
       const place = at(where);
-      const d = await perms.check(userId, req, place, { fresh });
+      let d = await perms.check(userId, req, place, { fresh });
+      // a refusal from cached roles is confirmed with the current ones first (as the dispatcher does)
+      if (!d.allowed && fresh === false && d.reason === 'missing_permission') d = await perms.check(userId, req, place, { fresh: freshReads() });
       if (d.allowed) return;
       const named = describe ? await describe(req, place) : {};
       throw new UserError('forbidden', refusalSentence(req, named), { requirement: req, text: refusalText(req, named) });
