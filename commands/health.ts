@@ -36,7 +36,7 @@ const CREATE_POST: Requirement = { permission: 'create_post', scope: 'channel' }
 
 const report = defineSubcommand({
   name: '',
-  summary: 'Server, cluster, SAML and bot health with a verdict',
+  summary: 'Server, cluster, SAML, failed jobs, plugins, licence expiry and bot health with a verdict',
   usage: 'health',
   examples: ['health'],
   args: z.object({}),
@@ -44,7 +44,7 @@ const report = defineSubcommand({
   // not `fresh`: health must answer when the server does not (the rights cached from
   // before decide then); it reads and shows, it changes nothing
   async execute(ctx) {
-    const skip: Partial<Record<'cluster' | 'saml', string>> = {};
+    const skip: Partial<Record<'cluster' | 'saml' | 'jobs' | 'plugins' | 'license', string>> = {};
     // the bot could read these with its own rights; show them only to callers the server would
     if (!(await ctx.perms.can({ permission: PROBE_PERMISSIONS.cluster, scope: 'system' }))) {
       skip.cluster = `you need ${PROBE_PERMISSIONS.cluster} to see the cluster.`;
@@ -52,7 +52,14 @@ const report = defineSubcommand({
     if (!(await ctx.perms.can({ permission: PROBE_PERMISSIONS.saml, scope: 'system' }))) {
       skip.saml = `you need ${PROBE_PERMISSIONS.saml} to see the SAML certificates.`;
     }
-    const result = await runHealthCheck({ api: ctx.api, now: ctx.now, botStatus: () => ctx.services.botStatus(), signal: ctx.signal, skip });
+    if (!(await ctx.perms.can({ permission: PROBE_PERMISSIONS.plugins, scope: 'system' }))) {
+      skip.plugins = `you need ${PROBE_PERMISSIONS.plugins} to see the plugins.`;
+    }
+    if (!(await ctx.perms.can({ permission: PROBE_PERMISSIONS.license, scope: 'system' }))) {
+      skip.license = `you need ${PROBE_PERMISSIONS.license} to see the licence expiry.`;
+    }
+    // jobs: this command needs manage_system, and a system admin may read every job type
+    const result = await runHealthCheck({ api: ctx.api, now: ctx.now, botStatus: () => ctx.services.botStatus(), signal: ctx.signal, skip, operations: true });
     const tone = result.verdict === 'healthy' ? 'ok' : result.verdict === 'down' ? 'error' : 'warning';
     return reply(healthReportBlocks(result, ctx.now()), { tone });
   },

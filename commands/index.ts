@@ -8,10 +8,12 @@ import health from './health.js';
 import help from './help.js';
 import members from './members.js';
 import prefs from './prefs.js';
+import report from './report.js';
 import status from './status.js';
 import team from './team.js';
 import teams from './teams.js';
 import user from './user.js';
+import users from './users.js';
 import whois from './whois.js';
 
 export const allCommands: readonly CommandDefinition[] = [
@@ -23,6 +25,8 @@ export const allCommands: readonly CommandDefinition[] = [
   help,
   health,
   user,
+  users,
   team,
   avatar,
+  report,
 ];

@@ -9,7 +9,8 @@ import { invalidInput } from '../src/core/errors.js';
 import { hint, md, paragraph, raw, reply, table, type Block, type Markdown } from '../src/core/reply.js';
 import { isApiError } from '../src/mattermost/errors.js';
 import type { Channel, ChannelMember } from '../src/mattermost/models.js';
-import { isChannelRef, pageFlag, rawWords, words } from './lib/args.js';
+import { flag, isChannelRef, pageFlag, rawWords, words } from './lib/args.js';
+import { EXPORT_PAGE, exportDeadlineWithCsv, memberPages, peopleFile } from './lib/people-export.js';
 import { nextPageHint, usageLine } from './lib/command-line.js';
 import { resolveBatch, uniqueRefs, unresolvedBlocks } from './lib/lookup.js';
 import { channelRoles, clip, userFlags, userLabel } from './lib/people.js';
@@ -103,11 +104,11 @@ async function checkMembers(ctx: CommandContext, channel: Channel, refs: string[
 
 const members = defineSubcommand({
   name: '',
-  summary: 'Members of this or another channel with their channel roles, or whether given people are members',
+  summary: 'Members of this or another channel with their channel roles (--csv: all of them as a file), or whether given people are members',
   usage: USAGE,
-  examples: ['members', 'members ~incidents', 'members ~town-square --page 2', 'members ~incidents @ann @bob'],
+  examples: ['members', 'members ~incidents', 'members ~town-square --page 2', 'members ~incidents @ann @bob', 'members ~incidents --csv'],
   positional: ['refs...'],
-  args: z.object({ refs: words, page: pageFlag }),
+  args: z.object({ refs: words, page: pageFlag, csv: flag }),
   // GET /channels/{id}/members, POST …/members/ids, GET …/members/{user_id}: read_channel (docs/mattermost-notes.md §5.6)
   access: { self: READ_CHANNEL },
   scope: (r) => {
@@ -115,6 +116,7 @@ const members = defineSubcommand({
     return c ? { channel: c } : {};
   },
   botNeeds: [READ_CHANNEL],
+  deadlineMs: exportDeadlineWithCsv,
   async execute(ctx) {
     const all = ctx.args.refs;
     const channels = all.filter(isChannelRef);
@@ -122,6 +124,13 @@ const members = defineSubcommand({
     if (channels.length > 1) throw invalidInput('Name one channel at a time.', usage);
     const channel = await channelInScope(ctx, channels[0], READ_CHANNEL, usage);
     const people = uniqueRefs(all.filter((w) => !isChannelRef(w)));
+    if (ctx.args.csv) {
+      if (people.length) throw invalidInput('--csv is for listing members, not for checking people.', usage);
+      // every member the caller may see, as a file (commands/lib/people-export.ts)
+      const pages = memberPages(ctx, (p) => ctx.api.getChannelMembers(channel.id, { page: p, perPage: EXPORT_PAGE }));
+      const file = await peopleFile(ctx, `${channel.name || 'channel'}-members`, pages, { name: 'channel roles', value: (m) => (m ? channelRoles(m) : '') });
+      return reply([paragraph(md`Members of ${channelTitle(channel)} that you can see, as a CSV file.`)], { files: [file] });
+    }
     if (people.length) {
       if (ctx.args.page !== 1) throw invalidInput('--page is for listing members, not for checking people.', usage);
       return checkMembers(ctx, channel, people);

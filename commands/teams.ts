@@ -9,7 +9,8 @@ import { UserError } from '../src/core/errors.js';
 import { fields, hint, md, paragraph, raw, reply, table, title, type Block, type Text } from '../src/core/reply.js';
 import { isApiError } from '../src/mattermost/errors.js';
 import type { Team, TeamMember, User } from '../src/mattermost/models.js';
-import { pageFlag, rawWord, word } from './lib/args.js';
+import { flag, pageFlag, rawWord, word } from './lib/args.js';
+import { EXPORT_PAGE, exportDeadlineWithCsv, memberPages, peopleFile } from './lib/people-export.js';
 import { nextPageHint, usageLine } from './lib/command-line.js';
 import { actingOn, orAmbiguity } from './lib/lookup.js';
 import { clip, isTeamAdmin, isTeamGuest, teamRoles, userFlags, userLabel } from './lib/people.js';
@@ -106,19 +107,26 @@ const roleFlag = z
 
 const members = defineSubcommand({
   name: 'members',
-  summary: 'A team\u2019s members with their team roles',
+  summary: 'A team\u2019s members with their team roles (--csv: all of them as a file)',
   usage: MEMBERS_USAGE,
-  examples: ['teams members acme', 'teams members acme --page 2', 'teams members ops --role admin'],
+  examples: ['teams members acme', 'teams members acme --page 2', 'teams members ops --role admin', 'teams members acme --csv'],
   positional: ['team'],
-  args: z.object({ team: word.optional(), page: pageFlag, role: roleFlag.optional() }),
+  args: z.object({ team: word.optional(), page: pageFlag, role: roleFlag.optional(), csv: flag }),
   // GET /teams/{id}/members: view_team on that team (docs/mattermost-notes.md §5.5); the server leaves out
   // members the caller may not see (api4/team.go getTeamMembers), and so does this list
   access: { self: VIEW_TEAM },
   scope: teamScope,
   botNeeds: [VIEW_TEAM],
+  deadlineMs: exportDeadlineWithCsv,
   async execute(ctx) {
     const team = await teamInScope(ctx, ctx.args.team, VIEW_TEAM, usageLine(ctx, 'teams', MEMBERS_USAGE));
     const { page, role } = ctx.args;
+    if (ctx.args.csv) {
+      // every member the caller may see, as a file (commands/lib/people-export.ts)
+      const pages = memberPages(ctx, (p) => ctx.api.getTeamMembers(team.id, { page: p, perPage: EXPORT_PAGE }), (m) => m.delete_at === 0 && (!role || ROLE_FILTERS[role](m)));
+      const file = await peopleFile(ctx, `${team.name}-${role ? `${role}s` : 'members'}`, pages, { name: 'team roles', value: (m) => (m ? teamRoles(m) : '') });
+      return reply([paragraph(md`Members of **${teamName(team)}**${role ? md` (${role}s)` : raw('')} that you can see, as a CSV file.`)], { files: [file] });
+    }
     const per = TEAM_MEMBERS_PER_PAGE;
     let shown: TeamMember[];
     let hasMore: boolean;

@@ -10,6 +10,7 @@ import {
   type ClusterSection,
   type HealthReport,
   type SamlSection,
+  type OperationsSection,
   type ServerSection,
 } from '../../src/services/health-check.js';
 import { MAX_WATCH_INTERVAL_MS, MIN_WATCH_INTERVAL_MS } from '../../src/services/health-watch.js';
@@ -136,6 +137,27 @@ function botBlocks(b: BotSection, now: number): Block[] {
   ];
 }
 
+function operationsBlocks(o: OperationsSection | undefined, now: number): Block[] {
+  if (!o) return [];
+  const jobs: Text =
+    o.jobs.state === 'ok' || o.jobs.state === 'flagged'
+      ? o.jobs.failed?.length
+        ? md`⚠️ ${o.jobs.failed.length} failed in the last 24 h (${clip([...new Set(o.jobs.failed.map((j) => j.type))].join(', '), 120)})`
+        : raw('✅ none failed in the last 24 h')
+      : stateLine(o.jobs.state, o.jobs.detail);
+  const plugins: Text =
+    o.plugins.state === 'ok' || o.plugins.state === 'flagged'
+      ? o.plugins.notRunning?.length
+        ? md`⚠️ ${o.plugins.notRunning.length} not running (${clip(o.plugins.notRunning.map((p) => p.name || p.plugin_id).join(', '), 120)}); ${o.plugins.running ?? 0} running`
+        : md`✅ all ${o.plugins.running ?? 0} running`
+      : stateLine(o.plugins.state, o.plugins.detail);
+  const license: Text =
+    (o.license.state === 'ok' || o.license.state === 'flagged') && o.license.expiresAt !== undefined
+      ? md`${o.license.state === 'flagged' ? '⚠️' : '✅'} expires ${new Date(o.license.expiresAt).toISOString().slice(0, 10)} (${relativeTime(o.license.expiresAt, now)})`
+      : stateLine(o.license.state, o.license.detail);
+  return [paragraph(raw('**Jobs, plugins and licence**')), fields([['Jobs', jobs], ['Plugins', plugins], ['Licence', license]])];
+}
+
 /** The `/health` reply body for a report. */
 export function healthReportBlocks(report: HealthReport, now: number): Block[] {
   const blocks: Block[] = [title(md`Health: ${VERDICT_LABEL[report.verdict]}`)];
@@ -144,7 +166,7 @@ export function healthReportBlocks(report: HealthReport, now: number): Block[] {
   } else {
     blocks.push(paragraph(raw('Nothing needs attention.')));
   }
-  blocks.push(...serverBlocks(report.server), ...clusterBlocks(report.cluster), ...samlBlocks(report.saml), ...botBlocks(report.bot, now));
+  blocks.push(...serverBlocks(report.server), ...clusterBlocks(report.cluster), ...samlBlocks(report.saml), ...botBlocks(report.bot, now), ...operationsBlocks(report.operations, now));
   return blocks;
 }
 

@@ -23,6 +23,7 @@ import { createSlashTrust, type SlashTrust } from '../services/slash-trust.js';
 import { createWsIntake, type WsIntake } from '../transports/ws-intake.js';
 import { auditPoster } from './audit-channel.js';
 import { renderAttachments } from '../render/attachments.js';
+import { createFileResponder } from '../render/file-answer.js';
 import { render, runInvocation, type BotRuntime, type BotUrls } from './runtime.js';
 import { StartupError } from './startup-error.js';
 import type { WatchService } from './types.js';
@@ -116,6 +117,7 @@ export function buildDispatcher(
     userCache: rt.userCache,
     visibility: parts.visibility,
     interactions: parts.confirmations,
+    files: createFileResponder({ api: rt.api, botUserId: parts.me.id, logger: rt.log }),
     now: rt.now,
     ...(rt.deps.deadlineMs !== undefined ? { deadlineMs: rt.deps.deadlineMs } : {}),
   });

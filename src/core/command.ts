@@ -258,6 +258,12 @@ export interface SubcommandDefinition<S extends z.ZodType = z.ZodType> {
    * the policy says so (src/services/confirmations.ts).
    */
   confirm?: boolean;
+  /**
+   * A longer deadline than the dispatcher's default (25 s) for work that pages through the
+   * whole workspace (an export): ms, or a function of the words after the subcommand
+   * (`--csv` makes a list an export); undefined keeps the default. Never shorter.
+   */
+  deadlineMs?: number | ((words: readonly string[]) => number | undefined);
   execute(ctx: CommandContext<z.infer<S>>): Promise<Reply>;
 }
 

@@ -56,6 +56,7 @@ import { DEFAULT_TRIGGERS, usageText, type Triggers } from './usage.js';
 import { createUserCache, createUserDirectory, type UserCache } from './users.js';
 import { createVisibilityService, type VisibilityService } from './permissions/visibility.js';
 import type { DispatchInteractions } from './interactions.js';
+import type { FileDelivery } from './files.js';
 
 export interface DispatcherDeps {
   registry: Registry;
@@ -85,6 +86,11 @@ export interface DispatcherDeps {
   visibility?: VisibilityService;
   /** Confirm/Cancel buttons and approvals (src/services/confirmations.ts); absent: "run it again with --yes" */
   interactions?: DispatchInteractions;
+  /**
+   * Delivers a reply's files to the caller's DM with the bot (src/render/file-answer.ts);
+   * absent: a reply with files says they cannot be sent
+   */
+  files?: FileDelivery;
 }
 
 /**
@@ -161,6 +167,10 @@ interface PipelineState {
   privileged: boolean;
   /** the outcome was audited already (sent for approval) */
   audited?: boolean;
+  /** moves the invocation's deadline to `ms` after it started (a subcommand's `deadlineMs`) */
+  extendDeadline?: (ms: number) => void;
+  /** the deadline in force, for the "took too long" answer */
+  deadlineMs?: number;
 }
 
 const hasRole = (u: User, role: string): boolean => u.roles.split(/\s+/).includes(role);
@@ -191,13 +201,24 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     // bindings merged into each line: a pino child per invocation cost more than its one line
     const log = mergingChild(deps.logger, { ref, source: inv.source, userId: inv.userId });
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new DeadlineError(`deadline of ${deadlineMs} ms passed`)), deadlineMs);
+    const expire = (ms: number) => setTimeout(() => controller.abort(new DeadlineError(`deadline of ${ms} ms passed`)), Math.max(0, ms - (now() - started)));
+    let timer = expire(deadlineMs);
     const onOuterAbort = (): void => controller.abort(opts.signal?.reason ?? new Error('aborted'));
     if (opts.signal?.aborted) onOuterAbort();
     else opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
     const signal = controller.signal;
 
-    const state: PipelineState = { scopeLabel: 'system', privileged: false };
+    const state: PipelineState = {
+      scopeLabel: 'system',
+      privileged: false,
+      deadlineMs,
+      extendDeadline: (ms) => {
+        if (ms <= (state.deadlineMs ?? deadlineMs) || signal.aborted) return;
+        clearTimeout(timer);
+        timer = expire(ms);
+        state.deadlineMs = ms;
+      },
+    };
     const confirmedBy = inv.confirmed ? (inv.confirmed.approver ? `approval by @${inv.confirmed.approver.username}` : inv.confirmed.by) : undefined;
 
     const audit = (outcome: AuditEntry['outcome'], detail?: string): void => {
@@ -235,7 +256,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     } catch (err) {
       if (err instanceof Stop) result = { reply: err.reply, outcome: err.outcome };
       else {
-        result = explain(err, ref, log, signal, opts.signal, state.command, state.sub);
+        result = explain(err, ref, log, signal, opts.signal, state.command, state.sub, state.deadlineMs);
         if (result.outcome !== 'refused' || !isUserError(err)) audit('failed', errorDetail(err));
         else audit('refused', err.message);
       }
@@ -300,6 +321,8 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     if (named) rest = rest.slice(1);
     if (!sub) throw new Stop(usageReply(command, command.subcommands, inv, 'info'), 'user_error');
     state.sub = sub;
+    const longer = typeof sub.deadlineMs === 'function' ? sub.deadlineMs(rest) : sub.deadlineMs;
+    if (longer !== undefined) state.extendDeadline?.(longer);
     if (rest.includes('--help') || (rest.length === 1 && rest[0] === '-h')) {
       throw new Stop(usageReply(command, named ? [sub] : command.subcommands, inv, 'info'), 'ok');
     }
@@ -557,7 +580,22 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       // a question, not a problem: no warning mark
       throw new Stop({ ...reply([paragraph(e.message.replace(/ To go ahead, run it again with --yes:$/, '')), ...typed], { tone: 'info' }), buttons }, 'asked');
     }
+    if (out.files?.length) out = await handOverFiles(out, inv, caller, ref, label(command, sub));
     return sub.sensitive || out.sensitive ? { ...out, sensitive: true, visibility: 'caller' } : out;
+  }
+
+  /**
+   * A reply's files go to the caller alone, in their DM with the bot, whatever the way in;
+   * the answer keeps its text and says where they went (src/render/file-answer.ts).
+   */
+  async function handOverFiles(out: Reply, inv: Invocation, caller: User, ref: string, what: string): Promise<Reply> {
+    const { files = [], ...rest } = out;
+    if (!deps.files) {
+      return { ...rest, tone: 'warning', blocks: [...rest.blocks, paragraph(raw('The file could not be sent: this bot is set up without file delivery.'))] };
+    }
+    const where = await deps.files.deliver({ userId: caller.id, files, ref, label: what, ...(inv.postId ? { replyTo: inv.postId } : {}) });
+    const inThatDm = inv.source === 'dm' && inv.channelId === where.channelId;
+    return { ...rest, blocks: [...rest.blocks, deps.files.pointer(where, inThatDm)] };
   }
 
   function usageReply(command: CommandDefinition, subs: SubcommandDefinition[], inv: Invocation, tone: ReplyTone): Reply {
@@ -587,6 +625,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     outer: AbortSignal | undefined,
     command: CommandDefinition | undefined,
     sub: SubcommandDefinition | undefined,
+    inForceMs = deadlineMs,
   ): { reply: Reply; outcome: DispatchOutcome } {
     const ctxFields = { command: command?.name, subcommand: sub?.name };
     if (signal.aborted && !isUserError(err)) {
@@ -594,10 +633,10 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         log.warn({ ...ctxFields, err: serializeError(err) }, 'invocation aborted');
         return { reply: reply([paragraph(md`Stopped before finishing: the bot is shutting down (ref ${ref}).`)], { tone: 'error' }), outcome: 'unavailable' };
       }
-      log.error({ ...ctxFields, err: serializeError(err), deadlineMs }, 'invocation deadline passed');
+      log.error({ ...ctxFields, err: serializeError(err), deadlineMs: inForceMs }, 'invocation deadline passed');
       const maybe = sub ? md` If it was changing something, check before trying again.` : raw('');
       return {
-        reply: reply([paragraph(md`That took too long (over ${Math.round(deadlineMs / 1000)} s) and was stopped.${maybe} (ref ${ref})`)], { tone: 'error' }),
+        reply: reply([paragraph(md`That took too long (over ${Math.round(inForceMs / 1000)} s) and was stopped.${maybe} (ref ${ref})`)], { tone: 'error' }),
         outcome: 'timeout',
       };
     }

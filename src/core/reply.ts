@@ -90,6 +90,19 @@ export interface DialogForm {
   submit(values: Record<string, unknown>, state: Record<string, string>, ctx: { clientConfig(): Promise<ClientConfig> }): Promise<FormOutcome>;
 }
 
+/**
+ * A file that goes with a reply (an export, a chart). It is always delivered privately: a
+ * post in the caller's DM with the bot, as the server's own user export is
+ * (server/channels/app/report.go SendReportToUser); the reply itself then says where.
+ */
+export interface ReplyFile {
+  /** what and when, e.g. `acme-members-2026-12-07.csv` */
+  name: string;
+  mimeType: string;
+  /** the bytes, or a stream made when the file is sent (a large export is never held whole) */
+  body: () => Uint8Array | AsyncIterable<Uint8Array>;
+}
+
 export interface Reply {
   blocks: Block[];
   /**
@@ -104,6 +117,8 @@ export interface Reply {
   buttons?: ReplyButton[];
   /** open this dialog for the caller (the text, if any, is shown where a dialog cannot open) */
   dialog?: DialogRequest;
+  /** files for the caller alone (see {@link ReplyFile}); the dispatcher hands them to the file responder */
+  files?: ReplyFile[];
 }
 
 // ---------------------------------------------------------------------------
@@ -179,6 +194,7 @@ export function reply(blocks: Block[], opts: Partial<Omit<Reply, 'blocks'>> = {}
     ...(opts.sensitive ? { sensitive: true } : {}),
     ...(opts.buttons?.length ? { buttons: opts.buttons } : {}),
     ...(opts.dialog ? { dialog: opts.dialog } : {}),
+    ...(opts.files?.length ? { files: opts.files } : {}),
   };
 }
 

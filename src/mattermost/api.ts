@@ -8,6 +8,7 @@
  * `opts.signal` aborts the request (the invocation deadline).
  */
 import type {
+  AnalyticsRow,
   Audit,
   Channel,
   ChannelMember,
@@ -17,7 +18,9 @@ import type {
   CommandInput,
   EmailInviteWithError,
   FileInfo,
+  Job,
   Ping,
+  PluginStatus,
   Post,
   PostList,
   Preference,
@@ -31,6 +34,7 @@ import type {
   TeamMemberWithError,
   User,
   UserAutocomplete,
+  UserReport,
 } from './models.js';
 
 export interface CallOptions {
@@ -68,7 +72,25 @@ export interface MattermostApi {
    * GET /users?role=&active=true&page=&per_page= (a filtered listing, e.g. the active
    * system admins; users the bot cannot see are left out by the server)
    */
-  listUsers(q: { role?: string; active?: boolean; page: number; perPage: number }, o?: CallOptions): Promise<User[]>;
+  listUsers(
+    q: { role?: string; active?: boolean; inactive?: boolean; inTeam?: string; page: number; perPage: number },
+    o?: CallOptions,
+  ): Promise<User[]>;
+  /**
+   * GET /users/stats/filtered?roles=&include_bots=&include_deleted= (api4/user.go
+   * getFilteredUsersStats: `sysconsole_read_user_management_users`)
+   */
+  getFilteredUserStats(q: { roles?: string[]; includeBots?: boolean; includeDeleted?: boolean }, o?: CallOptions): Promise<{ total_users_count: number }>;
+  /** GET /users/stats: active users the caller may see (api4/user.go getTotalUsersStats) */
+  getUserStats(o?: CallOptions): Promise<{ total_users_count: number }>;
+  /**
+   * GET /reports/users (9.x; system admins only, api4/report.go getUsersForReporting): one
+   * keyset page (≤ 100) sorted by username, with last login, last status and post counts
+   */
+  getUsersReport(
+    q: { pageSize: number; fromColumnValue?: string; fromId?: string; teamFilter?: string; hideInactive?: boolean; hideActive?: boolean },
+    o?: CallOptions,
+  ): Promise<UserReport[]>;
   /** GET /users/autocomplete?name=&in_team=&in_channel=&limit= */
   autocompleteUsers(
     q: { name: string; teamId?: string; channelId?: string; limit?: number },
@@ -210,6 +232,11 @@ export interface MattermostApi {
       message: string;
       root_id?: string;
       props?: Record<string, unknown>;
+      /**
+       * files uploaded by the bot and not yet in a post; the server attaches only those
+       * (FileInfoStore.AttachToPost) and silently leaves the rest out
+       */
+      file_ids?: string[];
       /** makes the call idempotent for 30 s (the server returns the first post; docs/mattermost-notes.md, app/post.go deduplicateCreatePost) */
       pending_post_id?: string;
     },
@@ -230,6 +257,34 @@ export interface MattermostApi {
   getFileInfo(fileId: string, o?: CallOptions): Promise<FileInfo>;
   /** GET /files/{id} (bytes) */
   getFile(fileId: string, o?: CallOptions): Promise<Uint8Array>;
+  /**
+   * POST /files?channel_id=&filename= with the file as the raw body (api4/file.go
+   * uploadFileSimple; needs `upload_file` in that channel). A stream body is sent chunked.
+   */
+  uploadFile(
+    channelId: string,
+    file: { name: string; mimeType: string; body: () => Uint8Array | AsyncIterable<Uint8Array> },
+    o?: CallOptions,
+  ): Promise<FileInfo>;
+
+  // analytics and licence -------------------------------------------------
+  /**
+   * GET /analytics/old?name=&team_id= (`get_analytics`, api4/system.go getAnalytics):
+   * `standard` counts, `post_counts_day` / `user_counts_with_posts_day` rows named by date
+   */
+  getAnalytics(name: 'standard' | 'post_counts_day' | 'user_counts_with_posts_day', teamId?: string, o?: CallOptions): Promise<AnalyticsRow[]>;
+  /**
+   * GET /license/client?format=old (api4/license.go getClientLicense): every caller gets
+   * the sanitized map (no id, customer, dates); `read_license_information` gets it whole
+   */
+  getClientLicense(o?: CallOptions): Promise<Record<string, string>>;
+  /**
+   * GET /jobs?page=&per_page= newest first: the jobs of every type the caller may read
+   * (api4/job.go getJobs: per type, e.g. read_ldap_sync_job; 403 when none)
+   */
+  getJobs(page: Page, o?: CallOptions): Promise<Job[]>;
+  /** GET /plugins/statuses (api4/plugin.go getPluginStatuses: sysconsole_read_plugins; 501 when plugins are off) */
+  getPluginStatuses(o?: CallOptions): Promise<PluginStatus[]>;
 
   /** Counters of this client's traffic, for /health and /metrics. */
   stats(): ApiStats;

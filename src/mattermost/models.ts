@@ -255,6 +255,51 @@ export const fileInfoSchema = z.object({
 });
 export type FileInfo = z.infer<typeof fileInfoSchema>;
 
+/** POST /files: `{ file_infos: [...], client_ids: [...] }` (model.FileUploadResponse) */
+export const fileUploadResponseSchema = z.object({ file_infos: z.array(fileInfoSchema).min(1) });
+
+/** One row of GET /analytics/old (model.AnalyticsRow): a count, or a day `YYYY-MM-DD` and its count */
+export const analyticsRowSchema = z.object({ name: z.string(), value: z.number() });
+export type AnalyticsRow = z.infer<typeof analyticsRowSchema>;
+
+/** GET /license/client?format=old: a flat map of strings (utils/license.go GetClientLicense) */
+export const clientLicenseSchema = z.record(z.string(), z.string());
+
+/** One row of GET /reports/users (model.UserReport: the user plus model.UserPostStats) */
+export const userReportSchema = userSchema.extend({
+  last_login: num,
+  last_status_at: z.number().optional(),
+  last_post_date: z.number().optional(),
+  days_active: z.number().optional(),
+  total_posts: z.number().optional(),
+});
+export type UserReport = z.infer<typeof userReportSchema>;
+
+/** One row of GET /jobs (model.Job; `data` left out: it can hold anything) */
+export const jobSchema = z.object({
+  id: z.string(),
+  type: z.string(),
+  status: z.string(),
+  create_at: num,
+  start_at: num,
+  last_activity_at: num,
+});
+export type Job = z.infer<typeof jobSchema>;
+
+/** One row of GET /plugins/statuses (model.PluginStatus; state 0 not running, 2 running, 3/4 failed) */
+export const pluginStatusSchema = z.object({
+  plugin_id: z.string(),
+  cluster_id: str,
+  state: z.number(),
+  error: str,
+  name: str,
+  version: str,
+});
+export type PluginStatus = z.infer<typeof pluginStatusSchema>;
+
+/** GET /users/stats (model.UsersStats) */
+export const usersStatsSchema = z.object({ total_users_count: z.number() });
+
 /**
  * GET /config/client?format=old: a flat map of strings (server/config/client.go
  * GenerateClientConfig). Only the keys the bot reads are named; the rest pass through.

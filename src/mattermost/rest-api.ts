@@ -19,7 +19,14 @@ import type { ApiStats, CallOptions, MattermostApi } from './api.js';
 import { callerSignal } from './bound-signal.js';
 import { ApiError, NetworkError, ProtocolError, TOKEN_REJECTED_IDS } from './errors.js';
 import {
+  analyticsRowSchema,
   appErrorSchema,
+  clientLicenseSchema,
+  fileUploadResponseSchema,
+  jobSchema,
+  pluginStatusSchema,
+  userReportSchema,
+  usersStatsSchema,
   auditSchema,
   channelMemberSchema,
   channelSchema,
@@ -101,6 +108,8 @@ interface RequestSpec<T> {
   body?: unknown;
   /** multipart body, rebuilt for each attempt */
   form?: () => FormData;
+  /** raw body (file upload), made again for each attempt */
+  upload?: ApiRequest['upload'];
   /** how the response body is read */
   transport?: 'client4' | 'bytes';
   /** overrides readRetries for this call */
@@ -172,6 +181,7 @@ function createExecute(deps: {
       kind: spec.kind,
       json: spec.body,
       form: spec.form,
+      ...(spec.upload ? { upload: spec.upload } : {}),
       read: spec.transport ?? 'client4',
       retries: spec.retries ?? readRetries,
       rateLimitRetries: 0,
@@ -298,9 +308,40 @@ function userEndpoints(execute: Execute) {
         {
           method: 'GET',
           path: '/users',
-          query: { role: q.role, active: q.active, ...page(q) },
+          query: { role: q.role, active: q.active, inactive: q.inactive, in_team: q.inTeam, ...page(q) },
           kind: 'read',
           parse: users,
+        },
+        o,
+      ),
+    getFilteredUserStats: (q, o) =>
+      execute(
+        {
+          method: 'GET',
+          path: '/users/stats/filtered',
+          query: { roles: q.roles?.length ? q.roles.join(',') : undefined, include_bots: q.includeBots || undefined, include_deleted: q.includeDeleted || undefined },
+          kind: 'read',
+          parse: json(usersStatsSchema),
+        },
+        o,
+      ),
+    getUserStats: (o) => execute({ method: 'GET', path: '/users/stats', kind: 'read', parse: json(usersStatsSchema) }, o),
+    getUsersReport: (q, o) =>
+      execute(
+        {
+          method: 'GET',
+          path: '/reports/users',
+          query: {
+            page_size: q.pageSize,
+            sort_column: 'Username',
+            from_column_value: q.fromColumnValue,
+            from_id: q.fromId,
+            team_filter: q.teamFilter,
+            hide_inactive: q.hideInactive || undefined,
+            hide_active: q.hideActive || undefined,
+          },
+          kind: 'read',
+          parse: json(z.array(userReportSchema)),
         },
         o,
       ),
@@ -750,6 +791,32 @@ function postEndpoints(execute: Execute) {
       execute({ method: 'GET', path: '/files/{file_id}/info', params: { file_id: fileId }, kind: 'read', parse: json(fileInfoSchema) }, o),
     getFile: (fileId, o) =>
       execute({ method: 'GET', path: '/files/{file_id}', params: { file_id: fileId }, kind: 'read', transport: 'bytes', parse: bytes }, o),
+    uploadFile: async (channelId, file, o) => {
+      const res = await execute(
+        {
+          method: 'POST',
+          path: '/files',
+          query: { channel_id: channelId, filename: file.name },
+          upload: { contentType: file.mimeType, body: file.body },
+          kind: 'write',
+          parse: json(fileUploadResponseSchema),
+        },
+        o,
+      );
+      const [info] = res.file_infos;
+      if (!info) throw new ProtocolError('POST /api/v4/files', 'no file info in the answer');
+      return info;
+    },
+    getAnalytics: (name, teamId, o) =>
+      execute(
+        { method: 'GET', path: '/analytics/old', query: { name, team_id: teamId }, kind: 'read', parse: json(z.array(analyticsRowSchema)) },
+        o,
+      ),
+    getJobs: (p, o) => execute({ method: 'GET', path: '/jobs', query: page(p), kind: 'read', parse: json(z.array(jobSchema)) }, o),
+    getPluginStatuses: (o) =>
+      execute({ method: 'GET', path: '/plugins/statuses', kind: 'read', parse: json(z.array(pluginStatusSchema)) }, o),
+    getClientLicense: (o) =>
+      execute({ method: 'GET', path: '/license/client', query: { format: 'old' }, kind: 'read', parse: json(clientLicenseSchema) }, o),
 
   } satisfies Partial<MattermostApi>;
 }

@@ -30,7 +30,8 @@
  *   process.exitCode = report.exitCode;
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { basename, extname } from 'node:path';
+import { tmpdir } from 'node:os';
+import { basename, extname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Writable as WritableStream, type Readable, type Writable } from 'node:stream';
 import { z } from 'zod';
@@ -39,6 +40,7 @@ import { newId } from './ids.js';
 import { channelLabel, channelList, describeUser, peopleList, slashTriggers } from './console-people.js';
 import { displayWidth, paint, renderMarkdown, summarizeCalls, toneOf, wrapSegs, type Style } from './console-render.js';
 import type { Sandbox } from './console-sandbox.js';
+import { describeFiles } from './console-files.js';
 import { buttonsOf, DialogForm, postText, renderButtons, type ButtonSet } from './console-interactive.js';
 import type { StoredChannel, StoredFile, StoredUser } from './store.js';
 
@@ -57,6 +59,8 @@ export interface ConsoleOptions {
   replyTimeoutMs?: number;
   /** an answer is complete once the bot was quiet this long (default 150 ms) */
   quietMs?: number;
+  /** where pictures attached to answers are saved (default: mmops-sandbox-files in the temp directory) */
+  filesDir?: string;
 }
 
 /** What a line did, for scripts and tests. */
@@ -176,6 +180,7 @@ export function createConsole(opts: ConsoleOptions): SandboxConsole {
   if (!me) throw new Error('createConsole: the sandbox bot has not started');
   const bot: { id: string; username: string } = { id: me.id, username: me.username };
   const root = sandbox.config.rootTrigger;
+  const filesDir = opts.filesDir ?? join(tmpdir(), 'mmops-sandbox-files');
 
   let user = (opts.user ?? 'alice').replace(/^@/, '');
   let channel = opts.channel ?? 'acme:town-square';
@@ -290,6 +295,7 @@ export function createConsole(opts: ConsoleOptions): SandboxConsole {
   /** A post with its attachments, and its buttons (numbered; they become what `click N` clicks). */
   function printPost(header: string, post: Post): void {
     printReply(header, postText(post));
+    for (const l of describeFiles(store, post, { dir: filesDir })) print(`  ${p('│', 'dim')} ${l}`);
     printButtons(post);
   }
 
@@ -665,7 +671,8 @@ export function createConsole(opts: ConsoleOptions): SandboxConsole {
     const w = Math.max(...rows.map((r) => r[0].length));
     for (const [a, b] of rows) print(`  ${p(a.padEnd(w), 'cyan')}  ${b}`);
     const triggers = slashTriggers(store, currentTeamId(), root);
-    printNote(`Slash commands here: ${triggers.join(' ') || '(none)'}; /${root} help lists what each does.`);
+    // the help pointer first: a long trigger list is cut at the terminal width
+    printNote(`/${root} help lists what each does. Slash commands here: ${triggers.join(' ') || '(none)'}`);
     printNote('"help" alone is this list; to ask the bot, type dm help (or help whois).');
   }
 
@@ -862,7 +869,7 @@ export function createConsole(opts: ConsoleOptions): SandboxConsole {
       } else result = await runPost({ line, kind: 'dm', expectRefusal }, `@${bot.username}`, arg);
     } else if (word === 'click') {
       result = await runClick({ line, kind: 'click', expectRefusal }, arg);
-    } else if ((CONSOLE_WORDS as readonly string[]).includes(word) && !(word === 'help' && arg !== '')) {
+    } else if ((CONSOLE_WORDS as readonly string[]).includes(word) && !((word === 'help' || word === 'users') && arg !== '')) {
       result = consoleWord({ line, kind: 'console', expectRefusal }, word, arg);
     } else {
       result = await runPost({ line, kind: 'dm', expectRefusal }, `@${bot.username}`, line);

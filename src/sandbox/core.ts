@@ -182,7 +182,13 @@ export class SandboxCore {
     if (opts.overrideUsername) props.override_username = opts.overrideUsername;
     if (opts.overrideIconUrl) props.override_icon_url = opts.overrideIconUrl;
     generateActionIds(props); // Post.PreCommit → GenerateActionIds (docs/mattermost-notes.md §8.1)
-    const fileIds = (input.fileIds ?? []).filter((id) => this.store.files.has(id));
+    // FileInfoStore.AttachToPost (server/channels/store/sqlstore/file_info_store.go): a file
+    // joins the post only when it is in no post yet and the poster uploaded it; the others
+    // are silently left out of file_ids (app/post.go attachFilesToPost)
+    const fileIds = [...new Set(input.fileIds ?? [])].filter((id) => {
+      const f = this.store.files.get(id);
+      return f !== undefined && f.delete_at === 0 && f.post_id === '' && f.user_id === author.id;
+    });
     const post: Post = {
       id: newId(),
       create_at: at,
@@ -209,7 +215,10 @@ export class SandboxCore {
       post.metadata = {
         files: fileIds.map((id) => {
           const f = this.store.files.get(id);
-          if (f) f.post_id = post.id;
+          if (f) {
+            f.post_id = post.id;
+            f.channel_id = channel.id;
+          }
           return f ? this.store.fileInfoView(f) : undefined;
         }),
       };

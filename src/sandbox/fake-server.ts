@@ -21,6 +21,7 @@ import { AppError, appError, appErrorBody, Router, sessionExpired, type Reply, t
 import { Hub, type Broadcast } from './hub.js';
 import { SandboxCore } from './core.js';
 import { registerUserRoutes } from './routes-users.js';
+import { registerReportRoutes } from './routes-reports.js';
 import { registerTeamRoutes } from './routes-teams.js';
 import { registerSystemRoutes } from './routes-system.js';
 import { registerIntegrationRoutes, requirePostPermission } from './routes-integrations.js';
@@ -228,6 +229,8 @@ export async function startFakeMattermost(opts: StartOptions = {}): Promise<Fake
   core = new SandboxCore(store, hub, profile, opts.signingKeyPem);
   const slash = new SlashRunner(core);
   const router = new Router();
+  // before the user routes: `/users/stats` would otherwise be taken for `/users/{user_id}`
+  registerReportRoutes(router, core);
   registerUserRoutes(router, core);
   registerTeamRoutes(router, core);
   registerSystemRoutes(router, core);

@@ -506,9 +506,41 @@ export function demoSeed(now = Date.now()): SeedData {
   }
 
   return {
-    ...b.build({ siteName: 'Acme', enabledAuthServices: ['ldap', 'saml', 'gitlab'] }),
+    ...b.build({
+      siteName: 'Acme',
+      enabledAuthServices: ['ldap', 'saml', 'gitlab'],
+      // a licence up for renewal soon, with most seats taken (`report`, `health`)
+      license: { id: idFor('license:acme'), users: 25, skuShortName: 'professional', company: 'Acme Corp', issuedAt: now - 345 * 86_400_000, startsAt: now - 345 * 86_400_000, expiresAt: now + 20 * 86_400_000 },
+      postHistory: demoPostHistory(),
+      // last night's LDAP sync failed; the one before went through (`health`)
+      jobs: [
+        { id: idFor('job:ldap:1'), type: 'ldap_sync', status: 'error', create_at: now - 3 * 3_600_000, start_at: now - 3 * 3_600_000, last_activity_at: now - 3 * 3_600_000 + 40_000 },
+        { id: idFor('job:ldap:0'), type: 'ldap_sync', status: 'success', create_at: now - 27 * 3_600_000, start_at: now - 27 * 3_600_000, last_activity_at: now - 27 * 3_600_000 + 35_000 },
+      ],
+      plugins: [
+        { plugin_id: 'playbooks', cluster_id: '', plugin_path: '/plugins/playbooks', state: 2, error: '', name: 'Playbooks', description: 'Checklists for incidents', version: '1.39.1' },
+        { plugin_id: 'com.acme.standup', cluster_id: '', plugin_path: '/plugins/com.acme.standup', state: 4, error: 'plugin process exited: signal: killed', name: 'Standup', description: 'Daily standups', version: '0.3.0' },
+      ],
+    }),
     saml: { enabled: true, idp_certificate_file: true, public_certificate_file: true, private_key_file: false },
   };
+}
+
+/**
+ * Thirty days of activity for the demo's analytics: quiet weekends, busier weeks, a slow
+ * rise; fixed numbers (no randomness) so every run shows the same chart.
+ */
+export function demoPostHistory(): Array<{ daysAgo: number; posts: number; people: number }> {
+  const out: Array<{ daysAgo: number; posts: number; people: number }> = [];
+  for (let daysAgo = 1; daysAgo <= 30; daysAgo++) {
+    const weekend = daysAgo % 7 === 2 || daysAgo % 7 === 3;
+    const trend = 1 + (30 - daysAgo) / 60;
+    const wobble = [0, 7, -4, 11, -6, 3, 9][daysAgo % 7] ?? 0;
+    const posts = Math.round((weekend ? 14 : 62 + wobble) * trend);
+    const people = Math.min(12, Math.round((weekend ? 3 : 8 + (wobble > 0 ? 1 : 0)) * trend));
+    out.push({ daysAgo, posts, people });
+  }
+  return out;
 }
 
 /** The `empty` seed: only the bot `mmops` (system admin, token {@link SANDBOX_BOT_TOKEN}); no teams. */

@@ -297,6 +297,24 @@ export interface FakeConfig {
    * `current` also returns goto_location and adds `selected_option` for any action type.
    */
   actionsCompat: 'current' | 'old';
+  /** FileSettings.EnableFileAttachments: false → POST /files answers 403 */
+  enableFileAttachments: boolean;
+  /**
+   * The licence behind GET /license/client (when `licensed`): seats and dates in ms.
+   * utils/license.go GetClientLicense / GetSanitizedClientLicense.
+   */
+  license: { id: string; users: number; skuShortName: string; company: string; issuedAt: number; startsAt: number; expiresAt: number };
+  /**
+   * Activity before the sandbox started, for GET /analytics/old: posts and distinct posters
+   * per day, `daysAgo` 1 = yesterday. Posts made in the sandbox are counted on top.
+   */
+  postHistory: Array<{ daysAgo: number; posts: number; people: number }>;
+  /** GET /jobs rows (model.Job), newest first when served */
+  jobs: Array<{ id: string; type: string; status: string; create_at: number; start_at: number; last_activity_at: number }>;
+  /** PluginSettings.Enable: false → GET /plugins/statuses answers 501 */
+  enablePlugins: boolean;
+  /** GET /plugins/statuses rows (model.PluginStatus) */
+  plugins: Array<{ plugin_id: string; cluster_id: string; plugin_path: string; state: number; error: string; name: string; description: string; version: string }>;
 }
 
 export interface SamlState {
@@ -355,6 +373,20 @@ export function defaultConfig(): FakeConfig {
     outgoingIntegrationTimeoutSec: 30,
     signingKey: true,
     actionsCompat: 'current',
+    enableFileAttachments: true,
+    license: {
+      id: 'sandboxlicense00000000000a',
+      users: 500,
+      skuShortName: 'enterprise',
+      company: 'Sandbox Inc.',
+      issuedAt: Date.UTC(2026, 0, 1),
+      startsAt: Date.UTC(2026, 0, 1),
+      expiresAt: Date.UTC(2027, 11, 31),
+    },
+    postHistory: [],
+    jobs: [],
+    enablePlugins: true,
+    plugins: [],
   };
 }
 

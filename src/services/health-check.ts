@@ -19,7 +19,7 @@
 import type { BotStatus } from './bot-status.js';
 import type { MattermostApi } from '../mattermost/api.js';
 import { isApiError, isNetworkError, ProtocolError } from '../mattermost/errors.js';
-import type { ClusterInfo, Ping, SamlCertificateStatus } from '../mattermost/models.js';
+import type { ClusterInfo, Job, Ping, PluginStatus, SamlCertificateStatus } from '../mattermost/models.js';
 
 /** `unknown`: a read was rate-limited (429), so the check cannot say; never announced by a watch */
 export type Verdict = 'healthy' | 'degraded' | 'down' | 'unknown';
@@ -49,11 +49,17 @@ export interface HealthInputs {
   saml: Probe<SamlCertificateStatus>;
   /** undefined when unknown (e.g. before start-up finished) */
   bot?: BotStatus;
+  /** the newest jobs (GET /jobs); absent: not checked */
+  jobs?: Probe<Job[]>;
+  /** GET /plugins/statuses; absent: not checked */
+  plugins?: Probe<PluginStatus[]>;
+  /** GET /license/client?format=old (the full map); absent: not checked */
+  license?: Probe<Record<string, string>>;
   /** ms since epoch */
   checkedAt: number;
 }
 
-export type Section = 'server' | 'cluster' | 'saml' | 'bot';
+export type Section = 'server' | 'cluster' | 'saml' | 'bot' | 'jobs' | 'plugins' | 'license';
 
 /** One problem worth telling people about. `text` is plain (untrusted) text. */
 export interface HealthFlag {
@@ -105,8 +111,17 @@ export interface BotSection {
   status?: BotStatus;
 }
 
+/** Jobs, plugins and the licence: one line each, or why not shown. */
+export interface OperationsSection {
+  jobs: { state: SectionState; failed?: Job[]; checked?: number; detail?: string };
+  plugins: { state: SectionState; running?: number; notRunning?: PluginStatus[]; detail?: string };
+  license: { state: SectionState; expiresAt?: number; daysLeft?: number; detail?: string };
+}
+
 export interface HealthReport {
   verdict: Verdict;
+  /** jobs, plugins and licence (absent when none of them was asked for) */
+  operations?: OperationsSection;
   checkedAt: number;
   server: ServerSection;
   cluster: ClusterSection;
@@ -133,7 +148,18 @@ const FIELD_WORDS: Record<ClusterField, string> = {
 export const PROBE_PERMISSIONS = {
   cluster: 'sysconsole_read_environment_high_availability',
   saml: 'get_saml_cert_status',
+  plugins: 'sysconsole_read_plugins',
+  license: 'read_license_information',
+  /** every job type's read permission; a system admin holds them all (app/job.go SessionHasPermissionToReadJob) */
+  jobs: 'read_*_job',
 } as const;
+
+/** Failed jobs younger than this are flagged. */
+export const FAILED_JOB_WINDOW_MS = 24 * 3_600_000;
+/** A licence expiring within this many days is flagged. */
+export const LICENSE_EXPIRY_WARN_DAYS = 30;
+/** How many of the newest jobs are read (one call). */
+const JOBS_READ = 200;
 
 // ---------------------------------------------------------------------------
 // Gathering
@@ -174,13 +200,19 @@ export function classifyFailure(err: unknown, permission?: string): Extract<Prob
 }
 
 export interface GatherOptions {
-  api: Pick<MattermostApi, 'ping' | 'getClusterStatus' | 'getSamlCertificateStatus'>;
+  /** the jobs, plugins and licence probes run where the api has those calls */
+  api: Pick<MattermostApi, 'ping' | 'getClusterStatus' | 'getSamlCertificateStatus'> & Partial<Pick<MattermostApi, 'getJobs' | 'getPluginStatuses' | 'getClientLicense'>>;
   now: () => number;
   /** the bot's own status; a throwing or absent function leaves the bot section out */
   botStatus?: () => BotStatus;
   signal?: AbortSignal;
   /** probes not to run, with the sentence to show instead (e.g. the caller may not see them) */
-  skip?: Partial<Record<'cluster' | 'saml', string>>;
+  skip?: Partial<Record<'cluster' | 'saml' | 'jobs' | 'plugins' | 'license', string>>;
+  /**
+   * also check failed jobs, plugins and the licence expiry (where the api has those calls);
+   * `/health` asks for them, a watch does not (yet)
+   */
+  operations?: boolean;
 }
 
 /** Runs the three API probes in parallel; never throws. */
@@ -196,13 +228,32 @@ export async function gatherHealthInputs(opts: GatherOptions): Promise<HealthInp
       ? skipped(opts.skip.saml)
       : probe(() => opts.api.getSamlCertificateStatus(call), opts.now, PROBE_PERMISSIONS.saml),
   ]);
+  const api = opts.api;
+  const optional = async <T>(name: 'jobs' | 'plugins' | 'license', call: (() => Promise<T>) | undefined, permission: string): Promise<Probe<T> | undefined> => {
+    if (opts.skip?.[name] !== undefined) return skipped(opts.skip[name] ?? '');
+    return call && opts.operations ? probe(call, opts.now, permission) : undefined;
+  };
+  const [jobs, plugins, license] = await Promise.all([
+    optional('jobs', api.getJobs && (() => api.getJobs?.({ page: 0, perPage: JOBS_READ }, call) ?? Promise.resolve([])), PROBE_PERMISSIONS.jobs),
+    optional('plugins', api.getPluginStatuses && (() => api.getPluginStatuses?.(call) ?? Promise.resolve([])), PROBE_PERMISSIONS.plugins),
+    optional('license', api.getClientLicense && (() => api.getClientLicense?.(call) ?? Promise.resolve({})), PROBE_PERMISSIONS.license),
+  ]);
   let bot: BotStatus | undefined;
   try {
     bot = opts.botStatus?.();
   } catch {
     bot = undefined; // not known yet (start-up): the section says so
   }
-  return { ping, cluster, saml, ...(bot ? { bot } : {}), checkedAt: opts.now() };
+  return {
+    ping,
+    cluster,
+    saml,
+    ...(bot ? { bot } : {}),
+    ...(jobs ? { jobs } : {}),
+    ...(plugins ? { plugins } : {}),
+    ...(license ? { license } : {}),
+    checkedAt: opts.now(),
+  };
 }
 
 /** Gathers and judges in one go. */
@@ -354,6 +405,54 @@ function judgeBot(bot: BotStatus | undefined, flags: HealthFlag[]): BotSection {
   return { state: 'ok', status: bot };
 }
 
+const notRead = (p: Extract<Probe<unknown>, { ok: false }>): { state: SectionState; detail: string } => ({ state: p.kind === 'unreachable' ? 'unreachable' : p.kind, detail: p.detail });
+
+/** Failed jobs of the last 24 h, plugins not running, a licence near its end. */
+function judgeOperations(inputs: HealthInputs, flags: HealthFlag[]): OperationsSection | undefined {
+  if (!inputs.jobs && !inputs.plugins && !inputs.license) return undefined;
+  const out: OperationsSection = { jobs: { state: 'skipped' }, plugins: { state: 'skipped' }, license: { state: 'skipped' } };
+  const j = inputs.jobs;
+  if (j && !j.ok) out.jobs = notRead(j);
+  else if (j) {
+    const since = inputs.checkedAt - FAILED_JOB_WINDOW_MS;
+    const failed = j.value.filter((x) => x.status === 'error' && Math.max(x.last_activity_at, x.start_at, x.create_at) >= since);
+    out.jobs = { state: failed.length ? 'flagged' : 'ok', failed, checked: j.value.length };
+    const byType = new Map<string, number>();
+    for (const x of failed) byType.set(x.type, (byType.get(x.type) ?? 0) + 1);
+    for (const [type, n] of byType) {
+      flags.push({ key: `jobs:${type}:failed`, section: 'jobs', severity: 'degraded', text: `${n} ${type} job${n === 1 ? '' : 's'} failed in the last 24 hours.` });
+    }
+  }
+  const p = inputs.plugins;
+  if (p && !p.ok) out.plugins = notRead(p);
+  else if (p) {
+    // PluginStateRunning = 2 (server/public/model/plugin_status.go); 3 and 4 are failures, 0 not running
+    const notRunning = p.value.filter((x) => x.state !== 2);
+    out.plugins = { state: notRunning.length ? 'flagged' : 'ok', running: p.value.length - notRunning.length, notRunning };
+    for (const x of notRunning) {
+      const how = x.state === 3 ? 'failed to start' : x.state === 4 ? 'failed to stay running' : 'is not running';
+      const where = x.cluster_id ? ` on ${x.cluster_id}` : '';
+      flags.push({ key: `plugins:${x.plugin_id}:${x.cluster_id}`, section: 'plugins', severity: 'degraded', text: `Plugin ${x.name || x.plugin_id} ${how}${where}${x.error ? `: ${x.error}` : ''}.` });
+    }
+  }
+  const l = inputs.license;
+  if (l && !l.ok) out.license = notRead(l);
+  else if (l) {
+    const expiresAt = Number(l.value.ExpiresAt ?? '');
+    if (l.value.IsLicensed !== 'true') out.license = { state: 'off', detail: 'No licence.' };
+    else if (!Number.isFinite(expiresAt) || expiresAt <= 0) out.license = { state: 'refused', detail: 'The expiry date is not readable.' };
+    else {
+      const daysLeft = Math.floor((expiresAt - inputs.checkedAt) / 86_400_000);
+      const near = daysLeft < LICENSE_EXPIRY_WARN_DAYS;
+      out.license = { state: near ? 'flagged' : 'ok', expiresAt, daysLeft };
+      if (near) {
+        flags.push({ key: 'license:expiry', section: 'license', severity: 'degraded', text: daysLeft >= 0 ? `The licence expires in ${daysLeft} days.` : 'The licence has expired.' });
+      }
+    }
+  }
+  return out;
+}
+
 /** Judges gathered inputs into a report (pure: same inputs, same report). */
 export function buildHealthReport(inputs: HealthInputs): HealthReport {
   const flags: HealthFlag[] = [];
@@ -362,10 +461,11 @@ export function buildHealthReport(inputs: HealthInputs): HealthReport {
   const cluster = judgeCluster(inputs.cluster, serverDown, flags);
   const saml = judgeSaml(inputs.saml, serverDown, flags);
   const bot = judgeBot(inputs.bot, flags);
+  const operations = judgeOperations(inputs, flags);
   const limited = [inputs.ping, inputs.cluster, inputs.saml].some((p) => !p.ok && p.kind === 'limited');
   const verdict: Verdict = flags.some((f) => f.severity === 'down') ? 'down' : limited ? 'unknown' : flags.length > 0 ? 'degraded' : 'healthy';
   const nodes = inputs.cluster.ok ? [...new Set(cluster.nodes.map(nodeName))].sort() : null;
-  return { verdict, checkedAt: inputs.checkedAt, server, cluster, saml, bot, flags, nodes };
+  return { verdict, checkedAt: inputs.checkedAt, server, cluster, saml, bot, flags, nodes, ...(operations ? { operations } : {}) };
 }
 
 /** "🟢 healthy", "🟡 degraded", "🔴 down" */

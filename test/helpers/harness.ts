@@ -22,6 +22,7 @@ import { createRegistry, type Registry } from '../../src/core/registry.js';
 import type { MattermostApi } from '../../src/mattermost/api.js';
 import { createRestApi } from '../../src/mattermost/rest-api.js';
 import { renderReply } from '../../src/render/markdown.js';
+import { createFileResponder } from '../../src/render/file-answer.js';
 import { startFakeMattermost, type FakeMattermost, type StartOptions } from '../../src/sandbox/fake-server.js';
 import { channelIdFor, SANDBOX_BOT_TOKEN, teamIdFor, userIdFor } from '../../src/sandbox/seed.js';
 
@@ -96,6 +97,7 @@ export async function createHarness(opts: HarnessOptions = {}): Promise<Harness>
       logger,
       botUserId: me.id,
       rootTrigger: 'mmops',
+      files: createFileResponder({ api, botUserId: me.id, logger }),
       ...(opts.deadlineMs !== undefined ? { deadlineMs: opts.deadlineMs } : {}),
       ...(opts.allowBots ? { allowBots: true } : {}),
     });

@@ -59,6 +59,16 @@ export function createHttpTransport(opts: { url: string; token: string }): HttpT
   const redact = (s: string): string => (token.length >= 4 ? s.split(token).join('[redacted]') : s);
 
   async function attempt(req: ApiRequest, signal: AbortSignal | undefined): Promise<RawResponse> {
+    if (req.upload) {
+      // a raw upload body (POST /files?channel_id=&filename=, api4/file.go uploadFileSimple):
+      // plain fetch, streamed when the body is a stream (the server takes a chunked body)
+      const headers: Record<string, string> = { ...client.getOptions({ method: req.method }).headers, 'Content-Type': req.upload.contentType };
+      const made = req.upload.body();
+      const body: BodyInit = made instanceof Uint8Array ? new Blob([new Uint8Array(made)]) : streamOf(made);
+      const init: RequestInit & { duplex?: 'half' } = { method: req.method, headers, body, signal: signal ?? null, ...(made instanceof Uint8Array ? {} : { duplex: 'half' }) };
+      const response = await fetch(req.url, init);
+      return readFetchResponse(response, false);
+    }
     const body = req.form ? req.form() : req.json === undefined ? undefined : JSON.stringify(req.json);
     if (req.read === 'bytes') {
       // Client4 reads every non-JSON body as text (corrupting bytes): plain fetch for files.
@@ -91,6 +101,21 @@ export function createHttpTransport(opts: { url: string; token: string }): HttpT
     urlVersion: client.getUrlVersion(),
     redact,
   };
+}
+
+/** A pull stream over `iter`: the next chunk is made only when fetch wants it (back-pressure). */
+function streamOf(iter: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {
+  const it = iter[Symbol.asyncIterator]();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const next = await it.next();
+      if (next.done) controller.close();
+      else controller.enqueue(next.value);
+    },
+    async cancel() {
+      await it.return?.();
+    },
+  });
 }
 
 async function readFetchResponse(response: Response, asBytes: boolean): Promise<RawResponse> {

@@ -22,6 +22,11 @@ export interface ApiRequest {
   readonly json?: unknown;
   /** multipart body, rebuilt for each attempt */
   readonly form?: () => FormData;
+  /**
+   * a raw body (a file upload), made again for each attempt: bytes, or a stream sent as it
+   * is produced (chunked), so a large export never sits in memory whole
+   */
+  readonly upload?: { contentType: string; body: () => Uint8Array | AsyncIterable<Uint8Array> };
   /** how the response body is read: by Client4 (JSON or text), or as bytes */
   readonly read: 'client4' | 'bytes';
   /** extra attempts after a failure the retry policy calls retryable */
