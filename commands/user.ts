@@ -269,9 +269,12 @@ const sessions = defineSubcommand({
       refuseBotSelf(ctx, user, 'sign out');
       const n = list.length;
       const what = self
-        ? `This will sign you out of all ${n} ${n === 1 ? 'session' : 'sessions'}, including the app you are using now.`
-        : `This will sign ${userLabel(user)} out of all ${n} ${n === 1 ? 'session' : 'sessions'} (every device and browser); they will have to sign in again.`;
-      askFirst(ctx, ctx.args.yes, { what, command: 'user', args: ['sessions', userArg(user), REVOKE], pins: { 'the person': user.id, 'how many sessions they have': n }, people: [user.id] });
+        ? `This will sign you out of all ${n} ${n === 1 ? 'session' : 'sessions'}, including the app you are using now (and any opened before this runs).`
+        : `This will sign ${userLabel(user)} out of all ${n} ${n === 1 ? 'session' : 'sessions'} (every device and browser, and any opened before this runs); they will have to sign in again.`;
+      // "all" is what is asked, and n is how many that is now: it is not pinned, because the
+      // person signed out decides it (signing in once more would refuse every approved
+      // sign-out of a stolen session: "changed since you were asked")
+      askFirst(ctx, ctx.args.yes, { what, command: 'user', args: ['sessions', userArg(user), REVOKE], pins: { 'the person': user.id }, people: [user.id] });
       await serverSays(`sign ${you(ctx, user)} out`, () => ctx.api.revokeAllSessions(user.id));
       return reply([paragraph(`Signed ${self ? 'you' : userLabel(user)} out of ${list.length} ${list.length === 1 ? 'session' : 'sessions'}.`)], { tone: 'ok', sensitive: true });
     }

@@ -35,8 +35,10 @@ export async function actionsSecret(store: StateStore, configured: string | null
     // one replica creates it; the others read what it wrote
     if (await store.claim(`${SECRET_KEY}:creating`, 5_000)) {
       const fresh = newActionsSecret();
-      await store.set(SECRET_KEY, fresh);
-      return fresh;
+      // only if none is kept yet: a replica paused past the lock while it made one must not
+      // replace the secret another replica already signs with (set-if-absent, one round trip)
+      if (await store.swap(SECRET_KEY, '', fresh, { orAbsent: true })) return fresh;
+      continue; // read the one that was kept
     }
     await sleep(250);
   }

@@ -49,6 +49,8 @@ export const POST_DONE_TTL_MS = 24 * 3_600_000;
  * and another replica takes the post over.
  */
 export const POST_CLAIM_TTL_MS = 60_000;
+/** the longest a post dated ahead of the clock is kept done beyond POST_DONE_TTL_MS */
+const MAX_AHEAD_KEPT_MS = 10 * 365 * 86_400_000;
 /** how many times a replica looks again at a post another replica holds without answering */
 const MAX_TAKEOVER_LOOKS = 5;
 const GENERATION_KEY = 'slash:generation';
@@ -217,14 +219,17 @@ export function createReplication(opts: { config: Config; logger: Logger; deps?:
     forget(postId) {
       stopWorking(postId);
     },
-    async done(postId) {
+    async done(postId, aheadMs = 0) {
       stopWorking(postId);
       attempts.delete(postId);
       // a claim that expires is taken over; "done" keeps anyone from answering twice. Only
       // over this replica's own claim (or none left): one another replica took over is its
       // to finish, and marking it answered here would cut that work's exactly-once short
       try {
-        const marked = await state.swap(`post:${postId}`, replicaId, 'done', { ttlMs: doneMs, orAbsent: true });
+        // a post dated ahead stays done past its date; bounded (10 years), since a create_at near
+        // the int64 limit would give an expiry Redis refuses, and the post would never be marked
+        const extraMs = Math.min(Math.max(0, aheadMs), MAX_AHEAD_KEPT_MS);
+        const marked = await state.swap(`post:${postId}`, replicaId, 'done', { ttlMs: doneMs + extraMs, orAbsent: true });
         if (!marked) log.warn({ postId }, 'not marking a post answered: another replica took its claim over (or answered it) meanwhile');
       } catch (err) {
         log.warn({ err, postId }, 'could not mark a post answered; if this replica stops within a minute another may answer it again');

@@ -23,6 +23,11 @@ export function notRunNotice(ageMs: number): string {
   return `Not run: you sent this ${ago(ageMs)} ago while I was offline; send it again if you still need it.`;
 }
 
+/** The whole answer to a command dated ahead of the bot's clock: its age cannot be judged. */
+export function aheadNotice(aheadMs: number): string {
+  return `Not run: this message is dated ${ago(aheadMs)} ahead of my clock (the server\u2019s clock and mine disagree), so I cannot tell when it was sent; send it again.`;
+}
+
 /** The answer to a command cut short by a restart. */
 export function restartingNotice(): string {
   return 'I am restarting and could not finish this; please send it again in a moment.';

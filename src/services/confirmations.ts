@@ -17,6 +17,8 @@
  *   requester; Approve/Deny: the clicker is someone else who holds the approver right now
  *   (fresh read) and is none of the people the change is done to (the target, a list
  *   command's people) — the requester may only withdraw (Deny) their own request;
+ * - Run now (an approved request with a secret answer, run later by the requester): the
+ *   approver still holds the approver right (fresh read again);
  * - its nonce is claimed for the first time in the state store (a second click, on any
  *   replica, does nothing).
  * Then the command runs again through the dispatcher **as the requester**, with `--yes`,
@@ -305,6 +307,21 @@ export function createConfirmations(deps: ConfirmationsDeps): Confirmations {
         clog.info({}, 'click refused: not the requester');
         auditAs('refused', `${p.kind} clicked by someone else (${req.user_name || req.user_id})`);
         return ephemeral(`Only @\u200b${p.requesterName} can ${p.kind} this.`);
+      }
+      // Run now comes up to an hour after the approval: it stands only while the approver
+      // still holds the approver right (read fresh, as at the approval)
+      if (p.kind === 'run') {
+        const refusal = await approverRefusal({ ...p, kind: 'approve' }, p.approverId ?? '');
+        if (refusal) {
+          const who = p.approverName ?? 'the approver';
+          clog.info({ why: refusal.code, approver: p.approverId }, 'run refused: the approval no longer stands');
+          auditAs('refused', `run after approval by @${who}: the approver ${refusal.code === 'check_failed' ? 'could not be checked' : 'may no longer approve it'}`);
+          return ephemeral(
+            refusal.code === 'check_failed'
+              ? refusal.text
+              : `@\u200b${who} may no longer approve this (they lost the approver right since approving), so nothing was done. Ask again to have it approved.`,
+          );
+        }
       }
     } else {
       const refusal = await approverRefusal(p, req.user_id);

@@ -57,8 +57,13 @@ export interface PostClaims {
    * alone): compare-and-set on `from`, the value found; false when it changed meanwhile
    */
   takeOver(postId: string, from: string): Promise<boolean>;
-  /** the post was answered (or failed for good): nobody should take it over; written only over this process's own claim (or none) */
-  done(postId: string): Promise<void>;
+  /**
+   * the post was answered (or failed for good): nobody should take it over; written only
+   * over this process's own claim (or none). `aheadMs`: how far the post is dated ahead of
+   * this clock; the mark lasts that much longer, so the post is never handled again once
+   * its date comes
+   */
+  done(postId: string, aheadMs?: number): Promise<void>;
   /** gives a claim back unstarted (shutdown); only this process's own claim; throws when the store cannot be reached */
   release(postId: string): Promise<void>;
   /**
@@ -144,6 +149,14 @@ export interface PostLedgerOptions {
   onError?: (err: unknown, what: string) => void;
 }
 
+/**
+ * How far ahead of this process's clock a post's `create_at` may lie and still count as
+ * "now" (the server's and the bot's clocks disagree a little). A post dated further ahead
+ * (a server clock that ran ahead, or a create_at a system admin set: server/channels/api4/post.go
+ * createPost keeps it) has no age anyone can judge.
+ */
+export const FUTURE_SKEW_MS = 60_000;
+
 const MARK_KEY = 'catchup:mark';
 const FLOOR_KEY = 'catchup:floor';
 const postKey = (id: string): string => `post:${id}`;
@@ -166,7 +179,8 @@ export async function createPostLedger(opts: PostLedgerOptions): Promise<PostLed
   const storedMark = await readNumber(MARK_KEY);
   // first start, or the state was lost: nothing older than now is replayed
   const fixedFloor = storedFloor ?? (storedMark === undefined ? start : Math.min(start, storedMark));
-  let mark = storedMark ?? start;
+  // a mark stored ahead of this clock (a post dated ahead, before that was capped) comes back to it
+  let mark = Math.min(storedMark ?? start, start + FUTURE_SKEW_MS);
   if (storedFloor === undefined || storedMark === undefined) {
     await store.set(FLOOR_KEY, String(fixedFloor));
     await store.set(MARK_KEY, String(mark));
@@ -179,7 +193,7 @@ export async function createPostLedger(opts: PostLedgerOptions): Promise<PostLed
   const claiming = new Set<string>();
   /** the newest create_at among posts finished since the mark was last computed */
   let newestDone = mark;
-  let persisted = mark;
+  let persisted = storedMark ?? mark;
   let writing: Promise<void> = Promise.resolve();
 
   function recompute(): void {
@@ -248,8 +262,11 @@ export async function createPostLedger(opts: PostLedgerOptions): Promise<PostLed
         state = 'settled';
         running.delete(post.id);
         held.delete(post.id);
-        if (post.create_at > newestDone) newestDone = post.create_at;
-        await claims.done(post.id); // compare-and-set; logs its own failure
+        // never past this clock: a post dated ahead would carry the mark over every post
+        // missed after it, and the catch-up would never read them
+        const doneAt = Math.min(post.create_at, now() + FUTURE_SKEW_MS);
+        if (doneAt > newestDone) newestDone = doneAt;
+        await claims.done(post.id, Math.max(0, post.create_at - now())); // compare-and-set; logs its own failure
         recompute();
       },
       async giveBack() {

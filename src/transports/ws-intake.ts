@@ -51,10 +51,10 @@ import { createLruTtlCache } from '../core/permissions/cache.js';
 import type { Reply } from '../core/reply.js';
 import type { MattermostApi } from '../mattermost/api.js';
 import { parseJsonString, postedDataSchema, postSchema, type Post, type WsEvent } from '../mattermost/models.js';
-import { lateAnswerNote, notRunNotice, restartingNotice } from '../render/notices.js';
+import { aheadNotice, lateAnswerNote, notRunNotice, restartingNotice } from '../render/notices.js';
 import { isApiError, isNetworkError } from '../mattermost/errors.js';
 import { answeredBy, COVERS_PROP, REPLY_TO_PROP } from '../services/catch-up.js';
-import type { BeginOutcome, Begun, Claim, PostLedger } from '../services/post-ledger.js';
+import { FUTURE_SKEW_MS, type BeginOutcome, type Begun, type Claim, type PostLedger } from '../services/post-ledger.js';
 import type { Channel } from '../mattermost/models.js';
 import type { InFlight } from './in-flight.js';
 import type { ActionAttachment } from '../render/attachments.js';
@@ -409,15 +409,23 @@ export function createWsIntake(opts: WsIntakeOptions): WsIntake {
     return text;
   }
 
-  /** Whether a stored reply of the bot in the post's channel answers it (unknown: false). */
-  async function answeredInChannel(post: Post): Promise<boolean> {
-    if (!opts.api.getPostsSince) return false;
+  /**
+   * The post's channel as it is now (unknown: nothing found): whether a stored reply of the
+   * bot answers the post, and whether its sender deleted or edited it since. The list of
+   * posts updated after `create_at` holds the post itself only when it changed, deleted
+   * ones included (server/channels/store/sqlstore/post_store.go `GetPostsSince`).
+   */
+  async function channelNow(post: Post): Promise<{ answered: boolean; changed?: 'deleted' | 'edited' }> {
+    if (!opts.api.getPostsSince) return { answered: false };
     try {
       const list = await opts.api.getPostsSince(post.channel_id, post.create_at);
-      return Object.values(list.posts).some((p) => p.user_id === opts.botUserId && answeredBy(p.props).includes(post.id));
+      const answered = Object.values(list.posts).some((p) => p.user_id === opts.botUserId && answeredBy(p.props).includes(post.id));
+      const now = list.posts[post.id];
+      const changed = now && now.delete_at > 0 ? 'deleted' : now && now.edit_at > 0 ? 'edited' : undefined;
+      return { answered, ...(changed ? { changed } : {}) };
     } catch (err) {
-      log.warn({ err, postId: post.id }, 'could not read the channel to see whether the post was answered; answering it');
-      return false;
+      log.warn({ err, postId: post.id }, 'could not read the channel to see whether the post was answered or changed; answering it');
+      return { answered: false };
     }
   }
 
@@ -469,11 +477,21 @@ export function createWsIntake(opts: WsIntakeOptions): WsIntake {
       return outcome;
     }
     const { claim: held } = begun;
+    // A post that comes late from a copy taken earlier (a takeover after another replica's
+    // claim ran out, a resumed socket's replay) may have been deleted or edited since: its
+    // sender took it back, as the REST catch-up (which reads posts as they are now) sees.
+    const late = retried || (!missed && now() - post.create_at > LATE_NOTE_AFTER_MS);
+    const seen = late ? await channelNow(post) : { answered: false };
+    if (seen.changed) {
+      log.info({ postId: post.id, changed: seen.changed, how: retried ? 'taken over' : 'posted' }, `command not run: its sender ${seen.changed} the post before it came to run`);
+      await held.answered();
+      return 'done';
+    }
     if (retried) {
       // the replica that died may have posted the answer and not recorded it; after 30 s
       // the server no longer dedupes a repeat (and a folded "busy" line has another
       // pending id), so look in the channel first
-      if (await answeredInChannel(post)) {
+      if (seen.answered) {
         log.info({ postId: post.id }, 'another replica answered this post but did not record it (it stopped?); recorded now');
         await held.answered();
         return 'done';
@@ -490,9 +508,17 @@ export function createWsIntake(opts: WsIntakeOptions): WsIntake {
       // by a resumed socket as an ordinary `posted` event, or retried after another replica's
       // claim ran out. A command older than the run window is not run (a `--yes` DM replayed
       // minutes later must not act); its sender is told to send it again.
-      const ageMs = Math.max(0, now() - post.create_at);
+      // A post dated ahead of this clock (beyond a little skew) has no age to judge: the
+      // server's clock ran ahead, or a system admin set its create_at (POST /posts keeps it,
+      // server/channels/api4/post.go createPost). It is not run, and stays answered until
+      // well after its date (src/services/post-ledger.ts), so it never runs "on time" later.
+      const aheadMs = post.create_at - now();
+      const ageMs = Math.max(0, -aheadMs);
       const how = missed ? 'missed' : retried ? 'taken over' : 'posted';
-      if (ageMs > maxAgeMs) {
+      if (aheadMs > FUTURE_SKEW_MS) {
+        log.warn({ postId: post.id, aheadMs, how }, 'command not run: dated ahead of this clock (clock skew, or a create_at set by an admin); its sender is told to resend');
+        await persistently(() => postAll(post.channel_id, rootId, [aheadNotice(aheadMs)], post, 'notrun'), post.id);
+      } else if (ageMs > maxAgeMs) {
         log.info({ postId: post.id, ageMs, how }, 'post too old to answer; ignored');
       } else if (ageMs > runWindowMs) {
         log.info({ postId: post.id, ageMs, how }, 'command not run (older than the run window); its sender is told to resend');

@@ -2,10 +2,13 @@
  * Catch-up end to end: the real bot against the sandbox server, across reconnects that
  * do not resume, restarts, and shutdown.
  */
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Post } from '../../src/sandbox/fake-server.js';
-import { userIdFor } from '../../src/sandbox/seed.js';
+import { tokenFor, userIdFor } from '../../src/sandbox/seed.js';
 import { REPLY_TO_PROP } from '../../src/services/catch-up.js';
+import { FUTURE_SKEW_MS } from '../../src/services/post-ledger.js';
+import { createMemoryStateStore } from '../../src/state/state-store.js';
 import { answersInThread, startE2E, waitFor, type E2E } from './support.js';
 
 const BOT_ID = userIdFor('mmops');
@@ -132,6 +135,34 @@ describe('one age rule for every way a post arrives', () => {
     expect(repliesTo(fake, dm.id).map((p) => p.message)).toEqual([expect.stringMatching(/^Not run: you sent this \d+ s ago .*send it again/)]);
     expect(fake.store.users.get(GRACE)?.delete_at).toBe(0);
     expect(fake.requests.filter((r) => r.userId === BOT_ID && r.method === 'PUT' && r.path === `/api/v4/users/${GRACE}/active`)).toEqual([]);
+  }, 30_000);
+});
+
+describe('a post dated ahead of the bot\u2019s clock', () => {
+  it('is not run (its age is unknown), its sender is told, no privileged call is made, and the catch-up mark stays at the clock', async () => {
+    // a system admin may give POST /posts a create_at (server/channels/api4/post.go createPost keeps it)
+    e2e = await startE2E();
+    const { fake, bot } = e2e;
+    const GRACE = userIdFor('grace');
+    const ping = await fake.postAs('alice', '@mmops', 'help');
+    await waitFor(() => repliesTo(fake, ping.id).length > 0, 'the answer to a first DM');
+    fake.clearRequests();
+    const res = await fetch(`${fake.url}/api/v4/posts`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${tokenFor('alice')}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ channel_id: ping.channel_id, message: 'user deactivate @grace --yes', create_at: Date.now() + 30 * 86_400_000 }),
+    });
+    expect(res.status).toBe(201);
+    const ahead = (await res.json()) as Post;
+    await waitFor(() => repliesTo(fake, ahead.id).length > 0, 'the answer to the post dated ahead');
+    expect(repliesTo(fake, ahead.id).map((p) => p.message)).toEqual([expect.stringMatching(/^Not run: this message is dated \d+ h ahead of my clock.*send it again/)]);
+    expect(fake.store.users.get(GRACE)?.delete_at).toBe(0);
+    expect(fake.requests.filter((r) => r.userId === BOT_ID && r.method === 'PUT' && r.path === `/api/v4/users/${GRACE}/active`)).toEqual([]);
+    await bot.stop();
+    // what the next start reads its catch-up from: not the post's date
+    const kept = createMemoryStateStore({ persistPath: join(e2e.config.stateDir, 'state.json') });
+    expect(Number(await kept.get('catchup:mark'))).toBeLessThanOrEqual(Date.now() + FUTURE_SKEW_MS);
+    await kept.close();
   }, 30_000);
 });
 

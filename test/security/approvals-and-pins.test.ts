@@ -131,6 +131,33 @@ describe('the second person is not the target', () => {
   }, 30_000);
 });
 
+describe('the approver at run time', () => {
+  it('an approval handed to the requester (Run now) does not run once the approver lost the approver right', async () => {
+    // a secret answer runs when the requester clicks Run now, up to an hour after the
+    // approval: the approval is only as good as the approver's right when it runs
+    e2e = await startE2E({ env: { MMOPS_ACTIONS_SECRET: SECRET, MMOPS_POLICY: helpdeskPolicy(['user sessions']) } });
+    const { fake } = e2e;
+    const signOuts = (): RecordedRequest[] => botCalls(fake, 'POST', new RegExp(`^/api/v4/users/${GRACE}/sessions/revoke/all$`));
+    const r = await fake.executeSlash('alice', 'acme:town-square', '/user sessions @grace revoke-all');
+    expect(r.ephemeral.map((p) => p.message).join('\n')).toContain('Sent for approval');
+    const request = await approvalRequest(fake);
+    await joinApprovals(fake, request, 'heidi');
+    await fake.clickAction('heidi', request.id, 'approve');
+    const dm = fake.store.directChannel(ALICE, BOT_ID)?.id;
+    const handed = await waitFor(() => fake.posts.find((p) => p.channel_id === dm && p.message.includes('Run now')), 'the Run now message');
+    // heidi leaves the help desk before alice runs it
+    expect(await asAlice(fake, 'PUT', `/users/${HEIDI}/roles`, { roles: 'system_user' })).toBe(200);
+    await botCaughtUp(fake);
+    fake.clearRequests();
+    const click = await fake.clickAction('alice', handed.id, 'run');
+    expect(click.status).toBe(200);
+    expect(lastEphemeral(fake, 'alice')).toMatch(/heidi.*no longer.*approve.*nothing was done/i);
+    expect(signOuts()).toEqual([]);
+    expect(fake.store.sessions.filter((x) => x.user_id === GRACE)).not.toEqual([]);
+    expect(audits(e2e)).toContainEqual(expect.objectContaining({ command: 'user sessions', outcome: 'refused', detail: expect.stringContaining('approver') }));
+  }, 30_000);
+});
+
 describe('a click runs what the preview showed', () => {
   const authChanges = (fake: FakeMattermost, userId: string): RecordedRequest[] => botCalls(fake, 'PUT', new RegExp(`^/api/v4/users/${userId}/auth$`));
 
@@ -187,6 +214,31 @@ describe('a click runs what the preview showed', () => {
     expect(lastEphemeral(fake, 'alice')).toMatch(/changed since you were asked; ask again/);
     expect(botCalls(fake, 'PUT', new RegExp(`^/api/v4/users/${GRACE}/roles$`))).toEqual([]);
     expect(fake.store.users.get(GRACE)?.roles).toBe('system_user system_admin');
+  }, 30_000);
+
+  it('user sessions revoke-all under a two-person rule: the person signed out cannot stop it by signing in again', async () => {
+    // a stolen session signs in once more before the approval: a pin on the number of
+    // sessions let the target refuse every approved sign-out ("changed since you were
+    // asked"), and with the rule in force --yes cannot go around it
+    e2e = await startE2E({ env: { MMOPS_ACTIONS_SECRET: SECRET, MMOPS_POLICY: helpdeskPolicy(['user sessions']) } });
+    const { fake } = e2e;
+    const signOuts = (): RecordedRequest[] => botCalls(fake, 'POST', new RegExp(`^/api/v4/users/${GRACE}/sessions/revoke/all$`));
+    const r = await fake.executeSlash('alice', 'acme:town-square', '/user sessions @grace revoke-all');
+    expect(r.ephemeral.map((p) => p.message).join('\n')).toContain('Sent for approval');
+    const request = await approvalRequest(fake);
+    const first = fake.store.sessions.find((x) => x.user_id === GRACE);
+    if (!first) throw new Error('seed changed: grace has no session');
+    fake.store.sessions.push({ ...first, id: userIdFor('grace-new-session'), token: userIdFor('grace-new-token'), create_at: Date.now(), last_activity_at: Date.now() });
+    await joinApprovals(fake, request, 'heidi');
+    fake.clearRequests();
+    await fake.clickAction('heidi', request.id, 'approve');
+    const dm = fake.store.directChannel(ALICE, BOT_ID)?.id;
+    const handed = await waitFor(() => fake.posts.find((p) => p.channel_id === dm && p.message.includes('Run now')), 'the Run now message');
+    await fake.clickAction('alice', handed.id, 'run');
+    // the Run now post becomes the outcome
+    expect(fake.posts.find((p) => p.id === handed.id)?.message).not.toMatch(/changed since you were asked/);
+    expect(signOuts()).toHaveLength(1);
+    expect(fake.store.sessions.filter((x) => x.user_id === GRACE)).toEqual([]);
   }, 30_000);
 
   it('a preview whose world did not change still runs on Confirm', async () => {

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { createReplication } from '../../src/bot/replication.js';
 import type { Config } from '../../src/config.js';
 import type { Logger } from '../../src/core/command.js';
-import { createPostLedger, type Begun, type Claim, type PostLedger, type PostRef } from '../../src/services/post-ledger.js';
+import { createPostLedger, FUTURE_SKEW_MS, type Begun, type Claim, type PostLedger, type PostRef } from '../../src/services/post-ledger.js';
 import { createMemoryStateStore, type StateStore } from '../../src/state/state-store.js';
 
 const T0 = 1_800_000_000_000;
@@ -142,5 +142,25 @@ describe('post ledger', () => {
     await q.answered();
     await q.giveBack();
     expect(await store.get('post:q')).toBe('done');
+  });
+
+  it('never moves the catch-up mark past its own clock for a post dated ahead of it (clock skew, or an admin-set create_at)', async () => {
+    // POST /posts keeps a create_at a system admin gives (server/channels/api4/post.go createPost),
+    // and a server clock that ran ahead dates posts the same way: the mark must not follow,
+    // or every post missed afterwards sits below the mark and is never caught up
+    const store = createMemoryStateStore({ now: () => T0 });
+    const ledger = await createPostLedger({ store, now: () => T0, overlapMs: 1_000, claims: claimsOn(store) });
+    await (await taken(ledger, post('ahead', T0 + 365 * 86_400_000))).answered();
+    await ledger.flush();
+    expect(ledger.mark()).toBeLessThanOrEqual(T0 + FUTURE_SKEW_MS);
+    expect(Number(await store.get('catchup:mark'))).toBeLessThanOrEqual(T0 + FUTURE_SKEW_MS);
+    // a DM sent a minute later and missed by the socket is still read by the next catch-up
+    expect(ledger.since()).toBeLessThan(T0 + 60_000);
+    // a mark already stored ahead (by a version before this rule) comes back to the clock at start
+    await store.set('catchup:mark', String(T0 + 365 * 86_400_000));
+    const restarted = await createPostLedger({ store, now: () => T0, overlapMs: 1_000, claims: claimsOn(store) });
+    expect(restarted.since()).toBeLessThan(T0 + 60_000);
+    await restarted.flush();
+    expect(Number(await store.get('catchup:mark'))).toBeLessThanOrEqual(T0 + FUTURE_SKEW_MS);
   });
 });
