@@ -117,7 +117,7 @@ export interface ChaosReport {
   /**
    * more than one answer; `ephemeral`: at least one of them an ephemeral post (a
    * caller-only answer to a mention), which the server does not store, so a replica that
-   * takes the post over cannot see it (see the README: the one window that remains)
+   * takes the post over cannot see it (see docs/operations.md: the window that remains)
    */
   doubled: Array<Command & { replies: string[]; ephemeral: boolean; answeredAt: number[] }>;
   /** SIGKILLs sent (faults and the caller's own, e.g. leader kills) */

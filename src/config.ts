@@ -34,6 +34,8 @@ export interface Config {
   triggerPrefix: string;
   rootTrigger: string;
   logLevel: LogLevel;
+  /** MMOPS_LOG_FORMAT; null = pretty on a terminal, JSON otherwise (src/log/log-pretty.ts) */
+  logFormat: 'json' | 'pretty' | null;
   /** where audit summaries are posted (`team:channel`), or null */
   auditChannel: { team: string; channel: string } | null;
   /** optional policy file that tightens command requirements */
@@ -70,7 +72,7 @@ export interface Config {
   approvalTtlMs: number;
 }
 
-/** Bounds under load (README "Fair under load"). */
+/** Bounds under load (docs/operations.md "Fair under load"). */
 export interface LoadLimits {
   /** commands one user may have running at once (MMOPS_USER_RUNNING) */
   perUserRunning: number;
@@ -117,7 +119,7 @@ interface VariableSpec {
   secret?: boolean;
 }
 
-/** The table `--help` prints, in the order of the README. */
+/** The table `--help` prints, in the order of docs/configuration.md. */
 export const CONFIG_VARIABLES: readonly VariableSpec[] = [
   { name: 'MM_URL', meaning: 'Mattermost server base URL', defaultText: 'required', example: 'https://chat.example.com' },
   { name: 'MM_BOT_TOKEN', meaning: "the bot account's access token", defaultText: 'required', example: '9xuqwrwgstrb3mzrxb83nb357a', secret: true },
@@ -128,6 +130,7 @@ export const CONFIG_VARIABLES: readonly VariableSpec[] = [
   { name: 'MMOPS_TRIGGER_PREFIX', meaning: 'prefix for the per-command triggers (ops- → /ops-whois)', defaultText: 'none', example: 'ops-' },
   { name: 'MMOPS_ROOT_TRIGGER', meaning: 'the root trigger that reaches every command', defaultText: 'mmops', example: 'ops' },
   { name: 'LOG_LEVEL', meaning: 'log level (trace, debug, info, warn, error, fatal, silent)', defaultText: 'info', example: 'debug' },
+  { name: 'MMOPS_LOG_FORMAT', meaning: 'log lines as json (one object a line) or pretty (for a person); secrets redacted in both', defaultText: 'pretty on a terminal, else json', example: 'json' },
   { name: 'MMOPS_AUDIT_CHANNEL', meaning: 'team:channel where privileged actions are summarised', defaultText: 'none (log only)', example: 'ops:audit' },
   { name: 'MMOPS_POLICY', meaning: 'JSON policy file that tightens command permissions', defaultText: 'none', example: './mmops-policy.json' },
   { name: 'MMOPS_STATE_DIR', meaning: 'directory for the bot state (health watches)', defaultText: './.mmops', example: '/var/lib/mmops' },
@@ -222,7 +225,8 @@ const tokenSchema = z
   .refine((t) => /^[A-Za-z0-9_-]+$/.test(t), 'has characters an access token never contains (letters, digits, - and _ only)')
   .refine((t) => t.length >= 16 && t.length <= 128, 'is not the length of an access token (26 characters); copy the token, not the token id');
 
-const listenSchema = z.string().transform((value, ctx): ListenAddress => {
+/** `host:port` (MMOPS_LISTEN, MMOPS_OPS_LISTEN). */
+export const listenSchema = z.string().transform((value, ctx): ListenAddress => {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(value);
   const port = m ? Number(m[3]) : NaN;
   if (!m || !(port >= 0 && port <= 65535)) {
@@ -265,6 +269,8 @@ const rootTriggerSchema = z
   .refine((p) => !BUILT_IN_TRIGGERS.has(p), 'is a built-in Mattermost command; a custom command cannot take it');
 
 const logLevelSchema = z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` });
+
+const logFormatSchema = z.enum(['json', 'pretty'], { message: 'must be json or pretty' });
 
 const auditChannelSchema = z.string().transform((value, ctx) => {
   const m = /^([a-z0-9][a-z0-9_-]*):([a-z0-9][a-z0-9_.-]*)$/.exec(value);
@@ -370,6 +376,7 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
   const triggerPrefix = read('MMOPS_TRIGGER_PREFIX', prefixSchema, '');
   const rootTrigger = read('MMOPS_ROOT_TRIGGER', rootTriggerSchema, 'mmops');
   const logLevel = read<LogLevel, LogLevel>('LOG_LEVEL', logLevelSchema, 'info');
+  const logFormat = read('MMOPS_LOG_FORMAT', logFormatSchema, null);
   const auditChannel = read('MMOPS_AUDIT_CHANNEL', auditChannelSchema, null);
   const policyPath = read('MMOPS_POLICY', pathSchema, null);
   const stateDir = read('MMOPS_STATE_DIR', pathSchema, './.mmops');
@@ -419,6 +426,7 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
       triggerPrefix,
       rootTrigger,
       logLevel,
+      logFormat,
       auditChannel,
       policyPath,
       stateDir,
@@ -442,7 +450,7 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
 /** What `npm start` says when there is no server to talk to. */
 export const NO_SERVER_HINT = [
   'mmops needs a Mattermost server to talk to: set MM_URL to its address and MM_BOT_TOKEN to the bot account\'s access token.',
-  'No server at hand? `npm run demo` starts the bot against a built-in sandbox server, no setup needed.',
+  'No server at hand? `mmops demo` (`npm run demo` in a clone) starts the bot against a built-in sandbox server, no setup needed.',
   'Run with --help to see every setting.',
 ];
 
@@ -455,8 +463,12 @@ export function configHelp(): string {
   return [
     'mmops: a Mattermost operations bot',
     '',
-    'Usage: npm start            (or: node dist/src/main.js)',
-    '       npm run demo         (try it against a built-in sandbox server)',
+    'Usage: mmops                run the bot (npm start in a clone)',
+    '       mmops demo           try it against a built-in sandbox server (npm run demo)',
+    '       mmops contract       check what the bot relies on, against the sandbox or --url your server (npm run contract)',
+    '       mmops manifest       print what the bot offers and the rights it needs, as JSON',
+    '       mmops healthcheck    exit 0 when the bot on this host answers /healthz',
+    '       mmops --version      print the version',
     '',
     'Configuration comes from the environment:',
     '',

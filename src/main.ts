@@ -1,5 +1,5 @@
 /**
- * `npm start`: read the configuration, start the bot, stop cleanly on SIGINT/SIGTERM.
+ * The bot (`mmops`, `npm start`): read the configuration, start the bot, stop cleanly on SIGINT/SIGTERM.
  *
  * Exit codes: 0 after a clean shutdown (or `--help`); 2 for a configuration problem
  * (one line per problem on stderr, never the token); 1 when the server rejects the
@@ -10,15 +10,19 @@ import { fileURLToPath } from 'node:url';
 import { configHelp, loadConfig, NO_SERVER_HINT } from './config.js';
 import type { BotDeps } from './bot.js';
 import { createLogger, serializeError } from './log/logger.js';
+import { chooseLogFormat } from './log/log-pretty.js';
 
 export interface MainIo {
   out: (line: string) => void;
   err: (line: string) => void;
   /** subscribes to shutdown signals; returns an unsubscribe function */
   onSignal: (handler: (signal: string) => void) => () => void;
+  /** whether the log goes to a terminal (pretty lines unless MMOPS_LOG_FORMAT says otherwise) */
+  stdoutIsTTY?: boolean;
 }
 
 const processIo: MainIo = {
+  stdoutIsTTY: process.stdout.isTTY === true,
   out: (line) => process.stdout.write(`${line}\n`),
   err: (line) => process.stderr.write(`${line}\n`),
   onSignal: (handler) => {
@@ -66,7 +70,9 @@ export async function main(
   const config = loaded.config;
   // Loaded only now: a configuration problem is reported without loading the whole bot.
   const { createBot, isStartupError } = await import('./bot.js');
-  const logger = deps.logger ?? createLogger({ level: config.logLevel, base: { app: 'mmops' } });
+  const format = chooseLogFormat(config.logFormat, io.stdoutIsTTY === true);
+  const color = format === 'pretty' && io.stdoutIsTTY === true && !env.NO_COLOR;
+  const logger = deps.logger ?? createLogger({ level: config.logLevel, base: { app: 'mmops' }, format, color });
   const bot = createBot(config, { ...deps, logger });
 
   let signalled: ((code: number) => void) | undefined;

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { allCommands } from '../commands/index.js';
 import { defineCommand, defineSubcommand } from '../src/core/command.js';
-import { buildManifest, MANIFEST_PATH, manifestText } from '../scripts/manifest.js';
+import { buildManifest, MANIFEST_PATH, manifestText } from '../src/manifest.js';
 
 const pkg = { name: 'mmops', version: '9.9.9', description: 'test bot' };
 

@@ -1,6 +1,6 @@
 /**
  * One leader among the replicas, for the work that must happen once: slash-command
- * registration and scheduled health watches (README "Running several replicas").
+ * registration and scheduled health watches (docs/replicas.md).
  *
  * Every replica asks for the same lease every `ttlMs / 3`; the holder renews it, the
  * others find it taken. When the holder dies its lease runs out after at most `ttlMs`,

@@ -1,6 +1,6 @@
 /**
- * What makes N replicas behind a load balancer behave like one bot (README "Running
- * several replicas"). Used by src/bot.ts; nothing here talks to Mattermost directly.
+ * What makes N replicas behind a load balancer behave like one bot (docs/replicas.md).
+ * Used by src/bot.ts; nothing here talks to Mattermost directly.
  *
  * - **Shared state**: with MMOPS_REDIS_URL (or a store given in BotDeps.state) every
  *   replica uses the same {@link StateStore}; without, an in-process store and today's

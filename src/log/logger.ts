@@ -9,6 +9,7 @@
  *   log.info({ command: 'whois' }, 'served');
  */
 import { pino, type DestinationStream, type Level, type Logger as PinoLogger } from 'pino';
+import { prettyDestination, type LogFormat } from './log-pretty.js';
 
 /** What every part of the bot logs through: a structured object first, then a short message. */
 export interface Logger {
@@ -27,6 +28,10 @@ export interface LoggerOptions {
   destination?: DestinationStream;
   /** fields on every line */
   base?: Record<string, unknown>;
+  /** JSON lines (default) or lines for a person (src/log/log-pretty.ts); both redacted alike */
+  format?: LogFormat;
+  /** colour the pretty form's levels (a terminal that allows colour) */
+  color?: boolean;
 }
 
 /** Field names whose values are secrets, wherever they appear (up to three levels deep). */
@@ -212,7 +217,7 @@ export function mergingChild(parent: Logger, bindings: object): Logger {
   };
 }
 
-/** A JSON-lines logger with secret redaction. */
+/** A JSON-lines logger with secret redaction (or, with `format: 'pretty'`, lines for a person). */
 export function createLogger(opts: LoggerOptions): Logger {
   const options = {
     level: opts.level,
@@ -224,7 +229,8 @@ export function createLogger(opts: LoggerOptions): Logger {
   };
   // Synchronous stdout: the last lines before process.exit ("stopped", a start-up error)
   // must not be lost in an async buffer; a bot writes few lines, so the cost is nil.
-  return wrap(pino(options, opts.destination ?? pino.destination({ dest: 1, sync: true })));
+  const destination = opts.destination ?? pino.destination({ dest: 1, sync: true });
+  return wrap(pino(options, opts.format === 'pretty' ? prettyDestination(destination, opts.color === true) : destination));
 }
 
 const noop = (): void => {};

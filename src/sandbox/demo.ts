@@ -1,11 +1,12 @@
 /**
- * `npm run demo`: try mmops with no Mattermost server and no configuration. Starts the
+ * `mmops demo` (`npm run demo` in a clone): try mmops with no Mattermost server and no configuration. Starts the
  * sandbox (the fake Mattermost server with the demo workspace, and the real bot against
  * it, started the way `npm start` starts it) and opens the console.
  *
- *   npm run demo                                     interactive console
- *   npm run demo -- --script docs/walkthrough.txt    run a script; exit 1 if a line is not as expected
- *   echo '/whois @bob' | npm run demo                lines on stdin are run as a script
+ *   mmops demo                                       interactive console
+ *   mmops demo --script docs/walkthrough.txt         run a script; exit 1 if a line is not as expected
+ *   mmops demo --walkthrough                         run the walkthrough the package carries
+ *   echo '/whois @bob' | mmops demo                  lines on stdin are run as a script
  *
  * Exit codes: 0 = quit, or every script line as expected; 1 = a script line was not as
  * expected, or the sandbox did not start; 2 = bad arguments; 129/130/143 = stopped by
@@ -15,10 +16,12 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { resolve } from 'node:path';
+import { packageRoot } from '../package-info.js';
 import { createConsole } from './console.js';
 import { startSandbox, type Sandbox } from './console-sandbox.js';
 
-const USAGE = `Usage: npm run demo [-- options]
+const USAGE = `Usage: mmops demo [options]        (npm run demo [-- options] in a clone)
 
 Starts a sandbox Mattermost server with a small workspace, the mmops bot against it, and a
 console where you type as someone in that workspace (type help inside).
@@ -26,6 +29,7 @@ console where you type as someone in that workspace (type help inside).
 Options:
   --script FILE      run the lines of FILE (see docs/walkthrough.txt), then exit:
                      0 when every line went as expected, 1 otherwise
+  --walkthrough      run the README walkthrough (docs/walkthrough.txt in the package)
   --as USER          start as USER (default alice)
   --in CHANNEL       start in CHANNEL, team:channel or @user (default acme:town-square)
   --timeout SECONDS  how long to wait for each answer (default 10)
@@ -38,10 +42,11 @@ Options:
   --no-color         no colours (also NO_COLOR=1; colours are only used on a terminal)
   --help             this text
 
-Lines on a non-terminal stdin are run as a script, e.g. echo '/whois @bob' | npm run demo`;
+Lines on a non-terminal stdin are run as a script, e.g. echo '/whois @bob' | mmops demo`;
 
 const argsSchema = z.object({
   script: z.string().min(1, '--script needs a file').optional(),
+  walkthrough: z.boolean().optional(),
   as: z
     .string()
     .regex(/^@?[a-z0-9][a-z0-9._-]*$/i, '--as needs a username, e.g. --as dave')
@@ -59,6 +64,9 @@ const argsSchema = z.object({
 
 type DemoArgs = z.infer<typeof argsSchema>;
 
+/** The walkthrough the README shows, shipped in the package. */
+const WALKTHROUGH = 'docs/walkthrough.txt';
+
 /** Parses the command line; a string is the problem to print. */
 export function parseDemoArgs(argv: readonly string[]): DemoArgs | string {
   let values: Record<string, unknown>;
@@ -67,6 +75,7 @@ export function parseDemoArgs(argv: readonly string[]): DemoArgs | string {
       args: argv.filter((a) => a !== '--'),
       options: {
         script: { type: 'string' },
+        walkthrough: { type: 'boolean' },
         as: { type: 'string' },
         in: { type: 'string' },
         timeout: { type: 'string' },
@@ -83,7 +92,8 @@ export function parseDemoArgs(argv: readonly string[]): DemoArgs | string {
   }
   const parsed = argsSchema.safeParse(values);
   if (!parsed.success) return parsed.error.issues[0]?.message ?? 'invalid arguments';
-  return parsed.data;
+  if (parsed.data.walkthrough && parsed.data.script !== undefined) return '--walkthrough and --script are one or the other';
+  return parsed.data.walkthrough ? { ...parsed.data, script: resolve(packageRoot(), WALKTHROUGH) } : parsed.data;
 }
 
 /** Runs the demo; resolves with the exit code. */
@@ -171,21 +181,14 @@ export async function runDemo(argv: readonly string[] = process.argv.slice(2)): 
   return interrupted || code;
 }
 
-/** True when this file is the process entry (`tsx src/sandbox/demo.ts`). */
-function isEntry(): boolean {
-  const entry = process.argv[1];
-  if (!entry) return false;
-  try {
-    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isEntry()) {
+/**
+ * Runs the demo as the process (`mmops demo`): sets the exit code when done, and exits anyway
+ * if something still holds the process open 3 s after the shutdown.
+ */
+export function runDemoProcess(argv: readonly string[] = process.argv.slice(2)): void {
   // a closed terminal or pipe must not crash the shutdown: there is nobody left to tell
   for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
-  runDemo().then(
+  runDemo(argv).then(
     (code) => {
       process.exitCode = code;
       // everything is closed by now; if something still holds the process open, say so and go
@@ -200,3 +203,16 @@ if (isEntry()) {
     },
   );
 }
+
+/** True when this file is the process entry (`tsx src/sandbox/demo.ts`). */
+function isEntry(): boolean {
+  const entry = process.argv[1];
+  if (!entry) return false;
+  try {
+    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntry()) runDemoProcess();

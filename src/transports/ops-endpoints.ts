@@ -23,7 +23,7 @@ import { METRICS_CONTENT_TYPE } from '../services/metrics.js';
 /** Why the bot is not ready, as a stable code (what monitoring may match on). */
 export type UnreadyReason = 'starting' | 'stopping' | 'websocket_down' | 'token_rejected' | 'api_unreachable';
 
-/** Why a ready replica cannot do all of its work (README "Running several replicas"). */
+/** Why a ready replica cannot do all of its work (docs/replicas.md). */
 export type DegradedReason = 'state_store_down';
 
 export type Readiness = { ready: true; degraded?: DegradedReason } | { ready: false; reason: UnreadyReason; /** for the log only, never answered */ detail?: string };

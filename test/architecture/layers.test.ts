@@ -68,7 +68,7 @@ describe('the layer rule on a fake tree', () => {
       'src/extras/thing.ts belongs to no layer (add it to LAYERS in test/architecture/layers.ts and docs/architecture.md)',
       'src/core/a.ts imports test/helpers/context.ts, which belongs to no layer',
       'commands/whois.ts imports @mattermost/client: only mattermost may',
-      'commands/whois.ts imports ws: only mattermost, sandbox may',
+      'commands/whois.ts imports ws: only mattermost, sandbox, contract may',
     ]);
   });
 });

@@ -31,6 +31,7 @@ export const LAYERS: readonly Layer[] = [
   { name: 'log', paths: ['src/log/'], rank: 0, job: 'the Logger type, pino set-up, secret scrubbing' },
   { name: 'config', paths: ['src/config.ts'], rank: 0, job: 'the environment, parsed by zod' },
   { name: 'state', paths: ['src/state/'], rank: 0, job: 'shared state: the file and Redis StateStore' },
+  { name: 'package', paths: ['src/package-info.ts'], rank: 0, job: "the package's root and package.json, in a clone or installed" },
   { name: 'mattermost', paths: ['src/mattermost/'], rank: 1, job: 'the one module that talks to Mattermost (REST, WebSocket, response_url)' },
   { name: 'core', paths: ['src/core/'], rank: 2, job: 'command types, registry, parsing, permissions, the dispatcher' },
   { name: 'render', paths: ['src/render/'], rank: 3, job: 'replies to Markdown, attachments and private answers' },
@@ -38,14 +39,18 @@ export const LAYERS: readonly Layer[] = [
   { name: 'transports', paths: ['src/transports/'], rank: 5, job: 'ways in: slash HTTP, WebSocket posts, callbacks, ops endpoints' },
   { name: 'commands', paths: ['commands/'], rank: 5, job: 'one file per command, pure functions of a CommandContext' },
   { name: 'bot', paths: ['src/bot/', 'src/bot.ts'], rank: 6, job: 'the composition: start-up, wiring, shut-down' },
+  { name: 'manifest', paths: ['src/manifest.ts'], rank: 6, job: 'manifest.json from the command definitions' },
   { name: 'main', paths: ['src/main.ts'], rank: 7, job: 'the process entry point' },
   { name: 'sandbox', paths: ['src/sandbox/'], rank: 7, job: 'the simulated server, console and demo (the test oracle)' },
+  { name: 'healthcheck', paths: ['src/healthcheck.ts'], rank: 7, job: "GET /healthz of this host's bot (the image's HEALTHCHECK)" },
+  { name: 'contract', paths: ['src/contract/'], rank: 8, job: 'the server contract checks, against the sandbox or a real server' },
+  { name: 'cli', paths: ['src/cli.ts'], rank: 9, job: 'the mmops command: the bot, demo, contract, manifest, healthcheck' },
 ];
 
 /** Packages only some layers may import: the layer that owns the concern. */
 export const OWNED_PACKAGES: ReadonlyArray<{ prefix: string; layers: string[] }> = [
   { prefix: '@mattermost/', layers: ['mattermost'] },
-  { prefix: 'ws', layers: ['mattermost', 'sandbox'] },
+  { prefix: 'ws', layers: ['mattermost', 'sandbox', 'contract'] },
   { prefix: '@redis/', layers: ['state'] },
 ];
 

@@ -39,7 +39,7 @@ describe('chaos: one bot process, restarted and cut off over and over', () => {
       expect(report.lost.map((c) => c.id), formatReport(report)).toEqual([]);
       // an answer stored in the channel is never doubled; a caller-only (ephemeral) answer
       // to a mention is not stored, so one sent right before a SIGKILL, before its post was
-      // recorded answered, is sent again (README: the one window that remains), at most a
+      // recorded answered, is sent again (docs/operations.md: the window that remains), at most a
       // couple per kill
       expect(report.doubled.filter((c) => !c.ephemeral).map((c) => c.id), formatReport(report)).toEqual([]);
       expect(report.doubled.length, formatReport(report)).toBeLessThanOrEqual(2 * report.sigkills);

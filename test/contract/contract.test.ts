@@ -4,11 +4,11 @@
  * breaks an assumption must make the matching check fail.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ALL_CHECKS } from './checks/index.js';
-import { runSuite, type SuiteReport } from './runner.js';
-import { startContractSandbox, type ContractSandbox } from './sandbox-target.js';
+import { ALL_CHECKS } from '../../src/contract/checks/index.js';
+import { runSuite, type SuiteReport } from '../../src/contract/runner.js';
+import { startContractSandbox, type ContractSandbox } from '../../src/contract/sandbox-target.js';
 import { tokenFor, userIdFor } from '../../src/sandbox/seed.js';
-import { differences, renderDifferences, renderTable } from './table.js';
+import { differences, renderDifferences, renderTable } from '../../src/contract/table.js';
 
 describe('contract suite against the sandbox', () => {
   let sb: ContractSandbox;

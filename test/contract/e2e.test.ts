@@ -5,9 +5,9 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { SANDBOX_BOT_TOKEN, teamIdFor, tokenFor, userIdFor } from '../../src/sandbox/seed.js';
-import { E2E_STEPS, runEndToEnd } from './e2e.js';
-import { CONTRACT_E2E_USER, CONTRACT_SCRATCH_TEAM, startContractSandbox, type ContractSandbox } from './sandbox-target.js';
-import { renderTable } from './table.js';
+import { E2E_STEPS, runEndToEnd } from '../../src/contract/e2e.js';
+import { CONTRACT_E2E_USER, CONTRACT_SCRATCH_TEAM, startContractSandbox, type ContractSandbox } from '../../src/contract/sandbox-target.js';
+import { renderTable } from '../../src/contract/table.js';
 
 let sb: ContractSandbox | undefined;
 afterEach(async () => {

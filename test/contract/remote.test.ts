@@ -7,8 +7,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { channelIdFor, SANDBOX_BOT_TOKEN, teamIdFor, tokenFor, userIdFor } from '../../src/sandbox/seed.js';
-import { CONTRACT_CALLER, CONTRACT_SCRATCH_TEAM } from './sandbox-target.js';
-import { SCRATCH_POST_MESSAGE } from './runner.js';
+import { CONTRACT_CALLER, CONTRACT_SCRATCH_TEAM } from '../../src/contract/sandbox-target.js';
+import { SCRATCH_POST_MESSAGE } from '../../src/contract/runner.js';
 
 const children: ChildProcess[] = [];
 afterEach(() => {
@@ -43,7 +43,7 @@ interface CliRun {
 }
 
 function runCli(args: string[]): CliRun {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/contract/cli.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'contract', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let stdout = '';
   let stderr = '';

@@ -7,7 +7,7 @@
  * CONTRACT_SANDBOX_LATENCY_MS slows every REST answer (to interrupt a run mid-check in tests).
  * Stops on SIGTERM/SIGINT.
  */
-import { startContractSandbox } from './sandbox-target.js';
+import { startContractSandbox } from '../../src/contract/sandbox-target.js';
 
 const sb = await startContractSandbox();
 const latency = Number(process.env.CONTRACT_SANDBOX_LATENCY_MS ?? '0');

@@ -1,12 +1,12 @@
 /**
- * `npm run contract`: runs the contract checks against the in-process sandbox, and with
+ * `mmops contract` (`npm run contract` in a clone): runs the contract checks against the in-process sandbox, and with
  * `--url` also against a real Mattermost server, then prints both columns and the differences.
  *
- *   npm run contract
- *   npm run contract -- --url https://chat.example.com --admin-token … --user-token … [--scratch-team NAME]
- *   npm run contract -- --url … --admin-token … --user-token … --scratch-team NAME --e2e [--bot-url URL]
+ *   mmops contract
+ *   mmops contract --url https://chat.example.com --admin-token … --user-token … [--scratch-team NAME]
+ *   mmops contract --url … --admin-token … --user-token … --scratch-team NAME --e2e [--bot-url URL]
  *
- * `--e2e` adds the end-to-end part (test/contract/e2e.ts): the real bot as a process against
+ * `--e2e` adds the end-to-end part (src/contract/e2e.ts): the real bot as a process against
  * the server, used as the user; without `--url` it runs against the sandbox.
  *
  * Tokens may also come from MMOPS_CONTRACT_ADMIN_TOKEN / MMOPS_CONTRACT_USER_TOKEN (kept out of
@@ -20,13 +20,14 @@ import { fileURLToPath } from 'node:url';
 import { E2E_STEPS, runEndToEnd, type E2ETarget } from './e2e.js';
 import { runSuite, type SuiteReport, type Target } from './runner.js';
 import { CONTRACT_E2E_USER, startContractSandbox } from './sandbox-target.js';
-import { SANDBOX_BOT_TOKEN, tokenFor } from '../../src/sandbox/seed.js';
+import { SANDBOX_BOT_TOKEN, tokenFor } from '../sandbox/seed.js';
 import { differences, renderDifferences, renderTable, summarize } from './table.js';
 
-const USAGE = `usage: npm run contract [-- --url URL --admin-token TOKEN --user-token TOKEN [--scratch-team NAME]
-                            [--callback-url URL] [--callback-host HOST] [--callback-port PORT]
-                            [--only id,id] [--json]
-                            [--e2e [--bot-url URL] [--bot-listen HOST:PORT]]]
+const USAGE = `usage: mmops contract [--url URL --admin-token TOKEN --user-token TOKEN [--scratch-team NAME]
+                      [--callback-url URL] [--callback-host HOST] [--callback-port PORT]
+                      [--only id,id] [--json]
+                      [--e2e [--bot-url URL] [--bot-listen HOST:PORT]]]
+       (npm run contract -- … in a clone)
 
 Without --url: runs every check against the in-process sandbox.
 --url              a real Mattermost server; the checks then run against both, side by side
@@ -200,7 +201,7 @@ async function versionOf(url: string): Promise<string | undefined> {
   }
 }
 
-/** True when this file is the process entry (`tsx test/contract/cli.ts`). */
+/** True when this file is the process entry (`tsx src/contract/cli.ts`). */
 function isEntry(): boolean {
   const entry = process.argv[1];
   if (!entry) return false;

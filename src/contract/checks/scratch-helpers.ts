@@ -1,5 +1,5 @@
 /** Shared steps of the scratch (write) checks. Every write registers its undo first. */
-import { channelSchema, type Channel } from '../../../src/mattermost/models.js';
+import { channelSchema, type Channel } from '../../mattermost/models.js';
 import { mustSucceed, statusLine } from '../http.js';
 import { ContractFailure, ensure, type CheckContext } from '../types.js';
 

@@ -3,8 +3,8 @@
  * Mattermost server (docs/mattermost-notes.md), run against a target (the sandbox or a real
  * server) through the same code.
  */
-import type { MattermostApi } from '../../src/mattermost/api.js';
-import type { Channel, Team, User } from '../../src/mattermost/models.js';
+import type { MattermostApi } from '../mattermost/api.js';
+import type { Channel, Team, User } from '../mattermost/models.js';
 import type { HttpClient } from './http.js';
 import type { CallbackServer } from './callback.js';
 

@@ -22,13 +22,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync, statSync, type Dirent } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { channelSchema, postSchema, teamSchema, userSchema, type Post } from '../../src/mattermost/models.js';
+import { channelSchema, postSchema, teamSchema, userSchema, type Post } from '../mattermost/models.js';
 import { createHttpClient, statusLine, type Frame, type RawAnswer, type Socket } from './http.js';
 import type { SuiteReport } from './runner.js';
 import type { CheckResult, Status } from './types.js';
+import { packageRoot } from '../package-info.js';
 
 /** Where and as whom the end-to-end part runs. Tokens stay inside the clients and the bot's environment. */
 export interface E2ETarget {
@@ -80,7 +81,9 @@ export const E2E_STEPS: readonly E2EStep[] = [
   { id: 'e2e.restart', what: 'a DM sent while the bot is stopped is answered once after it starts again', dependsOn: 'catch-up after a restart', notes: '§5.11' },
 ];
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const ROOT = packageRoot();
+/** This file's folder: src/contract in a clone under tsx, dist/src/contract in the built code. */
+const HERE = dirname(fileURLToPath(import.meta.url));
 
 /** The newest modification time of the files under `dir` (0 when there is none). */
 function newestUnder(dir: string): number {
@@ -103,6 +106,8 @@ function newestUnder(dir: string): number {
  * it) when it is newer than every source file, else the source through tsx (slower to start).
  */
 export function defaultBotCommand(): string[] {
+  // running the built code (an installed package has no sources): the bot of the same build
+  if (HERE.startsWith(join(ROOT, 'dist') + sep)) return [process.execPath, join(HERE, '..', 'main.js')];
   const built = join(ROOT, 'dist/src/main.js');
   try {
     const at = statSync(built).mtimeMs;

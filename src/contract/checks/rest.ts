@@ -21,7 +21,7 @@ import {
   teamSchema,
   userAutocompleteSchema,
   userSchema,
-} from '../../../src/mattermost/models.js';
+} from '../../mattermost/models.js';
 import { errorId, statusLine, type RawAnswer } from '../http.js';
 import { ensure, pass, skip, type Check, type CheckContext } from '../types.js';
 

@@ -4,7 +4,7 @@
  * cache (src/core/permissions/service.ts) parse.
  */
 import { z } from 'zod';
-import { postSchema } from '../../../src/mattermost/models.js';
+import { postSchema } from '../../mattermost/models.js';
 import { mustSucceed, type Frame, type Socket } from '../http.js';
 import { ensure, pass, type Check, type CheckContext } from '../types.js';
 import { ensureCallerInScratchTeam } from './scratch-helpers.js';

@@ -4,8 +4,8 @@
  * leftovers of interrupted runs, and stops cleanly (undo steps included) when aborted.
  */
 import { z } from 'zod';
-import { createRestApi } from '../../src/mattermost/rest-api.js';
-import { channelSchema, teamSchema, userSchema, type Channel, type Team, type User } from '../../src/mattermost/models.js';
+import { createRestApi } from '../mattermost/rest-api.js';
+import { channelSchema, teamSchema, userSchema, type Channel, type Team, type User } from '../mattermost/models.js';
 import { startCallbackServer, type CallbackServer } from './callback.js';
 import { createHttpClient, statusLine, type HttpClient } from './http.js';
 import { ContractFailure, type Check, type CheckContext, type CheckResult, type Outcome } from './types.js';

@@ -6,7 +6,7 @@
  */
 import { createPublicKey, verify } from 'node:crypto';
 import { z } from 'zod';
-import { commandSchema, type Command, type CommandInput } from '../../../src/mattermost/models.js';
+import { commandSchema, type Command, type CommandInput } from '../../mattermost/models.js';
 import type { CallbackRequest } from '../callback.js';
 import { errorId, mustSucceed, statusLine } from '../http.js';
 import { SCRATCH_PREFIX } from '../runner.js';

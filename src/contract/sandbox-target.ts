@@ -3,9 +3,9 @@
  * scratch team `contract` (the bot is a member, the user `dave` is not), rate limiting on
  * with a budget no check exhausts, the bot's token as admin token and dave's as user token.
  */
-import { startFakeMattermost, type FakeMattermost } from '../../src/sandbox/fake-server.js';
-import { demoSeed, SANDBOX_BOT_TOKEN, SeedBuilder, tokenFor } from '../../src/sandbox/seed.js';
-import type { SeedData } from '../../src/sandbox/store.js';
+import { startFakeMattermost, type FakeMattermost } from '../sandbox/fake-server.js';
+import { demoSeed, SANDBOX_BOT_TOKEN, SeedBuilder, tokenFor } from '../sandbox/seed.js';
+import type { SeedData } from '../sandbox/store.js';
 import type { Target } from './runner.js';
 
 export const CONTRACT_SCRATCH_TEAM = 'contract';

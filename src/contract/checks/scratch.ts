@@ -3,7 +3,7 @@
  * (/team add, /team remove) and setting and clearing a preference (/prefs).
  */
 import { z } from 'zod';
-import { preferenceSchema, teamMemberWithErrorSchema } from '../../../src/mattermost/models.js';
+import { preferenceSchema, teamMemberWithErrorSchema } from '../../mattermost/models.js';
 import { mustSucceed, statusLine } from '../http.js';
 import { SCRATCH_PREF_CATEGORY } from '../runner.js';
 import { ensure, pass, skip, type Check } from '../types.js';

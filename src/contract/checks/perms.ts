@@ -5,9 +5,9 @@
  * answer. Read-only probes only.
  */
 import { z } from 'zod';
-import type { Requirement } from '../../../src/core/command.js';
-import { createPermissionService } from '../../../src/core/permissions/service.js';
-import { channelSchema, teamSchema, userSchema, type User } from '../../../src/mattermost/models.js';
+import type { Requirement } from '../../core/command.js';
+import { createPermissionService } from '../../core/permissions/service.js';
+import { channelSchema, teamSchema, userSchema, type User } from '../../mattermost/models.js';
 import type { RawAnswer } from '../http.js';
 import { statusLine } from '../http.js';
 import { ensure, fail, pass, type Check, type CheckContext } from '../types.js';

@@ -5,9 +5,9 @@
  * batch). Matters for restricted callers (guests); for others both must say "everyone".
  */
 import { z } from 'zod';
-import { createPermissionService } from '../../../src/core/permissions/service.js';
-import { createVisibilityService } from '../../../src/core/permissions/visibility.js';
-import { userSchema } from '../../../src/mattermost/models.js';
+import { createPermissionService } from '../../core/permissions/service.js';
+import { createVisibilityService } from '../../core/permissions/visibility.js';
+import { userSchema } from '../../mattermost/models.js';
 import { statusLine } from '../http.js';
 import { ensure, fail, pass, type Check } from '../types.js';
 

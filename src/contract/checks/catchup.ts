@@ -1,6 +1,6 @@
 /** The REST catch-up after a WebSocket gap (docs/mattermost-notes.md §5.11). */
 import { z } from 'zod';
-import { channelSchema, postSchema } from '../../../src/mattermost/models.js';
+import { channelSchema, postSchema } from '../../mattermost/models.js';
 import { ensure, pass, skip, type Check } from '../types.js';
 import { atLeast, parseServerVersion } from '../../../src/mattermost/compat.js';
 import { errorId, statusLine } from '../http.js';
