@@ -445,6 +445,22 @@ export function registerTeamRoutes(r: Router, core: SandboxCore): void {
     return ok({ ...channel }, 201);
   });
 
+  // 5.37 api4/channel.go createGroupChannel: the caller is added if missing
+  r.add('POST', '/channels/group', (ctx) => {
+    const me = caller(ctx);
+    const ids = parseBody(ctx, z.array(z.string()), 'user_ids');
+    if (ids.length === 0) throw invalidBodyParam('user_ids');
+    if (ids.some((id) => !isId(id))) throw invalidBodyParam('user_id');
+    if (!store.hasPermission(me, 'create_group_channel')) throw forbidden(me.id, 'create_group_channel');
+    const all = ids.includes(me.id) ? ids : [...ids, me.id];
+    for (const id of all) {
+      const u = store.users.get(id);
+      if (id !== me.id && u && !canSeeUser(store, me, u)) throw forbidden(me.id, 'view_members');
+    }
+    const { channel } = core.groupChannel(all, me.id);
+    return ok({ ...channel }, 201);
+  });
+
   // api4/post.go getPostsForChannel: `since` (> 0) wins over before/after/page; it goes
   // to the store's GetPostsSince, which takes at most 1,000 rows with no ORDER BY (an
   // arbitrary subset; here: the oldest stored) plus their thread roots, and does not
