@@ -56,6 +56,15 @@ export interface ServerProfile {
    * has no such mention.
    */
   gmMentionsEveryone: boolean;
+  /**
+   * `PUT /users/{id}/status` keeps `dnd_end_time`. 5.37 `api4/status.go` updateUserStatus
+   * calls SetStatusDoNotDisturbTimed only `if c.App.Config().FeatureFlags.TimedDND`, a flag
+   * `model/feature_flags.go` SetDefaults leaves false, so the end time is dropped and the
+   * answer says `dnd_end_time: 0` (seen on a real 5.37). The flag went with commit
+   * 98284a79eb "remove timedDND feature flag" (October 2021, master's newest version 6.0.0),
+   * so from 6.1; 6.0 was not read.
+   */
+  timedDnd: boolean;
 }
 
 /** The profile of a current server (the sandbox's default, version 10.5.0). */
@@ -66,6 +75,7 @@ export const CURRENT_PROFILE: ServerProfile = {
   actionsCompat: 'current',
   mentionsPerRecipient: true,
   gmMentionsEveryone: true,
+  timedDnd: true,
 };
 
 /** The versions `--server-version` accepts by name (any a.b.c works; these are the ones run for real). */
@@ -89,5 +99,6 @@ export function serverProfile(version: string): ServerProfile {
     actionsCompat: atLeast(10, 0) ? 'current' : 'old',
     mentionsPerRecipient: atLeast(9, 3),
     gmMentionsEveryone: atLeast(9, 1),
+    timedDnd: atLeast(6, 1),
   };
 }

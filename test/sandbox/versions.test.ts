@@ -23,10 +23,12 @@ afterEach(async () => {
 
 describe('server profiles', () => {
   it('switch each behaviour at the release the source changed it', () => {
-    expect(serverProfile('5.37')).toEqual({ version: '5.37.0', userChannelsRoute: false, emptyActionAnswerOk: false, actionsCompat: 'old', mentionsPerRecipient: false, gmMentionsEveryone: false });
+    expect(serverProfile('5.37')).toEqual({ version: '5.37.0', userChannelsRoute: false, emptyActionAnswerOk: false, actionsCompat: 'old', mentionsPerRecipient: false, gmMentionsEveryone: false, timedDnd: false });
     expect(serverProfile('6.1.0')).toMatchObject({ userChannelsRoute: true, emptyActionAnswerOk: true, mentionsPerRecipient: false });
-    expect(serverProfile('9.10.1')).toEqual({ version: '9.10.1', userChannelsRoute: true, emptyActionAnswerOk: true, actionsCompat: 'old', mentionsPerRecipient: true, gmMentionsEveryone: true });
+    expect(serverProfile('9.10.1')).toEqual({ version: '9.10.1', userChannelsRoute: true, emptyActionAnswerOk: true, actionsCompat: 'old', mentionsPerRecipient: true, gmMentionsEveryone: true, timedDnd: true });
     expect(serverProfile('9.0.0')).toMatchObject({ gmMentionsEveryone: false });
+    expect(serverProfile('6.0.0')).toMatchObject({ timedDnd: false });
+    expect(serverProfile('6.1.0')).toMatchObject({ timedDnd: true });
     expect(serverProfile('10.5.0')).toMatchObject({ actionsCompat: 'current', gmMentionsEveryone: true });
     expect(() => serverProfile('latest')).toThrow(/not a server version/);
   });
@@ -124,6 +126,21 @@ describe('version mode on the wire', () => {
       expect(seen.data.channel_type).toBe('G');
       if (mentioned) expect(JSON.parse(seen.data.mentions)).toContain(BOT);
       else expect(seen.data.mentions).toBeUndefined();
+    }
+  });
+
+  it('PUT /users/{id}/status: 5.37 drops the dnd end time (TimedDND off), 9.10 keeps it (to the minute)', async () => {
+    const end = Math.floor(Date.now() / 1000) + 7200;
+    for (const [version, kept] of [
+      ['5.37', 0],
+      ['9.10', Math.floor(end / 60) * 60],
+    ] as const) {
+      const mm = await start(version);
+      const dave = userIdFor('dave');
+      const r = await apiAs(mm, SANDBOX_BOT_TOKEN)('PUT', `/users/${dave}/status`, { user_id: dave, status: 'dnd', dnd_end_time: end });
+      expect(r.status).toBe(200);
+      expect(r.json).toMatchObject({ status: 'dnd', dnd_end_time: kept });
+      expect(mm.store.statuses.get(dave)?.dnd_end_time).toBe(kept);
     }
   });
 
