@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { defineCommand, defineSubcommand, type Access, type CommandContext } from '../src/core/command.js';
 import { invalidInput } from '../src/core/errors.js';
-import { fields, md, paragraph, reply, table, title, type Block, type Text } from '../src/core/reply.js';
+import { fields, md, paragraph, raw, reply, table, title, type Block, type Text } from '../src/core/reply.js';
 import { isApiError } from '../src/mattermost/errors.js';
 import type { Status, User } from '../src/mattermost/models.js';
 import { usageLine } from './lib/command-line.js';
@@ -164,15 +164,26 @@ const set = defineSubcommand({
       const result = await ctx.api.updateStatus(user.id, status, dndEndSeconds);
       const self = user.id === ctx.caller.id;
       const tz = userTimeZone(ctx.caller);
+      // An end time asked for but not in the answer was dropped: servers before 6.1 keep it
+      // only with the TimedDND feature flag, off by default (5.37 api4/status.go
+      // updateUserStatus; src/sandbox/versions.ts timedDnd). Say so rather than imply one.
+      const endDropped = dndEndSeconds !== undefined && result.status === 'dnd' && !(result.dnd_end_time > 0);
       return reply(
         [
           paragraph(self ? md`You are now ${statusLabel(result.status)}.` : md`${userLabel(user)} is now ${statusLabel(result.status)}.`),
           fields([
             ['Set', manualLabel(result)],
-            ['Do not disturb', dndUntil(result, ctx.now(), tz)],
+            ['Do not disturb', endDropped ? 'until changed' : dndUntil(result, ctx.now(), tz)],
           ]),
+          ...(endDropped
+            ? [
+                paragraph(
+                  raw(`Mattermost did not keep the end time you asked for: this server sets do-not-disturb without one (before 6.1 an end time needs the TimedDND feature flag). It stays on until ${self ? 'you change' : 'someone changes'} it.`),
+                ),
+              ]
+            : []),
         ],
-        { tone: 'ok' },
+        { tone: endDropped ? 'warning' : 'ok' },
       );
     });
   },

@@ -268,7 +268,7 @@ const role = defineSubcommand({
   examples: ['team role ops @grace team_admin', 'team role ops @grace team_user'],
   positional: ['team', 'target', 'role'],
   args: z.object({ team: word, target: word, role: word, yes: flag }),
-  // PUT /teams/{id}/members/{user_id}/roles: manage_team_roles in that team (docs/mattermost-notes.md §5.5)
+  // PUT /teams/{id}/members/{user_id}/schemeRoles: manage_team_roles in that team (docs/mattermost-notes.md §5.5)
   access: { self: MANAGE_TEAM_ROLES, other: MANAGE_TEAM_ROLES },
   scope: teamScope,
   target: (raw) => rawWord(raw, 'target', 1),
@@ -299,8 +299,10 @@ const role = defineSubcommand({
       pins: { 'the team': team.id, 'the person': user.id, 'their current team roles': before.roles, 'the new team role': wanted },
       people: [user.id],
     });
-    const roles = wanted === 'team_admin' ? 'team_user team_admin' : 'team_user';
-    await serverSays(`change the team role of ${userLabel(user)}`, () => ctx.api.updateTeamMemberRoles(team.id, user.id, roles));
+    // the scheme flags, not role names: in a team with a permission scheme the names
+    // team_user/team_admin are refused (see updateTeamMemberSchemeRoles in src/mattermost/api.ts)
+    const roles = { scheme_user: true, scheme_admin: wanted === 'team_admin' };
+    await serverSays(`change the team role of ${userLabel(user)}`, () => ctx.api.updateTeamMemberSchemeRoles(team.id, user.id, roles));
     const after = await memberOrNull(ctx, team, user);
     return reply(
       [

@@ -284,7 +284,8 @@ export async function runEndToEnd(target: E2ETarget, opts: E2EOptions = {}): Pro
     const restoreRoles = async (): Promise<void> => {
       const now = memberSchema.safeParse((await bot.get(`/teams/${team.id}/members/${caller.id}`)).json);
       if (now.success && isAdminMember(now.data) === wasAdmin) return;
-      await bot.put(`/teams/${team.id}/members/${caller.id}/roles`, { roles: wasAdmin ? 'team_user team_admin' : 'team_user' });
+      // the scheme flags: the role names are refused in a team with a permission scheme (5.37 app/team.go UpdateTeamMemberRoles)
+      await bot.put(`/teams/${team.id}/members/${caller.id}/schemeRoles`, { scheme_admin: wasAdmin, scheme_user: true, scheme_guest: false });
     };
 
     // the bot process, with triggers of its own in the scratch team only
@@ -430,7 +431,7 @@ export async function runEndToEnd(target: E2ETarget, opts: E2EOptions = {}): Pro
       'e2e.confirm': async () => {
         if (isGuest) return { status: 'skip', detail: 'the user is a guest in the scratch team' };
         onCleanup("the user's team roles", restoreRoles);
-        const promoted = await bot.put(`/teams/${team.id}/members/${caller.id}/roles`, { roles: 'team_user team_admin' });
+        const promoted = await bot.put(`/teams/${team.id}/members/${caller.id}/schemeRoles`, { scheme_admin: true, scheme_user: true, scheme_guest: false });
         ensure(promoted.status === 200, `making the user a team admin of the scratch team: ${statusLine(promoted)}`);
         const dm = await dmChannel();
         const asked = await postAsUser(dm, `team role ${team.name} @${caller.username} team_user`);

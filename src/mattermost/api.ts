@@ -168,8 +168,15 @@ export interface MattermostApi {
   addTeamMembers(teamId: string, userIds: string[], o?: CallOptions): Promise<TeamMemberWithError[]>;
   /** POST /teams/{id}/invite/email?graceful=true */
   inviteToTeamByEmail(teamId: string, emails: string[], o?: CallOptions): Promise<EmailInviteWithError[]>;
-  /** PUT /teams/{id}/members/{user_id}/roles */
-  updateTeamMemberRoles(teamId: string, userId: string, roles: string, o?: CallOptions): Promise<void>;
+  /**
+   * PUT /teams/{id}/members/{user_id}/schemeRoles: sets the member's scheme flags, in a team
+   * with or without a permission scheme (5.37 `api4/team.go` updateTeamMemberSchemeRoles;
+   * 9.10 `server/channels/api4/team.go`). `PUT …/roles` with `team_user team_admin` is
+   * refused (400 `api.channel.update_team_member_roles.scheme_role.app_error`) in a team with
+   * a scheme, whose member roles have the scheme's own names (5.37 `app/team.go`
+   * UpdateTeamMemberRoles). Explicit (non-scheme) roles are kept.
+   */
+  updateTeamMemberSchemeRoles(teamId: string, userId: string, roles: { scheme_admin: boolean; scheme_user: boolean }, o?: CallOptions): Promise<void>;
   /** DELETE /teams/{id}/members/{user_id} (the server has no batch form) */
   removeTeamMember(teamId: string, userId: string, o?: CallOptions): Promise<void>;
 

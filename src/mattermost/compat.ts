@@ -51,7 +51,7 @@ export function compatibilityPaths(v: ServerVersion | undefined): CompatPath[] {
     { feature: 'catch-up', path: catchUp, notes: '§5.11' },
     {
       feature: 'mentions in posted',
-      path: 'looks for its own id in the list (per-recipient on current servers, the whole list on older ones)',
+      path: 'not used: a post outside a DM is for the bot only when its text says @botname (the list also holds the bot for @channel/@all/@here, and in a group message on 9.1+ for every post)',
       notes: '§3.8',
     },
     {

@@ -586,13 +586,14 @@ function teamEndpoints(execute: Execute) {
             },
             o,
           ),
-    updateTeamMemberRoles: (teamId, userId, roles, o) =>
+    updateTeamMemberSchemeRoles: (teamId, userId, roles, o) =>
       execute(
         {
           method: 'PUT',
-          path: '/teams/{team_id}/members/{user_id}/roles',
+          path: '/teams/{team_id}/members/{user_id}/schemeRoles',
           params: { team_id: teamId, user_id: userId },
-          body: { roles },
+          // scheme_guest false: the bot never makes guests (9.10 refuses true with 400)
+          body: { scheme_admin: roles.scheme_admin, scheme_user: roles.scheme_user, scheme_guest: false },
           kind: 'write',
           parse: statusOk,
         },

@@ -3,6 +3,7 @@
  * test controls: creating posts (with the `posted` event and per-recipient mentions),
  * ephemeral posts, DM channels, and the `user_updated` triple (docs/mattermost-notes.md §3.8).
  */
+import { createHash } from 'node:crypto';
 import { newId } from './ids.js';
 import { AppError, appError, invalidBodyParam } from './http.js';
 import type { Hub } from './hub.js';
@@ -140,12 +141,55 @@ export class SandboxCore {
     return { channel, created: true };
   }
 
+  /**
+   * The group message of `userIds` (3 to 8 people), creating it (and emitting `group_added`
+   * to each member) when new: 5.37 `app/channel.go` createGroupChannel, its name
+   * `model/channel.go` GetGroupNameFromUserIds (sha1 of the sorted ids).
+   */
+  groupChannel(userIds: string[], creatorId: string): { channel: StoredChannel; created: boolean } {
+    const ids = [...new Set(userIds)].sort();
+    if (ids.length < 3 || ids.length > 8) throw appError(400, 'api.channel.create_group.bad_size.app_error');
+    if (ids.some((id) => !this.store.users.has(id))) throw appError(400, 'api.channel.create_group.bad_user.app_error');
+    const name = createHash('sha1').update(ids.join('')).digest('hex');
+    const existing = [...this.store.channels.values()].find((c) => c.type === 'G' && c.name === name);
+    if (existing) return { channel: existing, created: false };
+    const now = Date.now();
+    const channel: StoredChannel = {
+      id: newId(),
+      team_id: '',
+      create_at: now,
+      update_at: now,
+      delete_at: 0,
+      type: 'G',
+      display_name: ids.map((id) => this.store.users.get(id)?.username ?? '').sort().join(', '),
+      name,
+      header: '',
+      purpose: '',
+      last_post_at: now,
+      last_root_post_at: now,
+      total_msg_count: 0,
+      total_msg_count_root: 0,
+      extra_update_at: 0,
+      creator_id: creatorId,
+      scheme_id: null,
+      group_constrained: null,
+      shared: null,
+      policy_id: null,
+    };
+    this.store.channels.set(channel.id, channel);
+    for (const uid of ids) this.store.channelMembers.push(channelMemberRow(channel.id, uid, 'user', now));
+    for (const uid of ids) this.hub.emit('group_added', { teammate_ids: JSON.stringify(ids) }, { user_id: uid });
+    return { channel, created: true };
+  }
+
   /** Ids of channel members mentioned by `message` (never the author). */
   mentionedUserIds(author: StoredUser, channel: StoredChannel, message: string): string[] {
     const members = this.store.channelMembers.filter((m) => m.channel_id === channel.id).map((m) => m.user_id);
     const memberSet = new Set(members);
     const out = new Set<string>();
     if (channel.type === 'D') for (const id of members) if (id !== author.id) out.add(id);
+    // a group message mentions all its members from 9.1 (versions.ts gmMentionsEveryone)
+    if (channel.type === 'G' && this.profile.gmMentionsEveryone) for (const id of members) out.add(id);
     for (const m of message.matchAll(MENTION_RE)) {
       const name = (m[1] ?? '').toLowerCase().replace(/[._-]+$/, '');
       if (['channel', 'all', 'here'].includes(name)) {

@@ -25,7 +25,7 @@ import type { SandboxCore } from './core.js';
 import { clientPost } from './post-actions.js';
 import { canSeeUser, userParam } from './routes-users.js';
 import { canSeeUserId, passes, viewRestrictions } from './visibility.js';
-import { channelMemberRow, type FakeStore, type StoredChannel, type StoredTeam, type StoredTeamMember, type StoredUser } from './store.js';
+import { channelMemberRow, type FakeStore, type StoredChannel, type StoredScheme, type StoredTeam, type StoredTeamMember, type StoredUser } from './store.js';
 
 /** server/channels/store/sqlstore/post_store.go GetPostsSince: `LIMIT 1000` */
 export const POSTS_SINCE_LIMIT = 1_000;
@@ -50,19 +50,47 @@ function requireChannelPerm(store: FakeStore, me: StoredUser, channelId: string,
   if (!store.hasChannelPermission(me, channelId, perm)) throw forbidden(me.id, perm);
 }
 
-/** Splits a roles string into scheme flags and explicit roles (UpdateTeamMemberRoles / UpdateChannelMemberRoles). */
-function parseMemberRoles(store: FakeStore, roles: string, level: 'team' | 'channel'): { user: boolean; admin: boolean; guest: boolean; explicit: string[] } {
+/** The role names a member's scheme flags stand for: the scheme's own, else the defaults (GetSchemeRolesForTeam / GetSchemeRolesForChannel). */
+function schemeRoleNames(store: FakeStore, level: 'team' | 'channel', id: string): { guest: string; user: string; admin: string } {
+  let scheme: StoredScheme | undefined;
+  if (level === 'team') {
+    const team = store.teams.get(id);
+    scheme = team?.scheme_id ? store.schemes.get(team.scheme_id) : undefined;
+  } else {
+    const channel = store.channels.get(id);
+    scheme = channel?.scheme_id ? store.schemes.get(channel.scheme_id) : undefined;
+    if (!scheme && channel?.team_id) {
+      const team = store.teams.get(channel.team_id);
+      scheme = team?.scheme_id ? store.schemes.get(team.scheme_id) : undefined;
+    }
+  }
+  return {
+    guest: (level === 'team' ? scheme?.default_team_guest_role : scheme?.default_channel_guest_role) || `${level}_guest`,
+    user: (level === 'team' ? scheme?.default_team_user_role : scheme?.default_channel_user_role) || `${level}_user`,
+    admin: (level === 'team' ? scheme?.default_team_admin_role : scheme?.default_channel_admin_role) || `${level}_admin`,
+  };
+}
+
+/**
+ * Splits a roles string into scheme flags and explicit roles, as 5.37 `app/team.go`
+ * UpdateTeamMemberRoles and `app/channel.go` UpdateChannelMemberRoles do (the same in 9.10
+ * `server/channels/app/`): a scheme-managed role is accepted only as one of the roles of the
+ * scheme of that team (or channel); in a team with a scheme the default names `team_user`,
+ * `team_admin` are someone else's scheme roles and are refused with 400 `…scheme_role.app_error`.
+ */
+function parseMemberRoles(store: FakeStore, roles: string, level: 'team' | 'channel', id: string): { user: boolean; admin: boolean; guest: boolean; explicit: string[] } {
   const out = { user: false, admin: false, guest: false, explicit: [] as string[] };
+  const names = schemeRoleNames(store, level, id);
   for (const name of roles.split(/\s+/).filter(Boolean)) {
-    if (name === `${level}_user`) out.user = true;
-    else if (name === `${level}_admin`) out.admin = true;
-    else if (name === `${level}_guest`) out.guest = true;
+    const role = store.roles.get(name);
+    if (!role) throw new AppError(400, 'api.roles.invalid_role_name.app_error', `Invalid role name: ${name}`);
+    if (!role.scheme_managed) out.explicit.push(name);
+    else if (name === names.admin) out.admin = true;
+    else if (name === names.user) out.user = true;
+    else if (name === names.guest) out.guest = true;
     else {
-      const role = store.roles.get(name);
-      if (!role || role.scheme_managed) {
-        throw new AppError(400, 'api.roles.invalid_role_name.app_error', `Invalid role name: ${name}`);
-      }
-      out.explicit.push(name);
+      const what = level === 'team' ? 'update_team_member_roles' : 'update_channel_member_roles';
+      throw new AppError(400, `api.channel.${what}.scheme_role.app_error`, 'The provided role is managed by a Scheme and therefore cannot be applied directly to a Team Member.', `role_name=${name}`);
     }
   }
   if (out.guest && (out.user || out.admin)) {
@@ -225,7 +253,7 @@ export function registerTeamRoutes(r: Router, core: SandboxCore): void {
     requireTeamPerm(store, me, teamId, 'manage_team_roles');
     const m = store.teamMember(teamId, userId);
     if (!m) throw notFound('app.team.get_member.missing.app_error');
-    const parsed = parseMemberRoles(store, body.roles, 'team');
+    const parsed = parseMemberRoles(store, body.roles, 'team', teamId);
     if (m.scheme_guest && (parsed.user || parsed.admin)) {
       throw new AppError(400, 'api.team.update_team_member_roles.guest_and_user.app_error', 'Invalid team member update: A guest cannot be made team member or team admin, please promote as a user first.');
     }
@@ -245,9 +273,13 @@ export function registerTeamRoutes(r: Router, core: SandboxCore): void {
     requireTeamPerm(store, me, teamId, 'manage_team_roles');
     const m = store.teamMember(teamId, userId);
     if (!m) throw notFound('app.team.get_member.missing.app_error');
+    // 5.37 app/team.go UpdateTeamMemberSchemeRoles: any team, with or without a scheme; a
+    // missing scheme_guest decodes as false (model/scheme.go SchemeRolesFromJson)
+    const guest = body.scheme_guest ?? false;
+    if (guest && body.scheme_user) throw new AppError(400, 'api.team.update_team_member_roles.guest_and_user.app_error', 'Invalid team member update: A guest cannot be made team member or team admin, please promote as a user first.');
     m.scheme_admin = body.scheme_admin;
     m.scheme_user = body.scheme_user;
-    if (body.scheme_guest !== undefined) m.scheme_guest = body.scheme_guest;
+    m.scheme_guest = guest;
     core.hub.emit('memberrole_updated', { member: JSON.stringify(store.teamMemberView(m)) }, { user_id: userId });
     return statusOk();
   });
@@ -427,7 +459,7 @@ export function registerTeamRoutes(r: Router, core: SandboxCore): void {
   };
   r.add('PUT', '/channels/{channel_id}/members/{user_id}/roles', (ctx) => {
     const body = parseBody(ctx, z.object({ roles: z.string() }), 'roles');
-    const parsed = parseMemberRoles(store, body.roles, 'channel');
+    const parsed = parseMemberRoles(store, body.roles, 'channel', idParam(ctx, 'channel_id'));
     return updateChannelMember(ctx, (m) => {
       m.scheme_user = parsed.user;
       m.scheme_admin = parsed.admin;
@@ -456,6 +488,22 @@ export function registerTeamRoutes(r: Router, core: SandboxCore): void {
     const other = ua.id === me.id ? ub : ua;
     if (!canSeeUser(store, me, other)) throw forbidden(me.id, 'view_members');
     const { channel } = core.directChannel(ua, ub.id, me.id);
+    return ok({ ...channel }, 201);
+  });
+
+  // 5.37 api4/channel.go createGroupChannel: the caller is added if missing
+  r.add('POST', '/channels/group', (ctx) => {
+    const me = caller(ctx);
+    const ids = parseBody(ctx, z.array(z.string()), 'user_ids');
+    if (ids.length === 0) throw invalidBodyParam('user_ids');
+    if (ids.some((id) => !isId(id))) throw invalidBodyParam('user_id');
+    if (!store.hasPermission(me, 'create_group_channel')) throw forbidden(me.id, 'create_group_channel');
+    const all = ids.includes(me.id) ? ids : [...ids, me.id];
+    for (const id of all) {
+      const u = store.users.get(id);
+      if (id !== me.id && u && !canSeeUser(store, me, u)) throw forbidden(me.id, 'view_members');
+    }
+    const { channel } = core.groupChannel(all, me.id);
     return ok({ ...channel }, 201);
   });
 

@@ -459,7 +459,9 @@ export function registerUserRoutes(r: Router, core: SandboxCore): void {
     const current = store.statusOf(id);
     if (!store.config.enableUserStatuses) return ok(store.statusView(current));
     const now = Date.now();
-    const dndEnd = body.status === 'dnd' && body.dnd_end_time && body.dnd_end_time > 0 ? Math.floor(body.dnd_end_time / 60) * 60 : 0;
+    // before 6.1 the end time is dropped (versions.ts timedDnd)
+    const timed = core.profile.timedDnd && body.status === 'dnd' && body.dnd_end_time && body.dnd_end_time > 0;
+    const dndEnd = timed && body.dnd_end_time ? Math.floor(body.dnd_end_time / 60) * 60 : 0;
     const next = {
       user_id: id,
       status: body.status,

@@ -47,6 +47,24 @@ export interface ServerProfile {
    * ("Add WebSocket broadcast hook and don't broadcast when other users were mentioned").
    */
   mentionsPerRecipient: boolean;
+  /**
+   * In a group message every member is mentioned by every post (`posted.mentions` holds them
+   * all but the author): 9.10 `server/channels/app/notification.go`
+   * getExplicitMentionsAndKeywords adds a `GMMention` for each member of a group channel.
+   * It came with commit 88d043a971 "Make GM behave as DM" (September 2023, while master's
+   * newest version in `model/version.go` was 9.1.0), so from 9.1; 5.37's app/notification.go
+   * has no such mention.
+   */
+  gmMentionsEveryone: boolean;
+  /**
+   * `PUT /users/{id}/status` keeps `dnd_end_time`. 5.37 `api4/status.go` updateUserStatus
+   * calls SetStatusDoNotDisturbTimed only `if c.App.Config().FeatureFlags.TimedDND`, a flag
+   * `model/feature_flags.go` SetDefaults leaves false, so the end time is dropped and the
+   * answer says `dnd_end_time: 0` (seen on a real 5.37). The flag went with commit
+   * 98284a79eb "remove timedDND feature flag" (October 2021, master's newest version 6.0.0),
+   * so from 6.1; 6.0 was not read.
+   */
+  timedDnd: boolean;
 }
 
 /** The profile of a current server (the sandbox's default, version 10.5.0). */
@@ -56,6 +74,8 @@ export const CURRENT_PROFILE: ServerProfile = {
   emptyActionAnswerOk: true,
   actionsCompat: 'current',
   mentionsPerRecipient: true,
+  gmMentionsEveryone: true,
+  timedDnd: true,
 };
 
 /** The versions `--server-version` accepts by name (any a.b.c works; these are the ones run for real). */
@@ -78,5 +98,7 @@ export function serverProfile(version: string): ServerProfile {
     emptyActionAnswerOk: atLeast(5, 38),
     actionsCompat: atLeast(10, 0) ? 'current' : 'old',
     mentionsPerRecipient: atLeast(9, 3),
+    gmMentionsEveryone: atLeast(9, 1),
+    timedDnd: atLeast(6, 1),
   };
 }

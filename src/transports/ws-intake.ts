@@ -3,9 +3,14 @@
  * delivers the replies as posts.
  *
  * - a post in a direct channel with the bot is a command (`whois @ann`, `/whois @ann`);
- * - a post elsewhere that mentions the bot (`mentions` holds the bot's id, or the text
- *   says `@botname`) carries a command after the mention; the answer goes in the
- *   post's thread;
+ * - a post elsewhere (a channel, a group message) is for the bot only when its text says
+ *   `@botname` (case-insensitive, a whole username); the command is after the mention
+ *   (or before it) and the answer goes in the post's thread. The `mentions` list of the
+ *   `posted` event is not used: it also holds the bot for `@channel`, `@all`, `@here`
+ *   (server/channels/app/notification.go getExplicitMentions), and in a group message
+ *   every member, on every post, from 9.1 on (getExplicitMentionsAndKeywords adds a
+ *   `GMMention`: commit 88d043a971 "Make GM behave as DM"), so ordinary chat would run as
+ *   commands; src/sandbox/versions.ts gmMentionsEveryone;
  * - the bot's own posts, other bots', webhooks' (slash-command replies are authored by
  *   the human, flagged `from_webhook`), system messages and edits are ignored;
  * - each post is handled at most once, also when a resumed socket replays it;
@@ -169,15 +174,14 @@ const LATE_NOTE_AFTER_MS = 10_000;
 
 export type IgnoreReason = 'own' | 'bot' | 'webhook' | 'system' | 'edited' | 'duplicate' | 'claimed' | 'not_addressed' | 'empty' | 'malformed';
 
-const mentionsSchema = z.array(z.string());
-
 const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /**
  * The command text of a post addressed to the bot, or undefined when the post is not
- * for the bot. `direct` = a DM with the bot (no mention needed).
+ * for the bot. `direct` = a DM with the bot (no mention needed); anywhere else the text
+ * must mention the bot by name (see the module comment for why not the `mentions` list).
  */
-export function commandText(message: string, botUsername: string, opts: { direct: boolean; mentioned: boolean }): string | undefined {
+export function commandText(message: string, botUsername: string, opts: { direct: boolean }): string | undefined {
   // `@name` ends at a character that cannot continue a username (a trailing "." is punctuation)
   const mention = new RegExp(`(^|[^\\w@.-])@${escapeRegExp(botUsername)}(?![\\w-]|\\.[\\w-])`, 'i');
   const clean = (s: string): string => s.replace(/^[\s:,]+/, '').replace(/^\//, '').trim();
@@ -189,7 +193,7 @@ export function commandText(message: string, botUsername: string, opts: { direct
     // "whois @ann @mmops": the command is before the mention
     return clean(message.slice(0, start)) || (opts.direct ? '' : undefined);
   }
-  if (opts.direct || opts.mentioned) return clean(message);
+  if (opts.direct) return clean(message);
   return undefined;
 }
 
@@ -380,19 +384,18 @@ export function createWsIntake(opts: WsIntakeOptions): WsIntake {
   const runWindowMs = opts.late?.runWindowMs ?? 2 * 60_000;
   const maxAgeMs = opts.late?.maxAgeMs ?? 24 * 3_600_000;
 
-  function parsePosted(ev: WsEvent): { post: Post; direct: boolean; mentioned: boolean; teamId: string } | undefined {
+  function parsePosted(ev: WsEvent): { post: Post; direct: boolean; teamId: string } | undefined {
     const data = postedDataSchema.safeParse(ev.data);
     const post = data.success ? parseJsonString(postSchema, data.data.post) : undefined;
     if (!data.success || !post) {
       log.warn({ seq: ev.seq }, 'posted event with a malformed payload skipped');
       return undefined;
     }
-    const mentionIds = data.data.mentions !== undefined ? parseJsonString(mentionsSchema, data.data.mentions) : undefined;
-    return { post, direct: data.data.channel_type === 'D', mentioned: mentionIds?.includes(opts.botUserId) ?? false, teamId: data.data.team_id };
+    return { post, direct: data.data.channel_type === 'D', teamId: data.data.team_id };
   }
 
   /** The command text when the post is a command for the bot, else undefined (logged). */
-  function addressed(post: Post, direct: boolean, mentioned: boolean): string | undefined {
+  function addressed(post: Post, direct: boolean): string | undefined {
     const ignore = (reason: IgnoreReason): undefined => {
       log.debug({ postId: post.id, reason }, 'post ignored');
       return undefined;
@@ -403,7 +406,7 @@ export function createWsIntake(opts: WsIntakeOptions): WsIntake {
     // any non-empty type is a system message (system_*) or a plugin's custom post
     if (post.type !== '') return ignore('system');
     if (post.edit_at > 0 || post.delete_at > 0) return ignore('edited');
-    const text = commandText(post.message, opts.botUsername, { direct, mentioned });
+    const text = commandText(post.message, opts.botUsername, { direct });
     if (text === undefined) return ignore('not_addressed');
     if (text === '') return ignore('empty');
     return text;
@@ -446,8 +449,8 @@ export function createWsIntake(opts: WsIntakeOptions): WsIntake {
     onLost: () => {},
   });
 
-  async function handlePost(post: Post, direct: boolean, mentioned: boolean, teamId: string, missed: boolean, retried = false): Promise<BeginOutcome | 'ignored'> {
-    const text = addressed(post, direct, mentioned);
+  async function handlePost(post: Post, direct: boolean, teamId: string, missed: boolean, retried = false): Promise<BeginOutcome | 'ignored'> {
+    const text = addressed(post, direct);
     if (text === undefined) return 'ignored';
     let begun: Begun;
     try {
@@ -470,7 +473,7 @@ export function createWsIntake(opts: WsIntakeOptions): WsIntake {
       if (outcome === 'busy' && !missed && opts.ledger) {
         opts.ledger.lost(post, () => {
           if (opts.work.accepting) {
-            void opts.work.track(handlePost(post, direct, mentioned, teamId, false, true)).catch((err: unknown) => log.error({ err, postId: post.id }, 'posted event could not be handled'));
+            void opts.work.track(handlePost(post, direct, teamId, false, true)).catch((err: unknown) => log.error({ err, postId: post.id }, 'posted event could not be handled'));
           }
         });
       }
@@ -599,12 +602,12 @@ export function createWsIntake(opts: WsIntakeOptions): WsIntake {
       if (!parsed) return;
       if (!opts.work.accepting) {
         // not taken: the catch-up mark stays below it, so the next start answers it
-        if (addressed(parsed.post, parsed.direct, parsed.mentioned) !== undefined) opts.ledger?.hold(parsed.post);
+        if (addressed(parsed.post, parsed.direct) !== undefined) opts.ledger?.hold(parsed.post);
         log.info({ seq: ev.seq, postId: parsed.post.id }, 'posted event arrived during shutdown; left for the next start');
         return;
       }
       try {
-        await opts.work.track(handlePost(parsed.post, parsed.direct, parsed.mentioned, parsed.teamId, false));
+        await opts.work.track(handlePost(parsed.post, parsed.direct, parsed.teamId, false));
       } catch (err) {
         log.error({ err, seq: ev.seq }, 'posted event could not be handled');
       }
@@ -615,7 +618,7 @@ export function createWsIntake(opts: WsIntakeOptions): WsIntake {
         return 'busy';
       }
       const direct = channel.type === 'D';
-      return opts.work.track(handlePost(post, direct, false, channel.team_id, true));
+      return opts.work.track(handlePost(post, direct, channel.team_id, true));
     },
     async abandon() {
       const cut = [...active.values()].filter((e) => !e.abandoned && !e.delivering);

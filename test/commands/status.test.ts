@@ -112,6 +112,7 @@ describe('status set', () => {
     expect(result.outcome).toBe('ok');
     expect(text).toContain('You are now ⛔ Do not disturb');
     expect(text).toMatch(/in 2 h/);
+    expect(text).not.toContain('did not keep');
     const [put] = statusPuts();
     const body = put?.body as { user_id: string; status: string; dnd_end_time: number };
     expect(body.user_id).toBe(userIdFor('dave'));
@@ -120,6 +121,29 @@ describe('status set', () => {
     expect(body.dnd_end_time).toBeGreaterThanOrEqual(expected - 5);
     expect(body.dnd_end_time).toBeLessThan(expected + 60);
     expect(h.fake.store.statuses.get(userIdFor('dave'))?.status).toBe('dnd');
+  });
+
+  it('says so when the server drops the end time (5.37: TimedDND off) instead of implying one', async () => {
+    const old = await createHarness({ commands: [status, whois], version: '5.37' });
+    try {
+      const { result, text } = await old.run('dave', 'status set dnd --until 2h');
+      expect(result.outcome).toBe('ok');
+      expect(result.reply.tone).toBe('warning');
+      expect(text).toContain('You are now ⛔ Do not disturb');
+      expect(text).toContain('Mattermost did not keep the end time you asked for');
+      expect(text).toContain('until changed');
+      expect(text).not.toMatch(/in 2 h/);
+      // the end time was asked for, and the server's answer (0) is what the reply follows
+      const put = requestsTo(old.fake.requests, 'PUT', /^\/api\/v4\/users\/[^/]+\/status$/)[0];
+      expect((put?.body as { dnd_end_time: number }).dnd_end_time).toBeGreaterThan(0);
+      expect(old.fake.store.statuses.get(userIdFor('dave'))).toMatchObject({ status: 'dnd', dnd_end_time: 0 });
+      // without --until nothing is said about an end time
+      const plainDnd = await old.run('dave', 'status set dnd');
+      expect(plainDnd.result.reply.tone).toBe('ok');
+      expect(plainDnd.text).not.toContain('did not keep');
+    } finally {
+      await old.close();
+    }
   });
 
   it('re-joins `--until tomorrow 9:00` and reads it in the caller\u2019s zone (bob: Europe/Berlin)', async () => {

@@ -132,11 +132,21 @@ describe('team role', () => {
     expect(up.result.outcome).toBe('ok');
     expect(up.text).toContain('**Before:** Member');
     expect(up.text).toContain('**After:** Admin');
-    expect(to(h, 'PUT', /\/roles$/).map((q) => q.body)).toEqual([{ roles: 'team_user team_admin' }]);
+    // ops has a permission scheme: the role names are refused there, the scheme flags are not
+    expect(to(h, 'PUT', /\/roles$/)).toEqual([]);
+    expect(to(h, 'PUT', /\/schemeRoles$/).map((q) => q.body)).toEqual([{ scheme_admin: true, scheme_user: true, scheme_guest: false }]);
     expect(member(h, 'ops', 'grace')?.scheme_admin).toBe(true);
     const down = await h.run('bob', 'team role ops @grace member --yes');
     expect(down.text).toContain('**After:** Member');
     expect(member(h, 'ops', 'grace')?.scheme_admin).toBe(false);
+  });
+
+  it('works in a team without a scheme too, through the same route', async () => {
+    const r = await h.run('alice', 'team role acme @dave team_admin --yes');
+    expect(r.result.outcome).toBe('ok');
+    expect(r.text).toContain('**After:** Admin');
+    expect(to(h, 'PUT', /\/schemeRoles$/).map((q) => q.path)).toEqual([`/api/v4/teams/${teamIdFor('acme')}/members/${userIdFor('dave')}/schemeRoles`]);
+    expect(member(h, 'acme', 'dave')?.scheme_admin).toBe(true);
   });
 
   it('needs manage_team_roles in that team', async () => {

@@ -55,8 +55,11 @@ describe('contract --e2e', () => {
       expect(liveCommands()).toBe(commandsBefore);
       expect(member()).toEqual(rolesBefore);
       // the refusal ran nothing: no team role was written but the confirmed one and its write-back
-      const roleWrites = fake.requests.filter((r) => r.method === 'PUT' && r.path === `/api/v4/teams/${team}/members/${ann}/roles`);
-      expect(roleWrites.map((r) => (r.body as { roles?: string }).roles)).toEqual(['team_user team_admin', 'team_user']);
+      const roleWrites = fake.requests.filter((r) => r.method === 'PUT' && r.path.startsWith(`/api/v4/teams/${team}/members/${ann}/`) && /\/(scheme)?[rR]oles$/.test(r.path));
+      expect(roleWrites.map((r) => [r.path.split('/').pop(), (r.body as { scheme_admin?: boolean }).scheme_admin])).toEqual([
+        ['schemeRoles', true],
+        ['schemeRoles', false],
+      ]);
     });
   }
 

@@ -190,6 +190,39 @@ describe('DMs and mentions', () => {
     expect(e2e.fake.posts.filter((p) => p.user_id === BOT_ID && p.root_id === '')).toHaveLength(0);
   });
 
+  it('in a group message or a channel, answers only a post that names it (9.10 mentions every GM member; @channel everyone)', async () => {
+    e2e = await startE2E({ version: '9.10' });
+    const fake = e2e.fake;
+    const made = await fetch(`${fake.url}/api/v4/channels/group`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokenFor('alice')}`, 'content-type': 'application/json' },
+      body: JSON.stringify([userIdFor('bob'), BOT_ID]),
+    });
+    expect(made.status).toBe(201);
+    const gm = (await made.json()) as { id: string };
+    // what the bot posts or changes about posts (answers, ephemeral answers, reactions)
+    const botPostWrites = () => fake.requests.filter((r) => r.userId === BOT_ID && r.method !== 'GET' && /^\/api\/v4\/(posts|reactions)/.test(r.path));
+    const writesBefore = botPostWrites().length;
+    await fake.postAs('alice', gm.id, 'hello everyone, lunch at noon');
+    await fake.postAs('alice', 'acme:town-square', '@channel hello');
+    await fake.postAs('alice', 'acme:town-square', '@all standup in 5 minutes');
+    const asked = await fake.postAs('bob', gm.id, '@MMOPS whois @alice');
+    const answers = await waitFor(() => {
+      const a = e2e ? answersInThread(fake, asked.id, BOT_ID) : [];
+      const eph = fake.ephemeral.map((x) => x.post).filter((x) => x.root_id === asked.id);
+      return a.length + eph.length > 0 ? [...a, ...eph] : undefined;
+    }, 'the answer to the named post');
+    expect(answers.map((p) => p.message).join('\n')).toMatch(/alice/i);
+    // the three others got nothing: no post, no ephemeral, no other write of the bot
+    await new Promise((r) => setTimeout(r, 200));
+    const replies = [...fake.posts, ...fake.ephemeral.map((x) => x.post)].filter((p) => p.user_id === BOT_ID);
+    expect(replies.length).toBeGreaterThan(0);
+    expect(replies.every((p) => p.root_id === asked.id)).toBe(true);
+    const writes = botPostWrites().slice(writesBefore);
+    expect(writes.length).toBeGreaterThan(0);
+    expect(writes.every((r) => JSON.stringify(r.body ?? '').includes(asked.id))).toBe(true);
+  });
+
   it('ignores posts not addressed to it and its own posts', async () => {
     e2e = await startE2E();
     await e2e.fake.postAs('alice', 'acme:town-square', 'status @bob, no mention');

@@ -39,6 +39,8 @@ export interface HarnessOptions {
   /** the team and channel `run` types in by default (default `acme` / `town-square`) */
   team?: string;
   channel?: string;
+  /** the server release the sandbox plays (src/sandbox/versions.ts), default a current one */
+  version?: string;
 }
 
 export interface Harness {
@@ -57,7 +59,7 @@ export interface Harness {
 
 /** Starts the fake server and wires the real pipeline to it. */
 export async function createHarness(opts: HarnessOptions = {}): Promise<Harness> {
-  const fake = await startFakeMattermost({ seed: opts.seed ?? 'demo' });
+  const fake = await startFakeMattermost({ seed: opts.seed ?? 'demo', ...(opts.version ? { version: opts.version } : {}) });
   try {
     const logger = opts.logger ?? silentLogger;
     const api = createRestApi({ url: fake.url, token: SANDBOX_BOT_TOKEN, logger, readRetries: 0 });

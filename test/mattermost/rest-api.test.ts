@@ -118,7 +118,7 @@ describe('requests', () => {
       .post(`/api/v4/teams/${T1}/invite/email`, ['x@example.com'])
       .query({ graceful: 'true' })
       .reply(200, [{ email: 'x@example.com', error: null }])
-      .put(`/api/v4/teams/${T1}/members/${U1}/roles`, { roles: 'team_user team_admin' })
+      .put(`/api/v4/teams/${T1}/members/${U1}/schemeRoles`, { scheme_admin: true, scheme_user: true, scheme_guest: false })
       .reply(200, { status: 'OK' })
       .get(`/api/v4/teams/${T1}/channels/name/town-square`)
       .reply(200, { id: C1, team_id: T1, type: 'O', name: 'town-square' })
@@ -154,7 +154,7 @@ describe('requests', () => {
     expect(added[0]?.member?.scheme_user).toBe(true);
     expect(added[1]?.error?.message).toBe('full');
     expect(await api.inviteToTeamByEmail(T1, ['x@example.com'])).toEqual([{ email: 'x@example.com', error: null }]);
-    await api.updateTeamMemberRoles(T1, U1, 'team_user team_admin');
+    await api.updateTeamMemberSchemeRoles(T1, U1, { scheme_admin: true, scheme_user: true });
     expect((await api.getChannelByName(T1, 'town-square')).id).toBe(C1);
     expect((await api.createDirectChannel(U1, U2)).type).toBe('D');
     expect((await api.getRolesByNames(['system_user']))[0]?.permissions).toEqual(['view_members']);

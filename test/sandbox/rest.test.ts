@@ -306,6 +306,29 @@ describe('roles', () => {
   });
 });
 
+describe('member roles in a team with a permission scheme (5.37 app/team.go UpdateTeamMemberRoles, UpdateTeamMemberSchemeRoles)', () => {
+  it('refuses the default role names there, takes the scheme\'s own names and the scheme flags', async () => {
+    const ops = teamIdFor('ops');
+    const grace = userIdFor('grace');
+    const refused = await bot('PUT', `/teams/${ops}/members/${grace}/roles`, { roles: 'team_user team_admin' });
+    expect(refused.status).toBe(400);
+    expect(refused.json.id).toBe('api.channel.update_team_member_roles.scheme_role.app_error');
+    const row = () => mm.store.teamMembers.find((m) => m.team_id === ops && m.user_id === grace && m.delete_at === 0);
+    expect(row()?.scheme_admin).toBe(false);
+    expect((await bot('PUT', `/teams/${ops}/members/${grace}/roles`, { roles: 'ops_team_user ops_team_admin' })).status).toBe(200);
+    expect(row()?.scheme_admin).toBe(true);
+    expect((await bot('PUT', `/teams/${ops}/members/${grace}/schemeRoles`, { scheme_admin: false, scheme_user: true, scheme_guest: false })).status).toBe(200);
+    expect(row()?.scheme_admin).toBe(false);
+    const both = await bot('PUT', `/teams/${ops}/members/${grace}/schemeRoles`, { scheme_admin: false, scheme_user: true, scheme_guest: true });
+    expect(both.status).toBe(400);
+    expect(both.json.id).toBe('api.team.update_team_member_roles.guest_and_user.app_error');
+    // a channel of that team: its channel roles come from the team's scheme as well
+    const refusedCh = await bot('PUT', `/channels/${channelIdFor('ops', 'incidents')}/members/${grace}/roles`, { roles: 'channel_user' });
+    expect(refusedCh.status).toBe(400);
+    expect(refusedCh.json.id).toBe('api.channel.update_channel_member_roles.scheme_role.app_error');
+  });
+});
+
 describe('role changes publish to the affected user only (server/channels/app/user.go UpdateUserRolesWithUser, app/team.go sendUpdatedMemberRoleEvent, app/channel.go updateChannelMember)', () => {
   it('a system-role change sends user_role_updated to that user and nothing to admins or the bot; member-role changes likewise', async () => {
     const self = new WsProbe(mm, { token: tokenFor('dave') });

@@ -23,10 +23,13 @@ afterEach(async () => {
 
 describe('server profiles', () => {
   it('switch each behaviour at the release the source changed it', () => {
-    expect(serverProfile('5.37')).toEqual({ version: '5.37.0', userChannelsRoute: false, emptyActionAnswerOk: false, actionsCompat: 'old', mentionsPerRecipient: false });
+    expect(serverProfile('5.37')).toEqual({ version: '5.37.0', userChannelsRoute: false, emptyActionAnswerOk: false, actionsCompat: 'old', mentionsPerRecipient: false, gmMentionsEveryone: false, timedDnd: false });
     expect(serverProfile('6.1.0')).toMatchObject({ userChannelsRoute: true, emptyActionAnswerOk: true, mentionsPerRecipient: false });
-    expect(serverProfile('9.10.1')).toEqual({ version: '9.10.1', userChannelsRoute: true, emptyActionAnswerOk: true, actionsCompat: 'old', mentionsPerRecipient: true });
-    expect(serverProfile('10.5.0')).toMatchObject({ actionsCompat: 'current' });
+    expect(serverProfile('9.10.1')).toEqual({ version: '9.10.1', userChannelsRoute: true, emptyActionAnswerOk: true, actionsCompat: 'old', mentionsPerRecipient: true, gmMentionsEveryone: true, timedDnd: true });
+    expect(serverProfile('9.0.0')).toMatchObject({ gmMentionsEveryone: false });
+    expect(serverProfile('6.0.0')).toMatchObject({ timedDnd: false });
+    expect(serverProfile('6.1.0')).toMatchObject({ timedDnd: true });
+    expect(serverProfile('10.5.0')).toMatchObject({ actionsCompat: 'current', gmMentionsEveryone: true });
     expect(() => serverProfile('latest')).toThrow(/not a server version/);
   });
 });
@@ -102,6 +105,42 @@ describe('version mode on the wire', () => {
       carolWs.ws.close();
       expect(JSON.parse(seen.data.mentions).sort()).toEqual([...botSees].sort());
       expect(carol.data.mentions === undefined ? undefined : JSON.parse(carol.data.mentions).sort()).toEqual(carolSees ? [...carolSees].sort() : undefined);
+    }
+  });
+
+  it('posted in a group message: 9.10 mentions every member on every post, 5.37 only those named', async () => {
+    for (const [version, mentioned] of [
+      ['5.37', false],
+      ['9.10', true],
+    ] as const) {
+      const mm = await start(version);
+      const made = await apiAs(mm, tokenFor('alice'))('POST', '/channels/group', [userIdFor('bob'), BOT]);
+      expect(made.status).toBe(201);
+      const gm = made.json as { id: string; type: string; display_name: string };
+      expect(gm).toMatchObject({ type: 'G', display_name: 'alice, bob, mmops' });
+      const botWs = new WsProbe(mm, { token: SANDBOX_BOT_TOKEN });
+      await botWs.next((f) => f.event === 'hello');
+      const p = await mm.postAs('alice', gm.id, 'hello everyone, lunch at noon');
+      const seen = await botWs.next((f) => f.event === 'posted' && String(f.data.post).includes(p.id));
+      botWs.ws.close();
+      expect(seen.data.channel_type).toBe('G');
+      if (mentioned) expect(JSON.parse(seen.data.mentions)).toContain(BOT);
+      else expect(seen.data.mentions).toBeUndefined();
+    }
+  });
+
+  it('PUT /users/{id}/status: 5.37 drops the dnd end time (TimedDND off), 9.10 keeps it (to the minute)', async () => {
+    const end = Math.floor(Date.now() / 1000) + 7200;
+    for (const [version, kept] of [
+      ['5.37', 0],
+      ['9.10', Math.floor(end / 60) * 60],
+    ] as const) {
+      const mm = await start(version);
+      const dave = userIdFor('dave');
+      const r = await apiAs(mm, SANDBOX_BOT_TOKEN)('PUT', `/users/${dave}/status`, { user_id: dave, status: 'dnd', dnd_end_time: end });
+      expect(r.status).toBe(200);
+      expect(r.json).toMatchObject({ status: 'dnd', dnd_end_time: kept });
+      expect(mm.store.statuses.get(dave)?.dnd_end_time).toBe(kept);
     }
   });
 

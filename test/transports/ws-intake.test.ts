@@ -156,18 +156,20 @@ function setup(
 
 describe('commandText', () => {
   it.each([
-    ['whois @ann', true, false, 'whois @ann'],
-    ['/whois @ann', true, false, 'whois @ann'],
-    ['@mmops whois @ann', true, false, 'whois @ann'],
-    ['@mmops whois @ann', false, true, 'whois @ann'],
-    ['hey @mmops: status @bob', false, false, 'status @bob'],
-    ['@MMOPS /teams', false, false, 'teams'],
-    ['whois @ann @mmops', false, true, 'whois @ann'],
-    ['ask @mmopsy something', false, false, undefined],
-    ['mail me at x@mmops.example', false, false, undefined],
-    ['just chatting', false, false, undefined],
-  ])('%j (dm=%s, mentioned=%s) → %j', (message, direct, mentioned, expected) => {
-    expect(commandText(message, 'mmops', { direct, mentioned })).toBe(expected);
+    ['whois @ann', true, 'whois @ann'],
+    ['/whois @ann', true, 'whois @ann'],
+    ['@mmops whois @ann', true, 'whois @ann'],
+    ['@mmops whois @ann', false, 'whois @ann'],
+    ['hey @mmops: status @bob', false, 'status @bob'],
+    ['@MMOPS /teams', false, 'teams'],
+    ['whois @ann @mmops', false, 'whois @ann'],
+    ['ask @mmopsy something', false, undefined],
+    ['mail me at x@mmops.example', false, undefined],
+    ['just chatting', false, undefined],
+    ['@channel standup in 5 minutes', false, undefined],
+    ['@all @here hello', false, undefined],
+  ])('%j (dm=%s) → %j', (message, direct, expected) => {
+    expect(commandText(message, 'mmops', { direct })).toBe(expected);
   });
 });
 
@@ -196,6 +198,17 @@ describe('WebSocket intake', () => {
     const root = 'rootrootrootrootrootroot01';
     await s.intake.handleEvent(posted({ message: '@mmops teams', root_id: root }, { mentions: [BOT] }));
     expect(s.out[0]?.root_id).toBe(root);
+  });
+
+  it('takes a post outside a DM only when its text names the bot, whatever `mentions` says', async () => {
+    const s = setup();
+    // a group message on 9.1+ lists every member; @channel/@all/@here list everyone on every version
+    await s.intake.handleEvent(posted({ message: 'hello everyone, lunch at noon' }, { channelType: 'G', mentions: [BOT] }));
+    await s.intake.handleEvent(posted({ message: '@channel hello' }, { mentions: [BOT] }));
+    expect(s.ran).toEqual([]);
+    expect(s.out).toEqual([]);
+    await s.intake.handleEvent(posted({ message: '@MMOPS whois @bob' }, { channelType: 'G', mentions: [BOT] }));
+    expect(s.ran.map((r) => r.text)).toEqual(['whois @bob']);
   });
 
   it('recognises the mention by the text when `mentions` is absent', async () => {
