@@ -20,6 +20,12 @@ let watches: ReportWatchScheduler;
 const posted: string[] = [];
 beforeAll(async () => {
   h = await createHarness();
+  // grace gets a custom role with get_analytics only, as in report.test.ts
+  const base = h.fake.store.roles.get('system_user');
+  const grace = h.fake.store.users.get(userIdFor('grace'));
+  if (!base || !grace) throw new Error('seed changed');
+  h.fake.store.roles.set('analyst', { ...base, id: 'analystroleid0000000000000', name: 'analyst', display_name: 'Analyst', built_in: false, scheme_managed: false, permissions: ['get_analytics'] });
+  grace.roles = 'system_user analyst';
   watches = createReportWatchService({ state: createMemoryStateStore(), owner: 'test', logger: createMemoryLogger(), post: async (_w, tag) => void posted.push(tag) });
   h.services.reportWatches = watches;
 });
@@ -69,6 +75,15 @@ describe('report watch', () => {
     expect(wrote()).toEqual([]);
     const list = await h.run('bob', 'report watches');
     expect(list.result.outcome).toBe('refused');
+  });
+
+  it('refuses a caller with get_analytics who may not post in that channel: nothing stored', async () => {
+    // grace is no member of ~helpdesk (seed)
+    const { result, text } = await h.run('grace', 'report watch ~helpdesk');
+    expect(result.outcome).toBe('refused');
+    expect(text).toContain('create_post');
+    expect(await watches.list()).toEqual([]);
+    expect(wrote()).toEqual([]);
   });
 });
 
