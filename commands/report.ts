@@ -180,6 +180,23 @@ const channelRefOf = (args: Record<string, unknown>): { channel?: string } => {
   return c ? { channel: c } : {};
 };
 
+/** `9:00`, `17`: the time of `--every monday 9:00` (yargs-parser leaves it among the positionals). */
+const TIME_WORD = /^\d{1,2}(:\d{2})?$/;
+
+/** `report watch`'s words: the channel (not a time), and any time, for --every. */
+function watchWords(args: Record<string, unknown>): { channel?: string; times: string[]; extra: string[] } {
+  const c = args['channel'];
+  const rest = args['_'];
+  const words = [...(typeof c === 'string' || typeof c === 'number' ? [String(c)] : []), ...(Array.isArray(rest) ? rest.map(String) : [])];
+  const others = words.filter((w) => !TIME_WORD.test(w));
+  return { ...(others[0] !== undefined ? { channel: others[0] } : {}), times: words.filter((w) => TIME_WORD.test(w)), extra: others.slice(1) };
+}
+
+const watchRefOf = (args: Record<string, unknown>): { channel?: string } => {
+  const { channel } = watchWords(args);
+  return channel ? { channel } : {};
+};
+
 const WATCH_USAGE = 'report watch [~channel] [--every monday 9:00]';
 const watch = defineSubcommand({
   name: 'watch',
@@ -193,22 +210,20 @@ const watch = defineSubcommand({
   access: { self: GET_ANALYTICS },
   // changes what the bot posts: decided on current roles, never the cache
   fresh: true,
-  scope: channelRefOf,
+  scope: watchRefOf,
   // the bot posts there itself, with the chart attached
   botNeeds: [GET_ANALYTICS, CREATE_POST, UPLOAD_FILE],
   async execute(ctx) {
     const service = watchService(ctx);
     const usage = usageFor(ctx, 'report', WATCH_USAGE);
-    let text = 'monday 9:00';
-    if (ctx.args.every !== undefined) {
-      // yargs-parser leaves `9:00` of `--every monday 9:00` among the positionals
-      const rest = (ctx.args._ ?? []).map(String).filter((w) => /^\d{1,2}(:\d{2})?$/.test(w));
-      text = [String(ctx.args.every), ...rest].join(' ');
-    }
+    const words = watchWords(ctx.args);
+    if (words.extra.length) throw invalidInput(`I don't know what "${words.extra.join(' ')}" means here: name one channel, and the schedule after --every.`, usage);
+    if (words.times.length && ctx.args.every === undefined) throw invalidInput(`A time goes after --every, such as --every monday ${words.times[0]}.`, usage);
+    const text = ctx.args.every !== undefined ? [String(ctx.args.every), ...words.times].join(' ') : 'monday 9:00';
     const schedule = parseSchedule(text);
     if (!schedule) throw invalidInput(`--every takes a weekday or "daily" and a time in UTC, such as "monday 9:00" or "daily 7:30"; not "${text}".`, usage);
     // the caller must be able to post there themself: the report is their message, sent later
-    const channel = await channelInScope(ctx, ctx.args.channel, CREATE_POST, usage);
+    const channel = await channelInScope(ctx, words.channel, CREATE_POST, usage);
     const botId = ctx.services.botStatus().user.id;
     if (channel.type === 'G' || (channel.type === 'D' && !channel.name.split('__').includes(botId))) {
       throw invalidInput('A scheduled report posts to a channel, or to your direct message with me; not into a conversation between other people.', usage);

@@ -59,10 +59,27 @@ describe('report watch', () => {
     expect(await watches.list()).toEqual([]);
   });
 
-  it('refuses a schedule it cannot read, with the usage', async () => {
-    const { result, text } = await h.run('alice', 'report watch ~town-square --every someday');
-    expect(result.outcome).toBe('user_error');
-    expect(plain(text)).toContain('monday 9:00');
+  it('refuses a schedule it cannot read, and words it does not know, with the usage', async () => {
+    for (const [typed, says] of [
+      ['report watch ~town-square --every someday', 'monday 9:00'],
+      ['report watch ~town-square --every monday 25:00', 'monday 9:00'],
+      ['report watch ~town-square bogus', '"bogus"'],
+      ['report watch ~town-square --every monday bogus', '"bogus"'],
+      ['report watch ~town-square 9:00', 'A time goes after --every'],
+    ] as const) {
+      const { result, text } = await h.run('alice', typed);
+      expect(result.outcome, typed).toBe('user_error');
+      expect(plain(text), typed).toContain(says);
+    }
+    expect(await watches.list()).toEqual([]);
+  });
+
+  it('takes --every with no channel as this channel', async () => {
+    const { result, text } = await h.run('alice', 'report watch --every daily 8:00');
+    expect(result.outcome).toBe('ok');
+    expect(plain(text)).toContain('every day at 08:00 UTC');
+    expect((await watches.list()).map((w) => w.channelId)).toEqual([townSquare]);
+    await h.run('alice', 'report unwatch');
     expect(await watches.list()).toEqual([]);
   });
 
