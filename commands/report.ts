@@ -19,10 +19,22 @@ import { code, fields, hint, md, paragraph, raw, reply, title, type Markdown, ty
 import type { AnalyticsRow } from '../src/mattermost/models.js';
 import { activityChartPng, CHART_SIZE, type DailyActivity } from '../src/render/chart.js';
 import { datedFileName } from '../src/render/csv.js';
+import { UserError, invalidInput } from '../src/core/errors.js';
+import type { Channel } from '../src/mattermost/models.js';
+import { describeSchedule, parseSchedule, type ReportWatchService } from '../src/services/report-watch.js';
+import { say, table } from '../src/core/reply.js';
+import { usageFor } from './lib/admin-users.js';
+import { rawWord, word } from './lib/args.js';
+import { commandCode } from './lib/command-line.js';
+import { userLabel } from './lib/people.js';
+import { channelInScope } from './lib/scope.js';
+import { formatDateTime, userTimeZone } from './lib/time.js';
 
 const GET_ANALYTICS: Requirement = { permission: 'get_analytics', scope: 'system' };
 const READ_USERS: Requirement = { permission: 'sysconsole_read_user_management_users', scope: 'system' };
 const READ_LICENSE: Requirement = { permission: 'read_license_information', scope: 'system' };
+const CREATE_POST: Requirement = { permission: 'create_post', scope: 'channel' };
+const UPLOAD_FILE: Requirement = { permission: 'upload_file', scope: 'channel' };
 const DAY_MS = 86_400_000;
 /** A licence expiring within this many days is called out (here and in `health`). */
 export const LICENSE_WARN_DAYS = 30;
@@ -147,10 +159,149 @@ const report = defineSubcommand({
   },
 });
 
+// ---------------------------------------------------------------------------
+// scheduled reports (src/services/report-watch.ts; what is posted: src/bot/report-watches.ts)
+
+function watchService(ctx: Pick<CommandContext, 'services'>): ReportWatchService {
+  const w = ctx.services.reportWatches;
+  if (!w) throw new UserError('unavailable', 'Scheduled reports are not available in this bot.');
+  return w;
+}
+
+/** `~town-square` or "this direct message". */
+function channelText(c: Channel, dm = 'this direct message'): Text {
+  if (c.type === 'D') return raw(dm);
+  if (c.type === 'G') return raw('this group message');
+  return md`~${c.name}`;
+}
+
+const channelRefOf = (args: Record<string, unknown>): { channel?: string } => {
+  const c = rawWord(args, 'channel', 0);
+  return c ? { channel: c } : {};
+};
+
+/** `9:00`, `17`: the time of `--every monday 9:00` (yargs-parser leaves it among the positionals). */
+const TIME_WORD = /^\d{1,2}(:\d{2})?$/;
+
+/** `report watch`'s words: the channel (not a time), and any time, for --every. */
+function watchWords(args: Record<string, unknown>): { channel?: string; times: string[]; extra: string[] } {
+  const c = args['channel'];
+  const rest = args['_'];
+  const words = [...(typeof c === 'string' || typeof c === 'number' ? [String(c)] : []), ...(Array.isArray(rest) ? rest.map(String) : [])];
+  const others = words.filter((w) => !TIME_WORD.test(w));
+  return { ...(others[0] !== undefined ? { channel: others[0] } : {}), times: words.filter((w) => TIME_WORD.test(w)), extra: others.slice(1) };
+}
+
+const watchRefOf = (args: Record<string, unknown>): { channel?: string } => {
+  const { channel } = watchWords(args);
+  return channel ? { channel } : {};
+};
+
+const WATCH_USAGE = 'report watch [~channel] [--every monday 9:00]';
+const watch = defineSubcommand({
+  name: 'watch',
+  summary: 'Post the report (with its chart) to a channel on a schedule: a weekday or every day, at a time in UTC (default Mondays 9:00)',
+  usage: WATCH_USAGE,
+  examples: ['report watch', 'report watch ~leads --every monday 9:00', 'report watch ~ops --every daily 7:30'],
+  positional: ['channel'],
+  // `--every monday 9:00`: the words after --every up to the next option
+  args: z.object({ channel: word.optional(), every: z.union([z.string(), z.number()]).optional(), _: z.array(z.union([z.string(), z.number()])).optional() }),
+  // what `report` needs: the report is run as you at every slot, so losing the right stops it
+  access: { self: GET_ANALYTICS },
+  // changes what the bot posts: decided on current roles, never the cache
+  fresh: true,
+  scope: watchRefOf,
+  // the bot posts there itself, with the chart attached
+  botNeeds: [GET_ANALYTICS, CREATE_POST, UPLOAD_FILE],
+  async execute(ctx) {
+    const service = watchService(ctx);
+    const usage = usageFor(ctx, 'report', WATCH_USAGE);
+    const words = watchWords(ctx.args);
+    if (words.extra.length) throw invalidInput(`I don't know what "${words.extra.join(' ')}" means here: name one channel, and the schedule after --every.`, usage);
+    if (words.times.length && ctx.args.every === undefined) throw invalidInput(`A time goes after --every, such as --every monday ${words.times[0]}.`, usage);
+    const text = ctx.args.every !== undefined ? [String(ctx.args.every), ...words.times].join(' ') : 'monday 9:00';
+    const schedule = parseSchedule(text);
+    if (!schedule) throw invalidInput(`--every takes a weekday or "daily" and a time in UTC, such as "monday 9:00" or "daily 7:30"; not "${text}".`, usage);
+    // the caller must be able to post there themself: the report is their message, sent later
+    const channel = await channelInScope(ctx, words.channel, CREATE_POST, usage);
+    const botId = ctx.services.botStatus().user.id;
+    if (channel.type === 'G' || (channel.type === 'D' && !channel.name.split('__').includes(botId))) {
+      throw invalidInput('A scheduled report posts to a channel, or to your direct message with me; not into a conversation between other people.', usage);
+    }
+    const prior = (await service.list()).find((w) => w.channelId === channel.id);
+    const added = await service.add({ channelId: channel.id, teamId: channel.team_id, schedule, createdBy: ctx.caller.id });
+    const next = await service.nextRunAt(channel.id);
+    const where = channelText(channel);
+    return reply(
+      [
+        paragraph(
+          prior
+            ? md`Updated the scheduled report in ${where}: now ${describeSchedule(added.schedule)} (was ${describeSchedule(prior.schedule)}).`
+            : md`I'll post the workspace report with its chart in ${where} ${describeSchedule(added.schedule)}, as you: if you lose ${code(GET_ANALYTICS.permission)} or the right to post there, it stops.`,
+        ),
+        ...(next !== undefined ? [paragraph(md`Next: ${formatDateTime(next, userTimeZone(ctx.caller))}.`)] : []),
+        hint(md`Stop with ${commandCode(ctx, 'report', ['unwatch', ...(channel.type === 'D' ? [] : [`~${channel.name}`])])}`),
+      ],
+      { tone: 'ok' },
+    );
+  },
+});
+
+const UNWATCH_USAGE = 'report unwatch [~channel]';
+const unwatch = defineSubcommand({
+  name: 'unwatch',
+  summary: 'Stop the scheduled report in a channel',
+  usage: UNWATCH_USAGE,
+  examples: ['report unwatch', 'report unwatch ~leads'],
+  positional: ['channel'],
+  args: z.object({ channel: word.optional() }),
+  access: { self: GET_ANALYTICS },
+  fresh: true,
+  scope: channelRefOf,
+  async execute(ctx) {
+    const service = watchService(ctx);
+    const channel = await channelInScope(ctx, ctx.args.channel, null, usageFor(ctx, 'report', UNWATCH_USAGE));
+    const removed = await service.remove(channel.id);
+    if (!removed) return say(md`There is no scheduled report in ${channelText(channel)}.`);
+    return reply([paragraph(md`Stopped the scheduled report in ${channelText(channel)} (it posted ${describeSchedule(removed.schedule)}).`)], { tone: 'ok' });
+  },
+});
+
+const watches = defineSubcommand({
+  name: 'watches',
+  summary: 'List the scheduled reports',
+  usage: 'report watches',
+  examples: ['report watches'],
+  args: z.object({}),
+  access: { self: GET_ANALYTICS },
+  async execute(ctx) {
+    const service = watchService(ctx);
+    const all = await service.list();
+    if (all.length === 0) {
+      return reply([paragraph('No scheduled reports.'), hint(md`Start one with ${commandCode(ctx, 'report', ['watch', '~channel', '--every', 'monday', '9:00'])}`)]);
+    }
+    const people = await ctx.users.byIds([...new Set(all.map((w) => w.createdBy))]);
+    const tz = userTimeZone(ctx.caller);
+    const rows: Text[][] = [];
+    for (const w of all) {
+      let where: Text = code(w.channelId);
+      try {
+        where = channelText(await ctx.api.getChannel(w.channelId), 'a direct message with me');
+      } catch {
+        where = md`${code(w.channelId)} (channel not readable)`;
+      }
+      const by = people.get(w.createdBy);
+      const next = await service.nextRunAt(w.channelId);
+      rows.push([where, describeSchedule(w.schedule), by ? userLabel(by) : w.createdBy, next !== undefined ? formatDateTime(next, tz) : '']);
+    }
+    return reply([paragraph(md`${all.length} scheduled ${all.length === 1 ? 'report' : 'reports'}:`), table(['Channel', 'When', 'Posted as', 'Next'], rows)]);
+  },
+});
+
 export default defineCommand({
   name: 'report',
-  summary: 'The workspace at a glance, with a chart of the last 30 days',
-  hint: '',
+  summary: 'The workspace at a glance, with a chart of the last 30 days; posted on a schedule with watch',
+  hint: '[watch [~channel] [--every monday 9:00] | unwatch [~channel] | watches]',
   ownTrigger: true,
-  subcommands: [report],
+  subcommands: [report, watch, unwatch, watches],
 });

@@ -15,6 +15,7 @@ import { z } from 'zod';
 import { defineCommand, defineSubcommand, type Requirement } from '../src/core/command.js';
 import { hint, md, paragraph, raw, reply, table, type Block, type Text } from '../src/core/reply.js';
 import type { User } from '../src/mattermost/models.js';
+import { USERS_WRITE } from './lib/admin-users.js';
 import { flag, pageFlag, rawWord, word } from './lib/args.js';
 import { nextPageHint, usageLine } from './lib/command-line.js';
 import { EXPORT_DEADLINE_MS, peopleFile, userListPages } from './lib/people-export.js';
@@ -149,7 +150,12 @@ const inactive = defineSubcommand({
       const args = ['inactive', ...(days !== 90 ? ['--days', days] : []), ...(team ? ['--team', team.name] : []), ...(includeBots ? ['--include-bots'] : [])];
       blocks.push(hint(nextPageHint(ctx, 'users', args, page + 1)));
     }
-    return reply(blocks);
+    // the listed people, by id (a name could mean someone else by the time of the click);
+    // offered only to a caller who may deactivate others (user.ts deactivate's rule for
+    // others; each row is checked again in the preview, and at Confirm)
+    const mayDeactivate = await ctx.perms.can(USERS_WRITE);
+    const followUps = mayDeactivate ? [{ name: `Deactivate these ${shown.length}`, text: `user deactivate ${shown.map((r) => r.user.id).join(' ')}`, style: 'danger' as const }] : [];
+    return reply(blocks, { followUps });
   },
 });
 

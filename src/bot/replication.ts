@@ -36,6 +36,7 @@ import type { MattermostApi } from '../mattermost/api.js';
 import type { Team } from '../mattermost/models.js';
 import type { PostClaims } from '../services/post-ledger.js';
 import { createHealthWatchService, type HealthWatchScheduler, type HealthWatchServiceOptions } from '../services/health-watch.js';
+import { createReportWatchService, type ReportWatchScheduler, type ReportWatchServiceOptions } from '../services/report-watch.js';
 import type { SlashRegistration, TeamRegistration } from '../services/slash-registration.js';
 import { createRedisStateStore, redactRedisUrl } from '../state/redis-state-store.js';
 import { createMemoryStateStore, type StateStore } from '../state/state-store.js';
@@ -85,6 +86,12 @@ export interface Replication {
   postClaims: PostClaims;
   /** health watches kept in the shared store, run by the leader; undefined when not shared */
   sharedWatches(opts: Omit<HealthWatchServiceOptions, 'store' | 'canAct'>): HealthWatchScheduler | undefined;
+  /**
+   * `/report watch` (src/services/report-watch.ts), kept in `state`: with replicas only the
+   * leader posts (started when elected, paused when deposed, fencing token confirmed before
+   * each post); with one replica it runs at once
+   */
+  reportWatches(opts: Omit<ReportWatchServiceOptions, 'state' | 'owner' | 'canAct'>): ReportWatchScheduler;
   /** registers (leader) or learns (follower) slash commands in `teams`, then starts the lease loop */
   startSlash(registration: SlashRegistration, teams: Team[], opts?: { concurrency?: number; signal?: AbortSignal }): Promise<void>;
   /** the bot was added to a team */
@@ -146,6 +153,7 @@ export function createReplication(opts: { config: Config; logger: Logger; deps?:
   let registration: SlashRegistration | undefined;
   let seenGeneration: string | undefined;
   let watches: HealthWatchScheduler | undefined;
+  let reportWatches: ReportWatchScheduler | undefined;
   const claimMs = deps.postClaimMs ?? opts.config.postClaimMs ?? POST_CLAIM_TTL_MS;
   /** posts another replica claimed: looked at again once their claim could have run out */
   const takeovers = new Map<string, NodeJS.Timeout>();
@@ -311,9 +319,11 @@ export function createReplication(opts: { config: Config; logger: Logger; deps?:
         async onElected(token) {
           await registerAll(token);
           await watches?.start();
+          await reportWatches?.start();
         },
         async onDeposed() {
           await watches?.pause();
+          await reportWatches?.pause();
         },
         async onTick(leading) {
           if (leading || !registration) return;
@@ -338,6 +348,11 @@ export function createReplication(opts: { config: Config; logger: Logger; deps?:
       watches = createHealthWatchService({ ...watchOpts, store: { state, owner: replicaId }, canAct: () => leader.confirm() });
       if (leader.isLeader()) void watches.start();
       return watches;
+    },
+    reportWatches(watchOpts) {
+      reportWatches = createReportWatchService({ ...watchOpts, state, owner: replicaId, ...(leader ? { canAct: () => leader.confirm() } : {}) });
+      if (!leader || leader.isLeader()) void reportWatches.start();
+      return reportWatches;
     },
     async startSlash(reg, list, o = {}) {
       registration = reg;
@@ -399,6 +414,7 @@ export function createReplication(opts: { config: Config; logger: Logger; deps?:
       for (const w of working.values()) clearInterval(w.timer);
       working.clear();
       takeovers.clear();
+      await reportWatches?.stop().catch((err: unknown) => log.warn({ err }, 'report watches did not stop cleanly'));
       await leader?.stop();
       if (owned) await state.close().catch((err: unknown) => log.warn({ err }, 'state store did not close cleanly'));
     },

@@ -22,6 +22,7 @@ import { createSlashRegistration, type SlashRegistration } from '../services/sla
 import { createSlashTrust, type SlashTrust } from '../services/slash-trust.js';
 import { createWsIntake, type WsIntake } from '../transports/ws-intake.js';
 import { auditPoster } from './audit-channel.js';
+import { reportWatchPoster } from './report-watches.js';
 import { renderAttachments } from '../render/attachments.js';
 import { createFileResponder } from '../render/file-answer.js';
 import { render, runInvocation, type BotRuntime, type BotUrls } from './runtime.js';
@@ -76,7 +77,10 @@ export interface BuiltServices {
 }
 
 /** Health watches, the audit trail, and the services every command sees. */
-export function buildServices(rt: BotRuntime, parts: { me: User; permissions: PermissionService; registry: Registry; policy: LoadedPolicy }): BuiltServices {
+export function buildServices(
+  rt: BotRuntime,
+  parts: { me: User; permissions: PermissionService; visibility: VisibilityService; registry: Registry; policy: LoadedPolicy },
+): BuiltServices {
   const { api, log, now, config } = rt;
   const { me: user, permissions: perms, registry } = parts;
   const botStatus = () => rt.status.snapshot();
@@ -86,8 +90,15 @@ export function buildServices(rt: BotRuntime, parts: { me: User; permissions: Pe
   const watches = makeWatches({ api, logger: log, botUserId: user.id, config });
   const auditPost = auditPoster(api, config.auditChannel);
   const audit = createAuditTrail(log, { ...(auditPost ? { post: auditPost } : {}), now });
+  const reportWatches = rt.replication.reportWatches({
+    logger: log,
+    now,
+    // reads `services` when a report is due (it is complete by then)
+    post: reportWatchPoster({ api, logger: log, registry, permissions: perms, visibility: parts.visibility, services: () => services, me: user, now }),
+  });
   const services: Services = {
     ...(watches ? { watches } : {}),
+    reportWatches,
     audit,
     botStatus,
     commands: () => registry.all(),

@@ -42,7 +42,7 @@ async function runSteps(rt: BotRuntime): Promise<void> {
   const { urls } = listening;
   const me = publish(rt, { me: await identify(rt) }).me;
   const { permissions, visibility } = createPermissionCaches(rt, me);
-  const { services, audit, auditPost, watches } = buildServices(rt, { me, permissions, registry, policy });
+  const { services, audit, auditPost, watches } = buildServices(rt, { me, permissions, visibility, registry, policy });
   publish(rt, { audit, watches });
   const { confirmations } = publish(rt, await buildInteractions(rt, { me, policy, permissions, audit, urls }));
   publish(rt, { dispatcher: buildDispatcher(rt, { registry, permissions, visibility, services, me, confirmations }) });

@@ -583,6 +583,11 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       throw new Stop({ ...reply([...lines, ...typed], { tone: 'info' }), buttons }, 'asked');
     }
     if (out.files?.length) out = await handOverFiles(out, inv, caller, ref, label(command, sub));
+    if (out.followUps) {
+      const { followUps, ...rest } = out;
+      const made = followUps.length && deps.interactions?.followUpButtons ? await deps.interactions.followUpButtons({ inv, caller, followUps }) : [];
+      out = made.length ? { ...rest, buttons: [...(rest.buttons ?? []), ...made] } : rest;
+    }
     return sub.sensitive || out.sensitive ? { ...out, sensitive: true, visibility: 'caller' } : out;
   }
 

@@ -4,7 +4,7 @@
  * knows nothing about tokens, posts or the state store.
  */
 import type { Invocation } from './command.js';
-import type { Reply, ReplyButton } from './reply.js';
+import type { FollowUp, Reply, ReplyButton } from './reply.js';
 import type { User } from '../mattermost/models.js';
 
 /** A command stopped before changing anything and previewed the change. */
@@ -35,4 +35,6 @@ export interface DispatchInteractions {
   needsApproval(command: string, subcommand: string): boolean;
   /** Posts the request to the approvals channel; returns what the requester is told. */
   requestApproval(req: ConfirmationRequest): Promise<Reply>;
+  /** signed buttons for a reply's follow-ups (Reply.followUps), clickable by the caller alone */
+  followUpButtons?(req: { inv: Invocation; caller: User; followUps: FollowUp[] }): Promise<ReplyButton[]>;
 }

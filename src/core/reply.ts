@@ -119,6 +119,22 @@ export interface Reply {
   dialog?: DialogRequest;
   /** files for the caller alone (see {@link ReplyFile}); the dispatcher hands them to the file responder */
   files?: ReplyFile[];
+  /**
+   * buttons that start another command as the caller (`users inactive`'s **Deactivate
+   * these N**): the dispatcher has them signed (src/services/confirmations.ts, kind
+   * `start`); a click runs `text` without `--yes`, so its own preview, confirmation and
+   * approval apply. Dropped where the bot offers no buttons.
+   */
+  followUps?: FollowUp[];
+}
+
+/** A button that starts a command (see {@link Reply.followUps}). */
+export interface FollowUp {
+  /** the button's label */
+  name: string;
+  /** the command to start, as typed without a trigger (at most 3,900 characters) */
+  text: string;
+  style?: ReplyButton['style'];
 }
 
 // ---------------------------------------------------------------------------
@@ -195,6 +211,7 @@ export function reply(blocks: Block[], opts: Partial<Omit<Reply, 'blocks'>> = {}
     ...(opts.buttons?.length ? { buttons: opts.buttons } : {}),
     ...(opts.dialog ? { dialog: opts.dialog } : {}),
     ...(opts.files?.length ? { files: opts.files } : {}),
+    ...(opts.followUps?.length ? { followUps: opts.followUps } : {}),
   };
 }
 

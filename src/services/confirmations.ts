@@ -35,7 +35,7 @@ import type { AuditEntry, Invocation, Logger } from '../core/command.js';
 import type { ApprovalPolicy, ApproverRule } from '../core/permissions/policy.js';
 import type { ConfirmationRequest, DispatchInteractions } from '../core/interactions.js';
 import { freshReads, type PermissionService } from '../core/permission-service.js';
-import { code, md, paragraph, raw, reply, type Reply, type ReplyButton, type Text } from '../core/reply.js';
+import { code, md, paragraph, raw, reply, type FollowUp, type Reply, type ReplyButton, type Text } from '../core/reply.js';
 import { createPrivateAnswers } from '../render/private-answer.js';
 import type { MattermostApi } from '../mattermost/api.js';
 import type { Channel } from '../mattermost/models.js';
@@ -50,8 +50,12 @@ const optionalId = z.union([id26, z.literal('')]);
 export const actionPayloadSchema = z
   .object({
     v: z.literal(1),
-    /** `run`: an approved request whose answer holds a secret, run when the requester clicks (online) */
-    kind: z.enum(['confirm', 'cancel', 'approve', 'deny', 'run']),
+    /**
+     * `run`: an approved request whose answer holds a secret, run when the requester clicks (online);
+     * `start`: a follow-up an answer offered (Reply.followUps): `text` runs without --yes, so its
+     * preview asks for Confirm (or approval) as if the requester had typed it
+     */
+    kind: z.enum(['confirm', 'cancel', 'approve', 'deny', 'run', 'start']),
     nonce: z.string().min(16).max(64),
     requester: id26,
     requesterName: z.string().max(64),
@@ -193,6 +197,65 @@ export function createConfirmations(deps: ConfirmationsDeps): Confirmations {
     return [button('confirm', 'Confirm', 'danger', { ...p, kind: 'confirm' }), button('cancel', 'Cancel', 'default', { ...p, kind: 'cancel' })];
   }
 
+  async function followUpButtons(req: { inv: Invocation; caller: { id: string; username: string }; followUps: FollowUp[] }): Promise<ReplyButton[]> {
+    const stored = deps.repliesStored(req.inv);
+    return req.followUps
+      .filter((f) => f.text.length <= 3_900)
+      .map((f, i) =>
+        button(`start${i}`, f.name, f.style ?? 'default', {
+          v: 1,
+          kind: 'start',
+          nonce: newNonce(),
+          requester: req.caller.id,
+          requesterName: req.caller.username,
+          text: f.text,
+          label: f.text.split(/\s+/).slice(0, 2).join(' ').slice(0, 100),
+          source: req.inv.source,
+          channelId: req.inv.channelId,
+          teamId: req.inv.teamId,
+          rootId: req.inv.rootId,
+          replyTo: req.inv.postId ?? '',
+          // a list is read for a while: the button works as long as an approval request
+          expiresAt: now() + approvalTtl,
+          stored,
+        }),
+      );
+  }
+
+  /**
+   * A follow-up clicked: `p.text` runs as the requester without --yes (rights read at the
+   * click, the preview and Confirm of the command itself); the answer with its buttons is
+   * posted where the list was: in the DM when it was stored, else as an ephemeral post
+   * (or, without that right, in the DM with the bot).
+   */
+  async function startFollowUp(p: ActionPayload): Promise<ActionResponse> {
+    const inv: Invocation = { source: p.source, text: p.text, userId: p.requester, channelId: p.channelId, teamId: p.teamId, rootId: p.rootId, privateReplies: true, receivedAt: now() };
+    let result: { reply: Reply; ref: string; outcome: string };
+    try {
+      result = await deps.dispatch(inv);
+    } catch (err) {
+      log.error({ err }, 'follow-up failed outside the dispatcher');
+      return ephemeral('Sorry, something went wrong while starting that.');
+    }
+    log.info({ command: p.label, requester: p.requester, outcome: result.outcome, ref: result.ref }, 'follow-up started by click');
+    if (!result.reply.buttons?.length || result.reply.sensitive) return ephemeral(rendered(result.reply));
+    const post = deps.renderPost(result.reply);
+    const body = { message: post.message, ...(post.props ? { props: post.props } : {}) };
+    try {
+      if (p.stored) await deps.api.createPost({ channel_id: p.channelId, ...body });
+      else if (deps.canEphemeral?.()) await deps.api.createEphemeralPost(p.requester, { channel_id: p.channelId, ...body });
+      else {
+        const dm = await deps.api.createDirectChannel(deps.botUserId, p.requester);
+        await deps.api.createPost({ channel_id: dm.id, ...body });
+        return ephemeral('The preview, with its Confirm button, is in your direct messages with me.');
+      }
+    } catch (err) {
+      log.error({ err, ref: result.ref }, 'follow-up preview could not be posted');
+      return ephemeral(`I couldn't post the preview (ref ${result.ref}); nothing was changed.`);
+    }
+    return {};
+  }
+
   const needsApproval = (command: string, sub: string): boolean => deps.approvals?.commands.has(sub ? `${command} ${sub}` : command) === true;
 
   function resolveApprovalsChannel(policy: ApprovalPolicy): Promise<Channel> {
@@ -302,7 +365,7 @@ export function createConfirmations(deps: ConfirmationsDeps): Confirmations {
       return finish(p, `${what}; nothing was changed. Run the command again if it is still needed.`);
     }
 
-    if (p.kind === 'confirm' || p.kind === 'cancel' || p.kind === 'run') {
+    if (p.kind === 'confirm' || p.kind === 'cancel' || p.kind === 'run' || p.kind === 'start') {
       if (req.user_id !== p.requester) {
         clog.info({}, 'click refused: not the requester');
         auditAs('refused', `${p.kind} clicked by someone else (${req.user_name || req.user_id})`);
@@ -346,6 +409,8 @@ export function createConfirmations(deps: ConfirmationsDeps): Confirmations {
     }
 
     switch (p.kind) {
+      case 'start':
+        return startFollowUp(p);
       case 'cancel':
         clog.info({}, 'cancelled by click');
         auditAs('cancelled', 'by click');
@@ -477,5 +542,5 @@ export function createConfirmations(deps: ConfirmationsDeps): Confirmations {
     await answers.send({ userId: p.requester }, message, ref, { preferDm: true });
   }
 
-  return { confirmButtons, needsApproval, requestApproval, click };
+  return { confirmButtons, needsApproval, requestApproval, followUpButtons, click };
 }

@@ -20,6 +20,7 @@ import type { PermissionService } from '../../src/core/permission-service.js';
 import { createPermissionService } from '../../src/core/permissions/service.js';
 import { createRegistry, type Registry } from '../../src/core/registry.js';
 import type { MattermostApi } from '../../src/mattermost/api.js';
+import type { User } from '../../src/mattermost/models.js';
 import { createRestApi } from '../../src/mattermost/rest-api.js';
 import { renderReply } from '../../src/render/markdown.js';
 import { createFileResponder } from '../../src/render/file-answer.js';
@@ -49,6 +50,10 @@ export interface Harness {
   permissions: PermissionService;
   registry: Registry;
   dispatcher: Dispatcher;
+  /** the services every command sees (a test may add one, such as `reportWatches`) */
+  services: Services;
+  /** the bot account */
+  me: User;
   /** audit entries written so far */
   audits: AuditEntry[];
   botUserId: string;
@@ -112,6 +117,8 @@ export async function createHarness(opts: HarnessOptions = {}): Promise<Harness>
       permissions,
       registry,
       dispatcher: d,
+      services,
+      me,
       audits,
       botUserId: me.id,
       async run(username, text, inv = {}) {
