@@ -47,6 +47,14 @@ export interface ServerProfile {
    * ("Add WebSocket broadcast hook and don't broadcast when other users were mentioned").
    */
   mentionsPerRecipient: boolean;
+  /**
+   * The router's 404 (`web/web.go` Handle404: no such route) is labelled `application/json`.
+   * 5.37's Handle404 writes the AppError JSON without setting a content type, so Go's
+   * sniffing labels it `text/plain; charset=utf-8` (measured on a real 5.37); 9.10's
+   * (`server/channels/web/web.go` Handle404) sets `application/json`. Where between the two
+   * it changed was not read: the switch is put at 6.0. Neither sends X-Request-Id or X-Version-Id there.
+   */
+  router404Json: boolean;
 }
 
 /** The profile of a current server (the sandbox's default, version 10.5.0). */
@@ -56,6 +64,7 @@ export const CURRENT_PROFILE: ServerProfile = {
   emptyActionAnswerOk: true,
   actionsCompat: 'current',
   mentionsPerRecipient: true,
+  router404Json: true,
 };
 
 /** The versions `--server-version` accepts by name (any a.b.c works; these are the ones run for real). */
@@ -78,5 +87,6 @@ export function serverProfile(version: string): ServerProfile {
     emptyActionAnswerOk: atLeast(5, 38),
     actionsCompat: atLeast(10, 0) ? 'current' : 'old',
     mentionsPerRecipient: atLeast(9, 3),
+    router404Json: atLeast(6, 0),
   };
 }
