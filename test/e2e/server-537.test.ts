@@ -97,6 +97,25 @@ describe('Mattermost 5.37 (sandbox version mode)', () => {
     expect(answersInThread(fake, other.id, BOT_ID)).toEqual([]);
   });
 
+  it("a guest's whois of someone they share a channel with answers the card: their channels read team by team (no GET /users/{id}/channels on 5.37)", async () => {
+    e2e = await startE2E({ version: '5.37' });
+    const { fake } = e2e;
+    const erin = userIdFor('erin');
+    fake.clearRequests();
+    // erin (a guest, acme:town-square only) shares town-square with dave
+    const seen = await fake.executeSlash('erin', 'acme:town-square', '/whois @dave');
+    expect(seen.error).toBeUndefined();
+    const text = (seen.response?.text ?? '').replace(/\u200b/g, '');
+    expect(text).not.toMatch(/No one matches/);
+    expect(text).toContain('@dave');
+    // the caller's channels came team by team; the missing route was never asked
+    expect(fake.requests.filter((r) => r.path === `/api/v4/users/${erin}/channels`)).toEqual([]);
+    expect(fake.requests.filter((r) => r.path === `/api/v4/users/${erin}/teams/${teamIdFor('acme')}/channels`).length).toBeGreaterThan(0);
+    // ivan (ops only) stays hidden from her
+    const hidden = await fake.executeSlash('erin', 'acme:town-square', '/whois @ivan');
+    expect((hidden.response?.text ?? '').replace(/\u200b/g, '')).toMatch(/No one matches/);
+  }, 30_000);
+
   it('a Confirm click goes through 5.37 (the bot answers the click with JSON, never an empty body)', async () => {
     e2e = await startE2E({ version: '5.37', env: { MMOPS_ACTIONS_SECRET: SECRET } });
     const { fake } = e2e;
