@@ -20,7 +20,7 @@ import {
   type Router,
 } from './http.js';
 import type { SandboxCore } from './core.js';
-import { clientPost } from './post-actions.js';
+import { addActionCookies, clientPost } from './post-actions.js';
 import { BUILT_IN_TRIGGERS, type SlashRunner } from './slash.js';
 import type { StoredCommand, StoredUser } from './store.js';
 
@@ -261,15 +261,19 @@ export function registerIntegrationRoutes(r: Router, core: SandboxCore, slash: S
       .safeParse(raw.data.post);
     if (!post.success) throw invalidBodyParam('post');
     if (!store.hasPermission(me, 'create_post_ephemeral')) throw forbidden(me.id, 'create_post_ephemeral');
-    // api4/post.go createEphemeralPost → SendEphemeralPost (keeps a given post id), the
-    // reply carries the action cookies and no integration (docs/mattermost-notes.md §8.1b)
+    // api4/post.go createEphemeralPost → SendEphemeralPost (keeps a given post id): the
+    // ephemeral_message event carries working cookies. SendEphemeralPost's ToJson strips the
+    // integrations on a shallow clone that shares the attachments (model/post.go Clone,
+    // StripActionIntegrations), so the handler's own AddPostActionCookies for its answer seals
+    // cookies without an integration: a click with those is 400 "no Integration in action
+    // cookie" (app/integration_action.go DoPostActionWithCookie). Measured on 5.37 and 9.10.
     const p = core.sendEphemeral(raw.data.user_id, post.data.channel_id, post.data.message ?? '', {
       rootId: post.data.root_id ?? '',
       props: post.data.props ?? {},
       authorId: me.id,
       ...(post.data.id ? { id: post.data.id } : {}),
     });
-    return ok(p, 201);
+    return ok(clientPost(addActionCookies(p, core.cookieSecret)), 201);
   });
 
   r.add('GET', '/posts/{post_id}', (ctx) => {

@@ -55,6 +55,14 @@ export interface ServerProfile {
    * it changed was not read: the switch is put at 6.0. Neither sends X-Request-Id or X-Version-Id there.
    */
   router404Json: boolean;
+  /**
+   * `GET /users/{id}/audits` with no row answers `null`: 9.10's
+   * `server/channels/store/sqlstore/audit_store.go` SqlAuditStore.Get leaves its slice nil when
+   * sqlx's Select finds nothing, and `api4/user.go` getUserAudits encodes it; 5.37's gorp
+   * Select (`store/sqlstore/audit_store.go`) gives `[]` (both measured on real servers). Where
+   * between the two it changed was not read: the switch is put at 6.0.
+   */
+  emptyAuditsNull: boolean;
 }
 
 /** The profile of a current server (the sandbox's default, version 10.5.0). */
@@ -65,6 +73,7 @@ export const CURRENT_PROFILE: ServerProfile = {
   actionsCompat: 'current',
   mentionsPerRecipient: true,
   router404Json: true,
+  emptyAuditsNull: true,
 };
 
 /** The versions `--server-version` accepts by name (any a.b.c works; these are the ones run for real). */
@@ -88,5 +97,6 @@ export function serverProfile(version: string): ServerProfile {
     actionsCompat: atLeast(10, 0) ? 'current' : 'old',
     mentionsPerRecipient: atLeast(9, 3),
     router404Json: atLeast(6, 0),
+    emptyAuditsNull: atLeast(6, 0),
   };
 }

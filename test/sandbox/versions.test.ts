@@ -23,9 +23,9 @@ afterEach(async () => {
 
 describe('server profiles', () => {
   it('switch each behaviour at the release the source changed it', () => {
-    expect(serverProfile('5.37')).toEqual({ version: '5.37.0', userChannelsRoute: false, emptyActionAnswerOk: false, actionsCompat: 'old', mentionsPerRecipient: false, router404Json: false });
+    expect(serverProfile('5.37')).toEqual({ version: '5.37.0', userChannelsRoute: false, emptyActionAnswerOk: false, actionsCompat: 'old', mentionsPerRecipient: false, router404Json: false, emptyAuditsNull: false });
     expect(serverProfile('6.1.0')).toMatchObject({ userChannelsRoute: true, emptyActionAnswerOk: true, mentionsPerRecipient: false });
-    expect(serverProfile('9.10.1')).toEqual({ version: '9.10.1', userChannelsRoute: true, emptyActionAnswerOk: true, actionsCompat: 'old', mentionsPerRecipient: true, router404Json: true });
+    expect(serverProfile('9.10.1')).toEqual({ version: '9.10.1', userChannelsRoute: true, emptyActionAnswerOk: true, actionsCompat: 'old', mentionsPerRecipient: true, router404Json: true, emptyAuditsNull: true });
     expect(serverProfile('10.5.0')).toMatchObject({ actionsCompat: 'current' });
     expect(() => serverProfile('latest')).toThrow(/not a server version/);
   });
@@ -134,6 +134,14 @@ describe('version mode on the wire', () => {
     const r = await apiAs(mm, tokenFor('alice'))('GET', `/users/${userIdFor('carol')}/audits`);
     expect(r.status).toBe(200);
     expect(r.text).toBe('null');
+  });
+
+  it('GET /users/{id}/audits answers [] on 5.37 when the user has no audit row (gorp Select)', async () => {
+    const mm = await start('5.37');
+    mm.store.audits = mm.store.audits.filter((a) => a.user_id !== userIdFor('carol'));
+    const r = await apiAs(mm, tokenFor('alice'))('GET', `/users/${userIdFor('carol')}/audits`);
+    expect(r.status).toBe(200);
+    expect(r.text).toBe('[]');
   });
 });
 
