@@ -71,7 +71,7 @@ export interface Manifest {
 /** Rights the runtime (not a command) uses; both are optional, with a fallback. */
 const RUNTIME_NEEDS: Manifest['runtimeNeeds'] = [
   {
-    permission: 'manage_own_slash_commands',
+    permission: 'manage_slash_commands',
     scope: 'team',
     purpose: 'register the slash commands in each team (without it: DMs and mentions only)',
   },

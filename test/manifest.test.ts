@@ -79,6 +79,6 @@ describe('manifest', () => {
       { permission: 'edit_other_users', scope: 'system' },
       { permission: 'manage_system', scope: 'system' },
     ]);
-    expect(m.runtimeNeeds.map((r) => r.permission)).toEqual(['manage_own_slash_commands', 'create_post_ephemeral']);
+    expect(m.runtimeNeeds.map((r) => r.permission)).toEqual(['manage_slash_commands', 'create_post_ephemeral']);
   });
 });

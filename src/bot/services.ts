@@ -62,7 +62,7 @@ export interface PermissionCaches {
 export function createPermissionCaches(rt: BotRuntime, me: User): PermissionCaches {
   const { api, log, now } = rt;
   const perms = createPermissionService({ api, allowBots: rt.config.allowBots, selfUserId: me.id, logger: log, now });
-  const visibility = createVisibilityService({ api, permissions: perms, logger: log, now });
+  const visibility = createVisibilityService({ api, permissions: perms, logger: log, now, serverVersion: () => rt.serverVersion });
   rt.metrics.setSources({ api: () => api.stats(), cache: () => perms.stats(), startedAt: now() });
   return { permissions: perms, visibility };
 }

@@ -216,7 +216,17 @@ function openSocket(url: string, headers: Record<string, string>, signal: AbortS
 
 /** Pulls `id` out of an AppError body, '' when there is none. */
 export function errorId(a: RawAnswer): string {
-  const parsed = z.object({ id: z.string() }).safeParse(a.json);
+  // read whatever the label: 5.37's router 404 (web/web.go Handle404) is AppError JSON
+  // labelled `text/plain; charset=utf-8`
+  let body = a.json;
+  if (body === undefined) {
+    try {
+      body = JSON.parse(a.text);
+    } catch {
+      body = undefined;
+    }
+  }
+  const parsed = z.object({ id: z.string() }).safeParse(body);
   return parsed.success ? parsed.data.id : '';
 }
 

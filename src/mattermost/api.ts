@@ -136,7 +136,7 @@ export interface MattermostApi {
    * `TeamId = ? OR TeamId = ''`, 5.37 and 9.10); the catch-up's listing on servers before 6.1.
    * A user with no channel there gets 404 `app.channel.get_channels.not_found.app_error`.
    */
-  getChannelsForTeamForUser(userId: string, teamId: string, o?: CallOptions): Promise<Channel[]>;
+  getChannelsForTeamForUser(userId: string, teamId: string, q?: { includeDeleted?: boolean }, o?: CallOptions): Promise<Channel[]>;
   /** GET /users/{id}/teams/members: the user's membership in each of its teams, one call */
   getTeamMembersForUser(userId: string, o?: CallOptions): Promise<TeamMember[]>;
 

@@ -226,6 +226,15 @@ function finalError(req: ApiRequest, err: AttemptError): Error {
   return new NetworkError(req.endpoint, err.reason, failure.type === 'timeout', req.kind === 'write' && !notSent);
 }
 
+/** `text` parsed as JSON, or undefined when it is none. */
+function jsonOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Maps a non-2xx response to an ApiError; the first rejection of the token itself is logged. */
 function createErrorMapper(redact: (s: string) => string, log: Logger, now: () => number) {
   let tokenRejectionLogged = false;
@@ -233,7 +242,9 @@ function createErrorMapper(redact: (s: string) => string, log: Logger, now: () =
     let id = '';
     let message = '';
     let requestId = raw.headers.get('x-request-id') ?? '';
-    const appError = raw.body.kind === 'json' ? appErrorSchema.safeParse(raw.body.value) : undefined;
+    // The AppError is read whatever the label: 5.37's router 404 (web/web.go Handle404) is an
+    // AppError JSON body labelled `text/plain; charset=utf-8` (no content type set, Go sniffs).
+    const appError = raw.body.kind === 'json' ? appErrorSchema.safeParse(raw.body.value) : raw.body.kind === 'text' ? appErrorSchema.safeParse(jsonOrUndefined(raw.body.value)) : undefined;
     if (appError?.success) {
       id = appError.data.id;
       message = appError.data.message;
@@ -448,12 +459,13 @@ function userAccountEndpoints(execute: Execute) {
         o,
       ),
 
-    getChannelsForTeamForUser: (userId, teamId, o) =>
+    getChannelsForTeamForUser: (userId, teamId, q, o) =>
       execute(
         {
           method: 'GET',
           path: '/users/{user_id}/teams/{team_id}/channels',
           params: { user_id: userId, team_id: teamId },
+          query: { include_deleted: q?.includeDeleted },
           kind: 'read',
           parse: json(z.array(channelSchema)),
         },

@@ -410,17 +410,20 @@ export async function startFakeMattermost(opts: StartOptions = {}): Promise<Fake
           return;
         }
         // web/web.go Handle404 (5.37 and 9.10) writes its AppError itself: detailed_error always
-        // set, no request_id in the body
+        // set, no request_id in the body, and — never passing the API handler that sets them —
+        // no X-Request-Id, X-Version-Id or Expires (measured on both). 5.37 sets no content type
+        // (Go sniffs text/plain; charset=utf-8); 9.10 says application/json (versions.ts).
         const missing = appError(404, 'api.context.404.app_error');
-        send({
-          status: 404,
-          json: {
-            id: missing.id,
-            message: missing.message,
-            detailed_error: `There doesn't appear to be an api call for the url='${fullPath}'.  Typo? are you missing a team_id or user_id as part of the url?`,
-            status_code: 404,
-          },
+        const text = JSON.stringify({
+          id: missing.id,
+          message: missing.message,
+          detailed_error: `There doesn't appear to be an api call for the url='${fullPath}'.  Typo? are you missing a team_id or user_id as part of the url?`,
+          status_code: 404,
         });
+        delete headers['X-Request-ID'];
+        delete headers['X-Version-Id'];
+        delete headers.Expires;
+        send({ status: 404, text, contentType: core.profile.router404Json ? 'application/json' : 'text/plain; charset=utf-8' });
         return;
       }
       const { token, queryToken } = tokenFromRequest(req);

@@ -20,7 +20,7 @@ import {
   type Router,
 } from './http.js';
 import type { SandboxCore } from './core.js';
-import { clientPost } from './post-actions.js';
+import { addActionCookies, clientPost } from './post-actions.js';
 import { BUILT_IN_TRIGGERS, type SlashRunner } from './slash.js';
 import type { StoredCommand, StoredUser } from './store.js';
 
@@ -62,9 +62,14 @@ export function registerIntegrationRoutes(r: Router, core: SandboxCore, slash: S
     BUILT_IN_TRIGGERS.includes(trigger) || [...store.commands.values()].some((c) => c.team_id === teamId && c.delete_at === 0 && c.trigger === trigger && c.id !== exceptId);
 
   /** The command if the caller may manage it; 404 to hide it otherwise (docs/mattermost-notes.md §6.15). */
-  const manageable = (me: StoredUser, id: string): StoredCommand => {
+  const viewable = (me: StoredUser, id: string): StoredCommand => {
     const cmd = store.commands.get(id);
-    if (!cmd || cmd.delete_at > 0 || !store.hasTeamPermission(me, cmd.team_id, 'manage_own_slash_commands')) throw notFound('store.sql_command.save.get.app_error');
+    if (!cmd || cmd.delete_at > 0 || !store.hasTeamPermission(me, cmd.team_id, 'manage_slash_commands')) throw notFound('store.sql_command.save.get.app_error');
+    return cmd;
+  };
+  /** update, delete, regen_token: also manage_others_slash_commands for someone else's (api4/command.go). */
+  const manageable = (me: StoredUser, id: string): StoredCommand => {
+    const cmd = viewable(me, id);
     if (cmd.creator_id !== me.id && !store.hasTeamPermission(me, cmd.team_id, 'manage_others_slash_commands')) throw forbidden(me.id, 'manage_others_slash_commands');
     return cmd;
   };
@@ -91,18 +96,22 @@ export function registerIntegrationRoutes(r: Router, core: SandboxCore, slash: S
     if (!isId(teamId)) throw invalidUrlParam('team_id');
     if (!store.hasTeamPermission(me, teamId, 'view_team')) throw forbidden(me.id, 'view_team');
     const customOnly = ctx.query.get('custom_only') === 'true';
-    const canOwn = store.hasTeamPermission(me, teamId, 'manage_own_slash_commands');
-    const canOthers = store.hasTeamPermission(me, teamId, 'manage_others_slash_commands');
+    // api4/command.go listCommands (5.37; 9.10 server/channels/api4/command.go the same):
+    // custom_only needs manage_slash_commands and gives every command of the team as stored
+    // (app ListTeamCommands, tokens included); otherwise the built-ins plus the team's
+    // commands, sanitized: all of them with manage_slash_commands (ListAllCommands), only the
+    // autocomplete ones without (ListAutocompleteCommands). There is no manage_own_slash_commands.
+    const canManage = store.hasTeamPermission(me, teamId, 'manage_slash_commands');
     const team = [...store.commands.values()].filter((c) => c.team_id === teamId && c.delete_at === 0);
     if (customOnly) {
-      if (!canOwn) throw forbidden(me.id, 'manage_own_slash_commands');
-      return ok(team.filter((c) => canOthers || c.creator_id === me.id).map((c) => ({ ...c })));
+      if (!canManage) throw forbidden(me.id, 'manage_slash_commands');
+      return ok(team.map((c) => ({ ...c })));
     }
     const builtIns = ['away', 'dnd', 'echo', 'help', 'join', 'leave', 'msg', 'online', 'offline', 'shrug'].map((t) => ({
       id: '', token: '', create_at: 0, update_at: 0, delete_at: 0, creator_id: '', team_id: '', trigger: t, method: '', username: '', icon_url: '',
       auto_complete: true, auto_complete_desc: '', auto_complete_hint: '', display_name: t, description: '', url: '',
     }));
-    const custom = team.map((c) => (canOthers || (canOwn && c.creator_id === me.id) ? { ...c } : sanitized(c)));
+    const custom = team.filter((c) => canManage || c.auto_complete).map(sanitized);
     return ok([...builtIns, ...custom]);
   });
 
@@ -119,7 +128,7 @@ export function registerIntegrationRoutes(r: Router, core: SandboxCore, slash: S
     const me = caller(ctx);
     const body = parseBody(ctx, commandBody, 'command');
     validateCommand(body);
-    if (!store.hasTeamPermission(me, body.team_id, 'manage_own_slash_commands')) throw forbidden(me.id, 'manage_own_slash_commands');
+    if (!store.hasTeamPermission(me, body.team_id, 'manage_slash_commands')) throw forbidden(me.id, 'manage_slash_commands');
     const creator = body.creator_id || me.id;
     if (creator !== me.id && !store.hasTeamPermission(me, body.team_id, 'manage_others_slash_commands')) throw forbidden(me.id, 'manage_others_slash_commands');
     const trigger = body.trigger.toLowerCase();
@@ -151,7 +160,8 @@ export function registerIntegrationRoutes(r: Router, core: SandboxCore, slash: S
 
   r.add('GET', '/commands/{command_id}', (ctx) => {
     enabled();
-    return ok({ ...manageable(caller(ctx), idParam(ctx, 'command_id')) });
+    // api4/command.go getCommand: view_team and manage_slash_commands, no check of the creator
+    return ok({ ...viewable(caller(ctx), idParam(ctx, 'command_id')) });
   });
 
   r.add('PUT', '/commands/{command_id}', (ctx) => {
@@ -251,15 +261,19 @@ export function registerIntegrationRoutes(r: Router, core: SandboxCore, slash: S
       .safeParse(raw.data.post);
     if (!post.success) throw invalidBodyParam('post');
     if (!store.hasPermission(me, 'create_post_ephemeral')) throw forbidden(me.id, 'create_post_ephemeral');
-    // api4/post.go createEphemeralPost → SendEphemeralPost (keeps a given post id), the
-    // reply carries the action cookies and no integration (docs/mattermost-notes.md §8.1b)
+    // api4/post.go createEphemeralPost → SendEphemeralPost (keeps a given post id): the
+    // ephemeral_message event carries working cookies. SendEphemeralPost's ToJson strips the
+    // integrations on a shallow clone that shares the attachments (model/post.go Clone,
+    // StripActionIntegrations), so the handler's own AddPostActionCookies for its answer seals
+    // cookies without an integration: a click with those is 400 "no Integration in action
+    // cookie" (app/integration_action.go DoPostActionWithCookie). Measured on 5.37 and 9.10.
     const p = core.sendEphemeral(raw.data.user_id, post.data.channel_id, post.data.message ?? '', {
       rootId: post.data.root_id ?? '',
       props: post.data.props ?? {},
       authorId: me.id,
       ...(post.data.id ? { id: post.data.id } : {}),
     });
-    return ok(p, 201);
+    return ok(clientPost(addActionCookies(p, core.cookieSecret)), 201);
   });
 
   r.add('GET', '/posts/{post_id}', (ctx) => {

@@ -294,8 +294,9 @@ export function registerUserRoutes(r: Router, core: SandboxCore): void {
     const list = store.audits.filter((a) => a.user_id === id).sort((a, b) => b.create_at - a.create_at);
     const page = pageOf(list, p);
     // api4/user.go getUserAudits encodes the store's nil slice when there is no row (9.10:
-    // json.NewEncoder(w).Encode(audits), seen on a real 9.10): the answer is `null`
-    return ok(page.length > 0 ? page : null);
+    // json.NewEncoder(w).Encode(audits), seen on a real 9.10): the answer is `null`; 5.37's
+    // gorp Select gives `[]` (seen on a real 5.37; versions.ts emptyAuditsNull)
+    return ok(page.length > 0 ? page : core.profile.emptyAuditsNull ? null : []);
   });
 
   r.add('PUT', '/users/{user_id}/mfa', (ctx) => {

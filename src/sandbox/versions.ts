@@ -65,6 +65,22 @@ export interface ServerProfile {
    * so from 6.1; 6.0 was not read.
    */
   timedDnd: boolean;
+  /**
+   * The router's 404 (`web/web.go` Handle404: no such route) is labelled `application/json`.
+   * 5.37's Handle404 writes the AppError JSON without setting a content type, so Go's
+   * sniffing labels it `text/plain; charset=utf-8` (measured on a real 5.37); 9.10's
+   * (`server/channels/web/web.go` Handle404) sets `application/json`. Where between the two
+   * it changed was not read: the switch is put at 6.0. Neither sends X-Request-Id or X-Version-Id there.
+   */
+  router404Json: boolean;
+  /**
+   * `GET /users/{id}/audits` with no row answers `null`: 9.10's
+   * `server/channels/store/sqlstore/audit_store.go` SqlAuditStore.Get leaves its slice nil when
+   * sqlx's Select finds nothing, and `api4/user.go` getUserAudits encodes it; 5.37's gorp
+   * Select (`store/sqlstore/audit_store.go`) gives `[]` (both measured on real servers). Where
+   * between the two it changed was not read: the switch is put at 6.0.
+   */
+  emptyAuditsNull: boolean;
 }
 
 /** The profile of a current server (the sandbox's default, version 10.5.0). */
@@ -76,6 +92,8 @@ export const CURRENT_PROFILE: ServerProfile = {
   mentionsPerRecipient: true,
   gmMentionsEveryone: true,
   timedDnd: true,
+  router404Json: true,
+  emptyAuditsNull: true,
 };
 
 /** The versions `--server-version` accepts by name (any a.b.c works; these are the ones run for real). */
@@ -100,5 +118,7 @@ export function serverProfile(version: string): ServerProfile {
     mentionsPerRecipient: atLeast(9, 3),
     gmMentionsEveryone: atLeast(9, 1),
     timedDnd: atLeast(6, 1),
+    router404Json: atLeast(6, 0),
+    emptyAuditsNull: atLeast(6, 0),
   };
 }

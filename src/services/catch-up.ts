@@ -26,9 +26,9 @@
  */
 import type { Logger } from '../core/command.js';
 import type { MattermostApi } from '../mattermost/api.js';
-import { atLeast, parseServerVersion } from '../mattermost/compat.js';
-import { isApiError, ProtocolError } from '../mattermost/errors.js';
+import { ProtocolError } from '../mattermost/errors.js';
 import type { Channel, Post } from '../mattermost/models.js';
+import { createUserChannels } from '../mattermost/user-channels.js';
 import type { BeginOutcome, PostLedger } from './post-ledger.js';
 
 /** GetPostsSince's row limit (server/channels/store/sqlstore/post_store.go GetPostsSince: LIMIT 1000). */
@@ -123,64 +123,24 @@ export function createCatchUp(opts: CatchUpOptions): CatchUp {
     return out;
   }
 
-  /** How the bot's channels are listed: decided on the first pass, then kept. */
-  let listing: 'undecided' | 'user' | 'teams' = 'undecided';
-  let warnedNoTeam = false;
-
-  function byTeams(why: string): void {
-    listing = 'teams';
-    log.info({ listing: 'teams', why }, `catch-up reads the bot's channels team by team (GET /users/{id}/teams/{team_id}/channels, DMs and group messages included): ${why}`);
-  }
+  /** How the bot's channels are listed (src/mattermost/user-channels.ts): decided on the first pass, then kept. */
+  const lister = createUserChannels({
+    api: opts.api,
+    ...(opts.serverVersion ? { serverVersion: opts.serverVersion } : {}),
+    logger: log,
+    label: "catch-up reads the bot's channels",
+    noTeamWarning: 'the bot is in no team: on this server its DMs can only be listed through a team, so posts sent while it was away are not read; add the bot to a team',
+  });
 
   async function channelsOfBot(): Promise<Channel[]> {
-    if (listing === 'undecided') {
-      const v = parseServerVersion(opts.serverVersion?.() ?? '');
-      if (v && !atLeast(v, 6, 1)) byTeams(`Mattermost ${v.text} has no GET /users/{id}/channels (6.1+)`);
+    try {
+      return await lister.list(opts.botUserId, {});
+    } catch (err) {
+      // a user in no channel at all gets a streamed answer that is not JSON
+      // (api4/channel.go getChannelsForUser writes `[` before its first query fails)
+      if (err instanceof ProtocolError) return [];
+      throw err;
     }
-    if (listing !== 'teams') {
-      try {
-        const list = await opts.api.getChannelsForUser(opts.botUserId, {});
-        if (listing === 'undecided') {
-          listing = 'user';
-          log.info({ listing: 'user' }, "catch-up reads the bot's channels with GET /users/{id}/channels");
-        }
-        return list;
-      } catch (err) {
-        // a user in no channel at all gets a streamed answer that is not JSON
-        // (api4/channel.go getChannelsForUser writes `[` before its first query fails)
-        if (err instanceof ProtocolError) return [];
-        // the router's 404 (web/web.go Handle404): the endpoint does not exist on this server
-        if (isApiError(err) && err.status === 404 && err.serverErrorId === 'api.context.404.app_error') byTeams('GET /users/{id}/channels answered 404 (a server before 6.1)');
-        else throw err;
-      }
-    }
-    return channelsByTeam();
-  }
-
-  /** Every channel of the bot, one call per team (DMs and group messages come with each: kept once). */
-  async function channelsByTeam(): Promise<Channel[]> {
-    const teams = (await opts.api.getTeamsForUser(opts.botUserId)).filter((t) => t.delete_at === 0);
-    if (teams.length === 0) {
-      if (!warnedNoTeam) {
-        warnedNoTeam = true;
-        log.warn({}, "the bot is in no team: on this server its DMs can only be listed through a team, so posts sent while it was away are not read; add the bot to a team");
-      }
-      return [];
-    }
-    warnedNoTeam = false;
-    const seen = new Map<string, Channel>();
-    for (const team of teams) {
-      let list: Channel[];
-      try {
-        list = await opts.api.getChannelsForTeamForUser(opts.botUserId, team.id);
-      } catch (err) {
-        // no channel of the bot there, and no DM at all (sqlstore GetChannels: no row → 404)
-        if (isApiError(err) && err.status === 404 && err.serverErrorId === 'app.channel.get_channels.not_found.app_error') continue;
-        throw err;
-      }
-      for (const c of list) if (!seen.has(c.id)) seen.set(c.id, c);
-    }
-    return [...seen.values()];
   }
 
   async function pass(reason: string): Promise<CatchUpReport> {

@@ -193,7 +193,7 @@ export function createSlashRegistration(opts: SlashRegistrationOptions): SlashRe
       return `the server rejected MM_BOT_TOKEN, so no slash command is registered in team ${team.name}`;
     }
     if (err.status === 403) {
-      return `the bot account lacks the manage_own_slash_commands permission in team ${team.name}, so no slash command is registered there; DMs and mentions still work`;
+      return `the bot account lacks the manage_slash_commands permission in team ${team.name}, so no slash command is registered there; DMs and mentions still work`;
     }
     if (err.status === 401) {
       return `the server refused to register slash commands in team ${team.name} (${err.serverMessage || 'no reason given'}); DMs and mentions still work`;

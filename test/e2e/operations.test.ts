@@ -138,7 +138,7 @@ describe('start-up', () => {
     expect(reports.length).toBeGreaterThan(0);
     for (const r of reports) {
       expect(r.registered).toEqual([]);
-      expect(r.error).toContain('manage_own_slash_commands');
+      expect(r.error).toContain('manage_slash_commands');
     }
     // DMs still work
     const dm = await e2e.fake.postAs('alice', '@mmops', 'slowpoke');

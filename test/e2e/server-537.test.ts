@@ -30,10 +30,14 @@ describe('Mattermost 5.37 (sandbox version mode)', () => {
   it('answers with X-Version-Id 5.37 and has no GET /users/{id}/channels (the router 404)', async () => {
     e2e = await startE2E({ version: '5.37' });
     const { fake } = e2e;
+    const me = await fetch(`${fake.url}/api/v4/users/me`, { headers: { Authorization: `Bearer ${e2e.config.botToken}` } });
+    expect(me.headers.get('x-version-id')).toMatch(/^5\.37\.0\./);
     const res = await fetch(`${fake.url}/api/v4/users/${BOT_ID}/channels`, { headers: { Authorization: `Bearer ${e2e.config.botToken}` } });
-    expect(res.headers.get('x-version-id')).toMatch(/^5\.37\.0\./);
     expect(res.status).toBe(404);
-    expect(await res.json()).toMatchObject({ id: 'api.context.404.app_error', status_code: 404 });
+    // web/web.go Handle404 on 5.37: AppError JSON labelled text/plain, without the API headers
+    expect(res.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+    expect(res.headers.get('x-version-id')).toBeNull();
+    expect(JSON.parse(await res.text())).toMatchObject({ id: 'api.context.404.app_error', status_code: 404 });
     // the start-up line names what is degraded on this version
     const degraded = e2e.log.entries.filter((l) => l.msg.startsWith('degraded on Mattermost 5.37.0'));
     expect(degraded).toHaveLength(1);
@@ -92,6 +96,25 @@ describe('Mattermost 5.37 (sandbox version mode)', () => {
     expect(answersInThread(fake, both.id, BOT_ID)).toHaveLength(1);
     expect(answersInThread(fake, other.id, BOT_ID)).toEqual([]);
   });
+
+  it("a guest's whois of someone they share a channel with answers the card: their channels read team by team (no GET /users/{id}/channels on 5.37)", async () => {
+    e2e = await startE2E({ version: '5.37' });
+    const { fake } = e2e;
+    const erin = userIdFor('erin');
+    fake.clearRequests();
+    // erin (a guest, acme:town-square only) shares town-square with dave
+    const seen = await fake.executeSlash('erin', 'acme:town-square', '/whois @dave');
+    expect(seen.error).toBeUndefined();
+    const text = (seen.response?.text ?? '').replace(/\u200b/g, '');
+    expect(text).not.toMatch(/No one matches/);
+    expect(text).toContain('@dave');
+    // the caller's channels came team by team; the missing route was never asked
+    expect(fake.requests.filter((r) => r.path === `/api/v4/users/${erin}/channels`)).toEqual([]);
+    expect(fake.requests.filter((r) => r.path === `/api/v4/users/${erin}/teams/${teamIdFor('acme')}/channels`).length).toBeGreaterThan(0);
+    // ivan (ops only) stays hidden from her
+    const hidden = await fake.executeSlash('erin', 'acme:town-square', '/whois @ivan');
+    expect((hidden.response?.text ?? '').replace(/\u200b/g, '')).toMatch(/No one matches/);
+  }, 30_000);
 
   it('a Confirm click goes through 5.37 (the bot answers the click with JSON, never an empty body)', async () => {
     e2e = await startE2E({ version: '5.37', env: { MMOPS_ACTIONS_SECRET: SECRET } });

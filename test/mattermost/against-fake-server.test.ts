@@ -6,6 +6,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ApiError } from '../../src/mattermost/errors.js';
 import { type WsEvent, parseJsonString, postSchema } from '../../src/mattermost/models.js';
 import { createRestApi } from '../../src/mattermost/rest-api.js';
+import { createUserChannels } from '../../src/mattermost/user-channels.js';
+import { createMemoryLogger } from '../helpers/logger.js';
 import { type MattermostSocket, createWebSocketClient } from '../../src/mattermost/websocket.js';
 import { type FakeMattermost, startFakeMattermost } from '../../src/sandbox/fake-server.js';
 import { SANDBOX_BOT_TOKEN, userIdFor } from '../../src/sandbox/seed.js';
@@ -139,5 +141,31 @@ describe('WebSocket against the fake server', () => {
     mm.revokeToken(SANDBOX_BOT_TOKEN);
     await eventually(() => expect(socket?.state().authRejected).toBe(true));
     expect(socket.state().connected).toBe(false);
+  });
+});
+
+describe('the router 404 of a 5.37 (sandbox version mode)', () => {
+  it('is read as an AppError although labelled text/plain: the catch-up and visibility switch to team by team on it', async () => {
+    const old = await startFakeMattermost({ version: '5.37' });
+    try {
+      const api = createRestApi({ url: old.url, token: SANDBOX_BOT_TOKEN });
+      const err = await api.getChannelsForUser(userIdFor('mmops'), {}).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ApiError);
+      expect(err).toMatchObject({ status: 404, serverErrorId: 'api.context.404.app_error', serverMessage: 'Sorry, we could not find the page.' });
+      // the wire really was text/plain (the mapping reads the id regardless of the label)
+      const raw = old.requests.filter((r) => r.path === `/api/v4/users/${userIdFor('mmops')}/channels`);
+      expect(raw.map((r) => r.status)).toEqual([404]);
+      const res = await fetch(`${old.url}/api/v4/users/${userIdFor('mmops')}/channels`, { headers: { Authorization: `Bearer ${SANDBOX_BOT_TOKEN}` } });
+      expect(res.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+      // the version unknown: the first router 404 switches the lister to team by team
+      const log = createMemoryLogger();
+      const lister = createUserChannels({ api, logger: log, label: 'test reads' });
+      const channels = await lister.list(userIdFor('mmops'), {});
+      expect(lister.listing).toBe('teams');
+      expect(channels.length).toBeGreaterThan(0);
+      expect(log.entries.filter((l) => l.msg.startsWith('test reads team by team'))).toHaveLength(1);
+    } finally {
+      await old.close();
+    }
   });
 });

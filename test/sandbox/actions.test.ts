@@ -214,7 +214,16 @@ describe('ephemeral posts with actions', () => {
     expect(mm.posts.some((p) => p.id === post.id)).toBe(false);
 
     reply = json({});
-    const r = await mm.clickAction('ann', post.id, 'approve');
+    // the REST answer's cookie carries no integration (SendEphemeralPost stripped the shared
+    // attachments before createEphemeralPost sealed it; real 5.37 and 9.10): 400, never called
+    const rest = await mm.clickAction('ann', post.id, 'approve', { cookie: action.cookie });
+    expect(rest.status).toBe(400);
+    expect(rest.body).toMatchObject({ id: 'api.post.do_action.action_integration.app_error' });
+    expect(seen).toHaveLength(0);
+    // the ephemeral_message event's cookie works (the webapp clicks with it)
+    const eventCookie = JSON.parse(got.data.post).props.attachments[0].actions[0].cookie;
+    expect(eventCookie).not.toBe(action.cookie);
+    const r = await mm.clickAction('ann', post.id, 'approve', { cookie: eventCookie });
     expect(r.status).toBe(200);
     expect(seen[0]?.body).toMatchObject({ post_id: post.id, user_id: userIdFor('ann'), channel_id: townSquare(), team_domain: 'acme', context: { op: 'approve', sig: 's3cret' } });
     ann.close();
@@ -239,7 +248,10 @@ describe('ephemeral posts with actions', () => {
 
   it('checks read access to the cookie channel', async () => {
     const r = await bot()('POST', '/posts/ephemeral', { user_id: userIdFor('dave'), post: { channel_id: channelIdFor('ops', 'incidents'), message: 'x', props: withActions({ id: 'approve' }) } });
-    const res = await mm.clickAction('dave', r.json.id, 'approve', { cookie: r.json.props.attachments[0].actions[0].cookie });
+    const sent = mm.ephemeral.find((e) => e.post.id === r.json.id)?.post as { props: { attachments: Array<{ actions: Array<{ cookie: string }> }> } } | undefined;
+    const cookie = sent?.props.attachments[0]?.actions[0]?.cookie;
+    if (!cookie) throw new Error('the ephemeral_message post has no cookie');
+    const res = await mm.clickAction('dave', r.json.id, 'approve', { cookie });
     expect(res.status).toBe(403);
     expect(seen).toHaveLength(0);
   });

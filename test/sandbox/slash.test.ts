@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createPublicKey, verify as cryptoVerify } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { ALL_PERMISSIONS } from '../../src/sandbox/role-catalog.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeMattermost, type FakeMattermost } from '../../src/sandbox/fake-server.js';
 import { SANDBOX_BOT_TOKEN, channelIdFor, teamIdFor, tokenFor, userIdFor } from '../../src/sandbox/seed.js';
@@ -264,9 +265,10 @@ describe('signed trigger_id and the client config', () => {
 });
 
 describe('command tokens only for those who may manage the command', () => {
-  it('custom_only needs manage_own_slash_commands; others\' tokens need manage_others_slash_commands', async () => {
+  it('custom_only needs manage_slash_commands (no manage_own_slash_commands on either server) and lists every command with its token', async () => {
     const acme = teamIdFor('acme');
-    // dave (plain member of acme) lacks manage_own_slash_commands there
+    expect(ALL_PERMISSIONS).not.toContain('manage_own_slash_commands');
+    // dave (plain member of acme) lacks manage_slash_commands there
     expect((await apiAs(mm, tokenFor('dave'))('GET', `/commands?team_id=${acme}&custom_only=true`)).status).toBe(403);
     // without custom_only he gets a sanitized list: the trigger, never the token
     const plain = await apiAs(mm, tokenFor('dave'))('GET', `/commands?team_id=${acme}`);
@@ -275,6 +277,26 @@ describe('command tokens only for those who may manage the command', () => {
     // alice (system admin) may manage others' commands: she sees the token
     const admin = await apiAs(mm, tokenFor('alice'))('GET', `/commands?team_id=${acme}&custom_only=true`);
     expect((admin.json as Array<{ trigger: string; token: string }>).find((c) => c.trigger === 'mmops')?.token).toBe(commandToken);
+  });
+
+  it('a member holding manage_slash_commands (team_user on a 5.37 with integrations open to all) lists and reads every command of the team', async () => {
+    const acme = teamIdFor('acme');
+    const teamUser = mm.store.roles.get('team_user');
+    if (!teamUser) throw new Error('no team_user role');
+    const before = [...teamUser.permissions];
+    teamUser.permissions = [...before, 'manage_slash_commands'];
+    try {
+      const list = await apiAs(mm, tokenFor('dave'))('GET', `/commands?team_id=${acme}&custom_only=true`);
+      expect(list.status).toBe(200);
+      const ours = (list.json as Array<{ id: string; trigger: string; token: string }>).find((c) => c.trigger === 'mmops');
+      // app ListTeamCommands: as stored, someone else's token included
+      expect(ours?.token).toBe(commandToken);
+      expect((await apiAs(mm, tokenFor('dave'))('GET', `/commands/${ours?.id}`)).status).toBe(200);
+      // changing someone else's command still needs manage_others_slash_commands: 403
+      expect((await apiAs(mm, tokenFor('dave'))('PUT', `/commands/${ours?.id}/regen_token`)).status).toBe(403);
+    } finally {
+      teamUser.permissions = before;
+    }
   });
 
   it('PUT /commands/{id}/regen_token gives a new token; the old one stops reaching the integration', async () => {

@@ -23,9 +23,9 @@ afterEach(async () => {
 
 describe('server profiles', () => {
   it('switch each behaviour at the release the source changed it', () => {
-    expect(serverProfile('5.37')).toEqual({ version: '5.37.0', userChannelsRoute: false, emptyActionAnswerOk: false, actionsCompat: 'old', mentionsPerRecipient: false, gmMentionsEveryone: false, timedDnd: false });
+    expect(serverProfile('5.37')).toEqual({ version: '5.37.0', userChannelsRoute: false, emptyActionAnswerOk: false, actionsCompat: 'old', mentionsPerRecipient: false, gmMentionsEveryone: false, timedDnd: false, router404Json: false, emptyAuditsNull: false });
     expect(serverProfile('6.1.0')).toMatchObject({ userChannelsRoute: true, emptyActionAnswerOk: true, mentionsPerRecipient: false });
-    expect(serverProfile('9.10.1')).toEqual({ version: '9.10.1', userChannelsRoute: true, emptyActionAnswerOk: true, actionsCompat: 'old', mentionsPerRecipient: true, gmMentionsEveryone: true, timedDnd: true });
+    expect(serverProfile('9.10.1')).toEqual({ version: '9.10.1', userChannelsRoute: true, emptyActionAnswerOk: true, actionsCompat: 'old', mentionsPerRecipient: true, gmMentionsEveryone: true, timedDnd: true, router404Json: true, emptyAuditsNull: true });
     expect(serverProfile('9.0.0')).toMatchObject({ gmMentionsEveryone: false });
     expect(serverProfile('6.0.0')).toMatchObject({ timedDnd: false });
     expect(serverProfile('6.1.0')).toMatchObject({ timedDnd: true });
@@ -61,6 +61,29 @@ describe('version mode on the wire', () => {
     const n = await apiAs(newer, SANDBOX_BOT_TOKEN)('GET', `/users/${BOT}/channels`);
     expect(n.status).toBe(200);
     expect(Array.isArray(n.json)).toBe(true);
+  });
+
+  it('the router 404 (web/web.go Handle404): AppError JSON labelled text/plain on 5.37, application/json on 9.10; no X-Request-Id or X-Version-Id on either', async () => {
+    const old = await start('5.37');
+    const r = await apiAs(old, SANDBOX_BOT_TOKEN)('GET', '/nosuchroute/x');
+    expect(r.status).toBe(404);
+    expect(r.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+    expect(r.headers.get('x-request-id')).toBeNull();
+    expect(r.headers.get('x-version-id')).toBeNull();
+    expect(JSON.parse(r.text)).toMatchObject({ id: 'api.context.404.app_error', status_code: 404 });
+    // an AppError of an API handler keeps its JSON label and both headers
+    const handled = await apiAs(old, SANDBOX_BOT_TOKEN)('GET', `/users/${'x'.repeat(26)}`);
+    expect(handled.status).toBe(404);
+    expect(handled.headers.get('content-type')).toBe('application/json');
+    expect(handled.headers.get('x-request-id')).toBeTruthy();
+    expect(handled.headers.get('x-version-id')).toMatch(/^5\.37\.0\./);
+    const newer = await start('9.10');
+    const n = await apiAs(newer, SANDBOX_BOT_TOKEN)('GET', '/nosuchroute/x');
+    expect(n.status).toBe(404);
+    expect(n.headers.get('content-type')).toBe('application/json');
+    expect(n.headers.get('x-request-id')).toBeNull();
+    expect(n.headers.get('x-version-id')).toBeNull();
+    expect(n.json).toMatchObject({ id: 'api.context.404.app_error' });
   });
 
   it('GET /users/{id}/teams/{team_id}/channels lists the team channels plus every DM (team_id ""), and 404s with no row', async () => {
@@ -150,6 +173,14 @@ describe('version mode on the wire', () => {
     const r = await apiAs(mm, tokenFor('alice'))('GET', `/users/${userIdFor('carol')}/audits`);
     expect(r.status).toBe(200);
     expect(r.text).toBe('null');
+  });
+
+  it('GET /users/{id}/audits answers [] on 5.37 when the user has no audit row (gorp Select)', async () => {
+    const mm = await start('5.37');
+    mm.store.audits = mm.store.audits.filter((a) => a.user_id !== userIdFor('carol'));
+    const r = await apiAs(mm, tokenFor('alice'))('GET', `/users/${userIdFor('carol')}/audits`);
+    expect(r.status).toBe(200);
+    expect(r.text).toBe('[]');
   });
 });
 

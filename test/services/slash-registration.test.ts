@@ -189,9 +189,9 @@ describe('slash registration', () => {
     const { reg, log } = make(server.api);
     const report = await reg.registerTeam(team);
     expect(report.registered).toEqual([]);
-    expect(report.error).toContain('manage_own_slash_commands');
+    expect(report.error).toContain('manage_slash_commands');
     expect(report.error).toContain('DMs and mentions still work');
-    expect(log.entries.some((e) => e.level === 'warn' && e.msg.includes('manage_own_slash_commands'))).toBe(true);
+    expect(log.entries.some((e) => e.level === 'warn' && e.msg.includes('manage_slash_commands'))).toBe(true);
     expect(reg.bindings()).toEqual([]);
   });
 

@@ -94,6 +94,24 @@ async function withSocket<T>(ctx: CheckContext, fn: (sock: Socket) => Promise<T>
 
 const postIn = (f: Frame): unknown => (typeof f.data?.post === 'string' ? JSON.parse(f.data.post) : undefined);
 
+/**
+ * An ephemeral post with one action, to the bot's own user, and both of its cookies: the one
+ * in the REST answer and the one in the `ephemeral_message` event. Only the event's works: the
+ * answer's is sealed after SendEphemeralPost stripped the integrations from the shared
+ * attachments (app/post.go SendEphemeralPost, model/post.go Clone; api4/post.go
+ * createEphemeralPost), so it carries none. The webapp clicks with the event's.
+ */
+async function ephemeralWithCookies(ctx: CheckContext, sock: Socket, channelId: string, message: string, path: string): Promise<{ id: string; restCookie: string; cookie: string; text: string }> {
+  const a = await ctx.admin.post('/posts/ephemeral', { user_id: ctx.adminUser.id, post: { channel_id: channelId, message, props: actionProps(ctx, path, [{ id: 'mmopsok' }]) } });
+  ensure(a.status === 201, `POST /posts/ephemeral: ${statusLine(a)}`);
+  const p = postedSchema.parse(a.json);
+  const ev = await sock.waitFor((f) => f.event === 'ephemeral_message' && z.object({ id: z.string() }).safeParse(postIn(f)).data?.id === p.id, WAIT);
+  ensure(ev, 'no ephemeral_message for the ephemeral post');
+  const seen = postedSchema.safeParse(postIn(ev));
+  ensure(seen.success, 'the ephemeral_message post does not parse');
+  return { id: p.id, restCookie: String(actionsOf(p.props)[0]?.cookie ?? ''), cookie: String(actionsOf(seen.data.props)[0]?.cookie ?? ''), text: `${a.text}${String(ev.data?.post ?? '')}` };
+}
+
 /** A trigger id in the server's format, signed with a key the server never published. */
 function forgedTrigger(userId: string, at: number): string {
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
@@ -275,38 +293,38 @@ export const actionChecks: Check[] = [
   },
   {
     id: 'actions.ephemeral-cookie',
-    what: 'POST /posts/ephemeral with actions: each action has an encrypted cookie, no integration; a click with it reaches the integration; no cookie → 404, a tampered one or another post’s → 400',
+    what: 'POST /posts/ephemeral with actions: each action has an encrypted cookie, no integration; a click with the ephemeral_message event’s cookie reaches the integration, one with the REST answer’s is 400 (it carries no integration); no cookie → 404, a tampered one or another post’s → 400',
     dependsOn: 'buttons on ephemeral confirmations (slash and mention answers)',
     notes: '§8.1, §8.3',
     kind: 'scratch',
     async run(ctx) {
-      const path = `/act-${rand()}`;
-      const channelId = await scratchTown(ctx);
-      const mk = () => ctx.admin.post('/posts/ephemeral', { user_id: ctx.adminUser.id, post: { channel_id: channelId, message: 'mmops contract check (ephemeral buttons)', props: actionProps(ctx, path, [{ id: 'mmopsok' }]) } });
-      const a = await mk();
-      const b = await mk();
-      ensure(a.status === 201 && b.status === 201, `POST /posts/ephemeral: ${statusLine(a)}`);
-      const pa = postedSchema.parse(a.json);
-      const pb = postedSchema.parse(b.json);
-      const cookie = actionsOf(pa.props)[0]?.cookie;
-      ensure(typeof cookie === 'string' && cookie.length > 0, 'the action has no cookie');
-      ensure(!a.text.includes(SECRET) && !Buffer.from(cookie, 'base64').toString('latin1').includes(SECRET), 'the integration is readable by the client');
-      const none = await click(ctx, pa.id, 'mmopsok');
-      ensure(none.status === 404, `no cookie: ${statusLine(none)}`);
-      const raw = Buffer.from(cookie, 'base64');
-      raw[raw.length - 1] = (raw[raw.length - 1] ?? 0) ^ 1;
-      const tampered = await click(ctx, pa.id, 'mmopsok', { cookie: raw.toString('base64') });
-      ensure(tampered.status === 400, `tampered cookie: ${statusLine(tampered)}`);
-      const swapped = await click(ctx, pb.id, 'mmopsok', { cookie });
-      ensure(swapped.status === 400, `another post's cookie: ${statusLine(swapped)}`);
-      ensure(!(await ctx.callback.waitFor(path, 300)), 'a refused click reached the integration');
-      const ok = await click(ctx, pa.id, 'mmopsok', { cookie });
-      const req = await reached(ctx, path, `click: ${statusLine(ok)}`);
-      if ('status' in req) return req;
-      const body = z.object({ post_id: z.string(), user_id: z.string(), context: z.record(z.string(), z.unknown()) }).safeParse(JSON.parse(req.body));
-      ensure(body.success && body.data.post_id === pa.id && body.data.user_id === ctx.adminUser.id && body.data.context.secret === SECRET, 'the request does not carry the ephemeral post, clicker and context');
-      ensure(ok.status === 200, `click: ${statusLine(ok)}`);
-      return pass('cookie, no integration; no cookie 404, tampered 400, other post 400; with cookie → integration');
+      return withSocket(ctx, async (sock) => {
+        const path = `/act-${rand()}`;
+        const channelId = await scratchTown(ctx);
+        const a = await ephemeralWithCookies(ctx, sock, channelId, 'mmops contract check (ephemeral buttons)', path);
+        const b = await ephemeralWithCookies(ctx, sock, channelId, 'mmops contract check (ephemeral buttons)', path);
+        const { cookie } = a;
+        ensure(cookie.length > 0 && a.restCookie.length > 0, 'the action has no cookie');
+        ensure(!a.text.includes(SECRET) && !Buffer.from(cookie, 'base64').toString('latin1').includes(SECRET), 'the integration is readable by the client');
+        const none = await click(ctx, a.id, 'mmopsok');
+        ensure(none.status === 404, `no cookie: ${statusLine(none)}`);
+        const raw = Buffer.from(cookie, 'base64');
+        raw[raw.length - 1] = (raw[raw.length - 1] ?? 0) ^ 1;
+        const tampered = await click(ctx, a.id, 'mmopsok', { cookie: raw.toString('base64') });
+        ensure(tampered.status === 400, `tampered cookie: ${statusLine(tampered)}`);
+        const swapped = await click(ctx, b.id, 'mmopsok', { cookie });
+        ensure(swapped.status === 400, `another post's cookie: ${statusLine(swapped)}`);
+        const rest = await click(ctx, a.id, 'mmopsok', { cookie: a.restCookie });
+        ensure(rest.status === 400 && errorId(rest) === 'api.post.do_action.action_integration.app_error', `the REST answer's cookie: ${statusLine(rest)}, not 400 (no integration in it)`);
+        ensure(!(await ctx.callback.waitFor(path, 300)), 'a refused click reached the integration');
+        const ok = await click(ctx, a.id, 'mmopsok', { cookie });
+        const req = await reached(ctx, path, `click: ${statusLine(ok)}`);
+        if ('status' in req) return req;
+        const body = z.object({ post_id: z.string(), user_id: z.string(), context: z.record(z.string(), z.unknown()) }).safeParse(JSON.parse(req.body));
+        ensure(body.success && body.data.post_id === a.id && body.data.user_id === ctx.adminUser.id && body.data.context.secret === SECRET, 'the request does not carry the ephemeral post, clicker and context');
+        ensure(ok.status === 200, `click: ${statusLine(ok)}`);
+        return pass("cookie, no integration; no cookie 404, tampered 400, other post 400, the REST answer's 400; the event's → integration");
+      });
     },
   },
   {
@@ -319,12 +337,8 @@ export const actionChecks: Check[] = [
       return withSocket(ctx, async (sock) => {
         const path = `/act-${rand()}`;
         const channelId = await scratchTown(ctx);
-        const mk = async () => {
-          const a = await ctx.admin.post('/posts/ephemeral', { user_id: ctx.adminUser.id, post: { channel_id: channelId, message: 'mmops contract check (ephemeral update)', props: actionProps(ctx, path, [{ id: 'mmopsok' }]) } });
-          ensure(a.status === 201, `POST /posts/ephemeral: ${statusLine(a)}`);
-          const p = postedSchema.parse(a.json);
-          return { id: p.id, cookie: String(actionsOf(p.props)[0]?.cookie ?? '') };
-        };
+        // clicked with the ephemeral_message event's cookie, as the webapp does
+        const mk = () => ephemeralWithCookies(ctx, sock, channelId, 'mmops contract check (ephemeral update)', path);
         const e1 = await mk();
         ctx.callback.respond(path, { body: JSON.stringify({ ephemeral_text: 'mmops contract check: ephemeral text' }) });
         const t = await click(ctx, e1.id, 'mmopsok', { cookie: e1.cookie });

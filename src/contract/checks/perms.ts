@@ -70,8 +70,8 @@ async function probes(ctx: CheckContext): Promise<Probe[]> {
       ask: () => ctx.user.get(`/teams/${teamId}/members`, { page: 0, per_page: 1 }),
     });
     out.push({
-      label: 'manage_own_slash_commands (GET /commands?custom_only=true)',
-      req: { permission: 'manage_own_slash_commands', scope: 'team' },
+      label: 'manage_slash_commands (GET /commands?custom_only=true)',
+      req: { permission: 'manage_slash_commands', scope: 'team' },
       where: { teamId },
       ask: () => ctx.user.get('/commands', { team_id: teamId, custom_only: true }),
     });

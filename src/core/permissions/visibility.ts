@@ -17,6 +17,9 @@
  * memberships or roles. Events about channels the bot is not in never reach it, so
  * the TTL bounds how stale the set can be.
  *
+ * The caller's channels come from src/mattermost/user-channels.ts (the catch-up's lister):
+ * before 6.1 there is no GET /users/{id}/channels, so they are read team by team.
+ *
  * Failure policy: when the bot may not read what the rule needs (403/404, or the
  * server's unreadable empty channel list), that part counts as empty: the caller sees
  * fewer people, never more. Network and server errors are thrown (nothing is cached).
@@ -31,6 +34,7 @@ import type { Logger, Requirement } from '../command.js';
 import type { CallOptions, MattermostApi } from '../../mattermost/api.js';
 import { isApiError, ProtocolError } from '../../mattermost/errors.js';
 import type { WsEvent } from '../../mattermost/models.js';
+import { createUserChannels } from '../../mattermost/user-channels.js';
 import type { PermissionService } from '../permission-service.js';
 import { createLruTtlCache } from './cache.js';
 
@@ -55,7 +59,9 @@ export interface VisibilityService {
 
 export interface VisibilityServiceOptions {
   /** the bot's API client */
-  api: Pick<MattermostApi, 'getTeamsForUser' | 'getChannelsForUser' | 'getTeamMembers' | 'getChannelMembers'>;
+  api: Pick<MattermostApi, 'getTeamsForUser' | 'getChannelsForUser' | 'getChannelsForTeamForUser' | 'getTeamMembers' | 'getChannelMembers'>;
+  /** the server's version (`a.b.c`, '' while unknown): before 6.1 a caller's channels are read team by team */
+  serverVersion?: () => string;
   /** decides `view_members` (system, then per team) */
   permissions: Pick<PermissionService, 'check'>;
   /** how long a computed viewer is trusted (default 30 s, like the permission cache) */
@@ -125,6 +131,13 @@ export function createVisibilityService(opts: VisibilityServiceOptions): Visibil
   const log = (opts.logger ?? silentLogger).child({ component: 'visibility' });
   const cache = createLruTtlCache<Viewer>({ ttlMs: opts.ttlMs ?? 30_000, maxEntries: opts.maxEntries ?? 1_000, now });
   const inflight = new Map<string, Promise<Viewer>>();
+  // the caller's channels on every version (src/mattermost/user-channels.ts; before 6.1 team by team)
+  const channelsOf = createUserChannels({
+    api,
+    ...(opts.serverVersion ? { serverVersion: opts.serverVersion } : {}),
+    logger: log,
+    label: "visibility reads a caller's channels",
+  });
   /** bumped by every invalidation: a computation started before it is not stored */
   let generation = 0;
 
@@ -170,7 +183,7 @@ export function createVisibilityService(opts: VisibilityServiceOptions): Visibil
     // every channel the caller belongs to, archived ones, DMs and group messages included
     let channelIds: string[] = [];
     try {
-      channelIds = (await api.getChannelsForUser(userId, { includeDeleted: true })).map((c) => c.id);
+      channelIds = (await channelsOf.list(userId, { includeDeleted: true })).map((c) => c.id);
     } catch (e) {
       if (e instanceof ProtocolError) {
         // api4/channel.go getChannelsForUser streams: for someone in no channel it answers
