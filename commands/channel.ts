@@ -120,7 +120,7 @@ const add = defineSubcommand({
     );
     const run = await runRows(toAdd, (u) => ctx.api.addChannelMember(channel.id, u.id));
     auditRun(ctx, 'channel add', scopeOf(channel), rows, run);
-    return resultReply(heading, rows, run, ADD_WORDS);
+    return resultReply(heading, rows, run, ADD_WORDS, { name: `${channel.name}-channel-add`, at: ctx.now() });
   },
 });
 
@@ -176,7 +176,7 @@ const remove = defineSubcommand({
     });
     const run = await runRows(toRemove, (u) => ctx.api.removeChannelMember(channel.id, u.id));
     auditRun(ctx, 'channel remove', scopeOf(channel), rows, run);
-    return resultReply(heading, rows, run, REMOVE_WORDS);
+    return resultReply(heading, rows, run, REMOVE_WORDS, { name: `${channel.name}-channel-remove`, at: ctx.now() });
   },
 });
 

@@ -18,7 +18,7 @@ import { isApiError } from '../src/mattermost/errors.js';
 import type { Team, TeamMember, User } from '../src/mattermost/models.js';
 import { ADD_TO_TEAM, INVITE_TO_TEAM, MANAGE_TEAM_ROLES, REMOVE_FROM_TEAM, askFirst, botUserId, serverSays, WHO_THE_NAMES_ARE, usageFor, userArg } from './lib/admin-users.js';
 import { flag, rawWord, word, words } from './lib/args.js';
-import { auditRun, decideRows, nothingToDo, previewWhat, resolveRows, resultReply, rowPins, rowSubjects, rowsIn, runRows, type BatchWords } from './lib/batch.js';
+import { auditRun, decideRows, resultFile, nothingToDo, previewWhat, resolveRows, resultReply, rowPins, rowSubjects, rowsIn, runRows, type BatchWords } from './lib/batch.js';
 import { resolveBatch, uniqueRefs, unresolvedBlocks } from './lib/lookup.js';
 import { clip, isTeamGuest, teamRoles, userLabel } from './lib/people.js';
 import { teamInScope } from './lib/scope.js';
@@ -38,6 +38,34 @@ const ADD_USAGE = 'team add <team> @user … [--yes]';
 export const MAX_BATCH = 256;
 /** Adding more people than this at once asks to confirm first (a mistyped list is costly to undo). */
 export const CONFIRM_ADD_OVER = 5;
+
+/** Every name of a `team add` as result-file records (commands/lib/batch.ts RESULT_HEADER), in the order given. */
+function addRecords(
+  refs: readonly string[],
+  resolved: Awaited<ReturnType<typeof resolveBatch>>,
+  out: { added: User[]; already: User[]; deactivated: User[]; failed: Array<{ user: User; why: string }> },
+): string[][] {
+  const byRef = new Map(resolved.found.map((f) => [f.ref, f.user]));
+  const ambiguous = new Map(resolved.ambiguous.map((a) => [a.ref, a.candidates]));
+  const notFound = new Set(resolved.notFound);
+  const ids = (us: User[]): Set<string> => new Set(us.map((u) => u.id));
+  const added = ids(out.added);
+  const already = ids(out.already);
+  const deactivated = ids(out.deactivated);
+  const failed = new Map(out.failed.map((f) => [f.user.id, f.why]));
+  return refs.map((ref) => {
+    const u = byRef.get(ref);
+    if (!u) {
+      if (ambiguous.has(ref)) return [ref, '', '', 'ambiguous', `matches ${(ambiguous.get(ref) ?? []).map((c) => `@${c}`).join(', ')}`];
+      return notFound.has(ref) ? [ref, '', '', 'not found', ''] : [ref, '', '', 'already so', 'the same person as another row'];
+    }
+    const who = [ref, u.username, u.id];
+    if (added.has(u.id)) return [...who, 'added', ''];
+    if (already.has(u.id)) return [...who, 'already so', 'already a member'];
+    if (deactivated.has(u.id)) return [...who, 'not allowed', 'deactivated'];
+    return [...who, 'failed', failed.get(u.id) ?? 'not added'];
+  });
+}
 
 const add = defineSubcommand({
   name: 'add',
@@ -108,7 +136,8 @@ const add = defineSubcommand({
     const unresolved = unresolvedBlocks(resolved);
     blocks.push(...unresolved);
     const clean = !failed.length && !unresolved.length && !deactivated.length;
-    return reply(blocks, { tone: clean ? 'ok' : 'warning' });
+    const files = toAdd.length ? [resultFile(`${team.name}-team-add`, addRecords(refs, resolved, { added, already, deactivated, failed }), ctx.now())] : [];
+    return reply(blocks, { tone: clean ? 'ok' : 'warning', files });
   },
 });
 
@@ -164,7 +193,7 @@ const remove = defineSubcommand({
     });
     const run = await runRows(toRemove, (u) => ctx.api.removeTeamMember(team.id, u.id));
     auditRun(ctx, 'team remove', `team:${team.name}`, rows, run);
-    return resultReply(heading, rows, run, REMOVE_WORDS);
+    return resultReply(heading, rows, run, REMOVE_WORDS, { name: `${team.name}-team-remove`, at: ctx.now() });
   },
 });
 

@@ -116,7 +116,7 @@ async function setActiveMany(ctx: CommandContext<{ target: string; more: string[
   });
   const run = await runRows(toChange, (u) => ctx.api.updateUserActive(u.id, active));
   auditRun(ctx, active ? 'user activate' : 'user deactivate', 'system', rows, run);
-  return resultReply(heading, rows, run, words);
+  return resultReply(heading, rows, run, words, { name: active ? 'user-activate' : 'user-deactivate', at: ctx.now() });
 }
 
 /**

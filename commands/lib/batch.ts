@@ -11,7 +11,8 @@
  */
 import type { CommandContext } from '../../src/core/command.js';
 import { invalidInput } from '../../src/core/errors.js';
-import { list, md, paragraph, reply, title, type Block, type Reply } from '../../src/core/reply.js';
+import { list, md, paragraph, reply, title, type Block, type Reply, type ReplyFile } from '../../src/core/reply.js';
+import { csvText, datedFileName } from '../../src/render/csv.js';
 import { isApiError } from '../../src/mattermost/errors.js';
 import type { User } from '../../src/mattermost/models.js';
 import { WHO_THE_NAMES_ARE } from './admin-users.js';
@@ -191,8 +192,54 @@ export async function runRows(users: readonly User[], act: (u: User) => Promise<
   return { outcomes, notDone: [] };
 }
 
-/** The answer after a run: counts, each group's first rows, failures and what was not reached. */
-export function resultReply(heading: string, rows: readonly Row[], run: { outcomes: RowOutcome[]; notDone: User[]; stopped?: string }, words: BatchWords): Reply {
+/** The result file's columns, one record per row of the command. */
+export const RESULT_HEADER = ['input', 'user', 'user id', 'outcome', 'reason'] as const;
+
+const GROUP_OUTCOME: Record<Exclude<RowGroup, 'change'>, string> = {
+  already: 'already so',
+  not_allowed: 'not allowed',
+  not_found: 'not found',
+  ambiguous: 'ambiguous',
+};
+
+/**
+ * Every row of a run as CSV records (input, resolved user, outcome, reason), in the order
+ * the rows were given: a row that was to change is done, failed (the server's reason) or
+ * not done (the batch stopped before it); the others keep the preview's group and reason.
+ */
+export function resultRecords(rows: readonly Row[], run: { outcomes: RowOutcome[]; notDone: User[]; stopped?: string }, words: BatchWords): string[][] {
+  const outcome = new Map(run.outcomes.map((o) => [o.user.id, o]));
+  const notDone = new Set(run.notDone.map((u) => u.id));
+  return rows.map((r) => {
+    const user = r.user ? [r.user.username, r.user.id] : ['', ''];
+    if (r.group !== 'change') return [r.ref, ...user, GROUP_OUTCOME[r.group], r.why ?? ''];
+    const o = r.user ? outcome.get(r.user.id) : undefined;
+    if (o?.ok) return [r.ref, ...user, words.done.toLowerCase(), ''];
+    if (o) return [r.ref, ...user, 'failed', o.why ?? 'refused'];
+    if (r.user && notDone.has(r.user.id)) return [r.ref, ...user, 'not done', `the batch stopped before this row (${run.stopped ?? 'an error'})`];
+    return [r.ref, ...user, 'not done', ''];
+  });
+}
+
+/**
+ * The result file of a batch, e.g. `ops-team-remove-2026-12-07.csv` (the team or channel,
+ * the command, the day): the CSV writer's formula guard applies to every cell
+ * (src/render/csv.ts), so a hostile name stays text. Delivered privately like any reply's
+ * files (src/render/file-answer.ts).
+ */
+export function resultFile(name: string, records: readonly (readonly string[])[], at: number): ReplyFile {
+  const bytes = new TextEncoder().encode(`\ufeff${csvText([RESULT_HEADER, ...records])}`);
+  return { name: datedFileName(name, at, 'csv'), mimeType: 'text/csv', body: () => bytes };
+}
+
+/** The answer after a run: counts, each group's first rows, failures and what was not reached; `file`: the result CSV's name (scope and command). */
+export function resultReply(
+  heading: string,
+  rows: readonly Row[],
+  run: { outcomes: RowOutcome[]; notDone: User[]; stopped?: string },
+  words: BatchWords,
+  file?: { name: string; at: number },
+): Reply {
   const done = run.outcomes.filter((o) => o.ok);
   const failed = run.outcomes.filter((o) => !o.ok);
   const blocks: Block[] = [title(md`${heading}: ${done.length} ${words.done.toLowerCase()}`)];
@@ -208,7 +255,7 @@ export function resultReply(heading: string, rows: readonly Row[], run: { outcom
     blocks.push(paragraph(`Stopped before ${run.notDone.length} more (${run.stopped ?? 'an error'}); not done: ${firstRows(asRows(run.notDone))}. Run the command again for them.`));
   }
   const clean = failed.length === 0 && run.notDone.length === 0 && rows.every((r) => r.group === 'change' || r.group === 'already');
-  return reply(blocks, { tone: clean ? 'ok' : 'warning' });
+  return reply(blocks, { tone: clean ? 'ok' : 'warning', ...(file ? { files: [resultFile(file.name, resultRecords(rows, run, words), file.at)] } : {}) });
 }
 
 /** The answer when nothing would change: each group, and no question. */
