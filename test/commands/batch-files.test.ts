@@ -57,7 +57,8 @@ describe('the result file of a batch', () => {
     expect(rows).toHaveLength(5);
     // uploaded into the DM, not where the command was typed
     const upload = h.fake.requests.find((q) => q.method === 'POST' && q.path === '/api/v4/files');
-    expect(upload?.query.channel_id).not.toBe(r.result.channelId);
+    const dm = [...h.fake.store.channels.values()].find((c) => c.type === 'D' && c.name.split('__').includes(userIdFor('alice')) && c.name.split('__').includes(h.botUserId));
+    expect(upload?.query.channel_id).toBe(dm?.id);
   });
 
   it('user deactivate of several: one record per person, done or already so', async () => {
