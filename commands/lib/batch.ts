@@ -16,6 +16,7 @@ import { csvText, datedFileName } from '../../src/render/csv.js';
 import { isApiError } from '../../src/mattermost/errors.js';
 import type { User } from '../../src/mattermost/models.js';
 import { WHO_THE_NAMES_ARE } from './admin-users.js';
+import { badRowsLine, listFromAttachment, MAX_LIST_ROWS, type ListFromFile } from './list-file.js';
 import { resolveBatch, uniqueRefs } from './lookup.js';
 import { clip, userLabel } from './people.js';
 
@@ -50,10 +51,10 @@ type Ctx = Pick<CommandContext, 'users' | 'api' | 'signal' | 'invocation' | 'ser
  * then everyone found read again from the server in one call, so the checks decide on
  * current roles and states (never the directory cache, docs/mattermost-notes.md §6 item 24).
  */
-export async function resolveRows(ctx: Ctx, words: string[], usage: string): Promise<Row[]> {
+export async function resolveRows(ctx: Ctx, words: string[], usage: string, max = MAX_ROWS): Promise<Row[]> {
   const refs = uniqueRefs(words);
-  if (refs.length === 0) throw invalidInput('Name the people, e.g. @ann @bob.', usage);
-  if (refs.length > MAX_ROWS) throw invalidInput(`That is ${refs.length} people; name at most ${MAX_ROWS} at a time.`, usage);
+  if (refs.length === 0) throw invalidInput('Name the people, e.g. @ann @bob (or attach a .csv or .txt list in a DM).', usage);
+  if (refs.length > max) throw invalidInput(`That is ${refs.length} people; name at most ${max} at a time${max === MAX_ROWS ? ' (or attach them as a list file in a DM)' : ''}.`, usage);
   if (ctx.invocation.text.length > MAX_TEXT) throw invalidInput(`That command is too long to confirm (${ctx.invocation.text.length} characters, at most ${MAX_TEXT}); split the list.`, usage);
   const resolved = await resolveBatch(ctx, refs);
   const fresh = new Map((await ctx.api.getUsersByIds(resolved.found.map((f) => f.user.id))).map((u) => [u.id, u]));
@@ -71,6 +72,31 @@ export async function resolveRows(ctx: Ctx, words: string[], usage: string): Pro
   }
   return rows;
 }
+
+/**
+ * The names typed and, when the command came by DM with a list file attached, the file's
+ * rows after them (commands/lib/list-file.ts): up to MAX_LIST_ROWS then instead of MAX_ROWS.
+ */
+export async function namesAndFile(ctx: Ctx & Pick<CommandContext, 'caller' | 'log'>, typed: string[]): Promise<{ words: string[]; file?: ListFromFile; max: number }> {
+  const file = await listFromAttachment(ctx);
+  return file ? { words: [...typed, ...file.refs], file, max: MAX_LIST_ROWS } : { words: typed, max: MAX_ROWS };
+}
+
+/** What the preview and the answer say about a list file: where the rows came from, and the rows skipped. */
+export function fileLines(file: ListFromFile | undefined): string[] {
+  if (!file) return [];
+  const skipped = badRowsLine(file);
+  return [`From ${clip(file.name, 64)}: ${file.refs.length} ${file.refs.length === 1 ? 'row' : 'rows'}.`, ...(skipped ? [skipped] : [])];
+}
+
+/** The rows a list file skipped, as result-file records (after the people). */
+export const skippedRecords = (file: ListFromFile | undefined): string[][] => (file?.bad ?? []).map((b) => [`line ${b.line}`, '', '', 'skipped', b.why]);
+
+/**
+ * The command that confirms a batch: the names the preview resolved, or for a list file the
+ * command alone (the names come from the file; retyped, it needs the file attached again).
+ */
+export const confirmArgs = (file: ListFromFile | undefined, args: string[], names: string[]): string[] => (file ? args : [...args, ...names]);
 
 /** Applies `decide` to every resolved row, in order (one decision per person). */
 export async function decideRows(rows: Row[], decide: (user: User) => Promise<Decision> | Decision): Promise<Row[]> {
@@ -135,8 +161,8 @@ export function countsLine(rows: readonly Row[]): string {
  * commands/lib/admin-users.ts); it ends with a line break so that "Nothing has been changed
  * yet" comes on a line of its own.
  */
-export function previewWhat(headline: string, rows: readonly Row[], words: BatchWords): string {
-  return `${[headline, countsLine(rows), ...groupLines(rows, words)].join('\n')}\n`;
+export function previewWhat(headline: string, rows: readonly Row[], words: BatchWords, file?: ListFromFile): string {
+  return `${[headline, ...fileLines(file), countsLine(rows), ...groupLines(rows, words)].join('\n')}\n`;
 }
 
 /** The pin whose refusal says that the preview's groups (who will change, who is left as is, and why) moved. */
@@ -238,11 +264,13 @@ export function resultReply(
   rows: readonly Row[],
   run: { outcomes: RowOutcome[]; notDone: User[]; stopped?: string },
   words: BatchWords,
-  file?: { name: string; at: number },
+  file?: { name: string; at: number; list?: ListFromFile },
 ): Reply {
   const done = run.outcomes.filter((o) => o.ok);
   const failed = run.outcomes.filter((o) => !o.ok);
   const blocks: Block[] = [title(md`${heading}: ${done.length} ${words.done.toLowerCase()}`)];
+  const fromFile = fileLines(file?.list);
+  if (fromFile.length) blocks.push(paragraph(fromFile.join('\n')));
   const asRows = (us: User[]): Row[] => us.map((u) => ({ ref: u.username, user: u, group: 'change' }));
   if (done.length) blocks.push(paragraph(`${words.done} (${done.length}): ${firstRows(asRows(done.map((o) => o.user)))}`));
   const others = groupLines(
@@ -255,13 +283,13 @@ export function resultReply(
     blocks.push(paragraph(`Stopped before ${run.notDone.length} more (${run.stopped ?? 'an error'}); not done: ${firstRows(asRows(run.notDone))}. Run the command again for them.`));
   }
   const clean = failed.length === 0 && run.notDone.length === 0 && rows.every((r) => r.group === 'change' || r.group === 'already');
-  return reply(blocks, { tone: clean ? 'ok' : 'warning', ...(file ? { files: [resultFile(file.name, resultRecords(rows, run, words), file.at)] } : {}) });
+  return reply(blocks, { tone: clean ? 'ok' : 'warning', ...(file ? { files: [resultFile(file.name, [...resultRecords(rows, run, words), ...skippedRecords(file.list)], file.at)] } : {}) });
 }
 
 /** The answer when nothing would change: each group, and no question. */
-export function nothingToDo(heading: string, rows: readonly Row[], words: BatchWords): Reply {
-  const clean = rows.every((r) => r.group === 'already');
-  return reply([title(md`${heading}: nothing to change`), paragraph([countsLine(rows), ...groupLines(rows, words)].join('\n'))], { tone: clean ? 'info' : 'warning' });
+export function nothingToDo(heading: string, rows: readonly Row[], words: BatchWords, file?: ListFromFile): Reply {
+  const clean = rows.every((r) => r.group === 'already') && !file?.bad.length;
+  return reply([title(md`${heading}: nothing to change`), paragraph([...fileLines(file), countsLine(rows), ...groupLines(rows, words)].join('\n'))], { tone: clean ? 'info' : 'warning' });
 }
 
 /**

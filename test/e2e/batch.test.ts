@@ -347,3 +347,33 @@ describe('help', () => {
     expect(team).toContain('team remove <team> @user … [--yes]');
   }, 30_000);
 });
+
+describe('a list from a file, confirmed with the button', () => {
+  it('the DM with a CSV previews the file\u2019s rows; Confirm reads the same file again and removes them, by id', async () => {
+    e2e = await startE2E({ env: { MMOPS_ACTIONS_SECRET: SECRET } });
+    const { fake } = e2e;
+    const dmPost = await fake.postAs('alice', '@mmops', 'help');
+    const dmChannel = dmPost.channel_id;
+    await waitFor(() => fake.posts.find((p) => p.user_id === userIdFor('mmops') && p.channel_id === dmChannel), 'the answer to help');
+    // alice uploads the list into her DM with the bot (POST /files), then posts it with the command
+    const up = await fetch(`${fake.url}/api/v4/files?channel_id=${dmChannel}&filename=leavers.csv`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${tokenFor('alice')}`, 'Content-Type': 'text/csv' },
+      body: 'username\nann\ngrace\n',
+    });
+    expect(up.status).toBe(201);
+    const fileId = ((await up.json()) as { file_infos: Array<{ id: string }> }).file_infos[0]?.id ?? '';
+    const asked = await fake.postAs('alice', '@mmops', 'team remove ops', { fileIds: [fileId] });
+    expect(asked.file_ids).toEqual([fileId]);
+    const preview = await waitFor(
+      () => fake.posts.find((p) => p.user_id === userIdFor('mmops') && p.channel_id === dmChannel && Array.isArray((p.props as { attachments?: unknown[] } | undefined)?.attachments)),
+      'the preview with buttons',
+    );
+    expect(plain(preview.message)).toContain('From leavers.csv: 2 rows.');
+    expect(teamRemovals(fake, 'ops')).toEqual([]);
+    await fake.clickAction('alice', preview.id, 'confirm');
+    await waitFor(() => teamRemovals(fake, 'ops').length === 2 || undefined, 'the removals');
+    expect(removedIds(teamRemovals(fake, 'ops'))).toEqual([id('ann'), id('grace')].sort());
+    expect(botCalls(fake, 'GET', new RegExp(`^/api/v4/files/${fileId}$`)).length).toBe(2);
+  }, 30_000);
+});
