@@ -21,7 +21,7 @@ import { code, md } from '../src/core/reply.js';
 import type { Channel } from '../src/mattermost/models.js';
 import { askFirst, botUserId, usageFor, userArg } from './lib/admin-users.js';
 import { flag, word, words } from './lib/args.js';
-import { auditRun, decideRows, nothingToDo, previewWhat, resolveRows, resultReply, rowPins, rowSubjects, rowsIn, runRows, type BatchWords, type Row } from './lib/batch.js';
+import { auditRun, confirmArgs, decideRows, namesAndFile, nothingToDo, previewWhat, resolveRows, resultReply, rowPins, rowSubjects, rowsIn, runRows, type BatchWords, type Row } from './lib/batch.js';
 import { clip } from './lib/people.js';
 import { channelInScope } from './lib/scope.js';
 import { CONFIRM_ADD_OVER } from './team.js';
@@ -82,7 +82,8 @@ const add = defineSubcommand({
   async execute(ctx) {
     const usage = usageFor(ctx, 'channel', ADD_USAGE);
     const { channel, where } = await targetChannel(ctx, usage);
-    const found = await resolveRows(ctx, ctx.args.users, usage);
+    const list = await namesAndFile(ctx, ctx.args.users);
+    const found = await resolveRows(ctx, list.words, usage, list.max);
     const ids = found.flatMap((r) => (r.user ? [r.user.id] : []));
     const members = new Set((await ctx.api.getChannelMembersByIds(channel.id, ids)).map((m) => m.user_id));
     const inTeam = new Set(channel.team_id ? (await ctx.api.getTeamMembersByIds(channel.team_id, ids)).filter((m) => m.delete_at === 0).map((m) => m.user_id) : ids);
@@ -104,14 +105,14 @@ const add = defineSubcommand({
     });
     const toAdd = rowsIn(rows, 'change').flatMap((r) => (r.user ? [r.user] : []));
     const heading = `Channel ${channelLabel(channel)}`;
-    if (toAdd.length === 0) return nothingToDo(heading, rows, ADD_WORDS);
+    if (toAdd.length === 0) return nothingToDo(heading, rows, ADD_WORDS, list.file);
     askFirst(
       ctx,
       ctx.args.yes,
       {
-        what: previewWhat(`This will add ${toAdd.length} ${toAdd.length === 1 ? 'person' : 'people'} to ${channelLabel(channel)}.`, rows, ADD_WORDS),
+        what: previewWhat(`This will add ${toAdd.length} ${toAdd.length === 1 ? 'person' : 'people'} to ${channelLabel(channel)}.`, rows, ADD_WORDS, list.file),
         command: 'channel',
-        args: ['add', channelArgOf(ctx, channel), ...toAdd.map(userArg)],
+        args: confirmArgs(list.file, ['add', channelArgOf(ctx, channel)], toAdd.map(userArg)),
         pins: { 'the channel': channel.id, ...rowPins(rows) },
         people: rowSubjects(rows),
       },
@@ -120,7 +121,7 @@ const add = defineSubcommand({
     );
     const run = await runRows(toAdd, (u) => ctx.api.addChannelMember(channel.id, u.id));
     auditRun(ctx, 'channel add', scopeOf(channel), rows, run);
-    return resultReply(heading, rows, run, ADD_WORDS);
+    return resultReply(heading, rows, run, ADD_WORDS, { name: `${channel.name}-channel-add`, at: ctx.now(), ...(list.file ? { list: list.file } : {}) });
   },
 });
 
@@ -146,7 +147,8 @@ const remove = defineSubcommand({
   async execute(ctx) {
     const usage = usageFor(ctx, 'channel', REMOVE_USAGE);
     const { channel, where } = await targetChannel(ctx, usage);
-    const found = await resolveRows(ctx, ctx.args.users, usage);
+    const list = await namesAndFile(ctx, ctx.args.users);
+    const found = await resolveRows(ctx, list.words, usage, list.max);
     const ids = found.flatMap((r) => (r.user ? [r.user.id] : []));
     const members = new Set((await ctx.api.getChannelMembersByIds(channel.id, ids)).map((m) => m.user_id));
     const need = membersRight(channel);
@@ -164,19 +166,19 @@ const remove = defineSubcommand({
     });
     const toRemove = rowsIn(rows, 'change').flatMap((r) => (r.user ? [r.user] : []));
     const heading = `Channel ${channelLabel(channel)}`;
-    if (toRemove.length === 0) return nothingToDo(heading, rows, REMOVE_WORDS);
+    if (toRemove.length === 0) return nothingToDo(heading, rows, REMOVE_WORDS, list.file);
     const guests = toRemove.filter(isGuest).length;
     const headline = `This will remove ${toRemove.length} ${toRemove.length === 1 ? 'person' : 'people'} from ${channelLabel(channel)}.${guests ? ' A guest removed from their last channel of the team leaves the team too.' : ''}`;
     askFirst(ctx, ctx.args.yes, {
-      what: previewWhat(headline, rows, REMOVE_WORDS),
+      what: previewWhat(headline, rows, REMOVE_WORDS, list.file),
       command: 'channel',
-      args: ['remove', channelArgOf(ctx, channel), ...toRemove.map(userArg)],
+      args: confirmArgs(list.file, ['remove', channelArgOf(ctx, channel)], toRemove.map(userArg)),
       pins: { 'the channel': channel.id, ...rowPins(rows) },
       people: rowSubjects(rows),
     });
     const run = await runRows(toRemove, (u) => ctx.api.removeChannelMember(channel.id, u.id));
     auditRun(ctx, 'channel remove', scopeOf(channel), rows, run);
-    return resultReply(heading, rows, run, REMOVE_WORDS);
+    return resultReply(heading, rows, run, REMOVE_WORDS, { name: `${channel.name}-channel-remove`, at: ctx.now(), ...(list.file ? { list: list.file } : {}) });
   },
 });
 

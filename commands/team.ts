@@ -18,7 +18,7 @@ import { isApiError } from '../src/mattermost/errors.js';
 import type { Team, TeamMember, User } from '../src/mattermost/models.js';
 import { ADD_TO_TEAM, INVITE_TO_TEAM, MANAGE_TEAM_ROLES, REMOVE_FROM_TEAM, askFirst, botUserId, serverSays, WHO_THE_NAMES_ARE, usageFor, userArg } from './lib/admin-users.js';
 import { flag, rawWord, word, words } from './lib/args.js';
-import { auditRun, decideRows, nothingToDo, previewWhat, resolveRows, resultReply, rowPins, rowSubjects, rowsIn, runRows, type BatchWords } from './lib/batch.js';
+import { auditRun, confirmArgs, decideRows, fileLines, namesAndFile, resultFile, skippedRecords, nothingToDo, previewWhat, resolveRows, resultReply, rowPins, rowSubjects, rowsIn, runRows, type BatchWords } from './lib/batch.js';
 import { resolveBatch, uniqueRefs, unresolvedBlocks } from './lib/lookup.js';
 import { clip, isTeamGuest, teamRoles, userLabel } from './lib/people.js';
 import { teamInScope } from './lib/scope.js';
@@ -39,9 +39,46 @@ export const MAX_BATCH = 256;
 /** Adding more people than this at once asks to confirm first (a mistyped list is costly to undo). */
 export const CONFIRM_ADD_OVER = 5;
 
+/** People named in an answer: all of a few, the first 20 of many ("… and 980 more"; the result file has every one). */
+function named(us: readonly User[]): string {
+  const shown = us.slice(0, 20).map(userLabel).join(', ');
+  return us.length > 20 ? `${shown} … and ${us.length - 20} more` : shown;
+}
+
+/** The first 20 names not found and ambiguous, for the answer (the result file has every one). */
+const clipped = (r: Awaited<ReturnType<typeof resolveBatch>>): Awaited<ReturnType<typeof resolveBatch>> => ({ ...r, notFound: r.notFound.slice(0, 20), ambiguous: r.ambiguous.slice(0, 20) });
+
+/** Every name of a `team add` as result-file records (commands/lib/batch.ts RESULT_HEADER), in the order given. */
+function addRecords(
+  refs: readonly string[],
+  resolved: Awaited<ReturnType<typeof resolveBatch>>,
+  out: { added: User[]; already: User[]; deactivated: User[]; failed: Array<{ user: User; why: string }> },
+): string[][] {
+  const byRef = new Map(resolved.found.map((f) => [f.ref, f.user]));
+  const ambiguous = new Map(resolved.ambiguous.map((a) => [a.ref, a.candidates]));
+  const notFound = new Set(resolved.notFound);
+  const ids = (us: User[]): Set<string> => new Set(us.map((u) => u.id));
+  const added = ids(out.added);
+  const already = ids(out.already);
+  const deactivated = ids(out.deactivated);
+  const failed = new Map(out.failed.map((f) => [f.user.id, f.why]));
+  return refs.map((ref) => {
+    const u = byRef.get(ref);
+    if (!u) {
+      if (ambiguous.has(ref)) return [ref, '', '', 'ambiguous', `matches ${(ambiguous.get(ref) ?? []).map((c) => `@${c}`).join(', ')}`];
+      return notFound.has(ref) ? [ref, '', '', 'not found', ''] : [ref, '', '', 'already so', 'the same person as another row'];
+    }
+    const who = [ref, u.username, u.id];
+    if (added.has(u.id)) return [...who, 'added', ''];
+    if (already.has(u.id)) return [...who, 'already so', 'already a member'];
+    if (deactivated.has(u.id)) return [...who, 'not allowed', 'deactivated'];
+    return [...who, 'failed', failed.get(u.id) ?? 'not added'];
+  });
+}
+
 const add = defineSubcommand({
   name: 'add',
-  summary: 'Add people to a team (one batch call): lists added, already members, not found',
+  summary: 'Add people to a team (batch calls): added, already members, not found; by DM, from an attached .csv or .txt list',
   usage: ADD_USAGE,
   examples: ['team add acme @ann @bob', 'team add ops dave@example.com "Grace Hopper"'],
   positional: ['team', 'users...'],
@@ -56,9 +93,10 @@ const add = defineSubcommand({
   async execute(ctx) {
     const usage = usageFor(ctx, 'team', ADD_USAGE);
     const team = await teamInScope(ctx, ctx.args.team, ADD_TO_TEAM, usage);
-    const refs = uniqueRefs(ctx.args.users);
-    if (refs.length === 0) throw invalidInput('Name the people to add, e.g. @ann @bob.', usage);
-    if (refs.length > MAX_BATCH) throw invalidInput(`That is ${refs.length} people; add at most ${MAX_BATCH} at a time.`, usage);
+    const given = await namesAndFile(ctx, ctx.args.users);
+    const refs = uniqueRefs(given.words);
+    if (refs.length === 0) throw invalidInput('Name the people to add, e.g. @ann @bob (or attach a .csv or .txt list in a DM).', usage);
+    if (refs.length > given.max) throw invalidInput(`That is ${refs.length} people; add at most ${given.max} at a time${given.file ? '' : ' (or attach them as a list file in a DM)'}.`, usage);
 
     const resolved = await resolveBatch(ctx, refs);
     // every name as it resolves now (members too): a confirmed run must find the same people
@@ -77,9 +115,9 @@ const add = defineSubcommand({
         ctx,
         ctx.args.yes,
         {
-          what: `This will add ${toAdd.length} people to ${teamLabel(team)}: ${toAdd.map(userLabel).join(', ')}.`,
+          what: [`This will add ${toAdd.length} people to ${teamLabel(team)}: ${named(toAdd)}.`, ...fileLines(given.file)].join('\n'),
           command: 'team',
-          args: ['add', team.name, ...toAdd.map(userArg)],
+          args: confirmArgs(given.file, ['add', team.name], toAdd.map(userArg)),
           pins: { [WHO_THE_NAMES_ARE]: people, 'the team': team.id, 'the people to add': toAdd.map((u) => u.id).sort() },
           people: toAdd.map((u) => u.id),
         },
@@ -89,9 +127,12 @@ const add = defineSubcommand({
     const added: User[] = [];
     const failed: Array<{ user: User; why: string }> = [];
     if (toAdd.length) {
-      const rows = await serverSays(`add people to ${teamLabel(team)}`, () =>
-        ctx.api.addTeamMembers(team.id, toAdd.map((u) => u.id)),
-      );
+      // the server takes at most MAX_BATCH per call (api4/team.go addTeamMembers)
+      const rows = [];
+      for (let i = 0; i < toAdd.length; i += MAX_BATCH) {
+        const chunk = toAdd.slice(i, i + MAX_BATCH);
+        rows.push(...(await serverSays(`add people to ${teamLabel(team)}`, () => ctx.api.addTeamMembers(team.id, chunk.map((u) => u.id)))));
+      }
       const byId = new Map(rows.map((r) => [r.user_id, r]));
       for (const u of toAdd) {
         const row = byId.get(u.id);
@@ -101,14 +142,17 @@ const add = defineSubcommand({
     }
 
     const blocks: Block[] = [title(md`Team ${teamLabel(team)}: ${added.length} added`)];
-    if (added.length) blocks.push(paragraph(`Added: ${added.map(userLabel).join(', ')}`));
-    if (already.length) blocks.push(paragraph(`Already members: ${already.map(userLabel).join(', ')}`));
-    if (deactivated.length) blocks.push(paragraph(`Deactivated, not added: ${deactivated.map(userLabel).join(', ')}`));
-    if (failed.length) blocks.push(paragraph('Not added:'), list(failed.map((f) => `${userLabel(f.user)}: ${clip(f.why, 200)}`)));
-    const unresolved = unresolvedBlocks(resolved);
+    const fromFile = fileLines(given.file);
+    if (fromFile.length) blocks.push(paragraph(fromFile.join('\n')));
+    if (added.length) blocks.push(paragraph(`Added: ${named(added)}`));
+    if (already.length) blocks.push(paragraph(`Already members: ${named(already)}`));
+    if (deactivated.length) blocks.push(paragraph(`Deactivated, not added: ${named(deactivated)}`));
+    if (failed.length) blocks.push(paragraph('Not added:'), list(failed.slice(0, 20).map((f) => `${userLabel(f.user)}: ${clip(f.why, 200)}`)));
+    const unresolved = unresolvedBlocks(clipped(resolved));
     blocks.push(...unresolved);
-    const clean = !failed.length && !unresolved.length && !deactivated.length;
-    return reply(blocks, { tone: clean ? 'ok' : 'warning' });
+    const clean = !failed.length && !unresolved.length && !deactivated.length && !given.file?.bad.length;
+    const files = toAdd.length ? [resultFile(`${team.name}-team-add`, [...addRecords(refs, resolved, { added, already, deactivated, failed }), ...skippedRecords(given.file)], ctx.now())] : [];
+    return reply(blocks, { tone: clean ? 'ok' : 'warning', files });
   },
 });
 
@@ -137,7 +181,8 @@ const remove = defineSubcommand({
   async execute(ctx) {
     const usage = usageFor(ctx, 'team', REMOVE_USAGE);
     const team = await teamInScope(ctx, ctx.args.team, null, usage);
-    const found = await resolveRows(ctx, ctx.args.users, usage);
+    const list = await namesAndFile(ctx, ctx.args.users);
+    const found = await resolveRows(ctx, list.words, usage, list.max);
     const ids = found.flatMap((r) => (r.user ? [r.user.id] : []));
     const members = new Set((ids.length ? await ctx.api.getTeamMembersByIds(team.id, ids) : []).filter((m) => m.delete_at === 0).map((m) => m.user_id));
     const mayRemoveOthers = await ctx.perms.can(REMOVE_FROM_TEAM, { teamId: team.id });
@@ -153,18 +198,18 @@ const remove = defineSubcommand({
     });
     const toRemove = rowsIn(rows, 'change').flatMap((r) => (r.user ? [r.user] : []));
     const heading = `Team ${teamLabel(team)}`;
-    if (toRemove.length === 0) return nothingToDo(heading, rows, REMOVE_WORDS);
+    if (toRemove.length === 0) return nothingToDo(heading, rows, REMOVE_WORDS, list.file);
     const what = `This will remove ${toRemove.length} ${toRemove.length === 1 ? 'person' : 'people'} from ${teamLabel(team)} and all its channels (their messages stay).`;
     askFirst(ctx, ctx.args.yes, {
-      what: previewWhat(what, rows, REMOVE_WORDS),
+      what: previewWhat(what, rows, REMOVE_WORDS, list.file),
       command: 'team',
-      args: ['remove', team.name, ...toRemove.map(userArg)],
+      args: confirmArgs(list.file, ['remove', team.name], toRemove.map(userArg)),
       pins: { 'the team': team.id, ...rowPins(rows) },
       people: rowSubjects(rows),
     });
     const run = await runRows(toRemove, (u) => ctx.api.removeTeamMember(team.id, u.id));
     auditRun(ctx, 'team remove', `team:${team.name}`, rows, run);
-    return resultReply(heading, rows, run, REMOVE_WORDS);
+    return resultReply(heading, rows, run, REMOVE_WORDS, { name: `${team.name}-team-remove`, at: ctx.now(), ...(list.file ? { list: list.file } : {}) });
   },
 });
 

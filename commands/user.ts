@@ -50,7 +50,7 @@ import {
 import { flag, pageFlag, rawWord, rawWords, word, words } from './lib/args.js';
 import { passwordForm } from './lib/forms.js';
 import { commandCode, nextPageHint } from './lib/command-line.js';
-import { auditRun, decideRows, nothingToDo, previewWhat, resolveRows, resultReply, rowPins, rowSubjects, rowsIn, runRows, type BatchWords, type Row } from './lib/batch.js';
+import { auditRun, confirmArgs, decideRows, namesAndFile, nothingToDo, previewWhat, resolveRows, resultReply, rowPins, rowSubjects, rowsIn, runRows, type BatchWords, type Row } from './lib/batch.js';
 import { actingOn } from './lib/lookup.js';
 import { authMethod, clip, isSystemAdmin, systemRoles, userLabel } from './lib/people.js';
 import { formatDateTime, relativeTime, userTimeZone } from './lib/time.js';
@@ -80,10 +80,11 @@ const DEACTIVATE_WORDS: BatchWords = { will: 'Will deactivate', done: 'Deactivat
  * when they are a system admin; never the bot; never the last active system admin), then
  * one PUT /users/{id}/active per row.
  */
-async function setActiveMany(ctx: CommandContext<{ target: string; more: string[]; yes: boolean }>, active: boolean): Promise<Reply> {
+async function setActiveMany(ctx: CommandContext<{ target?: string | undefined; more: string[]; yes: boolean }>, active: boolean): Promise<Reply> {
   const words = active ? ACTIVATE_WORDS : DEACTIVATE_WORDS;
   const usage = usageFor(ctx, 'user', active ? ACTIVATE_USAGE : DEACTIVATE_USAGE);
-  const found = await resolveRows(ctx, [ctx.args.target, ...ctx.args.more], usage);
+  const list = await namesAndFile(ctx, [...(ctx.args.target ? [ctx.args.target] : []), ...ctx.args.more]);
+  const found = await resolveRows(ctx, list.words, usage, list.max);
   const mayOthers = await ctx.perms.can(USERS_WRITE);
   const mayAdmins = await ctx.perms.can(MANAGE_SYSTEM);
   const bot = botUserId(ctx);
@@ -102,21 +103,21 @@ async function setActiveMany(ctx: CommandContext<{ target: string; more: string[
     .flatMap((r) => (r.user ? [r.user] : []))
     .sort((a, b) => Number(a.id === ctx.caller.id) - Number(b.id === ctx.caller.id));
   const heading = active ? 'Reactivation' : 'Deactivation';
-  if (toChange.length === 0) return nothingToDo(heading, rows, words);
+  if (toChange.length === 0) return nothingToDo(heading, rows, words, list.file);
   const n = `${toChange.length} ${toChange.length === 1 ? 'account' : 'accounts'}`;
   const headline = active
     ? `This will reactivate ${n}: they can sign in again with their existing credentials.`
     : `This will deactivate ${n}: they are signed out everywhere and cannot sign in until reactivated (their messages stay).${toChange.some((u) => u.id === ctx.caller.id) ? ' Yours is one of them.' : ''}`;
   askFirst(ctx, ctx.args.yes, {
-    what: previewWhat(headline, rows, words),
+    what: previewWhat(headline, rows, words, list.file),
     command: 'user',
-    args: [active ? 'activate' : 'deactivate', ...toChange.map(userArg)],
+    args: confirmArgs(list.file, [active ? 'activate' : 'deactivate'], toChange.map(userArg)),
     pins: rowPins(rows),
     people: rowSubjects(rows),
   });
   const run = await runRows(toChange, (u) => ctx.api.updateUserActive(u.id, active));
   auditRun(ctx, active ? 'user activate' : 'user deactivate', 'system', rows, run);
-  return resultReply(heading, rows, run, words);
+  return resultReply(heading, rows, run, words, { name: active ? 'user-activate' : 'user-deactivate', at: ctx.now(), ...(list.file ? { list: list.file } : {}) });
 }
 
 /**
@@ -138,14 +139,14 @@ const activate = defineSubcommand({
   usage: ACTIVATE_USAGE,
   examples: ['user activate @frank', 'user activate @frank --yes', 'user activate @frank @grace'],
   positional: ['target', 'more...'],
-  args: z.object({ target: word, more: words, yes: flag }),
+  args: z.object({ target: word.optional(), more: words, yes: flag }),
   access: ACTIVE_ACCESS,
   target: oneTarget,
   botNeeds: [USERS_WRITE],
   destructive: true,
   confirm: true,
   async execute(ctx) {
-    if (ctx.args.more.length) return setActiveMany(ctx, true);
+    if (ctx.args.more.length || ctx.invocation.fileIds?.length || !ctx.args.target) return setActiveMany(ctx, true);
     const user = await currentUser(ctx, await actingOn(ctx, ctx.args.target, ACTIVE_ACCESS));
     if (user.id === ctx.caller.id) return say('Your account is already active.');
     if (user.delete_at === 0) return say(`${userLabel(user)} is already active; nothing to do.`);
@@ -168,14 +169,14 @@ const deactivate = defineSubcommand({
   usage: DEACTIVATE_USAGE,
   examples: ['user deactivate @frank', 'user deactivate @frank --yes', 'user deactivate @dave @grace'],
   positional: ['target', 'more...'],
-  args: z.object({ target: word, more: words, yes: flag }),
+  args: z.object({ target: word.optional(), more: words, yes: flag }),
   access: ACTIVE_ACCESS,
   target: oneTarget,
   botNeeds: [USERS_WRITE],
   destructive: true,
   confirm: true,
   async execute(ctx) {
-    if (ctx.args.more.length) return setActiveMany(ctx, false);
+    if (ctx.args.more.length || ctx.invocation.fileIds?.length || !ctx.args.target) return setActiveMany(ctx, false);
     const user = await currentUser(ctx, await actingOn(ctx, ctx.args.target, ACTIVE_ACCESS));
     const self = user.id === ctx.caller.id;
     refuseBotSelf(ctx, user, 'deactivate');

@@ -11,10 +11,12 @@
  */
 import type { CommandContext } from '../../src/core/command.js';
 import { invalidInput } from '../../src/core/errors.js';
-import { list, md, paragraph, reply, title, type Block, type Reply } from '../../src/core/reply.js';
+import { list, md, paragraph, reply, title, type Block, type Reply, type ReplyFile } from '../../src/core/reply.js';
+import { csvText, datedFileName } from '../../src/render/csv.js';
 import { isApiError } from '../../src/mattermost/errors.js';
 import type { User } from '../../src/mattermost/models.js';
 import { WHO_THE_NAMES_ARE } from './admin-users.js';
+import { badRowsLine, listFromAttachment, MAX_LIST_ROWS, type ListFromFile } from './list-file.js';
 import { resolveBatch, uniqueRefs } from './lookup.js';
 import { clip, userLabel } from './people.js';
 
@@ -49,10 +51,10 @@ type Ctx = Pick<CommandContext, 'users' | 'api' | 'signal' | 'invocation' | 'ser
  * then everyone found read again from the server in one call, so the checks decide on
  * current roles and states (never the directory cache, docs/mattermost-notes.md §6 item 24).
  */
-export async function resolveRows(ctx: Ctx, words: string[], usage: string): Promise<Row[]> {
+export async function resolveRows(ctx: Ctx, words: string[], usage: string, max = MAX_ROWS): Promise<Row[]> {
   const refs = uniqueRefs(words);
-  if (refs.length === 0) throw invalidInput('Name the people, e.g. @ann @bob.', usage);
-  if (refs.length > MAX_ROWS) throw invalidInput(`That is ${refs.length} people; name at most ${MAX_ROWS} at a time.`, usage);
+  if (refs.length === 0) throw invalidInput('Name the people, e.g. @ann @bob (or attach a .csv or .txt list in a DM).', usage);
+  if (refs.length > max) throw invalidInput(`That is ${refs.length} people; name at most ${max} at a time${max === MAX_ROWS ? ' (or attach them as a list file in a DM)' : ''}.`, usage);
   if (ctx.invocation.text.length > MAX_TEXT) throw invalidInput(`That command is too long to confirm (${ctx.invocation.text.length} characters, at most ${MAX_TEXT}); split the list.`, usage);
   const resolved = await resolveBatch(ctx, refs);
   const fresh = new Map((await ctx.api.getUsersByIds(resolved.found.map((f) => f.user.id))).map((u) => [u.id, u]));
@@ -70,6 +72,31 @@ export async function resolveRows(ctx: Ctx, words: string[], usage: string): Pro
   }
   return rows;
 }
+
+/**
+ * The names typed and, when the command came by DM with a list file attached, the file's
+ * rows after them (commands/lib/list-file.ts): up to MAX_LIST_ROWS then instead of MAX_ROWS.
+ */
+export async function namesAndFile(ctx: Ctx & Pick<CommandContext, 'caller' | 'log'>, typed: string[]): Promise<{ words: string[]; file?: ListFromFile; max: number }> {
+  const file = await listFromAttachment(ctx);
+  return file ? { words: [...typed, ...file.refs], file, max: MAX_LIST_ROWS } : { words: typed, max: MAX_ROWS };
+}
+
+/** What the preview and the answer say about a list file: where the rows came from, and the rows skipped. */
+export function fileLines(file: ListFromFile | undefined): string[] {
+  if (!file) return [];
+  const skipped = badRowsLine(file);
+  return [`From ${clip(file.name, 64)}: ${file.refs.length} ${file.refs.length === 1 ? 'row' : 'rows'}.`, ...(skipped ? [skipped] : [])];
+}
+
+/** The rows a list file skipped, as result-file records (after the people). */
+export const skippedRecords = (file: ListFromFile | undefined): string[][] => (file?.bad ?? []).map((b) => [`line ${b.line}`, '', '', 'skipped', b.why]);
+
+/**
+ * The command that confirms a batch: the names the preview resolved, or for a list file the
+ * command alone (the names come from the file; retyped, it needs the file attached again).
+ */
+export const confirmArgs = (file: ListFromFile | undefined, args: string[], names: string[]): string[] => (file ? args : [...args, ...names]);
 
 /** Applies `decide` to every resolved row, in order (one decision per person). */
 export async function decideRows(rows: Row[], decide: (user: User) => Promise<Decision> | Decision): Promise<Row[]> {
@@ -134,8 +161,8 @@ export function countsLine(rows: readonly Row[]): string {
  * commands/lib/admin-users.ts); it ends with a line break so that "Nothing has been changed
  * yet" comes on a line of its own.
  */
-export function previewWhat(headline: string, rows: readonly Row[], words: BatchWords): string {
-  return `${[headline, countsLine(rows), ...groupLines(rows, words)].join('\n')}\n`;
+export function previewWhat(headline: string, rows: readonly Row[], words: BatchWords, file?: ListFromFile): string {
+  return `${[headline, ...fileLines(file), countsLine(rows), ...groupLines(rows, words)].join('\n')}\n`;
 }
 
 /** The pin whose refusal says that the preview's groups (who will change, who is left as is, and why) moved. */
@@ -191,11 +218,59 @@ export async function runRows(users: readonly User[], act: (u: User) => Promise<
   return { outcomes, notDone: [] };
 }
 
-/** The answer after a run: counts, each group's first rows, failures and what was not reached. */
-export function resultReply(heading: string, rows: readonly Row[], run: { outcomes: RowOutcome[]; notDone: User[]; stopped?: string }, words: BatchWords): Reply {
+/** The result file's columns, one record per row of the command. */
+export const RESULT_HEADER = ['input', 'user', 'user id', 'outcome', 'reason'] as const;
+
+const GROUP_OUTCOME: Record<Exclude<RowGroup, 'change'>, string> = {
+  already: 'already so',
+  not_allowed: 'not allowed',
+  not_found: 'not found',
+  ambiguous: 'ambiguous',
+};
+
+/**
+ * Every row of a run as CSV records (input, resolved user, outcome, reason), in the order
+ * the rows were given: a row that was to change is done, failed (the server's reason) or
+ * not done (the batch stopped before it); the others keep the preview's group and reason.
+ */
+export function resultRecords(rows: readonly Row[], run: { outcomes: RowOutcome[]; notDone: User[]; stopped?: string }, words: BatchWords): string[][] {
+  const outcome = new Map(run.outcomes.map((o) => [o.user.id, o]));
+  const notDone = new Set(run.notDone.map((u) => u.id));
+  return rows.map((r) => {
+    const user = r.user ? [r.user.username, r.user.id] : ['', ''];
+    if (r.group !== 'change') return [r.ref, ...user, GROUP_OUTCOME[r.group], r.why ?? ''];
+    const o = r.user ? outcome.get(r.user.id) : undefined;
+    if (o?.ok) return [r.ref, ...user, words.done.toLowerCase(), ''];
+    if (o) return [r.ref, ...user, 'failed', o.why ?? 'refused'];
+    if (r.user && notDone.has(r.user.id)) return [r.ref, ...user, 'not done', `the batch stopped before this row (${run.stopped ?? 'an error'})`];
+    return [r.ref, ...user, 'not done', ''];
+  });
+}
+
+/**
+ * The result file of a batch, e.g. `ops-team-remove-2026-12-07.csv` (the team or channel,
+ * the command, the day): the CSV writer's formula guard applies to every cell
+ * (src/render/csv.ts), so a hostile name stays text. Delivered privately like any reply's
+ * files (src/render/file-answer.ts).
+ */
+export function resultFile(name: string, records: readonly (readonly string[])[], at: number): ReplyFile {
+  const bytes = new TextEncoder().encode(`\ufeff${csvText([RESULT_HEADER, ...records])}`);
+  return { name: datedFileName(name, at, 'csv'), mimeType: 'text/csv', body: () => bytes };
+}
+
+/** The answer after a run: counts, each group's first rows, failures and what was not reached; `file`: the result CSV's name (scope and command). */
+export function resultReply(
+  heading: string,
+  rows: readonly Row[],
+  run: { outcomes: RowOutcome[]; notDone: User[]; stopped?: string },
+  words: BatchWords,
+  file?: { name: string; at: number; list?: ListFromFile },
+): Reply {
   const done = run.outcomes.filter((o) => o.ok);
   const failed = run.outcomes.filter((o) => !o.ok);
   const blocks: Block[] = [title(md`${heading}: ${done.length} ${words.done.toLowerCase()}`)];
+  const fromFile = fileLines(file?.list);
+  if (fromFile.length) blocks.push(paragraph(fromFile.join('\n')));
   const asRows = (us: User[]): Row[] => us.map((u) => ({ ref: u.username, user: u, group: 'change' }));
   if (done.length) blocks.push(paragraph(`${words.done} (${done.length}): ${firstRows(asRows(done.map((o) => o.user)))}`));
   const others = groupLines(
@@ -208,13 +283,13 @@ export function resultReply(heading: string, rows: readonly Row[], run: { outcom
     blocks.push(paragraph(`Stopped before ${run.notDone.length} more (${run.stopped ?? 'an error'}); not done: ${firstRows(asRows(run.notDone))}. Run the command again for them.`));
   }
   const clean = failed.length === 0 && run.notDone.length === 0 && rows.every((r) => r.group === 'change' || r.group === 'already');
-  return reply(blocks, { tone: clean ? 'ok' : 'warning' });
+  return reply(blocks, { tone: clean ? 'ok' : 'warning', ...(file ? { files: [resultFile(file.name, [...resultRecords(rows, run, words), ...skippedRecords(file.list)], file.at)] } : {}) });
 }
 
 /** The answer when nothing would change: each group, and no question. */
-export function nothingToDo(heading: string, rows: readonly Row[], words: BatchWords): Reply {
-  const clean = rows.every((r) => r.group === 'already');
-  return reply([title(md`${heading}: nothing to change`), paragraph([countsLine(rows), ...groupLines(rows, words)].join('\n'))], { tone: clean ? 'info' : 'warning' });
+export function nothingToDo(heading: string, rows: readonly Row[], words: BatchWords, file?: ListFromFile): Reply {
+  const clean = rows.every((r) => r.group === 'already') && !file?.bad.length;
+  return reply([title(md`${heading}: nothing to change`), paragraph([...fileLines(file), countsLine(rows), ...groupLines(rows, words)].join('\n'))], { tone: clean ? 'info' : 'warning' });
 }
 
 /**

@@ -250,6 +250,7 @@ export const fileInfoSchema = z.object({
   id: z.string(),
   user_id: str,
   post_id: str,
+  channel_id: str,
   name: str,
   extension: str,
   size: num,

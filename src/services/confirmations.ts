@@ -70,6 +70,11 @@ export const actionPayloadSchema = z
     replyTo: optionalId,
     targetId: id26.optional(),
     /**
+     * the list file attached to the command's post (commands/lib/list-file.ts): the confirmed
+     * run reads it again, with the same checks (the caller's, in `replyTo`, in `channelId`)
+     */
+    fileIds: z.array(id26).min(1).max(5).optional(),
+    /**
      * what the preview showed or derived, by what it is: a digest of each value
      * (commands/lib/admin-users.ts `askFirst`); the run is refused if one no longer matches
      */
@@ -178,8 +183,12 @@ export function createConfirmations(deps: ConfirmationsDeps): Confirmations {
     rootId: req.inv.rootId,
     replyTo: req.inv.postId ?? '',
     ...(req.target ? { targetId: req.target.id } : {}),
+    ...(req.inv.fileIds?.length && req.inv.postId ? { fileIds: req.inv.fileIds.slice(0, 5) } : {}),
     ...(req.pins ? { pins: req.pins } : {}),
-    ...(req.subjects?.length ? { subjects: req.subjects } : {}),
+    // a list from a file may name thousands: the token keeps the first 256 for the early
+    // check at Approve, and the confirmed run checks the approver against every one of them
+    // again (commands/lib/admin-users.ts askFirst, `people`)
+    ...(req.subjects?.length ? { subjects: req.subjects.slice(0, 256) } : {}),
     ...(req.sensitive ? { sensitive: true } : {}),
     expiresAt: now() + ttl,
     stored,
@@ -512,6 +521,7 @@ export function createConfirmations(deps: ConfirmationsDeps): Confirmations {
       channelId: p.channelId,
       teamId: p.teamId,
       rootId: p.rootId,
+      ...(p.fileIds && p.replyTo ? { fileIds: p.fileIds, postId: p.replyTo } : {}),
       // a click's answer goes back to the clicker in the action response (private on every
       // server, §8.5); an approval's reaches the requester later, privately only as an
       // ephemeral post: without that right a sensitive command must not run (nobody would see

@@ -307,12 +307,13 @@ describe('API calls of a batch', () => {
     const ivan = fake.store.users.get(id('ivan'));
     if (!ivan) throw new Error('no ivan in the seed');
     const names = Array.from({ length: 200 }, (_, i) => `hire${i}`);
-    for (const n of names) fake.store.users.set(id(n), { ...ivan, id: id(n), username: n, email: `${n}@acme.example`, first_name: 'New', last_name: `Hire ${n}` });
+    for (const n of [...names, 'warm0', 'warm1']) fake.store.users.set(id(n), { ...ivan, id: id(n), username: n, email: `${n}@acme.example`, first_name: 'New', last_name: `Hire ${n}` });
     const botApiCalls = (): RecordedRequest[] => fake.requests.filter((x) => x.userId === userIdFor('mmops') && x.path.startsWith('/api/v4/'));
-    // the same command for one person first: its calls are the fixed cost (the bot's caches warm up too)
-    await slash(fake, 'alice', 'ops:town-square', '/team add ops @dave --yes');
+    // the same command for one person first: its calls are the fixed cost (the bot's caches
+    // warm up too), a person actually added, so that it has a result file as the batch has
+    await slash(fake, 'alice', 'ops:town-square', '/team add ops @warm0 --yes');
     fake.clearRequests();
-    await slash(fake, 'alice', 'ops:town-square', '/team add ops @grace --yes');
+    await slash(fake, 'alice', 'ops:town-square', '/team add ops @warm1 --yes');
     const one = botApiCalls().length;
     fake.clearRequests();
     const r = await slash(fake, 'alice', 'ops:town-square', `/team add ops ${names.map((n) => `@${n}`).join(' ')} --yes`);
@@ -344,5 +345,35 @@ describe('help', () => {
     expect(channel).toContain('channel remove ~channel @user … [--yes]');
     const team = plain((await slash(fake, 'alice', 'acme:town-square', '/mmops help team')).text);
     expect(team).toContain('team remove <team> @user … [--yes]');
+  }, 30_000);
+});
+
+describe('a list from a file, confirmed with the button', () => {
+  it('the DM with a CSV previews the file\u2019s rows; Confirm reads the same file again and removes them, by id', async () => {
+    e2e = await startE2E({ env: { MMOPS_ACTIONS_SECRET: SECRET } });
+    const { fake } = e2e;
+    const dmPost = await fake.postAs('alice', '@mmops', 'help');
+    const dmChannel = dmPost.channel_id;
+    await waitFor(() => fake.posts.find((p) => p.user_id === userIdFor('mmops') && p.channel_id === dmChannel), 'the answer to help');
+    // alice uploads the list into her DM with the bot (POST /files), then posts it with the command
+    const up = await fetch(`${fake.url}/api/v4/files?channel_id=${dmChannel}&filename=leavers.csv`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${tokenFor('alice')}`, 'Content-Type': 'text/csv' },
+      body: 'username\nann\ngrace\n',
+    });
+    expect(up.status).toBe(201);
+    const fileId = ((await up.json()) as { file_infos: Array<{ id: string }> }).file_infos[0]?.id ?? '';
+    const asked = await fake.postAs('alice', '@mmops', 'team remove ops', { fileIds: [fileId] });
+    expect(asked.file_ids).toEqual([fileId]);
+    const preview = await waitFor(
+      () => fake.posts.find((p) => p.user_id === userIdFor('mmops') && p.channel_id === dmChannel && Array.isArray((p.props as { attachments?: unknown[] } | undefined)?.attachments)),
+      'the preview with buttons',
+    );
+    expect(plain(preview.message)).toContain('From leavers.csv: 2 rows.');
+    expect(teamRemovals(fake, 'ops')).toEqual([]);
+    await fake.clickAction('alice', preview.id, 'confirm');
+    await waitFor(() => teamRemovals(fake, 'ops').length === 2 || undefined, 'the removals');
+    expect(removedIds(teamRemovals(fake, 'ops'))).toEqual([id('ann'), id('grace')].sort());
+    expect(botCalls(fake, 'GET', new RegExp(`^/api/v4/files/${fileId}$`)).length).toBe(2);
   }, 30_000);
 });
