@@ -13,10 +13,8 @@
  *
  * Each subcommand is loaded only when asked for, so `mmops --version` does not load the bot.
  */
-import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { configHelp } from './config.js';
-import { serializeError } from './log/logger.js';
+import { runIfEntry } from './log/process-entry.js';
 import { packageInfo } from './package-info.js';
 
 /** What a subcommand does when it runs as the process. */
@@ -72,27 +70,4 @@ export async function runCli(argv: readonly string[]): Promise<number | undefine
   return main([...argv]);
 }
 
-function isEntry(): boolean {
-  const entry = process.argv[1];
-  if (!entry) return false;
-  try {
-    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isEntry()) {
-  process.on('unhandledRejection', (reason) => {
-    process.stderr.write(`${JSON.stringify({ level: 50, msg: 'unhandled rejection', err: serializeError(reason) })}\n`);
-  });
-  runCli(process.argv.slice(2)).then(
-    (code) => {
-      if (code !== undefined) process.exit(code);
-    },
-    (err: unknown) => {
-      process.stderr.write(`mmops: ${err instanceof Error ? err.message : String(err)}\n`);
-      process.exit(1);
-    },
-  );
-}
+runIfEntry(import.meta.url, () => runCli(process.argv.slice(2)));

@@ -5,11 +5,10 @@
  * (one line per problem on stderr, never the token); 1 when the server rejects the
  * token or start-up fails otherwise.
  */
-import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { configHelp, loadConfig, NO_SERVER_HINT } from './config.js';
 import type { BotDeps } from './bot.js';
-import { createLogger, serializeError } from './log/logger.js';
+import { createLogger } from './log/logger.js';
+import { runIfEntry } from './log/process-entry.js';
 import { chooseLogFormat } from './log/log-pretty.js';
 
 export interface MainIo {
@@ -116,26 +115,4 @@ export async function main(
   return code;
 }
 
-/** True when this file is the process entry (node dist/src/main.js, tsx src/main.ts). */
-function isEntry(): boolean {
-  const entry = process.argv[1];
-  if (!entry) return false;
-  try {
-    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isEntry()) {
-  process.on('unhandledRejection', (reason) => {
-    process.stderr.write(`${JSON.stringify({ level: 50, msg: 'unhandled rejection', err: serializeError(reason) })}\n`);
-  });
-  main().then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      process.stderr.write(`mmops: ${err instanceof Error ? err.message : String(err)}\n`);
-      process.exit(1);
-    },
-  );
-}
+runIfEntry(import.meta.url, () => main());
