@@ -13,7 +13,7 @@ import type { IntegrationCall } from './routes-actions.js';
 import type { OpenedDialog } from './routes-dialogs.js';
 import type { SignedTrigger } from './signing.js';
 import type { ServerProfile } from './versions.js';
-import { channelMemberRow, type FakeStore, type Post, type StoredChannel, type StoredUser } from './store.js';
+import { channelMemberRow, channelRow, type FakeStore, type Post, type StoredChannel, type StoredUser } from './store.js';
 
 /** A response_url registration (docs/mattermost-notes.md §4.4). */
 export interface CommandHook {
@@ -113,28 +113,7 @@ export class SandboxCore {
     const existing = this.store.directChannel(a.id, otherId);
     if (existing) return { channel: existing, created: false };
     const now = Date.now();
-    const channel: StoredChannel = {
-      id: newId(),
-      team_id: '',
-      create_at: now,
-      update_at: now,
-      delete_at: 0,
-      type: 'D',
-      display_name: '',
-      name: [a.id, otherId].sort().join('__'),
-      header: '',
-      purpose: '',
-      last_post_at: now,
-      last_root_post_at: now,
-      total_msg_count: 0,
-      total_msg_count_root: 0,
-      extra_update_at: 0,
-      creator_id: creatorId,
-      scheme_id: null,
-      group_constrained: null,
-      shared: null,
-      policy_id: null,
-    };
+    const channel = channelRow({ id: newId(), team_id: '', type: 'D', display_name: '', name: [a.id, otherId].sort().join('__'), creator_id: creatorId }, now);
     this.store.channels.set(channel.id, channel);
     for (const uid of new Set([a.id, otherId])) this.store.channelMembers.push(channelMemberRow(channel.id, uid, 'user', now));
     this.hub.emit('direct_added', { creator_id: creatorId, teammate_id: otherId === creatorId ? a.id : otherId }, { channel_id: channel.id });
@@ -154,28 +133,10 @@ export class SandboxCore {
     const existing = [...this.store.channels.values()].find((c) => c.type === 'G' && c.name === name);
     if (existing) return { channel: existing, created: false };
     const now = Date.now();
-    const channel: StoredChannel = {
-      id: newId(),
-      team_id: '',
-      create_at: now,
-      update_at: now,
-      delete_at: 0,
-      type: 'G',
-      display_name: ids.map((id) => this.store.users.get(id)?.username ?? '').sort().join(', '),
-      name,
-      header: '',
-      purpose: '',
-      last_post_at: now,
-      last_root_post_at: now,
-      total_msg_count: 0,
-      total_msg_count_root: 0,
-      extra_update_at: 0,
-      creator_id: creatorId,
-      scheme_id: null,
-      group_constrained: null,
-      shared: null,
-      policy_id: null,
-    };
+    const channel = channelRow(
+      { id: newId(), team_id: '', type: 'G', display_name: ids.map((id) => this.store.users.get(id)?.username ?? '').sort().join(', '), name, creator_id: creatorId },
+      now,
+    );
     this.store.channels.set(channel.id, channel);
     for (const uid of ids) this.store.channelMembers.push(channelMemberRow(channel.id, uid, 'user', now));
     for (const uid of ids) this.hub.emit('group_added', { teammate_ids: JSON.stringify(ids) }, { user_id: uid });

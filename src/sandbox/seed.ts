@@ -17,6 +17,7 @@ import { idFor } from './ids.js';
 import { DEFAULT_TEAM_ADMIN_PERMISSIONS, DEFAULT_TEAM_USER_PERMISSIONS, BUILT_IN_ROLES, type RoleRecord } from './role-catalog.js';
 import {
   channelMemberRow,
+  channelRow,
   teamMemberRow,
   type SeedData,
   type StoredChannel,
@@ -212,29 +213,7 @@ export class SeedBuilder {
 
   channel(teamName: string, name: string, displayName: string, opts: Partial<StoredChannel> = {}): StoredChannel {
     const at = this.at();
-    const c: StoredChannel = {
-      id: channelIdFor(teamName, name),
-      team_id: teamIdFor(teamName),
-      create_at: at,
-      update_at: at,
-      delete_at: 0,
-      type: 'O',
-      display_name: displayName,
-      name,
-      header: '',
-      purpose: '',
-      last_post_at: at,
-      last_root_post_at: at,
-      total_msg_count: 0,
-      total_msg_count_root: 0,
-      extra_update_at: 0,
-      creator_id: '',
-      scheme_id: null,
-      group_constrained: null,
-      shared: null,
-      policy_id: null,
-      ...opts,
-    };
+    const c = channelRow({ id: channelIdFor(teamName, name), team_id: teamIdFor(teamName), type: 'O', display_name: displayName, name, creator_id: '', ...opts }, at);
     this.data.channels.push(c);
     return c;
   }

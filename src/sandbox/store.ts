@@ -716,6 +716,33 @@ export const DEFAULT_CHANNEL_NOTIFY_PROPS: Readonly<Record<string, string>> = {
   channel_auto_follow_threads: 'off',
 };
 
+/**
+ * A new Channel row, as the server's store writes one (`model/channel.go` Channel, PreSave):
+ * the caller gives who and what it is, the rest starts empty at `at`.
+ */
+export function channelRow(
+  fields: Pick<StoredChannel, 'id' | 'team_id' | 'type' | 'display_name' | 'name' | 'creator_id'> & Partial<StoredChannel>,
+  at: number,
+): StoredChannel {
+  return {
+    create_at: at,
+    update_at: at,
+    delete_at: 0,
+    header: '',
+    purpose: '',
+    last_post_at: at,
+    last_root_post_at: at,
+    total_msg_count: 0,
+    total_msg_count_root: 0,
+    extra_update_at: 0,
+    scheme_id: null,
+    group_constrained: null,
+    shared: null,
+    policy_id: null,
+    ...fields,
+  };
+}
+
 /** A new ChannelMember row. */
 export function channelMemberRow(channelId: string, userId: string, kind: 'user' | 'admin' | 'guest' = 'user', at = 0): StoredChannelMember {
   return {
